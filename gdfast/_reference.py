@@ -86,6 +86,12 @@ def run_epoch(X, y, sample_weight, coef, state, order, config, t, rng_state):
     Same arguments and result as gdfast._kernel.run_epoch, but `config` names the loss and
     the optimizer by their strings. Returns (status, sum of weighted losses, t, rng_state).
     """
+    # Divergence is reported through the status, as the kernel does, not as warnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _epoch(X, y, sample_weight, coef, state, order, config, t, rng_state)
+
+
+def _epoch(X, y, sample_weight, coef, state, order, config, t, rng_state):
     n_samples = X.shape[0]
     if config["shuffle"]:
         rng_state = shuffle(order, rng_state)

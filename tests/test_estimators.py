@@ -1,0 +1,188 @@
+"""GDRegressor and GDClassifier: fits, attributes, dtypes, input safety and errors."""
+import warnings
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+from gdfast import GDClassifier, GDRegressor
+from helpers import make_classification, make_regression, relative_error
+
+ENGINES = ["cython", "numpy"]
+
+
+def logistic_optimum(X, y):
+    """Minimiser of the mean log loss with intercept, by BFGS (an independent solver)."""
+    Xb = np.column_stack([X, np.ones(len(X))])
+
+    def objective(theta):
+        p = Xb @ theta
+        return np.mean(np.logaddexp(0, p) - y * p), Xb.T @ (1 / (1 + np.exp(-p)) - y) / len(y)
+
+    return minimize(objective, np.zeros(Xb.shape[1]), jac=True, method="BFGS",
+                    options={"gtol": 1e-12}).x
+
+
+def test_full_batch_reaches_the_least_squares_solution():
+    X, y = make_regression(400, 5, seed=3)
+    solution = np.linalg.lstsq(np.column_stack([X, np.ones(len(X))]), y, rcond=None)[0]
+    model = GDRegressor(learning_rate=0.2, batch_size=None, max_iter=2000, tol=None).fit(X, y)
+    assert relative_error(np.r_[model.coef_, model.intercept_], solution) < 1e-9
+
+
+@pytest.mark.parametrize("batch_size", [1, 32])
+def test_stochastic_modes_get_close_to_the_least_squares_loss(batch_size):
+    X, y = make_regression(2000, 5, seed=4)
+    Xb = np.column_stack([X, np.ones(len(X))])
+    best = np.mean((Xb @ np.linalg.lstsq(Xb, y, rcond=None)[0] - y) ** 2)
+    model = GDRegressor(learning_rate=0.002, batch_size=batch_size, max_iter=60, tol=None,
+                        random_state=0).fit(X, y)
+    assert np.mean((model.predict(X) - y) ** 2) < 1.05 * best
+
+
+def test_full_batch_reaches_the_logistic_optimum():
+    X, y = make_classification(400, 4, seed=5)
+    optimum = logistic_optimum(X, y)
+    model = GDClassifier(learning_rate=2.0, batch_size=None, max_iter=5000, tol=None).fit(X, y)
+    assert relative_error(np.r_[model.coef_[0], model.intercept_], optimum) < 1e-6
+
+
+@pytest.mark.parametrize("Estimator, make", [(GDRegressor, make_regression),
+                                            (GDClassifier, make_classification)])
+@pytest.mark.parametrize("batch_size", [1, 32, None])
+def test_engines_agree_through_the_estimator(Estimator, make, batch_size):
+    X, y = make(150, 4, seed=6)
+    fits = [Estimator(batch_size=batch_size, learning_rate=0.05, max_iter=8, tol=None,
+                      random_state=3, engine=engine).fit(X, y) for engine in ENGINES]
+    assert relative_error(fits[0].coef_, fits[1].coef_) < 1e-10
+    assert relative_error(fits[0].loss_curve_, fits[1].loss_curve_) < 1e-10
+
+
+@pytest.mark.parametrize("Estimator, make", [(GDRegressor, make_regression),
+                                            (GDClassifier, make_classification)])
+def test_float32_in_gives_float32_coefficients(Estimator, make):
+    X, y = make(200, 4, seed=7, dtype=np.float32)
+    model = Estimator(max_iter=5, tol=None, random_state=0).fit(X, y)
+    assert model.coef_.dtype == np.float32 and model.intercept_.dtype == np.float32
+    reference = Estimator(max_iter=5, tol=None, random_state=0).fit(X.astype(np.float64), y)
+    assert relative_error(model.coef_, reference.coef_) < 1e-4
+
+
+@pytest.mark.parametrize("Estimator, make", [(GDRegressor, make_regression),
+                                            (GDClassifier, make_classification)])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_read_only_inputs_fit_and_stay_unchanged(Estimator, make, engine):
+    X, y = make(100, 3, seed=8)
+    weights = np.linspace(0.5, 1.5, len(y))
+    copies = [a.copy() for a in (X, y, weights)]
+    for a in (X, y, weights):
+        a.setflags(write=False)
+    model = Estimator(max_iter=3, tol=None, random_state=0, engine=engine)
+    model.fit(X, y, sample_weight=weights)
+    model.predict(X)
+    for a, copy in zip((X, y, weights), copies):
+        np.testing.assert_array_equal(a, copy)
+
+
+def test_same_random_state_gives_bit_identical_coefficients():
+    X, y = make_regression(500, 6, seed=9)
+    a = GDRegressor(random_state=11, max_iter=5, tol=None).fit(X, y)
+    b = GDRegressor(random_state=11, max_iter=5, tol=None).fit(X, y)
+    c = GDRegressor(random_state=12, max_iter=5, tol=None).fit(X, y)
+    assert np.array_equal(a.coef_, b.coef_) and a.intercept_[0] == b.intercept_[0]
+    assert not np.array_equal(a.coef_, c.coef_)
+
+
+def test_classifier_api_with_string_labels():
+    X, y01 = make_classification(300, 4, seed=10)
+    y = np.where(y01 == 1, "spam", "ham")
+    model = GDClassifier(random_state=0).fit(X, y)
+    assert list(model.classes_) == ["ham", "spam"]
+    assert model.coef_.shape == (1, 4) and model.intercept_.shape == (1,)
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    decision = model.decision_function(X)
+    np.testing.assert_array_equal(model.predict(X), np.where(decision > 0, "spam", "ham"))
+    np.testing.assert_allclose(proba[:, 1], 1 / (1 + np.exp(-decision)))
+    assert model.score(X, y) > 0.8
+
+
+def test_regressor_attributes_and_score(regression=make_regression(300, 5, seed=11)):
+    X, y = regression
+    model = GDRegressor(random_state=0).fit(X, y)
+    assert model.coef_.shape == (5,) and model.intercept_.shape == (1,)
+    assert model.n_iter_ == len(model.loss_curve_) < 1000
+    assert model.t_ == model.n_iter_ * len(y)
+    assert model.score(X, y) > 0.99
+
+
+def test_tol_stops_early_and_max_iter_warns():
+    X, y = make_regression(200, 3, seed=12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        stopped = GDRegressor(random_state=0, tol=1e-3, n_iter_no_change=3).fit(X, y)
+    assert stopped.n_iter_ < 1000
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        GDRegressor(random_state=0, max_iter=2, tol=1e-3).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        assert GDRegressor(max_iter=2, tol=None).fit(X, y).n_iter_ == 2
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_divergence_raises_and_leaves_no_coefficients(engine):
+    X, y = make_regression(100, 3, seed=13)
+    model = GDRegressor(learning_rate=50.0, engine=engine)
+    with pytest.raises(ValueError, match=r"overflow occurred at epoch #1\. Scaling input data"):
+        model.fit(X * 100, y)
+    assert not hasattr(model, "coef_")
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"learning_rate": 0}, r"learning_rate=0 is out of range; expected a finite real number > 0"),
+    ({"learning_rate": -1.0}, "learning_rate=-1.0"),
+    ({"learning_rate": float("nan")}, "learning_rate=nan"),
+    ({"batch_size": 0}, r"batch_size=0 is out of range; expected an integer >= 1 or None"),
+    ({"max_iter": 0}, "max_iter=0"),
+    ({"tol": -1e-3}, "tol=-0.001"),
+    ({"n_iter_no_change": 0}, "n_iter_no_change=0"),
+    ({"loss": "hinge"}, r"loss='hinge' is not supported; expected one of 'squared_error'"),
+    ({"engine": "torch"}, "engine='torch' is not supported; expected one of 'cython', 'numpy'"),
+    ({"shuffle": "yes"}, "shuffle='yes'"),
+])
+def test_bad_hyper_parameters_raise_at_fit(params, message):
+    X, y = make_regression(20, 2, seed=14)
+    model = GDRegressor(**params)  # __init__ only stores, as scikit-learn requires
+    with pytest.raises(ValueError, match=message):
+        model.fit(X, y)
+
+
+@pytest.mark.parametrize("X, y, error, message", [
+    ([[1.0, np.nan], [2.0, 1.0]], [1.0, 2.0], ValueError, "Input X contains NaN"),
+    ([[1.0, np.inf], [2.0, 1.0]], [1.0, 2.0], ValueError, "Input X contains infinity"),
+    ([[1.0], [2.0]], [1.0, np.nan], ValueError, "Input y contains NaN"),
+    ([[1.0], [2.0], [3.0]], [1.0, 2.0], ValueError, "inconsistent numbers of samples"),
+    ([1.0, 2.0], [1.0, 2.0], ValueError, "Expected 2D array"),
+    (np.empty((0, 2)), [], ValueError, "0 sample"),
+])
+def test_bad_input_is_rejected_with_scikit_learn_messages(X, y, error, message):
+    with pytest.raises(error, match=message):
+        GDRegressor().fit(np.asarray(X), np.asarray(y))
+
+
+def test_predict_checks_fitted_and_feature_count():
+    X, y = make_regression(50, 3, seed=15)
+    with pytest.raises(NotFittedError):
+        GDRegressor().predict(X)
+    model = GDRegressor(max_iter=2, tol=None).fit(X, y)
+    with pytest.raises(ValueError, match="X has 2 features, but GDRegressor is expecting 3"):
+        model.predict(X[:, :2])
+
+
+def test_classifier_rejects_one_class_and_continuous_targets():
+    X = np.arange(8.0).reshape(4, 2)
+    with pytest.raises(ValueError, match="greater than one"):
+        GDClassifier().fit(X, [1, 1, 1, 1])
+    with pytest.raises(ValueError, match="Unknown label type"):
+        GDClassifier().fit(X, [0.1, 0.7, 1.3, 2.9])

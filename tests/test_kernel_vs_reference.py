@@ -1,0 +1,146 @@
+"""The compiled epoch loop against gdfast/_reference.py, path by path."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from gdfast import _engine, _kernel, _reference
+from helpers import relative_error
+
+BATCH_MODES = {"stochastic": 1, "mini-batch": 32, "full": None}
+TOLERANCE = {np.float64: 1e-10, np.float32: 2e-4}
+
+
+def problem(loss, dtype, n_samples=97, n_features=7, seed=0):
+    """97 rows leave a partial last mini-batch; 7 features exercise the dot product's tail."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features)).astype(dtype)
+    y = X @ rng.standard_normal(n_features) + 0.3 * rng.standard_normal(n_samples)
+    if loss == "log_loss":
+        y = (y > 0).astype(dtype)
+    weights = rng.uniform(0.5, 2.0, n_samples).astype(dtype)
+    return X, y.astype(dtype), weights
+
+
+def run_both(X, y, weights, config, orders, rng_state=0):
+    """Run the same epochs with both engines; return their coefficients and loss sums."""
+    results = {}
+    for engine in _engine.ENGINES:
+        coef = np.zeros(X.shape[1] + 1, dtype=X.dtype)
+        state = np.zeros((_engine.state_rows(config["optimizer"]), coef.size), dtype=X.dtype)
+        t, rng, losses = 0, rng_state, []
+        for order in orders:
+            order = order.copy()
+            status, loss_sum, t, rng = _engine.run_epoch(engine, X, y, weights, coef, state,
+                                                         order, config, t, rng)
+            assert status == _engine.STATUS_OK
+            losses.append(loss_sum)
+        results[engine] = (coef, np.array(losses), t, rng)
+    return results["cython"], results["numpy"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("loss", _engine.LOSS_NAMES)
+@pytest.mark.parametrize("mode", BATCH_MODES)
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_epochs_match_reference_on_fixed_orders(dtype, loss, mode, fit_intercept):
+    X, y, weights = problem(loss, dtype)
+    n = X.shape[0]
+    batch_size = BATCH_MODES[mode] or n
+    config = {"loss": loss, "optimizer": "sgd", "batch_size": batch_size, "shuffle": False,
+              "fit_intercept": fit_intercept, "learning_rate": 0.05}
+    rng = np.random.default_rng(42)
+    orders = [rng.permutation(n).astype(np.intp) for _ in range(6)]
+    (k_coef, k_loss, k_t, _), (r_coef, r_loss, r_t, _) = run_both(X, y, weights, config, orders)
+    assert k_coef.dtype == dtype
+    assert k_t == r_t == 6 * -(-n // batch_size)
+    assert relative_error(k_coef, r_coef) < TOLERANCE[dtype]
+    assert relative_error(k_loss, r_loss) < TOLERANCE[dtype]
+    assert np.any(k_coef != 0)
+    if not fit_intercept:
+        assert k_coef[-1] == 0
+
+
+@pytest.mark.parametrize("mode", BATCH_MODES)
+def test_shuffled_epochs_match_reference(mode):
+    """Both engines shuffle with the same generator, so a seed fixes the whole run."""
+    X, y, weights = problem("squared_error", np.float64)
+    n = X.shape[0]
+    config = {"loss": "squared_error", "optimizer": "sgd", "batch_size": BATCH_MODES[mode] or n,
+              "shuffle": True, "fit_intercept": True, "learning_rate": 0.05}
+    orders = [np.arange(n, dtype=np.intp)] * 4  # copied, then shuffled in place each epoch
+    kernel, reference = run_both(X, y, weights, config, orders, rng_state=12345)
+    assert relative_error(kernel[0], reference[0]) < 1e-10
+    assert kernel[3] == reference[3]  # the generators end in the same state
+
+
+def test_shuffle_is_the_reference_permutation():
+    n = 1000
+    order_kernel = np.arange(n, dtype=np.intp)
+    order_reference = order_kernel.copy()
+    X = np.zeros((n, 1))
+    config = {"loss": 0, "optimizer": 0, "batch_size": n, "shuffle": True,
+              "fit_intercept": True, "learning_rate": 0.0}
+    _, _, _, kernel_state = _kernel.run_epoch(X, np.zeros(n), np.ones(n), np.zeros(2),
+                                              np.zeros((0, 2)), order_kernel, config, 0, 7)
+    reference_state = _reference.shuffle(order_reference, 7)
+    np.testing.assert_array_equal(order_kernel, order_reference)
+    assert kernel_state == reference_state
+    assert sorted(order_kernel) == list(range(n)) and not np.array_equal(order_kernel, np.arange(n))
+
+
+@settings(derandomize=True, deadline=None, max_examples=60)
+@given(n_samples=st.integers(1, 40), n_features=st.integers(1, 9),
+       batch_size=st.integers(1, 50), loss=st.sampled_from(_engine.LOSS_NAMES),
+       learning_rate=st.floats(1e-4, 0.1), seed=st.integers(0, 2**32 - 1),
+       shuffle=st.booleans())
+def test_random_small_problems_match_reference(n_samples, n_features, batch_size, loss,
+                                               learning_rate, seed, shuffle):
+    X, y, weights = problem(loss, np.float64, n_samples, n_features, seed=seed % 1000)
+    config = {"loss": loss, "optimizer": "sgd", "batch_size": batch_size, "shuffle": shuffle,
+              "fit_intercept": True, "learning_rate": learning_rate}
+    orders = [np.random.default_rng(seed).permutation(n_samples).astype(np.intp)] * 3
+    kernel, reference = run_both(X, y, weights, config, orders, rng_state=seed)
+    assert relative_error(kernel[0], reference[0]) < 1e-10
+    assert kernel[2] == reference[2]
+
+
+def test_kernel_rejects_inconsistent_arrays_instead_of_crashing():
+    X, y, weights = problem("squared_error", np.float64)
+    n, d = X.shape
+    config = {"loss": 0, "optimizer": 0, "batch_size": 1, "shuffle": False,
+              "fit_intercept": True, "learning_rate": 0.01}
+    good = dict(coef=np.zeros(d + 1), state=np.zeros((0, d + 1)), order=np.arange(n))
+    cases = [
+        ("coef", np.zeros(d), "coef"),
+        ("state", np.zeros((1, d + 1)), "state"),
+        ("order", np.arange(n - 1), "order"),
+        ("order", np.full(n, n), "order"),
+        ("order", np.full(n, -1), "order"),
+    ]
+    for name, bad, message in cases:
+        args = dict(good, **{name: bad})
+        with pytest.raises(ValueError, match=message):
+            _kernel.run_epoch(X, y, weights, args["coef"], args["state"],
+                              args["order"].astype(np.intp), config, 0, 0)
+    with pytest.raises(ValueError, match="rows"):
+        _kernel.run_epoch(X, y[:-1], weights, good["coef"], good["state"], good["order"],
+                          config, 0, 0)
+    with pytest.raises(ValueError, match="batch_size"):
+        _kernel.run_epoch(X, y, weights, good["coef"], good["state"], good["order"],
+                          dict(config, batch_size=0), 0, 0)
+    with pytest.raises(ValueError, match="dtype mismatch"):  # one dtype per compiled version
+        _kernel.run_epoch(X.astype(np.float32), y, weights, good["coef"], good["state"],
+                          good["order"], config, 0, 0)
+
+
+def test_nonfinite_status_is_reported_by_both_engines():
+    X, y, weights = problem("squared_error", np.float64)
+    X = X * 1e3
+    config = {"loss": "squared_error", "optimizer": "sgd", "batch_size": 1, "shuffle": False,
+              "fit_intercept": True, "learning_rate": 10.0}
+    for engine in _engine.ENGINES:
+        coef = np.zeros(X.shape[1] + 1)
+        statuses = [_engine.run_epoch(engine, X, y, weights, coef, np.zeros((0, coef.size)),
+                                      np.arange(X.shape[0]), config, 0, 0)[0]
+                    for _ in range(3)]
+        assert statuses[0] != _engine.STATUS_OK
