@@ -1,0 +1,5 @@
+import sys
+
+from gdfast._cli import main
+
+sys.exit(main())
