@@ -13,5 +13,6 @@ __version__ = "0.1.0"
 
 from gdfast._classifier import GDClassifier  # noqa: E402
 from gdfast._regressor import GDRegressor  # noqa: E402
+from gdfast import optim, schedules  # noqa: E402
 
-__all__ = ["GDClassifier", "GDRegressor"]
+__all__ = ["GDClassifier", "GDRegressor", "optim", "schedules"]

@@ -26,13 +26,142 @@ def log_loss(p, y):
 LOSSES = {"squared_error": squared_error, "log_loss": log_loss}
 
 # --- optimizers: one update of the flat parameter vector theta, in place -----------------
+# Each takes (theta, g, buffers, t, lr, config, scalars): buffers are the optimizer's state
+# rows, t the 1-based update count, lr this update's learning rate, scalars a dict of
+# running products that persist between steps (NAdam's mu product).
 
 
-def sgd(theta, grad, state, t, config):
-    theta -= config["learning_rate"] * grad
+def sgd(theta, g, buffers, t, lr, config, scalars):
+    theta -= lr * g
 
 
-OPTIMIZERS = {"sgd": sgd}
+def momentum(theta, g, buffers, t, lr, config, scalars):
+    b = buffers[0]
+    b[:] = config["momentum"] * b + g          # b_1 = g: the buffer starts at zero
+    theta -= lr * b
+
+
+def nesterov(theta, g, buffers, t, lr, config, scalars):
+    b = buffers[0]
+    b[:] = config["momentum"] * b + g
+    theta -= lr * (g + config["momentum"] * b)
+
+
+def adagrad(theta, g, buffers, t, lr, config, scalars):
+    s = buffers[0]
+    decayed_lr = lr / (1 + (t - 1) * config["lr_decay"])
+    s += g * g
+    theta -= decayed_lr * g / (np.sqrt(s) + config["eps"])
+
+
+def rmsprop(theta, g, buffers, t, lr, config, scalars):
+    v, g_mean, b = buffers
+    alpha, eps, mu = config["rmsprop_alpha"], config["eps"], config["momentum"]
+    v[:] = alpha * v + (1 - alpha) * g * g
+    if config["centered"]:
+        g_mean[:] = alpha * g_mean + (1 - alpha) * g
+        scale = np.sqrt(v - g_mean * g_mean) + eps
+    else:
+        scale = np.sqrt(v) + eps
+    if mu > 0:
+        b[:] = mu * b + g / scale
+        theta -= lr * b
+    else:
+        theta -= lr * g / scale
+
+
+def adadelta(theta, g, buffers, t, lr, config, scalars):
+    v, u = buffers
+    rho, eps = config["rho"], config["eps"]
+    v[:] = rho * v + (1 - rho) * g * g
+    delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+    u[:] = rho * u + (1 - rho) * delta * delta
+    theta -= lr * delta
+
+
+def adam(theta, g, buffers, t, lr, config, scalars):
+    m, v, v_max = buffers
+    beta1, beta2 = config["beta1"], config["beta2"]
+    m[:] = beta1 * m + (1 - beta1) * g
+    v[:] = beta2 * v + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** t)
+    if config["amsgrad"]:
+        np.maximum(v_max, v, out=v_max)
+        v_hat = v_max / (1 - beta2 ** t)
+    else:
+        v_hat = v / (1 - beta2 ** t)
+    theta -= lr * m_hat / (np.sqrt(v_hat) + config["eps"])
+
+
+adamw = adam     # the decoupled decay is applied before the step, in `step`
+
+
+def nadam(theta, g, buffers, t, lr, config, scalars):
+    m, v = buffers
+    beta1, beta2, psi = config["beta1"], config["beta2"], config["momentum_decay"]
+    mu = beta1 * (1 - 0.5 * 0.96 ** (t * psi))
+    mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
+    scalars["mu_product"] *= mu
+    mu_product = scalars["mu_product"]
+    m[:] = beta1 * m + (1 - beta1) * g
+    v[:] = beta2 * v + (1 - beta2) * g * g
+    m_hat = mu_next * m / (1 - mu_product * mu_next) + (1 - mu) * g / (1 - mu_product)
+    v_hat = v / (1 - beta2 ** t)
+    theta -= lr * m_hat / (np.sqrt(v_hat) + config["eps"])
+
+
+def adamax(theta, g, buffers, t, lr, config, scalars):
+    m, u = buffers
+    beta1, beta2 = config["beta1"], config["beta2"]
+    m[:] = beta1 * m + (1 - beta1) * g
+    u[:] = np.maximum(beta2 * u, np.abs(g) + config["eps"])
+    theta -= lr / (1 - beta1 ** t) * m / u
+
+
+OPTIMIZERS = {"sgd": sgd, "momentum": momentum, "nesterov": nesterov, "adagrad": adagrad,
+              "rmsprop": rmsprop, "adadelta": adadelta, "adam": adam, "adamw": adamw,
+              "nadam": nadam, "adamax": adamax}
+
+
+def is_weight(n_params, n_features):
+    """True for the coefficients, False for the intercept ending each output's row."""
+    return np.arange(n_params) % (n_features + 1) != n_features
+
+
+def step(theta, g, buffers, t, lr, config, scalars, n_features):
+    """Penalty and weight decay, then the optimizer's rule; they never touch intercepts."""
+    weights = is_weight(theta.size, n_features)
+    coupled = config["l2"] + (0.0 if config["optimizer"] == "adamw" else config["weight_decay"])
+    g = g + coupled * theta * weights
+    if config["optimizer"] == "adamw":
+        theta *= np.where(weights, 1 - lr * config["weight_decay"], 1.0)
+    OPTIMIZERS[config["optimizer"]](theta, g, buffers, t, lr, config, scalars)
+
+
+def record_running_products(scalars, running, config, t):
+    """Keep the kernel's scalar state (see ScalarState in src_c/_config.pxd) in step, so a
+    run can continue with either engine."""
+    if config["optimizer"] in ("adam", "adamw", "nadam", "adamax"):
+        scalars[0], scalars[1] = config["beta1"] ** t, config["beta2"] ** t
+    if config["optimizer"] == "nadam":
+        scalars[2], scalars[3] = running["mu_product"], 0.96 ** (t * config["momentum_decay"])
+
+
+# --- learning rate of one update ---------------------------------------------------------
+
+
+def step_learning_rate(config, t):
+    """The rate of update t (1-based): the per-update schedule, then the linear warm-up."""
+    if config["schedule"] == "invscaling":
+        lr = config["learning_rate"] / t ** config["power_t"]
+    elif config["schedule"] == "optimal":
+        lr = 1.0 / (config["optimal_alpha"] * (config["optimal_t0"] + t - 1))
+    else:
+        lr = config["learning_rate"]
+    if t < config["warmup_steps"]:
+        lr *= t / config["warmup_steps"]
+    return lr
+
 
 # --- the shuffle generator: SplitMix64 driving Fisher-Yates, as in src_c/_random.pxd ------
 
@@ -80,32 +209,37 @@ def batch_gradient(X, y, sample_weight, theta, rows, loss, fit_intercept):
     return grad, float(weights @ losses)
 
 
-def run_epoch(X, y, sample_weight, coef, state, order, config, t, rng_state):
-    """One pass over the rows of X in `order`, updating coef, state and order in place.
+def run_epoch(X, y, sample_weight, coef, state, scalars, order, config, t, rng_state):
+    """One pass over the rows of X in `order`, updating coef, state, scalars, order in place.
 
-    Same arguments and result as gdfast._kernel.run_epoch, but `config` names the loss and
-    the optimizer by their strings. Returns (status, sum of weighted losses, t, rng_state).
+    Same arguments and result as gdfast._kernel.run_epoch, but `config` names the loss, the
+    optimizer and the schedule by their strings. Returns
+    (status, sum of weighted losses, t, rng_state, learning rate of the last update).
     """
     # Divergence is reported through the status, as the kernel does, not as warnings.
     with np.errstate(over="ignore", invalid="ignore"):
-        return _epoch(X, y, sample_weight, coef, state, order, config, t, rng_state)
+        return _epoch(X, y, sample_weight, coef, state, scalars, order, config, t, rng_state)
 
 
-def _epoch(X, y, sample_weight, coef, state, order, config, t, rng_state):
+def _epoch(X, y, sample_weight, coef, state, scalars, order, config, t, rng_state):
     n_samples = X.shape[0]
-    if config["shuffle"]:
+    # A full batch sums over every row whatever their order: shuffling it would only cost time.
+    if config["shuffle"] and config["batch_size"] < n_samples:
         rng_state = shuffle(order, rng_state)
-    step = OPTIMIZERS[config["optimizer"]]
-    loss_sum = 0.0
+    # scalars[2] is NAdam's running product of mu_t (the kernel's ScalarState.mu_product).
+    running = {"mu_product": scalars[2]}
+    loss_sum, lr = 0.0, 0.0
     for start in range(0, n_samples, config["batch_size"]):
         rows = order[start:start + config["batch_size"]]
         grad, batch_loss = batch_gradient(X, y, sample_weight, coef, rows, config["loss"],
                                           config["fit_intercept"])
         if not np.isfinite(batch_loss):
-            return STATUS_NONFINITE, loss_sum, t, rng_state
+            return STATUS_NONFINITE, loss_sum, t, rng_state, lr
         loss_sum += batch_loss
         t += 1
-        step(coef, grad.astype(coef.dtype), state, t, config)
+        lr = step_learning_rate(config, t)
+        step(coef, grad.astype(coef.dtype), state, t, lr, config, running, X.shape[1])
+        record_running_products(scalars, running, config, t)
     if not np.all(np.isfinite(coef)):
-        return STATUS_NONFINITE, loss_sum, t, rng_state
-    return STATUS_OK, loss_sum, t, rng_state
+        return STATUS_NONFINITE, loss_sum, t, rng_state, lr
+    return STATUS_OK, loss_sum, t, rng_state, lr

@@ -1,6 +1,6 @@
 # The option codes and the per-call configuration of the epoch loop.
-# Python reads the names from the tables in _kernel.pyx (LOSSES, OPTIMIZERS), so each
-# option is defined exactly once: here.
+# Python reads the names from the tables in _kernel.pyx (LOSSES, OPTIMIZERS, SCHEDULES), so
+# each option is defined exactly once: here.
 
 cdef enum Loss:
     SQUARED_ERROR = 0
@@ -8,10 +8,37 @@ cdef enum Loss:
 
 cdef enum Optimizer:
     SGD = 0
+    MOMENTUM = 1
+    NESTEROV = 2
+    ADAGRAD = 3
+    RMSPROP = 4
+    ADADELTA = 5
+    ADAM = 6
+    ADAMW = 7
+    NADAM = 8
+    ADAMAX = 9
+
+# Schedules that change the rate at every update. Those that change it once per epoch (step,
+# exponential, cosine, adaptive) are computed by Python and arrive as learning_rate.
+cdef enum StepSchedule:
+    CONSTANT = 0
+    INVSCALING = 1
+    OPTIMAL = 2
 
 cdef enum Status:
     OK = 0
     NONFINITE = 1        # a loss or a parameter became NaN or infinite
+
+# Scalar optimizer state, carried between calls like the buffers. Python holds it as an array
+# of N_SCALARS doubles (all 1.0 when new) that the kernel reads through this struct.
+cdef struct ScalarState:
+    double beta1_power      # beta1**t
+    double beta2_power      # beta2**t
+    double mu_product       # NAdam: product of mu_i for i <= t
+    double decay_power      # NAdam: 0.96**(t * momentum_decay)
+
+cdef enum:
+    N_SCALARS = 4
 
 
 # Hyper-parameters arrive from Python as a dict, converted by Cython into this struct.
@@ -22,4 +49,25 @@ cdef struct EpochConfig:
     Py_ssize_t batch_size   # 1 = stochastic, k = mini-batch, n_samples = full batch
     bint shuffle
     bint fit_intercept
+    # learning rate: learning_rate * schedule(t) * min(1, t / warmup_steps)
     double learning_rate
+    int schedule
+    double power_t          # invscaling
+    double optimal_t0       # optimal: rate 1 / (alpha (optimal_t0 + t - 1))
+    double optimal_alpha
+    double warmup_steps     # 0: no warm-up
+    # coupled decay added to the gradient of the weights (L2 penalty + weight_decay);
+    # for adamw, weight_decay is decoupled instead
+    double l2
+    double weight_decay
+    # optimizer hyper-parameters (those an optimizer does not use are ignored)
+    double momentum
+    double lr_decay
+    double eps
+    double rmsprop_alpha
+    bint centered
+    double rho
+    double beta1
+    double beta2
+    bint amsgrad
+    double momentum_decay

@@ -9,13 +9,13 @@
 import numpy as np
 
 from cython cimport floating
-from libc.math cimport isfinite
+from libc.math cimport isfinite, pow
 from libc.stdint cimport uint64_t
 
-from _config cimport (EpochConfig, Loss, SQUARED_ERROR, LOG_LOSS, Optimizer, SGD,
-                      Status, OK, NONFINITE)
+from _config cimport *
 from _losses cimport loss_and_derivative
-from _optimizers cimport sgd_step
+from _optimizers cimport (sgd_step, momentum_step, nesterov_step, adagrad_step, rmsprop_step,
+                          adadelta_step, adam_step, nadam_step, adamax_step)
 from _random cimport shuffle
 from _rows cimport dot, axpy, scale_into
 
@@ -23,20 +23,32 @@ from _rows cimport dot, axpy, scale_into
 # The option names Python accepts, mapped to the kernel's codes. The estimators and the
 # reference take their lists of valid names from here.
 LOSSES = {"squared_error": SQUARED_ERROR, "log_loss": LOG_LOSS}
-OPTIMIZERS = {"sgd": SGD}
+OPTIMIZERS = {"sgd": SGD, "momentum": MOMENTUM, "nesterov": NESTEROV, "adagrad": ADAGRAD,
+              "rmsprop": RMSPROP, "adadelta": ADADELTA, "adam": ADAM, "adamw": ADAMW,
+              "nadam": NADAM, "adamax": ADAMAX}
+STEP_SCHEDULES = {"constant": CONSTANT, "invscaling": INVSCALING, "optimal": OPTIMAL}
+STATUS_OK = OK
+STATUS_NONFINITE = NONFINITE
+SCALAR_STATE_SIZE = N_SCALARS
 
 
 cdef Py_ssize_t state_rows(int optimizer) noexcept nogil:
     """How many buffers, each the size of the parameter vector, the optimizer keeps."""
     if optimizer == SGD:
         return 0
+    if optimizer == MOMENTUM or optimizer == NESTEROV or optimizer == ADAGRAD:
+        return 1       # momentum buffer / sum of squared gradients
+    if optimizer == RMSPROP:
+        return 3       # mean square, mean gradient (centered), momentum buffer
+    if optimizer == ADADELTA or optimizer == NADAM or optimizer == ADAMAX:
+        return 2       # square averages / first and second moments / moment and inf-norm
+    if optimizer == ADAM or optimizer == ADAMW:
+        return 3       # first moment, second moment, its running maximum (amsgrad)
     return -1
 
 
 # Number of state buffers per optimizer name, for Python to allocate.
 OPTIMIZER_STATE_ROWS = {name: state_rows(code) for name, code in OPTIMIZERS.items()}
-STATUS_OK = OK
-STATUS_NONFINITE = NONFINITE
 
 
 cdef double accumulate_batch(
@@ -72,15 +84,80 @@ cdef double accumulate_batch(
     return loss_sum
 
 
+cdef double step_learning_rate(const EpochConfig* cfg, long long t) noexcept nogil:
+    """The schedule's rate for update t (1-based), warm-up included."""
+    cdef double lr
+    if cfg.schedule == INVSCALING:
+        lr = cfg.learning_rate / pow(<double>t, cfg.power_t)
+    elif cfg.schedule == OPTIMAL:
+        lr = 1.0 / (cfg.optimal_alpha * (cfg.optimal_t0 + t - 1))
+    else:
+        lr = cfg.learning_rate
+    if t < cfg.warmup_steps:
+        lr *= t / cfg.warmup_steps
+    return lr
+
+
+cdef void decay_weights(floating* v, const floating* theta, double factor,
+                        Py_ssize_t n_params, Py_ssize_t row_len) noexcept nogil:
+    """v += factor * theta on every weight, skipping the intercept that ends each row."""
+    cdef Py_ssize_t row, j
+    cdef floating f = <floating>factor
+    for row in range(n_params // row_len):
+        for j in range(row * row_len, (row + 1) * row_len - 1):
+            v[j] += f * theta[j]
+
+
 cdef void optimizer_step(
-    const EpochConfig* cfg, floating[::1] theta, const floating[::1] grad,
-    floating[:, ::1] state, long long t,
+    const EpochConfig* cfg, floating[::1] theta, floating[::1] grad, floating[:, ::1] state,
+    ScalarState* sc, long long t, double lr, Py_ssize_t row_len,
 ) noexcept nogil:
-    """Apply one update of cfg.optimizer; the only place the optimizer is branched on."""
-    cdef Py_ssize_t n_params = theta.shape[0]
-    cdef floating lr = <floating>cfg.learning_rate
+    """Apply update t of cfg.optimizer at rate lr; the only place the optimizer is branched on."""
+    cdef Py_ssize_t n = theta.shape[0]
+    cdef floating* th = &theta[0]
+    cdef floating* g = &grad[0]
+    cdef double coupled = cfg.l2 + (0.0 if cfg.optimizer == ADAMW else cfg.weight_decay)
+    cdef double mu, mu_next
+    if coupled != 0:
+        decay_weights(g, th, coupled, n, row_len)
+    if cfg.optimizer == ADAM or cfg.optimizer == ADAMW or cfg.optimizer == NADAM \
+            or cfg.optimizer == ADAMAX:
+        sc.beta1_power *= cfg.beta1
+        sc.beta2_power *= cfg.beta2
+
     if cfg.optimizer == SGD:
-        sgd_step(&theta[0], &grad[0], n_params, lr)
+        sgd_step(th, g, n, <floating>lr)
+    elif cfg.optimizer == MOMENTUM:
+        momentum_step(th, g, &state[0, 0], n, <floating>lr, <floating>cfg.momentum)
+    elif cfg.optimizer == NESTEROV:
+        nesterov_step(th, g, &state[0, 0], n, <floating>lr, <floating>cfg.momentum)
+    elif cfg.optimizer == ADAGRAD:
+        adagrad_step(th, g, &state[0, 0], n, <floating>(lr / (1 + (t - 1) * cfg.lr_decay)),
+                     <floating>cfg.eps)
+    elif cfg.optimizer == RMSPROP:
+        rmsprop_step(th, g, &state[0, 0], &state[1, 0], &state[2, 0], n, <floating>lr,
+                     <floating>cfg.rmsprop_alpha, <floating>cfg.eps, cfg.centered,
+                     <floating>cfg.momentum)
+    elif cfg.optimizer == ADADELTA:
+        adadelta_step(th, g, &state[0, 0], &state[1, 0], n, <floating>lr, <floating>cfg.rho,
+                      <floating>cfg.eps)
+    elif cfg.optimizer == ADAM or cfg.optimizer == ADAMW:
+        if cfg.optimizer == ADAMW and cfg.weight_decay != 0:
+            decay_weights(th, th, -lr * cfg.weight_decay, n, row_len)
+        adam_step(th, g, &state[0, 0], &state[1, 0], &state[2, 0], n, <floating>lr,
+                  <floating>cfg.beta1, <floating>cfg.beta2, <floating>cfg.eps, cfg.amsgrad,
+                  1 - sc.beta1_power, 1 - sc.beta2_power)
+    elif cfg.optimizer == NADAM:
+        sc.decay_power *= pow(0.96, cfg.momentum_decay)
+        mu = cfg.beta1 * (1 - 0.5 * sc.decay_power)
+        mu_next = cfg.beta1 * (1 - 0.5 * sc.decay_power * pow(0.96, cfg.momentum_decay))
+        sc.mu_product *= mu
+        nadam_step(th, g, &state[0, 0], &state[1, 0], n, <floating>lr, <floating>cfg.beta1,
+                   <floating>cfg.beta2, <floating>cfg.eps, mu, mu_next, sc.mu_product,
+                   1 - sc.beta2_power)
+    elif cfg.optimizer == ADAMAX:
+        adamax_step(th, g, &state[0, 0], &state[1, 0], n, <floating>lr, <floating>cfg.beta1,
+                    <floating>cfg.beta2, <floating>cfg.eps, 1 - sc.beta1_power)
 
 
 cdef bint all_finite(const floating[::1] v) noexcept nogil:
@@ -93,13 +170,15 @@ cdef bint all_finite(const floating[::1] v) noexcept nogil:
 
 cdef int epoch_loop(
     const floating[:, ::1] X, const floating[::1] y, const floating[::1] sample_weight,
-    floating[::1] theta, floating[::1] grad, floating[:, ::1] state, Py_ssize_t[::1] order,
-    const EpochConfig* cfg, long long* t, uint64_t* rng, double* loss_sum,
+    floating[::1] theta, floating[::1] grad, floating[:, ::1] state, double[::1] scalars,
+    Py_ssize_t[::1] order, const EpochConfig* cfg, long long* t, uint64_t* rng,
+    double* loss_sum, double* lr,
 ) noexcept nogil:
     cdef Py_ssize_t n_samples = X.shape[0]
     cdef Py_ssize_t start, n_rows
     cdef double batch_loss
-    if cfg.shuffle:
+    # A full batch sums over every row whatever their order: shuffling it would only cost time.
+    if cfg.shuffle and cfg.batch_size < n_samples:
         shuffle(&order[0], n_samples, rng)
     loss_sum[0] = 0.0
     start = 0
@@ -111,7 +190,9 @@ cdef int epoch_loop(
             return NONFINITE
         loss_sum[0] += batch_loss
         t[0] += 1
-        optimizer_step(cfg, theta, grad, state, t[0])
+        lr[0] = step_learning_rate(cfg, t[0])
+        optimizer_step(cfg, theta, grad, state, <ScalarState*>&scalars[0], t[0], lr[0],
+                       X.shape[1] + 1)
         start += n_rows
     if not all_finite(theta):
         return NONFINITE
@@ -120,19 +201,20 @@ cdef int epoch_loop(
 
 def run_epoch(
     const floating[:, ::1] X, const floating[::1] y, const floating[::1] sample_weight,
-    floating[::1] coef, floating[:, ::1] state, Py_ssize_t[::1] order, dict config,
-    long long t, uint64_t rng_state,
+    floating[::1] coef, floating[:, ::1] state, double[::1] scalars, Py_ssize_t[::1] order,
+    dict config, long long t, uint64_t rng_state,
 ):
-    """Run one epoch in place on `coef`, `state` and `order`.
+    """Run one epoch in place on `coef`, `state`, `scalars` and `order`.
 
     coef: flat parameters (n_features + 1 per output, intercept last); state: the optimizer's
-    buffers, one row each; order: the row order (shuffled in place first if
+    buffers, one parameter-sized row each; scalars: its scalar state (SCALAR_STATE_SIZE
+    doubles, all 1.0 when new); order: the row order (shuffled in place first if
     config["shuffle"]); t: updates taken so far; rng_state: the shuffle generator's state.
-    Return (status, sum of weighted per-sample losses, t, rng_state).
+    Return (status, sum of weighted per-sample losses, t, rng_state, last learning rate).
     """
     cdef EpochConfig cfg = config
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
-    cdef double loss_sum = 0.0
+    cdef double loss_sum = 0.0, lr = 0.0
     cdef int status
     cdef bint order_ok
     # Bounds checks are compiled out, so every shape the loop relies on is checked here.
@@ -146,6 +228,8 @@ def run_epoch(
         raise ValueError(f"unknown loss code {cfg.loss} or optimizer code {cfg.optimizer}")
     if state.shape[0] != state_rows(cfg.optimizer) or state.shape[1] != coef.shape[0]:
         raise ValueError("state must have one row per optimizer buffer, each the size of coef")
+    if scalars.shape[0] != N_SCALARS:
+        raise ValueError(f"scalars must hold {N_SCALARS} values")
     if cfg.batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     with nogil:
@@ -155,9 +239,9 @@ def run_epoch(
     grad = np.empty_like(coef)
     cdef floating[::1] grad_view = grad
     with nogil:
-        status = epoch_loop(X, y, sample_weight, coef, grad_view, state, order, &cfg, &t,
-                            &rng_state, &loss_sum)
-    return status, loss_sum, t, rng_state
+        status = epoch_loop(X, y, sample_weight, coef, grad_view, state, scalars, order, &cfg,
+                            &t, &rng_state, &loss_sum, &lr)
+    return status, loss_sum, t, rng_state, lr
 
 
 cdef bint indices_in_range(const Py_ssize_t[::1] order, Py_ssize_t n) noexcept nogil:

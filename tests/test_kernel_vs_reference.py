@@ -7,6 +7,8 @@ from gdfast import _engine, _kernel, _reference
 from helpers import relative_error
 
 BATCH_MODES = {"stochastic": 1, "mini-batch": 32, "full": None}
+# The kernel's own config: integer codes, every field present.
+KERNEL_CONFIG = dict(_engine.NEUTRAL_CONFIG, loss=0, optimizer=0, schedule=0)
 TOLERANCE = {np.float64: 1e-10, np.float32: 2e-4}
 
 
@@ -21,20 +23,24 @@ def problem(loss, dtype, n_samples=97, n_features=7, seed=0):
     return X, y.astype(dtype), weights
 
 
-def run_both(X, y, weights, config, orders, rng_state=0):
-    """Run the same epochs with both engines; return their coefficients and loss sums."""
+def run_both(X, y, weights, config, orders, rng_state=0, initial_buffer=0.0):
+    """Run the same epochs with both engines; return (coef, loss sums, t, rng, buffers,
+    scalars, learning rates) for each."""
     results = {}
     for engine in _engine.ENGINES:
         coef = np.zeros(X.shape[1] + 1, dtype=X.dtype)
-        state = np.zeros((_engine.state_rows(config["optimizer"]), coef.size), dtype=X.dtype)
-        t, rng, losses = 0, rng_state, []
+        state = np.full((_engine.state_rows(config["optimizer"]), coef.size), initial_buffer,
+                        dtype=X.dtype)
+        scalars = np.ones(_engine.SCALAR_STATE_SIZE)
+        t, rng, losses, rates = 0, rng_state, [], []
         for order in orders:
             order = order.copy()
-            status, loss_sum, t, rng = _engine.run_epoch(engine, X, y, weights, coef, state,
-                                                         order, config, t, rng)
+            status, loss_sum, t, rng, rate = _engine.run_epoch(
+                engine, X, y, weights, coef, state, scalars, order, config, t, rng)
             assert status == _engine.STATUS_OK
             losses.append(loss_sum)
-        results[engine] = (coef, np.array(losses), t, rng)
+            rates.append(rate)
+        results[engine] = (coef, np.array(losses), t, rng, state, scalars, np.array(rates))
     return results["cython"], results["numpy"]
 
 
@@ -50,7 +56,7 @@ def test_epochs_match_reference_on_fixed_orders(dtype, loss, mode, fit_intercept
               "fit_intercept": fit_intercept, "learning_rate": 0.05}
     rng = np.random.default_rng(42)
     orders = [rng.permutation(n).astype(np.intp) for _ in range(6)]
-    (k_coef, k_loss, k_t, _), (r_coef, r_loss, r_t, _) = run_both(X, y, weights, config, orders)
+    (k_coef, k_loss, k_t, *_), (r_coef, r_loss, r_t, *_) = run_both(X, y, weights, config, orders)
     assert k_coef.dtype == dtype
     assert k_t == r_t == 6 * -(-n // batch_size)
     assert relative_error(k_coef, r_coef) < TOLERANCE[dtype]
@@ -78,10 +84,10 @@ def test_shuffle_is_the_reference_permutation():
     order_kernel = np.arange(n, dtype=np.intp)
     order_reference = order_kernel.copy()
     X = np.zeros((n, 1))
-    config = {"loss": 0, "optimizer": 0, "batch_size": n, "shuffle": True,
-              "fit_intercept": True, "learning_rate": 0.0}
-    _, _, _, kernel_state = _kernel.run_epoch(X, np.zeros(n), np.ones(n), np.zeros(2),
-                                              np.zeros((0, 2)), order_kernel, config, 0, 7)
+    config = dict(KERNEL_CONFIG, batch_size=1, shuffle=True, learning_rate=0.0)
+    _, _, _, kernel_state, _ = _kernel.run_epoch(X, np.zeros(n), np.ones(n), np.zeros(2),
+                                                 np.zeros((0, 2)), np.ones(4), order_kernel,
+                                                 config, 0, 7)
     reference_state = _reference.shuffle(order_reference, 7)
     np.testing.assert_array_equal(order_kernel, order_reference)
     assert kernel_state == reference_state
@@ -107,9 +113,9 @@ def test_random_small_problems_match_reference(n_samples, n_features, batch_size
 def test_kernel_rejects_inconsistent_arrays_instead_of_crashing():
     X, y, weights = problem("squared_error", np.float64)
     n, d = X.shape
-    config = {"loss": 0, "optimizer": 0, "batch_size": 1, "shuffle": False,
-              "fit_intercept": True, "learning_rate": 0.01}
+    config = dict(KERNEL_CONFIG, batch_size=1)
     good = dict(coef=np.zeros(d + 1), state=np.zeros((0, d + 1)), order=np.arange(n))
+    scalars = np.ones(4)
     cases = [
         ("coef", np.zeros(d), "coef"),
         ("state", np.zeros((1, d + 1)), "state"),
@@ -120,17 +126,20 @@ def test_kernel_rejects_inconsistent_arrays_instead_of_crashing():
     for name, bad, message in cases:
         args = dict(good, **{name: bad})
         with pytest.raises(ValueError, match=message):
-            _kernel.run_epoch(X, y, weights, args["coef"], args["state"],
+            _kernel.run_epoch(X, y, weights, args["coef"], args["state"], scalars,
                               args["order"].astype(np.intp), config, 0, 0)
     with pytest.raises(ValueError, match="rows"):
-        _kernel.run_epoch(X, y[:-1], weights, good["coef"], good["state"], good["order"],
-                          config, 0, 0)
+        _kernel.run_epoch(X, y[:-1], weights, good["coef"], good["state"], scalars,
+                          good["order"], config, 0, 0)
     with pytest.raises(ValueError, match="batch_size"):
-        _kernel.run_epoch(X, y, weights, good["coef"], good["state"], good["order"],
+        _kernel.run_epoch(X, y, weights, good["coef"], good["state"], scalars, good["order"],
                           dict(config, batch_size=0), 0, 0)
+    with pytest.raises(ValueError, match="scalars"):
+        _kernel.run_epoch(X, y, weights, good["coef"], good["state"], np.ones(3), good["order"],
+                          config, 0, 0)
     with pytest.raises(ValueError, match="dtype mismatch"):  # one dtype per compiled version
         _kernel.run_epoch(X.astype(np.float32), y, weights, good["coef"], good["state"],
-                          good["order"], config, 0, 0)
+                          scalars, good["order"], config, 0, 0)
 
 
 def test_nonfinite_status_is_reported_by_both_engines():
@@ -141,6 +150,6 @@ def test_nonfinite_status_is_reported_by_both_engines():
     for engine in _engine.ENGINES:
         coef = np.zeros(X.shape[1] + 1)
         statuses = [_engine.run_epoch(engine, X, y, weights, coef, np.zeros((0, coef.size)),
-                                      np.arange(X.shape[0]), config, 0, 0)[0]
+                                      np.ones(4), np.arange(X.shape[0]), config, 0, 0)[0]
                     for _ in range(3)]
         assert statuses[0] != _engine.STATUS_OK
