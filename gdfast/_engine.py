@@ -2,8 +2,45 @@
 
 Both take the same arrays and a config naming the loss, optimizer and schedule by string;
 only the kernel needs those names turned into its integer codes.
+
+The compiled kernel comes in two builds of one source: gdfast._kernel (baseline instruction
+set) and, on x86-64, gdfast._kernel_avx2 (AVX2 + FMA), used when the CPU has both.
+GDFAST_KERNEL=baseline or =avx2 forces one (avx2 fails loudly where it cannot run).
 """
+import importlib
+import os
+
 from gdfast import _kernel, _reference
+
+
+def available_kernels():
+    """The compiled builds that can run on this machine, baseline first."""
+    builds = [_kernel]
+    try:
+        avx2 = importlib.import_module("gdfast._kernel_avx2")
+    except ImportError:
+        return builds
+    if _kernel.cpu_supports_avx2_fma():
+        builds.append(avx2)
+    return builds
+
+
+def _select_kernel():
+    choice = os.environ.get("GDFAST_KERNEL", "auto")
+    builds = {module.__name__.rsplit(".", 1)[1]: module for module in available_kernels()}
+    if choice == "auto":
+        return builds.get("_kernel_avx2", _kernel)
+    if choice in ("baseline", "avx2"):
+        name = "_kernel" if choice == "baseline" else "_kernel_avx2"
+        if name not in builds:
+            raise ImportError(f"GDFAST_KERNEL={choice}: that build is not installed or this "
+                              "CPU cannot run it.")
+        return builds[name]
+    raise ImportError(f"GDFAST_KERNEL={choice!r}; expected 'auto', 'baseline' or 'avx2'.")
+
+
+# The build every 'cython' engine call goes through (tests swap it to cover each build).
+kernel = _select_kernel()
 
 ENGINES = ("cython", "numpy")
 LOSS_NAMES = tuple(_kernel.LOSSES)
@@ -34,7 +71,7 @@ def run_epoch(engine, X, y, sample_weight, coef, state, scalars, order, config, 
         codes = dict(config, loss=_kernel.LOSSES[config["loss"]],
                      optimizer=_kernel.OPTIMIZERS[config["optimizer"]],
                      schedule=_kernel.STEP_SCHEDULES[config["schedule"]])
-        return _kernel.run_epoch(X, y, sample_weight, coef, state, scalars, order, codes, t,
-                                 rng_state)
+        return kernel.run_epoch(X, y, sample_weight, coef, state, scalars, order, codes, t,
+                                rng_state)
     return _reference.run_epoch(X, y, sample_weight, coef, state, scalars, order, config, t,
                                 rng_state)

@@ -17,7 +17,7 @@ from _losses cimport loss_and_derivative
 from _optimizers cimport (sgd_step, momentum_step, nesterov_step, adagrad_step, rmsprop_step,
                           adadelta_step, adam_step, nadam_step, adamax_step)
 from _random cimport shuffle
-from _rows cimport dot, axpy, scale_into
+from _rows cimport dot, axpy, scale_into, prefetch_row, gd_cpu_has_avx2_fma
 
 
 # The option names Python accepts, mapped to the kernel's codes. The estimators and the
@@ -51,37 +51,66 @@ cdef Py_ssize_t state_rows(int optimizer) noexcept nogil:
 OPTIMIZER_STATE_ROWS = {name: state_rows(code) for name, code in OPTIMIZERS.items()}
 
 
+# Rows further ahead than this are prefetched: about 4 KiB of upcoming data, at least two rows
+# (wide rows) and at most 32 (narrow rows, whose latency needs more rows in flight).
+cdef Py_ssize_t prefetch_distance(Py_ssize_t row_bytes) noexcept nogil:
+    return max(2, min(32, 4096 // max(row_bytes, 1)))
+
+
 cdef double accumulate_batch(
-    const floating[:, ::1] X, const floating[::1] y, const floating[::1] sample_weight,
-    const floating[::1] theta, floating[::1] grad, const Py_ssize_t* rows,
-    Py_ssize_t n_rows, int loss, bint fit_intercept,
+    const floating* X, Py_ssize_t n_features, const floating* y, const floating* sample_weight,
+    const floating* theta, floating* grad, const Py_ssize_t* rows, Py_ssize_t n_rows,
+    Py_ssize_t n_rows_ahead, Py_ssize_t distance, int loss, bint fit_intercept,
 ) noexcept nogil:
     """grad = mean over `rows` of sample_weight * dL/dtheta; return the sum of weighted losses.
 
+    rows[n_rows:n_rows_ahead] are the rows that follow this batch; they are prefetched.
     The first row writes the gradient instead of adding to it, so no separate zeroing pass
     is needed (this matters for the stochastic mode, where every batch is one row).
     """
-    cdef Py_ssize_t n_features = X.shape[1]
     cdef Py_ssize_t i, row
     cdef const floating* x
     cdef double p, dloss, weight, loss_sum = 0.0
     cdef floating a
     cdef double inv_n_rows = 1.0 / n_rows
     for i in range(n_rows):
+        if i + distance < n_rows_ahead:
+            prefetch_row(X + rows[i + distance] * n_features, n_features)
         row = rows[i]
-        x = &X[row, 0]
-        p = dot(x, &theta[0], n_features) + theta[n_features]
+        x = X + row * n_features
+        p = dot(x, theta, n_features) + theta[n_features]
         weight = sample_weight[row]
         loss_sum += weight * loss_and_derivative(loss, p, y[row], &dloss)
         a = <floating>(weight * dloss * inv_n_rows)
         if i == 0:
-            scale_into(a, x, &grad[0], n_features)
+            scale_into(a, x, grad, n_features)
             grad[n_features] = a if fit_intercept else 0
         else:
-            axpy(a, x, &grad[0], n_features)
+            axpy(a, x, grad, n_features)
             if fit_intercept:
                 grad[n_features] += a
     return loss_sum
+
+
+cdef double sgd_on_one_row(
+    const floating* X, Py_ssize_t n_features, const floating* y, const floating* sample_weight,
+    floating* theta, Py_ssize_t row, int loss, bint fit_intercept, double lr,
+) noexcept nogil:
+    """Plain SGD on one row in a single pass, θ -= lr·(a·x): the stochastic mode's common
+    case, where materialising the gradient first would read and write it twice more.
+    Same arithmetic, in the same order, as accumulate_batch followed by sgd_step."""
+    cdef const floating* x = X + row * n_features
+    cdef double dloss, weight = sample_weight[row]
+    cdef double p = dot(x, theta, n_features) + theta[n_features]
+    cdef double loss_value = weight * loss_and_derivative(loss, p, y[row], &dloss)
+    cdef floating a = <floating>(weight * dloss)
+    cdef floating step = <floating>lr
+    cdef Py_ssize_t j
+    for j in range(n_features):
+        theta[j] -= step * (a * x[j])
+    if fit_intercept:
+        theta[n_features] -= step * a
+    return loss_value
 
 
 cdef double step_learning_rate(const EpochConfig* cfg, long long t) noexcept nogil:
@@ -109,13 +138,11 @@ cdef void decay_weights(floating* v, const floating* theta, double factor,
 
 
 cdef void optimizer_step(
-    const EpochConfig* cfg, floating[::1] theta, floating[::1] grad, floating[:, ::1] state,
+    const EpochConfig* cfg, floating* th, floating* g, floating* state, Py_ssize_t n,
     ScalarState* sc, long long t, double lr, Py_ssize_t row_len,
 ) noexcept nogil:
-    """Apply update t of cfg.optimizer at rate lr; the only place the optimizer is branched on."""
-    cdef Py_ssize_t n = theta.shape[0]
-    cdef floating* th = &theta[0]
-    cdef floating* g = &grad[0]
+    """Apply update t of cfg.optimizer at rate lr to the n parameters th, with gradient g and
+    the optimizer's buffers state[0:n], state[n:2n], ...; the only branch on the optimizer."""
     cdef double coupled = cfg.l2 + (0.0 if cfg.optimizer == ADAMW else cfg.weight_decay)
     cdef double mu, mu_next
     if coupled != 0:
@@ -128,23 +155,23 @@ cdef void optimizer_step(
     if cfg.optimizer == SGD:
         sgd_step(th, g, n, <floating>lr)
     elif cfg.optimizer == MOMENTUM:
-        momentum_step(th, g, &state[0, 0], n, <floating>lr, <floating>cfg.momentum)
+        momentum_step(th, g, state, n, <floating>lr, <floating>cfg.momentum)
     elif cfg.optimizer == NESTEROV:
-        nesterov_step(th, g, &state[0, 0], n, <floating>lr, <floating>cfg.momentum)
+        nesterov_step(th, g, state, n, <floating>lr, <floating>cfg.momentum)
     elif cfg.optimizer == ADAGRAD:
-        adagrad_step(th, g, &state[0, 0], n, <floating>(lr / (1 + (t - 1) * cfg.lr_decay)),
+        adagrad_step(th, g, state, n, <floating>(lr / (1 + (t - 1) * cfg.lr_decay)),
                      <floating>cfg.eps)
     elif cfg.optimizer == RMSPROP:
-        rmsprop_step(th, g, &state[0, 0], &state[1, 0], &state[2, 0], n, <floating>lr,
+        rmsprop_step(th, g, state, state + 1 * n, state + 2 * n, n, <floating>lr,
                      <floating>cfg.rmsprop_alpha, <floating>cfg.eps, cfg.centered,
                      <floating>cfg.momentum)
     elif cfg.optimizer == ADADELTA:
-        adadelta_step(th, g, &state[0, 0], &state[1, 0], n, <floating>lr, <floating>cfg.rho,
+        adadelta_step(th, g, state, state + 1 * n, n, <floating>lr, <floating>cfg.rho,
                       <floating>cfg.eps)
     elif cfg.optimizer == ADAM or cfg.optimizer == ADAMW:
         if cfg.optimizer == ADAMW and cfg.weight_decay != 0:
             decay_weights(th, th, -lr * cfg.weight_decay, n, row_len)
-        adam_step(th, g, &state[0, 0], &state[1, 0], &state[2, 0], n, <floating>lr,
+        adam_step(th, g, state, state + 1 * n, state + 2 * n, n, <floating>lr,
                   <floating>cfg.beta1, <floating>cfg.beta2, <floating>cfg.eps, cfg.amsgrad,
                   1 - sc.beta1_power, 1 - sc.beta2_power)
     elif cfg.optimizer == NADAM:
@@ -152,17 +179,17 @@ cdef void optimizer_step(
         mu = cfg.beta1 * (1 - 0.5 * sc.decay_power)
         mu_next = cfg.beta1 * (1 - 0.5 * sc.decay_power * pow(0.96, cfg.momentum_decay))
         sc.mu_product *= mu
-        nadam_step(th, g, &state[0, 0], &state[1, 0], n, <floating>lr, <floating>cfg.beta1,
+        nadam_step(th, g, state, state + 1 * n, n, <floating>lr, <floating>cfg.beta1,
                    <floating>cfg.beta2, <floating>cfg.eps, mu, mu_next, sc.mu_product,
                    1 - sc.beta2_power)
     elif cfg.optimizer == ADAMAX:
-        adamax_step(th, g, &state[0, 0], &state[1, 0], n, <floating>lr, <floating>cfg.beta1,
+        adamax_step(th, g, state, state + 1 * n, n, <floating>lr, <floating>cfg.beta1,
                     <floating>cfg.beta2, <floating>cfg.eps, 1 - sc.beta1_power)
 
 
-cdef bint all_finite(const floating[::1] v) noexcept nogil:
+cdef bint all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t j
-    for j in range(v.shape[0]):
+    for j in range(n):
         if not isfinite(v[j]):
             return False
     return True
@@ -174,27 +201,49 @@ cdef int epoch_loop(
     Py_ssize_t[::1] order, const EpochConfig* cfg, long long* t, uint64_t* rng,
     double* loss_sum, double* lr,
 ) noexcept nogil:
-    cdef Py_ssize_t n_samples = X.shape[0]
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t n_params = theta.shape[0]
+    cdef Py_ssize_t distance = prefetch_distance(n_features * sizeof(floating))
     cdef Py_ssize_t start, n_rows
     cdef double batch_loss
+    # Raw pointers from here on: passing memoryviews to the per-batch functions would copy
+    # their descriptors (hundreds of bytes each) at every step.
+    cdef floating* state_ptr = &state[0, 0] if state.shape[0] > 0 else NULL
+    # Plain SGD one row at a time, with nothing added to the gradient, takes the fused path.
+    cdef bint fused_sgd = (cfg.batch_size == 1 and cfg.optimizer == SGD and cfg.l2 == 0
+                           and cfg.weight_decay == 0)
     # A full batch sums over every row whatever their order: shuffling it would only cost time.
     if cfg.shuffle and cfg.batch_size < n_samples:
         shuffle(&order[0], n_samples, rng)
     loss_sum[0] = 0.0
     start = 0
+    if fused_sgd:
+        while start < n_samples:
+            if start + distance < n_samples:
+                prefetch_row(&X[order[start + distance], 0], n_features)
+            t[0] += 1
+            lr[0] = step_learning_rate(cfg, t[0])
+            batch_loss = sgd_on_one_row(&X[0, 0], n_features, &y[0], &sample_weight[0],
+                                        &theta[0], order[start], cfg.loss, cfg.fit_intercept,
+                                        lr[0])
+            if not isfinite(batch_loss):
+                return NONFINITE
+            loss_sum[0] += batch_loss
+            start += 1
     while start < n_samples:
         n_rows = min(cfg.batch_size, n_samples - start)
-        batch_loss = accumulate_batch(X, y, sample_weight, theta, grad, &order[start],
-                                      n_rows, cfg.loss, cfg.fit_intercept)
+        batch_loss = accumulate_batch(&X[0, 0], n_features, &y[0], &sample_weight[0],
+                                      &theta[0], &grad[0], &order[start], n_rows,
+                                      n_samples - start, distance, cfg.loss, cfg.fit_intercept)
         if not isfinite(batch_loss):
             return NONFINITE
         loss_sum[0] += batch_loss
         t[0] += 1
         lr[0] = step_learning_rate(cfg, t[0])
-        optimizer_step(cfg, theta, grad, state, <ScalarState*>&scalars[0], t[0], lr[0],
-                       X.shape[1] + 1)
+        optimizer_step(cfg, &theta[0], &grad[0], state_ptr, n_params,
+                       <ScalarState*>&scalars[0], t[0], lr[0], n_features + 1)
         start += n_rows
-    if not all_finite(theta):
+    if not all_finite(&theta[0], n_params):
         return NONFINITE
     return OK
 
@@ -250,3 +299,8 @@ cdef bint indices_in_range(const Py_ssize_t[::1] order, Py_ssize_t n) noexcept n
         if order[i] < 0 or order[i] >= n:
             return False
     return True
+
+
+def cpu_supports_avx2_fma():
+    """Whether this CPU can run the AVX2+FMA build of the kernel (gdfast._kernel_avx2)."""
+    return bool(gd_cpu_has_avx2_fma())

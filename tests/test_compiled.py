@@ -1,17 +1,40 @@
 """gdfast must run its compiled kernel; there is no silent pure-Python fallback."""
 import importlib.machinery
+import os
+import platform
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import gdfast
-from gdfast import GDClassifier, GDRegressor, _kernel
+from gdfast import GDClassifier, GDRegressor, _engine, _kernel
 
 
-def test_kernel_is_a_compiled_extension_module():
+@pytest.mark.parametrize("module", _engine.available_kernels(), ids=lambda m: m.__name__)
+def test_kernel_builds_are_compiled_extension_modules(module):
     suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-    assert _kernel.__file__.endswith(suffixes), _kernel.__file__
-    assert type(_kernel.run_epoch).__name__ in ("cython_function_or_method", "fused_cython_function")
+    assert module.__file__.endswith(suffixes), module.__file__
+    assert type(module.run_epoch).__name__ in ("cython_function_or_method", "fused_cython_function")
+
+
+def test_the_fastest_build_this_cpu_can_run_is_selected():
+    if platform.machine().lower() in ("x86_64", "amd64") and _kernel.cpu_supports_avx2_fma():
+        assert _engine.kernel.__name__ == "gdfast._kernel_avx2"
+    else:
+        assert _engine.kernel is _kernel
+
+
+@pytest.mark.parametrize("choice, expected", [("baseline", "gdfast._kernel"), ("bogus", None)])
+def test_gdfast_kernel_variable_forces_a_build(choice, expected):
+    code = "from gdfast import _engine; print(_engine.kernel.__name__)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=dict(os.environ, GDFAST_KERNEL=choice))
+    if expected is None:
+        assert result.returncode != 0 and "GDFAST_KERNEL='bogus'" in result.stderr
+    else:
+        assert result.returncode == 0 and result.stdout.strip() == expected
 
 
 @pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier])
@@ -23,7 +46,7 @@ def test_default_engine_calls_the_kernel(Estimator, monkeypatch):
         calls.append(args)
         raise RuntimeError("kernel reached")
 
-    monkeypatch.setattr(_kernel, "run_epoch", refusing_run_epoch)
+    monkeypatch.setattr(_engine.kernel, "run_epoch", refusing_run_epoch)
     X = np.array([[0.0], [1.0], [2.0], [3.0]])
     y = np.array([0, 0, 1, 1])
     with pytest.raises(RuntimeError, match="kernel reached"):

@@ -6,6 +6,8 @@ from hypothesis import given, settings, strategies as st
 from gdfast import _engine, _kernel, _reference
 from helpers import relative_error
 
+pytestmark = pytest.mark.usefixtures("each_kernel_build")
+
 BATCH_MODES = {"stochastic": 1, "mini-batch": 32, "full": None}
 # The kernel's own config: integer codes, every field present.
 KERNEL_CONFIG = dict(_engine.NEUTRAL_CONFIG, loss=0, optimizer=0, schedule=0)

@@ -34,6 +34,7 @@ OPTIMIZER_CASES = {
 }
 
 
+@pytest.mark.usefixtures("each_kernel_build")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("loss", _engine.LOSS_NAMES)
 @pytest.mark.parametrize("mode", BATCH_MODES)
@@ -57,6 +58,7 @@ def test_every_optimizer_matches_reference(case, mode, loss, dtype):
     assert not np.allclose(kernel[0], 0)
 
 
+@pytest.mark.usefixtures("each_kernel_build")
 @settings(derandomize=True, deadline=None, max_examples=80)
 @given(optimizer=st.sampled_from(_engine.OPTIMIZER_NAMES), loss=st.sampled_from(_engine.LOSS_NAMES),
        n_samples=st.integers(1, 30), n_features=st.integers(1, 6), batch_size=st.integers(1, 40),

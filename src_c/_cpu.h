@@ -1,0 +1,26 @@
+/* What the kernel asks of the CPU and compiler, kept out of the Cython sources.
+ *
+ * gd_prefetch: ask for a cache line we will read soon (the rows of an epoch come in a known,
+ * shuffled order, so the hardware prefetcher cannot guess them).
+ * gd_cpu_has_avx2_fma: whether the AVX2+FMA build of the kernel may run on this CPU; checked
+ * at run time, so wheels never assume more than the baseline instruction set. */
+#ifndef GDFAST_CPU_H
+#define GDFAST_CPU_H
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define gd_prefetch(p) __builtin_prefetch((const void *)(p), 0, 3)
+#else
+#  define gd_prefetch(p) ((void)(p))
+#endif
+
+static int gd_cpu_has_avx2_fma(void)
+{
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+#endif
