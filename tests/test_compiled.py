@@ -27,10 +27,11 @@ def test_the_fastest_build_this_cpu_can_run_is_selected():
 
 
 @pytest.mark.parametrize("choice, expected", [("baseline", "gdfast._kernel"), ("bogus", None)])
-def test_gdfast_kernel_variable_forces_a_build(choice, expected):
+def test_gdfast_kernel_variable_forces_a_build(choice, expected, tmp_path):
     code = "from gdfast import _engine; print(_engine.kernel.__name__)"
+    # From an empty folder, so the installed gdfast is imported, not a source checkout.
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=dict(os.environ, GDFAST_KERNEL=choice))
+                            env=dict(os.environ, GDFAST_KERNEL=choice), cwd=tmp_path)
     if expected is None:
         assert result.returncode != 0 and "GDFAST_KERNEL='bogus'" in result.stderr
     else:
