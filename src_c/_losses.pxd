@@ -7,28 +7,20 @@ from libc.math cimport exp, log1p, fabs
 from _config cimport Loss, SQUARED_ERROR, LOG_LOSS
 
 
-cdef inline double log1pexp(double p) noexcept nogil:
-    """log(1 + e^p) without overflow for large p or loss of precision for small."""
-    if p > 0:
-        return p + log1p(exp(-p))
-    return log1p(exp(p))
-
-
-cdef inline double sigmoid(double p) noexcept nogil:
-    cdef double e
-    if p >= 0:
-        return 1.0 / (1.0 + exp(-p))
-    e = exp(p)
-    return e / (1.0 + e)
-
-
 cdef inline double loss_and_derivative(int loss, double p, double y, double* dloss) noexcept nogil:
     """Return L(p, y) and store dL/dp in dloss[0]."""
-    cdef double r
+    cdef double r, e
     if loss == SQUARED_ERROR:
         r = p - y
         dloss[0] = 2.0 * r
         return r * r
     else:  # LOG_LOSS, binary, y in {0, 1}
-        dloss[0] = sigmoid(p) - y
-        return log1pexp(p) - y * p
+        # One exponential serves both: with e = exp(-|p|), which never overflows,
+        # sigmoid(p) = 1/(1+e) for p >= 0 and e/(1+e) otherwise, and
+        # log(1 + exp(p)) = max(p, 0) + log1p(e).
+        e = exp(-fabs(p))
+        if p >= 0:
+            dloss[0] = 1.0 / (1.0 + e) - y
+            return p + log1p(e) - y * p
+        dloss[0] = e / (1.0 + e) - y
+        return log1p(e) - y * p
