@@ -142,8 +142,8 @@ def pytest_terminal_summary(terminalreporter):
         n_samples, repeats = SIZES[size]
         samples = FLOOR_SAMPLES[size]
         tr.write_line(f"floor {size} ({n_samples} x {N_FEATURES}): X @ w = {floor(size):.3e} s "
-                      f"(fastest of {len(samples)} measurements spread over the run, "
-                      f"slowest {max(samples):.3e} s; BLAS: {blas})")
+                      f"(fastest of {len(samples)} measurements spread over the run; median "
+                      f"{np.median(samples):.3e} s, slowest {max(samples):.3e} s; BLAS: {blas})")
     tr.write_line("")
     header = f"{'case':<52} {'s/epoch':>11} {'x floor':>9} {'vs numpy':>9}"
     tr.write_line(header)
