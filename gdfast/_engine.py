@@ -50,9 +50,10 @@ SCALAR_STATE_SIZE = _kernel.SCALAR_STATE_SIZE
 
 # Every field of the kernel's EpochConfig, with values that leave a feature switched off.
 NEUTRAL_CONFIG = {
-    "loss": "squared_error", "optimizer": "sgd", "batch_size": 1, "shuffle": False,
+    "loss": "squared_error", "multiclass": "none", "epsilon": 0.1, "optimizer": "sgd",
+    "batch_size": 1, "shuffle": False,
     "fit_intercept": True, "learning_rate": 0.01, "schedule": "constant", "power_t": 0.0,
-    "optimal_t0": 1.0, "optimal_alpha": 1.0, "warmup_steps": 0.0, "l2": 0.0,
+    "optimal_t0": 1.0, "optimal_alpha": 1.0, "warmup_steps": 0.0, "l2": 0.0, "l1": 0.0,
     "weight_decay": 0.0, "momentum": 0.0, "lr_decay": 0.0, "eps": 1e-8, "rmsprop_alpha": 0.99,
     "centered": False, "rho": 0.9, "beta1": 0.9, "beta2": 0.999, "amsgrad": False,
     "momentum_decay": 4e-3,
@@ -69,6 +70,7 @@ def run_epoch(engine, X, y, sample_weight, coef, state, scalars, order, config, 
     config = dict(NEUTRAL_CONFIG, **config)
     if engine == "cython":
         codes = dict(config, loss=_kernel.LOSSES[config["loss"]],
+                     multiclass=_kernel.MULTICLASS[config["multiclass"]],
                      optimizer=_kernel.OPTIMIZERS[config["optimizer"]],
                      schedule=_kernel.STEP_SCHEDULES[config["schedule"]])
         return kernel.run_epoch(X, y, sample_weight, coef, state, scalars, order, codes, t,

@@ -8,14 +8,29 @@ the same shuffle seed: the generator below is the kernel's), both take the same 
 import numpy as np
 
 # --- losses: L(p, y) per sample and dL/dp, vectorised over a batch ---------------------
+# Each takes predictions p, targets y and the loss's epsilon (huber's δ, the insensitive
+# band's ε; ignored by the others) and returns (losses, dL/dp).
 
 
-def squared_error(p, y):
+def squared_error(p, y, epsilon):
     r = p - y
     return r * r, 2.0 * r
 
 
-def log_loss(p, y):
+def huber(p, y, epsilon):
+    r = p - y
+    inside = np.abs(r) <= epsilon
+    losses = np.where(inside, r * r, 2.0 * epsilon * np.abs(r) - epsilon * epsilon)
+    return losses, np.clip(2.0 * r, -2.0 * epsilon, 2.0 * epsilon)
+
+
+def epsilon_insensitive(p, y, epsilon):
+    r = p - y
+    outside = np.abs(r) > epsilon
+    return np.maximum(0.0, np.abs(r) - epsilon), np.where(outside, np.sign(r), 0.0)
+
+
+def log_loss(p, y, epsilon):
     """Binary log loss with y in {0, 1}: log(1 + e^p) - y p, computed without overflow."""
     e = np.exp(-np.abs(p))
     sigmoid = np.where(p >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
@@ -23,7 +38,41 @@ def log_loss(p, y):
     return log1pexp - y * p, sigmoid - y
 
 
-LOSSES = {"squared_error": squared_error, "log_loss": log_loss}
+def hinge(p, y, epsilon):
+    """y in {-1, +1}."""
+    z = y * p
+    return np.maximum(0.0, 1.0 - z), np.where(z < 1.0, -y, 0.0)
+
+
+def modified_huber(p, y, epsilon):
+    """y in {-1, +1}: squared hinge near the margin, linear far on the wrong side."""
+    z = y * p
+    losses = np.where(z >= 1.0, 0.0, np.where(z >= -1.0, (1.0 - z) ** 2, -4.0 * z))
+    dloss = np.where(z >= 1.0, 0.0, np.where(z >= -1.0, -2.0 * y * (1.0 - z), -4.0 * y))
+    return losses, dloss
+
+
+LOSSES = {"squared_error": squared_error, "huber": huber,
+          "epsilon_insensitive": epsilon_insensitive, "log_loss": log_loss, "hinge": hinge,
+          "modified_huber": modified_huber}
+
+
+def multinomial_log_loss(P, classes):
+    """Softmax cross-entropy of scores P (rows × K) for class indices; (losses, dL/dP)."""
+    shifted = P - P.max(axis=1, keepdims=True)
+    log_normaliser = np.log(np.exp(shifted).sum(axis=1))
+    rows = np.arange(P.shape[0])
+    losses = log_normaliser - shifted[rows, classes]
+    dP = np.exp(shifted - log_normaliser[:, None])
+    dP[rows, classes] -= 1.0
+    return losses, dP
+
+
+def one_vs_rest_targets(classes, n_classes, loss):
+    """Binary targets of each class's own model: 1 for its class, 0 or -1 for the rest."""
+    negative = 0.0 if loss == "log_loss" else -1.0
+    return np.where(classes[:, None] == np.arange(n_classes), 1.0, negative)
+
 
 # --- optimizers: one update of the flat parameter vector theta, in place -----------------
 # Each takes (theta, g, buffers, t, lr, config, scalars): buffers are the optimizer's state
@@ -194,19 +243,42 @@ def shuffle(order, state):
 STATUS_OK, STATUS_NONFINITE = 0, 1
 
 
-def batch_gradient(X, y, sample_weight, theta, rows, loss, fit_intercept):
-    """Mean over `rows` of the weighted loss gradient, and the sum of the weighted losses."""
+def batch_gradient(X, y, sample_weight, theta, rows, config):
+    """Mean over `rows` of the weighted loss gradient, and the sum of the weighted losses.
+
+    theta holds one row of n_features weights and an intercept per output. With one output,
+    y is the target of the loss; with several, y holds class indices (0 .. K-1) and the
+    outputs are either K one-vs-rest models or one multinomial (softmax) model.
+    """
     n_features = X.shape[1]
-    w, b = theta[:n_features], theta[n_features]
+    W = theta.reshape(-1, n_features + 1).astype(np.float64)
+    n_outputs = W.shape[0]
     Xb = X[rows].astype(np.float64)
-    p = Xb @ w.astype(np.float64) + float(b)
-    losses, dloss = LOSSES[loss](p, y[rows].astype(np.float64))
+    P = Xb @ W[:, :n_features].T + W[:, n_features]
+    targets = y[rows].astype(np.float64)
+    if config["multiclass"] == "multinomial":
+        losses, dP = multinomial_log_loss(P, targets.astype(np.intp))
+    else:
+        if config["multiclass"] == "ovr":
+            targets = one_vs_rest_targets(targets.astype(np.intp), n_outputs, config["loss"])
+        else:
+            targets = targets[:, None]
+        losses, dP = LOSSES[config["loss"]](P, targets, config["epsilon"])
+        losses = losses.sum(axis=1)
     weights = sample_weight[rows].astype(np.float64)
-    a = weights * dloss / len(rows)
-    grad = np.empty(n_features + 1)
-    grad[:n_features] = a @ Xb
-    grad[n_features] = a.sum() if fit_intercept else 0.0
-    return grad, float(weights @ losses)
+    A = weights[:, None] * dP / len(rows)
+    grad = np.empty((n_outputs, n_features + 1))
+    grad[:, :n_features] = A.T @ Xb
+    grad[:, n_features] = A.sum(axis=0) if config["fit_intercept"] else 0.0
+    return grad.ravel(), float(weights @ losses)
+
+
+def soft_threshold(theta, threshold, n_features):
+    """The l1 penalty's proximal step: shrink each weight towards 0 by `threshold`, stopping
+    at 0 (never crossing it); intercepts are left alone."""
+    weights = is_weight(theta.size, n_features)
+    shrunk = np.sign(theta) * np.maximum(np.abs(theta) - threshold, 0.0)
+    theta[:] = np.where(weights, shrunk, theta)
 
 
 def run_epoch(X, y, sample_weight, coef, state, scalars, order, config, t, rng_state):
@@ -231,14 +303,15 @@ def _epoch(X, y, sample_weight, coef, state, scalars, order, config, t, rng_stat
     loss_sum, lr = 0.0, 0.0
     for start in range(0, n_samples, config["batch_size"]):
         rows = order[start:start + config["batch_size"]]
-        grad, batch_loss = batch_gradient(X, y, sample_weight, coef, rows, config["loss"],
-                                          config["fit_intercept"])
+        grad, batch_loss = batch_gradient(X, y, sample_weight, coef, rows, config)
         if not np.isfinite(batch_loss):
             return STATUS_NONFINITE, loss_sum, t, rng_state, lr
         loss_sum += batch_loss
         t += 1
         lr = step_learning_rate(config, t)
         step(coef, grad.astype(coef.dtype), state, t, lr, config, running, X.shape[1])
+        if config["l1"] > 0:
+            soft_threshold(coef, lr * config["l1"], X.shape[1])
         record_running_products(scalars, running, config, t)
     if not np.all(np.isfinite(coef)):
         return STATUS_NONFINITE, loss_sum, t, rng_state, lr

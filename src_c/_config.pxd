@@ -5,6 +5,17 @@
 cdef enum Loss:
     SQUARED_ERROR = 0
     LOG_LOSS = 1
+    HUBER = 2
+    EPSILON_INSENSITIVE = 3
+    HINGE = 4
+    MODIFIED_HUBER = 5
+
+# How the outputs of a model with several of them relate to y (which then holds class
+# indices 0 .. K-1): K independent one-vs-rest models, or one softmax (multinomial) model.
+cdef enum Multiclass:
+    SINGLE_OUTPUT = 0
+    ONE_VS_REST = 1
+    MULTINOMIAL = 2
 
 cdef enum Optimizer:
     SGD = 0
@@ -45,6 +56,8 @@ cdef enum:
 # They are doubles whatever the data's dtype; the kernel casts once per step.
 cdef struct EpochConfig:
     int loss
+    int multiclass
+    double epsilon          # huber's delta, epsilon_insensitive's band
     int optimizer
     Py_ssize_t batch_size   # 1 = stochastic, k = mini-batch, n_samples = full batch
     bint shuffle
@@ -59,6 +72,7 @@ cdef struct EpochConfig:
     # coupled decay added to the gradient of the weights (L2 penalty + weight_decay);
     # for adamw, weight_decay is decoupled instead
     double l2
+    double l1               # l1 strength: a proximal step shrinks weights by lr * l1
     double weight_decay
     # optimizer hyper-parameters (those an optimizer does not use are ignored)
     double momentum

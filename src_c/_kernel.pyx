@@ -13,7 +13,7 @@ from libc.math cimport isfinite, pow
 from libc.stdint cimport uint64_t
 
 from _config cimport *
-from _losses cimport loss_and_derivative
+from _losses cimport loss_and_derivative, sample_loss
 from _optimizers cimport (sgd_step, momentum_step, nesterov_step, adagrad_step, rmsprop_step,
                           adadelta_step, adam_step, nadam_step, adamax_step)
 from _random cimport shuffle
@@ -22,7 +22,10 @@ from _rows cimport dot, axpy, scale_into, prefetch_row, gd_cpu_has_avx2_fma
 
 # The option names Python accepts, mapped to the kernel's codes. The estimators and the
 # reference take their lists of valid names from here.
-LOSSES = {"squared_error": SQUARED_ERROR, "log_loss": LOG_LOSS}
+LOSSES = {"squared_error": SQUARED_ERROR, "huber": HUBER,
+          "epsilon_insensitive": EPSILON_INSENSITIVE, "log_loss": LOG_LOSS, "hinge": HINGE,
+          "modified_huber": MODIFIED_HUBER}
+MULTICLASS = {"none": SINGLE_OUTPUT, "ovr": ONE_VS_REST, "multinomial": MULTINOMIAL}
 OPTIMIZERS = {"sgd": SGD, "momentum": MOMENTUM, "nesterov": NESTEROV, "adagrad": ADAGRAD,
               "rmsprop": RMSPROP, "adadelta": ADADELTA, "adam": ADAM, "adamw": ADAMW,
               "nadam": NADAM, "adamax": ADAMAX}
@@ -58,19 +61,24 @@ cdef Py_ssize_t prefetch_distance(Py_ssize_t row_bytes) noexcept nogil:
 
 
 cdef double accumulate_batch(
-    const floating* X, Py_ssize_t n_features, const floating* y, const floating* sample_weight,
-    const floating* theta, floating* grad, const Py_ssize_t* rows, Py_ssize_t n_rows,
-    Py_ssize_t n_rows_ahead, Py_ssize_t distance, int loss, bint fit_intercept,
+    const EpochConfig* cfg, const floating* X, Py_ssize_t n_features, Py_ssize_t n_outputs,
+    const floating* y, const floating* sample_weight, const floating* theta, floating* grad,
+    double* scores, double* dscores, const Py_ssize_t* rows, Py_ssize_t n_rows,
+    Py_ssize_t n_rows_ahead, Py_ssize_t distance,
 ) noexcept nogil:
     """grad = mean over `rows` of sample_weight * dL/dtheta; return the sum of weighted losses.
 
+    theta and grad hold n_outputs rows of (n_features weights, intercept); scores and dscores
+    are scratch space for one sample's n_outputs scores and their loss derivatives.
     rows[n_rows:n_rows_ahead] are the rows that follow this batch; they are prefetched.
     The first row writes the gradient instead of adding to it, so no separate zeroing pass
     is needed (this matters for the stochastic mode, where every batch is one row).
     """
-    cdef Py_ssize_t i, row
+    cdef Py_ssize_t row_len = n_features + 1
+    cdef Py_ssize_t i, k, row
     cdef const floating* x
-    cdef double p, dloss, weight, loss_sum = 0.0
+    cdef floating* g
+    cdef double weight, loss_sum = 0.0
     cdef floating a
     cdef double inv_n_rows = 1.0 / n_rows
     for i in range(n_rows):
@@ -78,23 +86,26 @@ cdef double accumulate_batch(
             prefetch_row(X + rows[i + distance] * n_features, n_features)
         row = rows[i]
         x = X + row * n_features
-        p = dot(x, theta, n_features) + theta[n_features]
+        for k in range(n_outputs):
+            scores[k] = dot(x, theta + k * row_len, n_features) + theta[k * row_len + n_features]
         weight = sample_weight[row]
-        loss_sum += weight * loss_and_derivative(loss, p, y[row], &dloss)
-        a = <floating>(weight * dloss * inv_n_rows)
-        if i == 0:
-            scale_into(a, x, grad, n_features)
-            grad[n_features] = a if fit_intercept else 0
-        else:
-            axpy(a, x, grad, n_features)
-            if fit_intercept:
-                grad[n_features] += a
+        loss_sum += weight * sample_loss(cfg, scores, n_outputs, y[row], dscores)
+        for k in range(n_outputs):
+            g = grad + k * row_len
+            a = <floating>(weight * dscores[k] * inv_n_rows)
+            if i == 0:
+                scale_into(a, x, g, n_features)
+                g[n_features] = a if cfg.fit_intercept else 0
+            else:
+                axpy(a, x, g, n_features)
+                if cfg.fit_intercept:
+                    g[n_features] += a
     return loss_sum
 
 
 cdef double sgd_on_one_row(
     const floating* X, Py_ssize_t n_features, const floating* y, const floating* sample_weight,
-    floating* theta, Py_ssize_t row, int loss, bint fit_intercept, double lr,
+    floating* theta, Py_ssize_t row, int loss, double epsilon, bint fit_intercept, double lr,
 ) noexcept nogil:
     """Plain SGD on one row in a single pass, θ -= lr·(a·x): the stochastic mode's common
     case, where materialising the gradient first would read and write it twice more.
@@ -102,7 +113,7 @@ cdef double sgd_on_one_row(
     cdef const floating* x = X + row * n_features
     cdef double dloss, weight = sample_weight[row]
     cdef double p = dot(x, theta, n_features) + theta[n_features]
-    cdef double loss_value = weight * loss_and_derivative(loss, p, y[row], &dloss)
+    cdef double loss_value = weight * loss_and_derivative(loss, p, y[row], epsilon, &dloss)
     cdef floating a = <floating>(weight * dloss)
     cdef floating step = <floating>lr
     cdef Py_ssize_t j
@@ -135,6 +146,22 @@ cdef void decay_weights(floating* v, const floating* theta, double factor,
     for row in range(n_params // row_len):
         for j in range(row * row_len, (row + 1) * row_len - 1):
             v[j] += f * theta[j]
+
+
+cdef void soft_threshold(floating* theta, double threshold, Py_ssize_t n_params,
+                         Py_ssize_t row_len) noexcept nogil:
+    """The l1 penalty's proximal step: every weight moves `threshold` towards 0 and stops
+    at 0 rather than crossing it, which is what makes l1 produce exact zeros."""
+    cdef Py_ssize_t row, j
+    cdef floating c = <floating>threshold
+    for row in range(n_params // row_len):
+        for j in range(row * row_len, (row + 1) * row_len - 1):
+            if theta[j] > c:
+                theta[j] -= c
+            elif theta[j] < -c:
+                theta[j] += c
+            else:
+                theta[j] = 0
 
 
 cdef void optimizer_step(
@@ -185,6 +212,8 @@ cdef void optimizer_step(
     elif cfg.optimizer == ADAMAX:
         adamax_step(th, g, state, state + 1 * n, n, <floating>lr, <floating>cfg.beta1,
                     <floating>cfg.beta2, <floating>cfg.eps, 1 - sc.beta1_power)
+    if cfg.l1 > 0:
+        soft_threshold(th, lr * cfg.l1, n, row_len)
 
 
 cdef bint all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
@@ -198,10 +227,11 @@ cdef bint all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
 cdef int epoch_loop(
     const floating[:, ::1] X, const floating[::1] y, const floating[::1] sample_weight,
     floating[::1] theta, floating[::1] grad, floating[:, ::1] state, double[::1] scalars,
-    Py_ssize_t[::1] order, const EpochConfig* cfg, long long* t, uint64_t* rng,
-    double* loss_sum, double* lr,
+    double[::1] scratch, Py_ssize_t[::1] order, const EpochConfig* cfg, long long* t,
+    uint64_t* rng, double* loss_sum, double* lr,
 ) noexcept nogil:
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t n_outputs = theta.shape[0] // (n_features + 1)
     cdef Py_ssize_t n_params = theta.shape[0]
     cdef Py_ssize_t distance = prefetch_distance(n_features * sizeof(floating))
     cdef Py_ssize_t start, n_rows
@@ -210,8 +240,8 @@ cdef int epoch_loop(
     # their descriptors (hundreds of bytes each) at every step.
     cdef floating* state_ptr = &state[0, 0] if state.shape[0] > 0 else NULL
     # Plain SGD one row at a time, with nothing added to the gradient, takes the fused path.
-    cdef bint fused_sgd = (cfg.batch_size == 1 and cfg.optimizer == SGD and cfg.l2 == 0
-                           and cfg.weight_decay == 0)
+    cdef bint fused_sgd = (cfg.batch_size == 1 and cfg.optimizer == SGD and n_outputs == 1
+                           and cfg.l2 == 0 and cfg.l1 == 0 and cfg.weight_decay == 0)
     # A full batch sums over every row whatever their order: shuffling it would only cost time.
     if cfg.shuffle and cfg.batch_size < n_samples:
         shuffle(&order[0], n_samples, rng)
@@ -224,17 +254,18 @@ cdef int epoch_loop(
             t[0] += 1
             lr[0] = step_learning_rate(cfg, t[0])
             batch_loss = sgd_on_one_row(&X[0, 0], n_features, &y[0], &sample_weight[0],
-                                        &theta[0], order[start], cfg.loss, cfg.fit_intercept,
-                                        lr[0])
+                                        &theta[0], order[start], cfg.loss, cfg.epsilon,
+                                        cfg.fit_intercept, lr[0])
             if not isfinite(batch_loss):
                 return NONFINITE
             loss_sum[0] += batch_loss
             start += 1
     while start < n_samples:
         n_rows = min(cfg.batch_size, n_samples - start)
-        batch_loss = accumulate_batch(&X[0, 0], n_features, &y[0], &sample_weight[0],
-                                      &theta[0], &grad[0], &order[start], n_rows,
-                                      n_samples - start, distance, cfg.loss, cfg.fit_intercept)
+        batch_loss = accumulate_batch(cfg, &X[0, 0], n_features, n_outputs, &y[0],
+                                      &sample_weight[0], &theta[0], &grad[0], &scratch[0],
+                                      &scratch[n_outputs], &order[start], n_rows,
+                                      n_samples - start, distance)
         if not isfinite(batch_loss):
             return NONFINITE
         loss_sum[0] += batch_loss
@@ -265,16 +296,32 @@ def run_epoch(
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef double loss_sum = 0.0, lr = 0.0
     cdef int status
-    cdef bint order_ok
+    cdef bint order_ok, labels_ok
+    cdef Py_ssize_t n_outputs
     # Bounds checks are compiled out, so every shape the loop relies on is checked here.
     if n_samples < 1 or y.shape[0] != n_samples or sample_weight.shape[0] != n_samples:
         raise ValueError("X, y and sample_weight must have the same, non-zero, number of rows")
     if order.shape[0] != n_samples:
         raise ValueError("order must hold one index per row")
-    if coef.shape[0] != n_features + 1:
-        raise ValueError(f"coef must have n_features + 1 = {n_features + 1} entries")
+    if coef.shape[0] == 0 or coef.shape[0] % (n_features + 1) != 0:
+        raise ValueError(f"coef must hold n_features + 1 = {n_features + 1} entries per output")
+    n_outputs = coef.shape[0] // (n_features + 1)
     if cfg.loss not in LOSSES.values() or cfg.optimizer not in OPTIMIZERS.values():
         raise ValueError(f"unknown loss code {cfg.loss} or optimizer code {cfg.optimizer}")
+    if cfg.multiclass not in MULTICLASS.values():
+        raise ValueError(f"unknown multiclass code {cfg.multiclass}")
+    if (cfg.multiclass == SINGLE_OUTPUT) != (n_outputs == 1):
+        raise ValueError("one output needs multiclass 'none'; several need 'ovr' or "
+                         "'multinomial'")
+    if cfg.multiclass == MULTINOMIAL and cfg.loss != LOG_LOSS:
+        raise ValueError("the multinomial model needs loss 'log_loss'")
+    if cfg.multiclass == ONE_VS_REST and cfg.loss not in (LOG_LOSS, HINGE, MODIFIED_HUBER):
+        raise ValueError("one-vs-rest needs a classification loss")
+    if cfg.multiclass != SINGLE_OUTPUT:
+        with nogil:
+            labels_ok = class_indices_in_range(y, n_outputs)
+        if not labels_ok:
+            raise ValueError(f"y must hold class indices 0 .. {n_outputs - 1}")
     if state.shape[0] != state_rows(cfg.optimizer) or state.shape[1] != coef.shape[0]:
         raise ValueError("state must have one row per optimizer buffer, each the size of coef")
     if scalars.shape[0] != N_SCALARS:
@@ -287,10 +334,19 @@ def run_epoch(
         raise ValueError("order must hold row indices in [0, n_samples)")
     grad = np.empty_like(coef)
     cdef floating[::1] grad_view = grad
+    cdef double[::1] scratch = np.empty(2 * n_outputs)   # one sample's scores and dL/dscore
     with nogil:
-        status = epoch_loop(X, y, sample_weight, coef, grad_view, state, scalars, order, &cfg,
-                            &t, &rng_state, &loss_sum, &lr)
+        status = epoch_loop(X, y, sample_weight, coef, grad_view, state, scalars, scratch,
+                            order, &cfg, &t, &rng_state, &loss_sum, &lr)
     return status, loss_sum, t, rng_state, lr
+
+
+cdef bint class_indices_in_range(const floating[::1] y, Py_ssize_t n_classes) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(y.shape[0]):
+        if not (y[i] >= 0 and y[i] < n_classes and y[i] == <Py_ssize_t>y[i]):
+            return False
+    return True
 
 
 cdef bint indices_in_range(const Py_ssize_t[::1] order, Py_ssize_t n) noexcept nogil:

@@ -2,19 +2,20 @@
 # shared/design/optimizers.md. Computed in double whatever the data's dtype: the cost is one
 # call per sample, not per feature. Branched once per sample on the loss code.
 
-from libc.math cimport exp, log1p, fabs
+from libc.math cimport exp, log, log1p, fabs
 
-from _config cimport Loss, SQUARED_ERROR, LOG_LOSS
+from _config cimport *
 
 
-cdef inline double loss_and_derivative(int loss, double p, double y, double* dloss) noexcept nogil:
+cdef inline double loss_and_derivative(int loss, double p, double y, double epsilon,
+                                       double* dloss) noexcept nogil:
     """Return L(p, y) and store dL/dp in dloss[0]."""
-    cdef double r, e
+    cdef double r, e, z
     if loss == SQUARED_ERROR:
         r = p - y
         dloss[0] = 2.0 * r
         return r * r
-    else:  # LOG_LOSS, binary, y in {0, 1}
+    if loss == LOG_LOSS:  # binary, y in {0, 1}
         # One exponential serves both: with e = exp(-|p|), which never overflows,
         # sigmoid(p) = 1/(1+e) for p >= 0 and e/(1+e) otherwise, and
         # log(1 + exp(p)) = max(p, 0) + log1p(e).
@@ -24,3 +25,65 @@ cdef inline double loss_and_derivative(int loss, double p, double y, double* dlo
             return p + log1p(e) - y * p
         dloss[0] = e / (1.0 + e) - y
         return log1p(e) - y * p
+    if loss == HUBER:
+        r = p - y
+        if fabs(r) <= epsilon:
+            dloss[0] = 2.0 * r
+            return r * r
+        dloss[0] = 2.0 * epsilon if r > 0 else -2.0 * epsilon
+        return 2.0 * epsilon * fabs(r) - epsilon * epsilon
+    if loss == EPSILON_INSENSITIVE:
+        r = p - y
+        if fabs(r) > epsilon:
+            dloss[0] = 1.0 if r > 0 else -1.0
+            return fabs(r) - epsilon
+        dloss[0] = 0.0
+        return 0.0
+    z = y * p                 # HINGE, MODIFIED_HUBER: y in {-1, +1}
+    if loss == HINGE:
+        if z < 1.0:
+            dloss[0] = -y
+            return 1.0 - z
+        dloss[0] = 0.0
+        return 0.0
+    if z >= 1.0:              # MODIFIED_HUBER
+        dloss[0] = 0.0
+        return 0.0
+    if z >= -1.0:
+        dloss[0] = -2.0 * y * (1.0 - z)
+        return (1.0 - z) * (1.0 - z)
+    dloss[0] = -4.0 * y
+    return -4.0 * z
+
+
+cdef inline double sample_loss(const EpochConfig* cfg, const double* scores, Py_ssize_t n_outputs,
+                               double y, double* dscores) noexcept nogil:
+    """Loss of one sample with scores[0:n_outputs]; store dL/dscore_k in dscores[k].
+
+    With several outputs y is a class index: one-vs-rest sums one binary loss per class
+    (target 1 for the sample's class, 0 or -1 for the others); multinomial is the softmax
+    cross-entropy."""
+    cdef Py_ssize_t k, label
+    cdef double total, top, normaliser, negative
+    if cfg.multiclass == SINGLE_OUTPUT:
+        return loss_and_derivative(cfg.loss, scores[0], y, cfg.epsilon, dscores)
+    label = <Py_ssize_t>y
+    if cfg.multiclass == ONE_VS_REST:
+        negative = 0.0 if cfg.loss == LOG_LOSS else -1.0
+        total = 0.0
+        for k in range(n_outputs):
+            total += loss_and_derivative(cfg.loss, scores[k], 1.0 if k == label else negative,
+                                         cfg.epsilon, &dscores[k])
+        return total
+    top = scores[0]                       # MULTINOMIAL: shift by the largest score
+    for k in range(1, n_outputs):
+        if scores[k] > top:
+            top = scores[k]
+    normaliser = 0.0
+    for k in range(n_outputs):
+        dscores[k] = exp(scores[k] - top)
+        normaliser += dscores[k]
+    for k in range(n_outputs):
+        dscores[k] /= normaliser
+    dscores[label] -= 1.0
+    return log(normaliser) + top - scores[label]
