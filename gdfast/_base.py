@@ -2,11 +2,13 @@
 the epoch loop with its schedule and stopping rule. The estimators only encode targets and
 predict."""
 import numbers
+import time
 import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
@@ -17,7 +19,13 @@ from gdfast.schedules import Adaptive, get_schedule
 
 # The in-kernel shuffle draws row indices from 32 random bits.
 MAX_ROWS = 2**32 - 1
-PENALTIES = (None, "l2")
+PENALTIES = (None, "l2", "l1", "elasticnet")
+# The plain-gradient family takes, with learning_rate="auto", the step 1/L of the largest
+# per-row curvature L = c · max ||(x, 1)||² (scikit-learn's SAG does the same); c bounds the
+# loss's second derivative (the non-smooth losses take the bound of their smoothed versions).
+PLAIN_GRADIENT = ("sgd", "momentum", "nesterov")
+CURVATURE = {"squared_error": 2.0, "huber": 2.0, "epsilon_insensitive": 1.0, "log_loss": 0.25,
+             "hinge": 1.0, "modified_huber": 2.0}
 
 
 def _check_choice(name, value, allowed):
@@ -57,8 +65,9 @@ class BaseGD(BaseEstimator):
     _losses = ()
 
     def __init__(self, loss, *, optimizer, learning_rate, lr_schedule, warmup_steps, penalty,
-                 alpha, batch_size, max_iter, tol, n_iter_no_change, shuffle, random_state,
-                 fit_intercept, warm_start, engine):
+                 alpha, l1_ratio, batch_size, max_iter, tol, n_iter_no_change, early_stopping,
+                 validation_fraction, shuffle, random_state, fit_intercept, warm_start,
+                 verbose, engine):
         self.loss = loss
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -66,14 +75,18 @@ class BaseGD(BaseEstimator):
         self.warmup_steps = warmup_steps
         self.penalty = penalty
         self.alpha = alpha
+        self.l1_ratio = l1_ratio
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.shuffle = shuffle
         self.random_state = random_state
         self.fit_intercept = fit_intercept
         self.warm_start = warm_start
+        self.verbose = verbose
         self.engine = engine
 
     # --- checks ---------------------------------------------------------------------------
@@ -86,10 +99,20 @@ class BaseGD(BaseEstimator):
         _check_int("warmup_steps", self.warmup_steps, low=0)
         _check_choice("penalty", self.penalty, PENALTIES)
         _check_real("alpha", self.alpha, low=0, low_inclusive=True)
+        _check_real("l1_ratio", self.l1_ratio, low=0, low_inclusive=True)
+        if self.l1_ratio > 1:
+            raise ValueError(f"l1_ratio={self.l1_ratio!r} is out of range; expected a real "
+                             "number in [0, 1].")
         _check_int("batch_size", self.batch_size, low=1, allow_none=True)
         _check_int("max_iter", self.max_iter, low=1)
         _check_real("tol", self.tol, low=0, low_inclusive=True, allow_none=True)
         _check_int("n_iter_no_change", self.n_iter_no_change, low=1)
+        _check_bool("early_stopping", self.early_stopping)
+        _check_real("validation_fraction", self.validation_fraction, low=0, low_inclusive=False)
+        if self.validation_fraction >= 1:
+            raise ValueError(f"validation_fraction={self.validation_fraction!r} is out of "
+                             "range; expected a real number in (0, 1).")
+        _check_int("verbose", self.verbose, low=0)
         _check_bool("shuffle", self.shuffle)
         _check_bool("fit_intercept", self.fit_intercept)
         _check_bool("warm_start", self.warm_start)
@@ -111,33 +134,63 @@ class BaseGD(BaseEstimator):
 
     # --- training -------------------------------------------------------------------------
 
-    def _base_rate(self, optimizer):
-        return optimizer.default_learning_rate if self.learning_rate == "auto" \
-            else float(self.learning_rate)
+    def _base_rate(self, optimizer, X):
+        """γ₀: the user's, or with 'auto' the optimizer's default (adaptive rules) or the step
+        1/L from the data (plain-gradient family); a state keeps the one it started with."""
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        if optimizer.name not in PLAIN_GRADIENT:
+            return optimizer.default_learning_rate
+        squared_norms = np.einsum("ij,ij->i", X, X, dtype=np.float64) + float(self.fit_intercept)
+        curvature = CURVATURE[self.loss] * (2.0 if self._n_outputs() > 1 and self.loss == "log_loss"
+                                            else 1.0)
+        return 1.0 / (curvature * float(squared_norms.max()) + self._penalty_strengths()[0])
+
+    def _n_outputs(self):
+        return 1
+
+    def _multiclass(self):
+        return "none"
+
+    def _penalty_strengths(self):
+        """(l2, l1) strengths: objective = mean loss + l2·½‖w‖² + l1·‖w‖₁."""
+        if self.penalty == "l2":
+            return float(self.alpha), 0.0
+        if self.penalty == "l1":
+            return 0.0, float(self.alpha)
+        if self.penalty == "elasticnet":
+            return float(self.alpha) * (1 - self.l1_ratio), float(self.alpha) * self.l1_ratio
+        return 0.0, 0.0
 
     def _epoch_config(self, n_samples, optimizer, schedule, rate):
+        l2, l1 = self._penalty_strengths()
         config = {
             "loss": self.loss,
+            "multiclass": self._multiclass(),
+            "epsilon": float(getattr(self, "epsilon", 0.1)),
             "batch_size": n_samples if self.batch_size is None else min(self.batch_size, n_samples),
             "shuffle": bool(self.shuffle),
             "fit_intercept": bool(self.fit_intercept),
             "learning_rate": rate,
             "warmup_steps": float(self.warmup_steps),
-            "l2": float(self.alpha) if self.penalty == "l2" else 0.0,
+            "l2": l2,
+            "l1": l1,
         }
         config.update(optimizer.kernel_config())
         config.update(schedule.kernel_config(self.alpha))
         return config
 
     def _penalty_value(self, coef, n_features):
-        if self.penalty != "l2":
+        l2, l1 = self._penalty_strengths()
+        if l2 == 0 and l1 == 0:
             return 0.0
-        weights = coef.reshape(-1, n_features + 1)[:, :n_features]
-        return 0.5 * self.alpha * float(np.sum(weights.astype(np.float64) ** 2))
+        weights = coef.reshape(-1, n_features + 1)[:, :n_features].astype(np.float64)
+        return 0.5 * l2 * float(np.sum(weights ** 2)) + l1 * float(np.sum(np.abs(weights)))
 
-    def _new_state(self, n_features, dtype, optimizer):
+    def _new_state(self, X, optimizer):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        return TrainingState.new(n_features + 1, optimizer, dtype, seed, self._base_rate(optimizer))
+        n_params = self._n_outputs() * (X.shape[1] + 1)
+        return TrainingState.new(n_params, optimizer, X.dtype, seed, self._base_rate(optimizer, X))
 
     def _resume_state(self, n_features, dtype, optimizer):
         """The fitted state, with coef_ and intercept_ as they are now (a user may set them)."""
@@ -149,46 +202,86 @@ class BaseGD(BaseEstimator):
             raise ValueError("the optimizer changed since the last fit; its state cannot carry "
                              "over. Refit from scratch (warm_start=False).")
         state = state.copy()
-        state.coef[:n_features] = np.ravel(self.coef_)
-        state.coef[n_features:] = self.intercept_
+        rows = state.coef.reshape(-1, n_features + 1)
+        rows[:, :n_features] = np.reshape(self.coef_, (rows.shape[0], n_features))
+        rows[:, n_features] = self.intercept_
         return state
 
-    def _fit_encoded(self, X, y, sample_weight, optimizer, schedule, *, partial):
+    def _fit_encoded(self, X, y, sample_weight, optimizer, schedule, *, partial, y_original=None):
         """Train on targets already encoded for the loss (float, X's dtype).
 
         fit: up to max_iter epochs with the stopping rule, from scratch unless warm_start.
         partial_fit: exactly one epoch, continuing the fitted state.
+        y_original: the targets as given, for the validation score of early stopping.
         """
-        n_samples, n_features = X.shape
+        n_features = X.shape[1]
         resume = hasattr(self, "_state") and (partial or self.warm_start)
         state = (self._resume_state(n_features, X.dtype, optimizer) if resume
-                 else self._new_state(n_features, X.dtype, optimizer))
-        if partial or state.order.shape[0] != n_samples:
-            state.order = np.arange(n_samples, dtype=np.intp)
+                 else self._new_state(X, optimizer))
+        validation = None
+        if self.early_stopping and not partial:
+            X, X_val, y, _, sample_weight, _, _, y_val = self._split_validation(
+                X, y, sample_weight, y_original)
+            validation = (X_val, y_val)
+        if partial or state.order.shape[0] != X.shape[0]:
+            state.order = np.arange(X.shape[0], dtype=np.intp)
         n_epochs = 1 if partial else self.max_iter
-        state, losses, rates = self._train(X, y, sample_weight, state, optimizer, schedule,
-                                           n_epochs, stopping=not partial)
+        state, history = self._train(X, y, sample_weight, state, optimizer, schedule, n_epochs,
+                                     stopping=not partial, validation=validation)
         self._state = state
         if partial and resume:
-            self.loss_curve_ = self.loss_curve_ + losses
-            self.learning_rates_ = self.learning_rates_ + rates
+            self.loss_curve_ = self.loss_curve_ + history["loss"]
+            self.learning_rates_ = self.learning_rates_ + history["rate"]
             self.n_iter_ += 1
         else:
-            self.loss_curve_, self.learning_rates_, self.n_iter_ = losses, rates, len(losses)
+            self.loss_curve_, self.learning_rates_ = history["loss"], history["rate"]
+            self.n_iter_ = len(history["loss"])
+        self.validation_scores_ = history["validation"] if validation else None
+        self.best_validation_score_ = max(history["validation"]) if validation else None
+        self.best_loss_ = None if validation else min(self.loss_curve_)
         self.t_ = state.t
-        self._set_fitted_coef(state.coef[:n_features], state.coef[n_features:])
+        self._set_state_coef(state.coef, n_features)
 
-    def _train(self, X, y, sample_weight, state, optimizer, schedule, n_epochs, *, stopping):
-        """Run epochs until n_epochs or the stopping rule; return (state, losses, rates).
+    def _set_state_coef(self, coef, n_features):
+        rows = coef.reshape(-1, n_features + 1)
+        self._set_fitted_coef(rows[:, :n_features], rows[:, n_features])
 
-        Works on a copy of `state`, so a failure leaves the caller's state as it was.
+    def _split_validation(self, X, y, sample_weight, y_original):
+        """Hold out validation_fraction of the rows (stratified for classifiers)."""
+        stratify = y_original if self._estimator_type == "classifier" else None
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        try:
+            parts = train_test_split(X, y, sample_weight, y_original,
+                                     test_size=self.validation_fraction, random_state=seed,
+                                     stratify=stratify)
+        except ValueError as exc:
+            raise ValueError(f"early_stopping: cannot hold out validation_fraction="
+                             f"{self.validation_fraction} of {X.shape[0]} rows ({exc}). Use "
+                             "more rows, a larger validation_fraction, or "
+                             "early_stopping=False.") from None
+        X_train, X_val, y_train, y_val, w_train, w_val, orig_train, orig_val = parts
+        return (np.ascontiguousarray(X_train), X_val, np.ascontiguousarray(y_train), y_val,
+                np.ascontiguousarray(w_train), w_val, orig_train, orig_val)
+
+    def _validation_score(self, coef, n_features, X_val, y_val):
+        self._set_state_coef(coef, n_features)
+        return float(self.score(X_val, y_val))
+
+    def _train(self, X, y, sample_weight, state, optimizer, schedule, n_epochs, *, stopping,
+               validation=None):
+        """Run epochs until n_epochs or the stopping rule; return (state, history).
+
+        The rule watches the training objective, or with `validation` = (X_val, y_val) the
+        validation score, whose best coefficients are restored at the end. Works on a copy
+        of `state`, so a failure leaves the caller's state as it was.
         """
         state = state.copy()
         n_samples, n_features = X.shape
-        base_rate = self._base_rate(optimizer)
+        base_rate = state.base_rate if self.learning_rate == "auto" else float(self.learning_rate)
         adaptive = isinstance(schedule, Adaptive)
-        losses, rates = [], []
-        best_loss, epochs_without_improvement = np.inf, 0
+        history = {"loss": [], "rate": [], "validation": []}
+        best, best_coef, epochs_without_improvement = -np.inf, None, 0
+        started = time.perf_counter()
         for _ in range(n_epochs):
             rate = (state.adaptive_rate if adaptive
                     else schedule.epoch_rate(base_rate, state.epoch, self.max_iter))
@@ -203,21 +296,38 @@ class BaseGD(BaseEstimator):
                     "input data with StandardScaler or MinMaxScaler might help, or a smaller "
                     f"learning_rate (now {base_rate:g}).")
             loss = loss_sum / n_samples + self._penalty_value(state.coef, n_features)
-            losses.append(loss)
-            rates.append(last_rate)
+            history["loss"].append(loss)
+            history["rate"].append(last_rate)
+            if validation is not None:
+                current = self._validation_score(state.coef, n_features, *validation)
+                history["validation"].append(current)
+            else:
+                current = -loss                          # higher is better for both
+            if self.verbose:
+                norm = float(np.linalg.norm(state.coef.reshape(-1, n_features + 1)[:, :n_features]))
+                extra = f", validation score {current:.6g}" if validation is not None else ""
+                print(f"-- Epoch {state.epoch}: loss {loss:.6g}{extra}, norm(w) {norm:.6g}, "
+                      f"learning rate {last_rate:.6g}, {time.perf_counter() - started:.3f} s")
+            if current > best:
+                if validation is not None:
+                    best_coef = state.coef.copy()
             if not stopping or self.tol is None:
+                best = max(best, current)
                 continue
             epochs_without_improvement = (epochs_without_improvement + 1
-                                          if loss > best_loss - self.tol else 0)
-            best_loss = min(best_loss, loss)
+                                          if current < best + self.tol else 0)
+            best = max(best, current)
             if epochs_without_improvement >= self.n_iter_no_change:
                 if adaptive and state.adaptive_rate > schedule.min_rate:
                     state.adaptive_rate *= schedule.factor
                     epochs_without_improvement = 0
                 else:
-                    return state, losses, rates
-        if stopping and self.tol is not None:
-            warnings.warn(f"Maximum number of epochs ({self.max_iter}) reached before "
-                          "convergence. Consider increasing max_iter to improve the fit.",
-                          ConvergenceWarning)
-        return state, losses, rates
+                    break
+        else:
+            if stopping and self.tol is not None:
+                warnings.warn(f"Maximum number of epochs ({self.max_iter}) reached before "
+                              "convergence. Consider increasing max_iter to improve the fit.",
+                              ConvergenceWarning)
+        if best_coef is not None:
+            state.coef = best_coef        # the best validation score's coefficients
+        return state, history

@@ -1,53 +1,119 @@
-"""GDClassifier: a logistic model trained by gradient descent."""
+"""GDClassifier: linear classification (logistic, hinge, modified Huber) by gradient descent."""
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from gdfast._base import BaseGD
+from gdfast._base import BaseGD, _check_choice
 from gdfast._regressor import ATTRIBUTES_DOC, PARAMETERS_DOC
+
+MULTI_CLASS = ("auto", "multinomial", "ovr")
+
+
+def _has_probabilities(model):
+    """predict_proba exists for the losses that define a probability."""
+    if model.loss not in ("log_loss", "modified_huber"):
+        raise AttributeError(f"probability estimates are not available for loss={model.loss!r}; "
+                             "use loss='log_loss' or 'modified_huber'.")
+    return True
 
 
 class GDClassifier(ClassifierMixin, BaseGD):
-    __doc__ = f"""Binary logistic regression by gradient descent, compiled for every batch mode.
+    __doc__ = f"""Linear classification by gradient descent, compiled for every batch mode.
 
     Parameters
     ----------
-    loss : {{'log_loss'}}
-        log(1 + e^p) - y·p with y ∈ {{0, 1}} standing for classes_[0] and classes_[1].
+    loss : {{'log_loss', 'hinge', 'modified_huber'}}
+        log_loss is logistic regression (binary: log(1 + e^p) − y·p; more classes: softmax
+        cross-entropy or one-vs-rest); hinge is a linear SVM, max(0, 1 − y·p); modified_huber
+        its smooth, outlier-tolerant variant, both with y ∈ {{−1, +1}}.
+    multi_class : {{'auto', 'multinomial', 'ovr'}}, default='auto'
+        With more than two classes: one softmax model ('multinomial', log_loss only) or one
+        binary model per class trained together ('ovr'). 'auto' is multinomial for log_loss
+        and ovr for the margin losses.
+    class_weight : dict, 'balanced' or None, default=None
+        Multiplies each row's weight by its class's; 'balanced' uses n / (k · count).
     {PARAMETERS_DOC}
     Attributes
     ----------
-    classes_ : ndarray of shape (2,)
-    coef_ : ndarray of shape (1, n_features)
-    intercept_ : ndarray of shape (1,)
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (1, n_features) for two classes, else (n_classes, n_features)
+    intercept_ : ndarray of shape (1,) or (n_classes,)
     {ATTRIBUTES_DOC}"""
 
-    _losses = ("log_loss",)
+    _losses = ("log_loss", "hinge", "modified_huber")
 
-    def __init__(self, loss="log_loss", *, optimizer="sgd", learning_rate="auto",
-                 lr_schedule="constant", warmup_steps=0, penalty=None, alpha=1e-4,
-                 batch_size=1, max_iter=1000, tol=1e-3, n_iter_no_change=5, shuffle=True,
-                 random_state=None, fit_intercept=True, warm_start=False, engine="cython"):
+    def __init__(self, loss="log_loss", *, multi_class="auto", class_weight=None,
+                 optimizer="sgd", learning_rate="auto", lr_schedule="constant", warmup_steps=0,
+                 penalty=None, alpha=1e-4, l1_ratio=0.15, batch_size=1, max_iter=1000,
+                 tol=1e-3, n_iter_no_change=5, early_stopping=False, validation_fraction=0.1,
+                 shuffle=True, random_state=None, fit_intercept=True, warm_start=False,
+                 verbose=0, engine="cython"):
+        self.multi_class = multi_class
+        self.class_weight = class_weight
         super().__init__(loss, optimizer=optimizer, learning_rate=learning_rate,
                          lr_schedule=lr_schedule, warmup_steps=warmup_steps, penalty=penalty,
-                         alpha=alpha, batch_size=batch_size, max_iter=max_iter, tol=tol,
-                         n_iter_no_change=n_iter_no_change, shuffle=shuffle,
+                         alpha=alpha, l1_ratio=l1_ratio, batch_size=batch_size,
+                         max_iter=max_iter, tol=tol, n_iter_no_change=n_iter_no_change,
+                         early_stopping=early_stopping,
+                         validation_fraction=validation_fraction, shuffle=shuffle,
                          random_state=random_state, fit_intercept=fit_intercept,
-                         warm_start=warm_start, engine=engine)
+                         warm_start=warm_start, verbose=verbose, engine=engine)
+
+    # --- checks and encoding -------------------------------------------------------------
+
+    def _check_params(self):
+        checked = super()._check_params()
+        _check_choice("multi_class", self.multi_class, MULTI_CLASS)
+        if self.multi_class == "multinomial" and self.loss != "log_loss":
+            raise ValueError(f"multi_class='multinomial' needs loss='log_loss'; got "
+                             f"loss={self.loss!r}. Use multi_class='ovr' for it.")
+        cw = self.class_weight
+        if not (cw is None or isinstance(cw, dict) or (isinstance(cw, str) and cw == "balanced")):
+            raise ValueError(f"class_weight={cw!r} is not supported; expected a dict, "
+                             "'balanced' or None.")
+        return checked
 
     @staticmethod
     def _check_classes(classes):
         if classes.shape[0] < 2:
             raise ValueError("The number of classes has to be greater than one; got 1 class "
                              f"({classes[0]!r}).")
-        if classes.shape[0] > 2:
-            raise ValueError(f"GDClassifier handles two classes for now; got "
-                             f"{classes.shape[0]}. Multi-class training is not built yet.")
+
+    def _n_outputs(self):
+        return 1 if len(self.classes_) == 2 else len(self.classes_)
+
+    def _multiclass(self):
+        if len(self.classes_) == 2:
+            return "none"
+        if self.multi_class == "auto":
+            return "multinomial" if self.loss == "log_loss" else "ovr"
+        return self.multi_class
 
     def _encode(self, X, y):
-        return np.ascontiguousarray(y == self.classes_[1], dtype=X.dtype)
+        """Targets for the kernel: class indices, or for two classes the loss's labels."""
+        index = np.searchsorted(self.classes_, y)
+        if len(self.classes_) == 2:
+            negative = 0.0 if self.loss == "log_loss" else -1.0
+            return np.ascontiguousarray(np.where(index == 1, 1.0, negative), dtype=X.dtype)
+        return np.ascontiguousarray(index, dtype=X.dtype)
+
+    def _weights_with_classes(self, y, sample_weight):
+        if self.class_weight is None:
+            return sample_weight
+        if isinstance(self.class_weight, dict):
+            unknown = set(self.class_weight) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(f"class_weight names labels {sorted(unknown)!r} that are not "
+                                 f"in the classes {self.classes_.tolist()!r}.")
+        per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+        return np.ascontiguousarray(sample_weight * per_class[np.searchsorted(self.classes_, y)],
+                                    dtype=sample_weight.dtype)
+
+    # --- fitting ---------------------------------------------------------------------------
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model (from zero coefficients unless warm_start); return self."""
@@ -60,8 +126,9 @@ class GDClassifier(ClassifierMixin, BaseGD):
             raise ValueError(f"warm_start: the classes {classes} differ from those of the "
                              f"previous fit, {self.classes_}.")
         self.classes_ = classes
+        sample_weight = self._weights_with_classes(y, sample_weight)
         self._fit_encoded(X, self._encode(X, y), sample_weight, optimizer, schedule,
-                          partial=False)
+                          partial=False, y_original=y)
         return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -85,27 +152,51 @@ class GDClassifier(ClassifierMixin, BaseGD):
         if unseen.size:
             raise ValueError(f"y contains labels {unseen!r} that are not in classes {known!r}.")
         self.classes_ = known
+        sample_weight = self._weights_with_classes(y, sample_weight)
         self._fit_encoded(X, self._encode(X, y), sample_weight, optimizer, schedule,
                           partial=True)
         return self
 
     def _set_fitted_coef(self, weights, intercept):
-        self.coef_ = weights.reshape(1, -1).copy()
+        self.coef_ = weights.copy()
         self.intercept_ = intercept.copy()
 
+    # --- prediction -------------------------------------------------------------------------
+
     def decision_function(self, X):
-        """Score p = X·w + b; positive means classes_[1]."""
+        """Scores X·coef_ᵀ + intercept_: shape (n,) for two classes (positive means
+        classes_[1]), (n, n_classes) otherwise."""
         check_is_fitted(self)
         X = self._validate_predict_data(X)
-        return X @ self.coef_[0].astype(X.dtype, copy=False) + self.intercept_[0]
+        scores = X @ self.coef_.T.astype(X.dtype, copy=False) + self.intercept_.astype(X.dtype)
+        return scores[:, 0] if scores.shape[1] == 1 else scores
 
+    @available_if(_has_probabilities)
     def predict_proba(self, X):
-        """Columns: probability of classes_[0], of classes_[1]."""
-        p1 = expit(self.decision_function(X))
-        return np.column_stack([1.0 - p1, p1])
+        """Class probabilities, one column per class of classes_, rows summing to 1.
 
+        log_loss: the logistic (binary, ovr normalised) or softmax probabilities;
+        modified_huber: (clip(p, −1, 1) + 1) / 2, normalised over classes (scikit-learn's)."""
+        scores = self.decision_function(X).astype(np.float64)
+        if self.loss == "log_loss" and self._multiclass() == "multinomial":
+            return softmax(scores, axis=1)
+        if self.loss == "log_loss":
+            positive = expit(scores)
+        else:
+            positive = (np.clip(scores, -1.0, 1.0) + 1.0) / 2.0
+        if positive.ndim == 1:
+            return np.column_stack([1.0 - positive, positive])
+        totals = positive.sum(axis=1, keepdims=True)
+        uniform = np.full_like(positive, 1.0 / positive.shape[1])
+        return np.where(totals > 0, positive / np.where(totals > 0, totals, 1.0), uniform)
+
+    @available_if(_has_probabilities)
     def predict_log_proba(self, X):
-        return np.log(self.predict_proba(X))
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
 
     def predict(self, X):
-        return self.classes_[(self.decision_function(X) > 0).astype(np.intp)]
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(np.intp)]
+        return self.classes_[np.argmax(scores, axis=1)]

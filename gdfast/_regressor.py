@@ -3,7 +3,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from gdfast._base import BaseGD
+from gdfast._base import BaseGD, _check_real
 
 PARAMETERS_DOC = """
     optimizer : str or gdfast.optim.Optimizer, default='sgd'
@@ -11,32 +11,46 @@ PARAMETERS_DOC = """
         'adamw', 'nadam', 'adamax', or an instance of the class of that name in gdfast.optim
         carrying its hyper-parameters (e.g. Adam(beta1=0.9, beta2=0.99)).
     learning_rate : float or 'auto', default='auto'
-        Base step size γ₀. 'auto' takes the optimizer's standard default (PyTorch's: 1e-3 for
-        Adam and AdamW, 2e-3 for NAdam and Adamax, 1.0 for AdaDelta, 1e-2 otherwise).
+        Base step size γ₀. 'auto': for sgd, momentum and nesterov the step 1/L from the data,
+        L = c·max over rows of ‖(x, 1)‖² with c the loss's curvature bound (as scikit-learn's
+        SAG solver), which does not diverge on unscaled data; for the adaptive optimizers
+        their standard default (PyTorch's: 1e-3 for Adam and AdamW, 2e-3 for NAdam and
+        Adamax, 1.0 for AdaDelta, 1e-2 for AdaGrad and RMSprop).
     lr_schedule : str or gdfast.schedules.Schedule, default='constant'
         'constant', 'invscaling', 'optimal', 'adaptive', 'step', 'exponential', 'cosine', or
         an instance from gdfast.schedules with its parameters.
     warmup_steps : int, default=0
         Ramp the rate linearly, γ·t/warmup_steps, over the first updates (0: no warm-up).
-    penalty : {None, 'l2'}, default=None
-        Regularisation added to the mean loss: 'l2' adds alpha·½‖w‖² (never the intercept).
+    penalty : {None, 'l2', 'l1', 'elasticnet'}, default=None
+        Regularisation added to the mean loss, never on the intercept: 'l2' alpha·½‖w‖²,
+        'l1' alpha·‖w‖₁ (a proximal step after each update, so weights reach exactly 0),
+        'elasticnet' alpha·((1 − l1_ratio)·½‖w‖² + l1_ratio·‖w‖₁).
     alpha : float, default=1e-4
         Strength of the penalty; also sets the 'optimal' schedule.
+    l1_ratio : float in [0, 1], default=0.15
     batch_size : int or None, default=1
         Rows per update: 1 is stochastic gradient descent, k a mini-batch of k rows, None
         the full batch (one update per epoch). Values above n_samples mean the full batch.
     max_iter : int, default=1000
         Maximum number of epochs (passes over the training rows).
     tol : float or None, default=1e-3
-        Stop when the epoch's training objective has not improved by tol for
-        n_iter_no_change epochs in a row. None runs all max_iter epochs.
+        Stop when the epoch's training objective (or, with early_stopping, the validation
+        score) has not improved by tol for n_iter_no_change epochs in a row. None runs all
+        max_iter epochs. A ConvergenceWarning says when max_iter ran out first.
     n_iter_no_change : int, default=5
+    early_stopping : bool, default=False
+        Hold out validation_fraction of the rows, watch their score (R² or accuracy) after
+        each epoch, and restore the coefficients of the best one at the end (scikit-learn's
+        SGD keeps the last ones; the optimizer's state stays that of the last epoch).
+    validation_fraction : float in (0, 1), default=0.1
     shuffle : bool, default=True
         Visit rows in a new random order each epoch (seeded by random_state).
     random_state : int, RandomState or None, default=None
     fit_intercept : bool, default=True
     warm_start : bool, default=False
         fit() continues from the fitted coefficients and optimizer state.
+    verbose : int, default=0
+        1 prints a line per epoch: loss, norm of w, learning rate, elapsed time.
     engine : {'cython', 'numpy'}, default='cython'
         'numpy' runs the pure-NumPy reference implementation: same steps, slower.
 """
@@ -48,6 +62,9 @@ ATTRIBUTES_DOC = """
         epoch's batches, each measured just before its update (as scikit-learn's MLP does),
         plus the penalty at the end of the epoch.
     learning_rates_ : list of float, the learning rate of each epoch's last update.
+    best_loss_ : float, the lowest training objective (None with early_stopping).
+    validation_scores_ : list of float, the validation score of each epoch (early_stopping).
+    best_validation_score_ : float (early_stopping; otherwise None).
 """
 
 
@@ -56,8 +73,12 @@ class GDRegressor(RegressorMixin, BaseGD):
 
     Parameters
     ----------
-    loss : {{'squared_error'}}
-        Per-sample loss (p - y)²; the objective is its (weighted) mean over the rows.
+    loss : {{'squared_error', 'huber', 'epsilon_insensitive'}}
+        Per-sample loss, r = p − y: r²; huber r² within epsilon and 2·epsilon·|r| − epsilon²
+        beyond; epsilon_insensitive max(0, |r| − epsilon). The objective is its (weighted)
+        mean over the rows plus the penalty.
+    epsilon : float, default=0.1
+        huber's threshold and epsilon_insensitive's band.
     {PARAMETERS_DOC}
     Attributes
     ----------
@@ -65,25 +86,35 @@ class GDRegressor(RegressorMixin, BaseGD):
     intercept_ : ndarray of shape (1,)
     {ATTRIBUTES_DOC}"""
 
-    _losses = ("squared_error",)
+    _losses = ("squared_error", "huber", "epsilon_insensitive")
 
-    def __init__(self, loss="squared_error", *, optimizer="sgd", learning_rate="auto",
-                 lr_schedule="constant", warmup_steps=0, penalty=None, alpha=1e-4,
-                 batch_size=1, max_iter=1000, tol=1e-3, n_iter_no_change=5, shuffle=True,
-                 random_state=None, fit_intercept=True, warm_start=False, engine="cython"):
+    def __init__(self, loss="squared_error", *, epsilon=0.1, optimizer="sgd",
+                 learning_rate="auto", lr_schedule="constant", warmup_steps=0, penalty=None,
+                 alpha=1e-4, l1_ratio=0.15, batch_size=1, max_iter=1000, tol=1e-3,
+                 n_iter_no_change=5, early_stopping=False, validation_fraction=0.1,
+                 shuffle=True, random_state=None, fit_intercept=True, warm_start=False,
+                 verbose=0, engine="cython"):
+        self.epsilon = epsilon
         super().__init__(loss, optimizer=optimizer, learning_rate=learning_rate,
                          lr_schedule=lr_schedule, warmup_steps=warmup_steps, penalty=penalty,
-                         alpha=alpha, batch_size=batch_size, max_iter=max_iter, tol=tol,
-                         n_iter_no_change=n_iter_no_change, shuffle=shuffle,
+                         alpha=alpha, l1_ratio=l1_ratio, batch_size=batch_size,
+                         max_iter=max_iter, tol=tol, n_iter_no_change=n_iter_no_change,
+                         early_stopping=early_stopping,
+                         validation_fraction=validation_fraction, shuffle=shuffle,
                          random_state=random_state, fit_intercept=fit_intercept,
-                         warm_start=warm_start, engine=engine)
+                         warm_start=warm_start, verbose=verbose, engine=engine)
+
+    def _check_params(self):
+        checked = super()._check_params()
+        _check_real("epsilon", self.epsilon, low=0, low_inclusive=True)
+        return checked
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model (from zero coefficients unless warm_start); return self."""
         optimizer, schedule = self._check_params()
         X, y, sample_weight = self._validate_fit_data(X, y, sample_weight, y_numeric=True)
         self._fit_encoded(X, np.ascontiguousarray(y, dtype=X.dtype), sample_weight, optimizer,
-                          schedule, partial=False)
+                          schedule, partial=False, y_original=y)
         return self
 
     def partial_fit(self, X, y, sample_weight=None):
@@ -97,7 +128,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         return self
 
     def _set_fitted_coef(self, weights, intercept):
-        self.coef_ = weights.copy()
+        self.coef_ = weights[0].copy()
         self.intercept_ = intercept.copy()
 
     def predict(self, X):

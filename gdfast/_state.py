@@ -15,6 +15,7 @@ class TrainingState:
     epoch: int              # epochs (or partial_fit calls) run so far
     rng_state: int          # the in-kernel shuffle generator's state
     order: np.ndarray       # the row order of the last epoch
+    base_rate: float        # γ₀ of learning_rate="auto", fixed when the state is created
     adaptive_rate: float    # the current rate of the 'adaptive' schedule
 
     @classmethod
@@ -25,7 +26,7 @@ class TrainingState:
         return cls(coef=np.zeros(n_params, dtype=dtype), buffers=buffers,
                    scalars=np.ones(_engine.SCALAR_STATE_SIZE), t=0, epoch=0,
                    rng_state=int(seed), order=np.empty(0, dtype=np.intp),
-                   adaptive_rate=float(base_rate))
+                   base_rate=float(base_rate), adaptive_rate=float(base_rate))
 
     def copy(self):
         """A copy to train on, so that a failed epoch leaves the fitted state untouched."""

@@ -125,14 +125,15 @@ def test_names_and_instances_give_the_same_fit():
         assert np.array_equal(a.coef_, b.coef_), name
 
 
-def test_auto_learning_rate_is_the_optimizers_standard_default():
-    expected = {"sgd": 1e-2, "momentum": 1e-2, "nesterov": 1e-2, "adagrad": 1e-2,
-                "rmsprop": 1e-2, "adadelta": 1.0, "adam": 1e-3, "adamw": 1e-3, "nadam": 2e-3,
-                "adamax": 2e-3}
+def test_auto_learning_rate_is_the_optimizers_standard_default_or_one_over_l():
     X, y = make_regression(20, 2, seed=24)
+    one_over_l = 1.0 / (2.0 * np.max(np.sum(X ** 2, axis=1) + 1.0))   # squared error: c = 2
+    expected = {"sgd": one_over_l, "momentum": one_over_l, "nesterov": one_over_l,
+                "adagrad": 1e-2, "rmsprop": 1e-2, "adadelta": 1.0, "adam": 1e-3, "adamw": 1e-3,
+                "nadam": 2e-3, "adamax": 2e-3}
     for name, rate in expected.items():
         model = GDRegressor(optimizer=name, max_iter=2, tol=None).fit(X, y)
-        assert model.learning_rates_ == [rate, rate], name
+        np.testing.assert_allclose(model.learning_rates_, [rate, rate], rtol=1e-12, err_msg=name)
 
 
 def test_nested_parameters_clone_and_grid_search():
