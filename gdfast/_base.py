@@ -20,9 +20,10 @@ from gdfast.schedules import Adaptive, get_schedule
 # The in-kernel shuffle draws row indices from 32 random bits.
 MAX_ROWS = 2**32 - 1
 PENALTIES = (None, "l2", "l1", "elasticnet")
-# The plain-gradient family takes, with learning_rate="auto", the step 1/L of the largest
-# per-row curvature L = c · max ||(x, 1)||² (scikit-learn's SAG does the same); c bounds the
-# loss's second derivative (the non-smooth losses take the bound of their smoothed versions).
+# The plain-gradient family takes, with learning_rate="auto", the step 1/L for the
+# curvature bound L = c · max s·||(x, 1)||² over rows with weight s (scikit-learn's SAG uses
+# the same bound), or for a full batch c · mean s·||(x, 1)||²; c bounds the loss's second
+# derivative (the non-smooth losses take the bound of their smoothed versions).
 PLAIN_GRADIENT = ("sgd", "momentum", "nesterov")
 CURVATURE = {"squared_error": 2.0, "huber": 2.0, "epsilon_insensitive": 1.0, "log_loss": 0.25,
              "hinge": 1.0, "modified_huber": 2.0}
@@ -66,7 +67,7 @@ class BaseGD(BaseEstimator):
 
     def __init__(self, loss, *, optimizer, learning_rate, lr_schedule, warmup_steps, penalty,
                  alpha, l1_ratio, batch_size, max_iter, tol, n_iter_no_change, early_stopping,
-                 validation_fraction, shuffle, random_state, fit_intercept, warm_start,
+                 validation_fraction, shuffle, random_state, fit_intercept, center, warm_start,
                  verbose, engine):
         self.loss = loss
         self.optimizer = optimizer
@@ -85,6 +86,7 @@ class BaseGD(BaseEstimator):
         self.shuffle = shuffle
         self.random_state = random_state
         self.fit_intercept = fit_intercept
+        self.center = center
         self.warm_start = warm_start
         self.verbose = verbose
         self.engine = engine
@@ -115,6 +117,7 @@ class BaseGD(BaseEstimator):
         _check_int("verbose", self.verbose, low=0)
         _check_bool("shuffle", self.shuffle)
         _check_bool("fit_intercept", self.fit_intercept)
+        _check_bool("center", self.center)
         _check_bool("warm_start", self.warm_start)
         _check_choice("engine", self.engine, _engine.ENGINES)
         return get_optimizer(self.optimizer), get_schedule(self.lr_schedule, self.alpha)
@@ -134,20 +137,38 @@ class BaseGD(BaseEstimator):
 
     # --- training -------------------------------------------------------------------------
 
-    def _base_rate(self, optimizer, X):
+    def _base_rate(self, optimizer, X, sample_weight, mean):
         """γ₀: the user's, or with 'auto' the optimizer's default (adaptive rules) or the step
         1/L from the data (plain-gradient family); a state keeps the one it started with."""
         if self.learning_rate != "auto":
             return float(self.learning_rate)
         if optimizer.name not in PLAIN_GRADIENT:
             return optimizer.default_learning_rate
-        squared_norms = np.einsum("ij,ij->i", X, X, dtype=np.float64) + float(self.fit_intercept)
+        # ‖x − mean‖² = ‖x‖² − 2 x·mean + ‖mean‖², without a centred copy of X.
+        mean = mean.astype(np.float64)
+        squared_norms = (np.einsum("ij,ij->i", X, X, dtype=np.float64) - 2.0 * (X @ mean)
+                         + mean @ mean)
+        squared_norms = np.maximum(squared_norms, 0.0) + float(self.fit_intercept)
         curvature = CURVATURE[self.loss] * (2.0 if self._n_outputs() > 1 and self.loss == "log_loss"
                                             else 1.0)
-        return 1.0 / (curvature * float(squared_norms.max()) + self._penalty_strengths()[0])
+        # A full batch's gradient has the Hessian's largest eigenvalue as Lipschitz constant,
+        # at most its trace: the weighted mean row norm. A smaller batch can be dominated by
+        # its most curved row, so it takes the largest one.
+        full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
+        largest = float(np.mean(squared_norms * sample_weight) if full_batch
+                        else np.max(squared_norms * sample_weight))
+        lipschitz = curvature * largest + self._penalty_strengths()[0]
+        return 1.0 / lipschitz if lipschitz > 0 else optimizer.default_learning_rate
 
     def _n_outputs(self):
         return 1
+
+    def _centred(self):
+        return bool(self.center and self.fit_intercept)
+
+    def _initial_intercepts(self, y, sample_weight):
+        """The best constant model for the encoded targets (one value per output)."""
+        raise NotImplementedError
 
     def _multiclass(self):
         return "none"
@@ -171,6 +192,7 @@ class BaseGD(BaseEstimator):
             "batch_size": n_samples if self.batch_size is None else min(self.batch_size, n_samples),
             "shuffle": bool(self.shuffle),
             "fit_intercept": bool(self.fit_intercept),
+            "center": self._centred(),
             "learning_rate": rate,
             "warmup_steps": float(self.warmup_steps),
             "l2": l2,
@@ -187,10 +209,18 @@ class BaseGD(BaseEstimator):
         weights = coef.reshape(-1, n_features + 1)[:, :n_features].astype(np.float64)
         return 0.5 * l2 * float(np.sum(weights ** 2)) + l1 * float(np.sum(np.abs(weights)))
 
-    def _new_state(self, X, optimizer):
+    def _new_state(self, X, y, sample_weight, optimizer):
+        """Weights at zero; with center, the feature means and the best constant intercepts,
+        else the textbook start, everything at zero."""
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        n_params = self._n_outputs() * (X.shape[1] + 1)
-        return TrainingState.new(n_params, optimizer, X.dtype, seed, self._base_rate(optimizer, X))
+        if self._centred():
+            mean = np.average(X, axis=0, weights=sample_weight).astype(X.dtype)
+            intercepts = self._initial_intercepts(y, sample_weight)
+        else:
+            mean = np.zeros(X.shape[1], dtype=X.dtype)
+            intercepts = np.zeros(self._n_outputs())
+        return TrainingState.new(mean, intercepts, optimizer, seed,
+                                 self._base_rate(optimizer, X, sample_weight, mean))
 
     def _resume_state(self, n_features, dtype, optimizer):
         """The fitted state, with coef_ and intercept_ as they are now (a user may set them)."""
@@ -202,9 +232,8 @@ class BaseGD(BaseEstimator):
             raise ValueError("the optimizer changed since the last fit; its state cannot carry "
                              "over. Refit from scratch (warm_start=False).")
         state = state.copy()
-        rows = state.coef.reshape(-1, n_features + 1)
-        rows[:, :n_features] = np.reshape(self.coef_, (rows.shape[0], n_features))
-        rows[:, n_features] = self.intercept_
+        n_outputs = state.coef.shape[0] // (n_features + 1)
+        state.set_model_coef(np.reshape(self.coef_, (n_outputs, n_features)), self.intercept_)
         return state
 
     def _fit_encoded(self, X, y, sample_weight, optimizer, schedule, *, partial, y_original=None):
@@ -215,14 +244,15 @@ class BaseGD(BaseEstimator):
         y_original: the targets as given, for the validation score of early stopping.
         """
         n_features = X.shape[1]
-        resume = hasattr(self, "_state") and (partial or self.warm_start)
-        state = (self._resume_state(n_features, X.dtype, optimizer) if resume
-                 else self._new_state(X, optimizer))
         validation = None
         if self.early_stopping and not partial:
             X, X_val, y, _, sample_weight, _, _, y_val = self._split_validation(
                 X, y, sample_weight, y_original)
             validation = (X_val, y_val)
+        sample_weight = self._normalise_weights(sample_weight)
+        resume = hasattr(self, "_state") and (partial or self.warm_start)
+        state = (self._resume_state(n_features, X.dtype, optimizer) if resume
+                 else self._new_state(X, y, sample_weight, optimizer))
         if partial or state.order.shape[0] != X.shape[0]:
             state.order = np.arange(X.shape[0], dtype=np.intp)
         n_epochs = 1 if partial else self.max_iter
@@ -240,11 +270,21 @@ class BaseGD(BaseEstimator):
         self.best_validation_score_ = max(history["validation"]) if validation else None
         self.best_loss_ = None if validation else min(self.loss_curve_)
         self.t_ = state.t
-        self._set_state_coef(state.coef, n_features)
+        self._set_fitted_coef(*state.model_coef())
 
-    def _set_state_coef(self, coef, n_features):
-        rows = coef.reshape(-1, n_features + 1)
-        self._set_fitted_coef(rows[:, :n_features], rows[:, n_features])
+    @staticmethod
+    def _normalise_weights(sample_weight):
+        """Rescale the weights to average 1 over the rows of this call, so the objective is
+        the weighted mean loss Σ s·L / Σ s: a weight of 2 is then exactly a repeated row in
+        a full batch, and a row's step still scales with its weight."""
+        total = float(np.sum(sample_weight, dtype=np.float64))
+        if not total > 0:
+            raise ValueError("sample_weight sums to zero: at least one row needs a positive "
+                             "weight.")
+        if total == sample_weight.shape[0] and np.all(sample_weight == 1):
+            return sample_weight
+        return np.ascontiguousarray(sample_weight * (sample_weight.shape[0] / total),
+                                    dtype=sample_weight.dtype)
 
     def _split_validation(self, X, y, sample_weight, y_original):
         """Hold out validation_fraction of the rows (stratified for classifiers)."""
@@ -263,8 +303,8 @@ class BaseGD(BaseEstimator):
         return (np.ascontiguousarray(X_train), X_val, np.ascontiguousarray(y_train), y_val,
                 np.ascontiguousarray(w_train), w_val, orig_train, orig_val)
 
-    def _validation_score(self, coef, n_features, X_val, y_val):
-        self._set_state_coef(coef, n_features)
+    def _validation_score(self, state, X_val, y_val):
+        self._set_fitted_coef(*state.model_coef())
         return float(self.score(X_val, y_val))
 
     def _train(self, X, y, sample_weight, state, optimizer, schedule, n_epochs, *, stopping,
@@ -288,7 +328,7 @@ class BaseGD(BaseEstimator):
             config = self._epoch_config(n_samples, optimizer, schedule, rate)
             status, loss_sum, state.t, state.rng_state, last_rate = _engine.run_epoch(
                 self.engine, X, y, sample_weight, state.coef, state.buffers, state.scalars,
-                state.order, config, state.t, state.rng_state)
+                state.order, config, state.t, state.rng_state, mean=state.mean)
             state.epoch += 1
             if status != _engine.STATUS_OK:
                 raise ValueError(
@@ -299,7 +339,7 @@ class BaseGD(BaseEstimator):
             history["loss"].append(loss)
             history["rate"].append(last_rate)
             if validation is not None:
-                current = self._validation_score(state.coef, n_features, *validation)
+                current = self._validation_score(state, *validation)
                 history["validation"].append(current)
             else:
                 current = -loss                          # higher is better for both

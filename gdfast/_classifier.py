@@ -47,11 +47,11 @@ class GDClassifier(ClassifierMixin, BaseGD):
     _losses = ("log_loss", "hinge", "modified_huber")
 
     def __init__(self, loss="log_loss", *, multi_class="auto", class_weight=None,
-                 optimizer="sgd", learning_rate="auto", lr_schedule="constant", warmup_steps=0,
+                 optimizer="sgd", learning_rate="auto", lr_schedule="adaptive", warmup_steps=0,
                  penalty=None, alpha=1e-4, l1_ratio=0.15, batch_size=1, max_iter=1000,
                  tol=1e-3, n_iter_no_change=5, early_stopping=False, validation_fraction=0.1,
-                 shuffle=True, random_state=None, fit_intercept=True, warm_start=False,
-                 verbose=0, engine="cython"):
+                 shuffle=True, random_state=None, fit_intercept=True, center=True,
+                 warm_start=False, verbose=0, engine="cython"):
         self.multi_class = multi_class
         self.class_weight = class_weight
         super().__init__(loss, optimizer=optimizer, learning_rate=learning_rate,
@@ -61,7 +61,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
                          early_stopping=early_stopping,
                          validation_fraction=validation_fraction, shuffle=shuffle,
                          random_state=random_state, fit_intercept=fit_intercept,
-                         warm_start=warm_start, verbose=verbose, engine=engine)
+                         center=center, warm_start=warm_start, verbose=verbose, engine=engine)
 
     # --- checks and encoding -------------------------------------------------------------
 
@@ -92,6 +92,24 @@ class GDClassifier(ClassifierMixin, BaseGD):
         if self.multi_class == "auto":
             return "multinomial" if self.loss == "log_loss" else "ovr"
         return self.multi_class
+
+    def _initial_intercepts(self, y, sample_weight):
+        """The best constant model per output: log-odds (log_loss), the weighted balance of
+        the labels (modified_huber) or its sign (hinge); log class priors (multinomial)."""
+        def binary(positive):
+            share = float(np.average(positive, weights=sample_weight))
+            if self.loss == "log_loss":
+                share = min(max(share, 1e-12), 1 - 1e-12)
+                return np.log(share / (1 - share))
+            balance = 2 * share - 1                   # (W+ − W−) / (W+ + W−)
+            return balance if self.loss == "modified_huber" else float(np.sign(balance))
+        if len(self.classes_) == 2:
+            return np.array([binary(y > 0)])
+        indicators = y[:, None] == np.arange(len(self.classes_))
+        if self._multiclass() == "multinomial":
+            priors = np.clip(np.average(indicators, axis=0, weights=sample_weight), 1e-12, None)
+            return np.log(priors)
+        return np.array([binary(indicators[:, k]) for k in range(len(self.classes_))])
 
     def _encode(self, X, y):
         """Targets for the kernel: class indices, or for two classes the loss's labels."""

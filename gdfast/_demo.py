@@ -30,7 +30,8 @@ def textbook_example():
     print(f"   {'engine':<8} {'m':>10} {'b':>10} {'final MSE':>11} {'steps':>6} {'time (s)':>9}")
     for engine in ENGINES:
         model, seconds = timed_fit(GDRegressor(learning_rate=0.01, batch_size=None, max_iter=1000,
-                                               tol=None, shuffle=False, engine=engine), x, y)
+                                               tol=None, shuffle=False, center=False,
+                                               engine=engine), x, y)
         mse = np.mean((model.predict(x) - y) ** 2)
         print(f"   {engine:<8} {model.coef_[0]:>10.6f} {model.intercept_[0]:>10.6f} "
               f"{mse:>11.6f} {model.t_:>6} {seconds:>9.4f}")

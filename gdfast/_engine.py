@@ -10,6 +10,8 @@ GDFAST_KERNEL=baseline or =avx2 forces one (avx2 fails loudly where it cannot ru
 import importlib
 import os
 
+import numpy as np
+
 from gdfast import _kernel, _reference
 
 
@@ -52,7 +54,7 @@ SCALAR_STATE_SIZE = _kernel.SCALAR_STATE_SIZE
 NEUTRAL_CONFIG = {
     "loss": "squared_error", "multiclass": "none", "epsilon": 0.1, "optimizer": "sgd",
     "batch_size": 1, "shuffle": False,
-    "fit_intercept": True, "learning_rate": 0.01, "schedule": "constant", "power_t": 0.0,
+    "fit_intercept": True, "center": False, "learning_rate": 0.01, "schedule": "constant", "power_t": 0.0,
     "optimal_t0": 1.0, "optimal_alpha": 1.0, "warmup_steps": 0.0, "l2": 0.0, "l1": 0.0,
     "weight_decay": 0.0, "momentum": 0.0, "lr_decay": 0.0, "eps": 1e-8, "rmsprop_alpha": 0.99,
     "centered": False, "rho": 0.9, "beta1": 0.9, "beta2": 0.999, "amsgrad": False,
@@ -65,15 +67,19 @@ def state_rows(optimizer):
     return _kernel.OPTIMIZER_STATE_ROWS[optimizer]
 
 
-def run_epoch(engine, X, y, sample_weight, coef, state, scalars, order, config, t, rng_state):
-    """One epoch with the chosen engine; see gdfast._kernel.run_epoch."""
+def run_epoch(engine, X, y, sample_weight, coef, state, scalars, order, config, t, rng_state,
+              mean=None):
+    """One epoch with the chosen engine; see gdfast._kernel.run_epoch. `mean` (the feature
+    means of the centred parametrisation) defaults to zeros."""
     config = dict(NEUTRAL_CONFIG, **config)
+    if mean is None:
+        mean = np.zeros(X.shape[1], dtype=X.dtype)
     if engine == "cython":
         codes = dict(config, loss=_kernel.LOSSES[config["loss"]],
                      multiclass=_kernel.MULTICLASS[config["multiclass"]],
                      optimizer=_kernel.OPTIMIZERS[config["optimizer"]],
                      schedule=_kernel.STEP_SCHEDULES[config["schedule"]])
-        return kernel.run_epoch(X, y, sample_weight, coef, state, scalars, order, codes, t,
-                                rng_state)
-    return _reference.run_epoch(X, y, sample_weight, coef, state, scalars, order, config, t,
-                                rng_state)
+        return kernel.run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, codes,
+                                t, rng_state)
+    return _reference.run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, config,
+                                t, rng_state)

@@ -243,17 +243,20 @@ def shuffle(order, state):
 STATUS_OK, STATUS_NONFINITE = 0, 1
 
 
-def batch_gradient(X, y, sample_weight, theta, rows, config):
+def batch_gradient(X, y, sample_weight, mean, theta, rows, config):
     """Mean over `rows` of the weighted loss gradient, and the sum of the weighted losses.
 
     theta holds one row of n_features weights and an intercept per output. With one output,
     y is the target of the loss; with several, y holds class indices (0 .. K-1) and the
-    outputs are either K one-vs-rest models or one multinomial (softmax) model.
+    outputs are either K one-vs-rest models or one multinomial (softmax) model. With
+    config["center"] the model is p = w·(x − mean) + c: the same model, recentred.
     """
     n_features = X.shape[1]
     W = theta.reshape(-1, n_features + 1).astype(np.float64)
     n_outputs = W.shape[0]
     Xb = X[rows].astype(np.float64)
+    if config["center"]:
+        Xb = Xb - mean.astype(np.float64)
     P = Xb @ W[:, :n_features].T + W[:, n_features]
     targets = y[rows].astype(np.float64)
     if config["multiclass"] == "multinomial":
@@ -281,7 +284,7 @@ def soft_threshold(theta, threshold, n_features):
     theta[:] = np.where(weights, shrunk, theta)
 
 
-def run_epoch(X, y, sample_weight, coef, state, scalars, order, config, t, rng_state):
+def run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rng_state):
     """One pass over the rows of X in `order`, updating coef, state, scalars, order in place.
 
     Same arguments and result as gdfast._kernel.run_epoch, but `config` names the loss, the
@@ -290,10 +293,11 @@ def run_epoch(X, y, sample_weight, coef, state, scalars, order, config, t, rng_s
     """
     # Divergence is reported through the status, as the kernel does, not as warnings.
     with np.errstate(over="ignore", invalid="ignore"):
-        return _epoch(X, y, sample_weight, coef, state, scalars, order, config, t, rng_state)
+        return _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t,
+                      rng_state)
 
 
-def _epoch(X, y, sample_weight, coef, state, scalars, order, config, t, rng_state):
+def _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rng_state):
     n_samples = X.shape[0]
     # A full batch sums over every row whatever their order: shuffling it would only cost time.
     if config["shuffle"] and config["batch_size"] < n_samples:
@@ -303,7 +307,7 @@ def _epoch(X, y, sample_weight, coef, state, scalars, order, config, t, rng_stat
     loss_sum, lr = 0.0, 0.0
     for start in range(0, n_samples, config["batch_size"]):
         rows = order[start:start + config["batch_size"]]
-        grad, batch_loss = batch_gradient(X, y, sample_weight, coef, rows, config)
+        grad, batch_loss = batch_gradient(X, y, sample_weight, mean, coef, rows, config)
         if not np.isfinite(batch_loss):
             return STATUS_NONFINITE, loss_sum, t, rng_state, lr
         loss_sum += batch_loss

@@ -16,9 +16,11 @@ PARAMETERS_DOC = """
         SAG solver), which does not diverge on unscaled data; for the adaptive optimizers
         their standard default (PyTorch's: 1e-3 for Adam and AdamW, 2e-3 for NAdam and
         Adamax, 1.0 for AdaDelta, 1e-2 for AdaGrad and RMSprop).
-    lr_schedule : str or gdfast.schedules.Schedule, default='constant'
+    lr_schedule : str or gdfast.schedules.Schedule, default='adaptive'
         'constant', 'invscaling', 'optimal', 'adaptive', 'step', 'exponential', 'cosine', or
-        an instance from gdfast.schedules with its parameters.
+        an instance from gdfast.schedules with its parameters. The default, 'adaptive',
+        keeps γ₀ until the objective stops improving by tol, then divides it by 5, and stops
+        below 1e-6: stochastic steps settle at the optimum instead of around it.
     warmup_steps : int, default=0
         Ramp the rate linearly, γ·t/warmup_steps, over the first updates (0: no warm-up).
     penalty : {None, 'l2', 'l1', 'elasticnet'}, default=None
@@ -47,6 +49,13 @@ PARAMETERS_DOC = """
         Visit rows in a new random order each epoch (seeded by random_state).
     random_state : int, RandomState or None, default=None
     fit_intercept : bool, default=True
+    center : bool, default=True
+        Train in the centred parametrisation p = w·(x − mean) + c, with the rows' weighted
+        feature means (computed once; X is not copied), starting the intercept at the best
+        constant model (mean target, median for the robust losses, the classes' log-odds).
+        The model, objective and optimum are unchanged; descent is far better conditioned
+        when features sit far from zero, so defaults converge on unscaled data. False runs
+        the textbook iteration from all-zero parameters.
     warm_start : bool, default=False
         fit() continues from the fitted coefficients and optimizer state.
     verbose : int, default=0
@@ -66,6 +75,12 @@ ATTRIBUTES_DOC = """
     validation_scores_ : list of float, the validation score of each epoch (early_stopping).
     best_validation_score_ : float (early_stopping; otherwise None).
 """
+
+
+def _weighted_median(values, weights):
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order], dtype=np.float64)
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
 
 
 class GDRegressor(RegressorMixin, BaseGD):
@@ -89,11 +104,11 @@ class GDRegressor(RegressorMixin, BaseGD):
     _losses = ("squared_error", "huber", "epsilon_insensitive")
 
     def __init__(self, loss="squared_error", *, epsilon=0.1, optimizer="sgd",
-                 learning_rate="auto", lr_schedule="constant", warmup_steps=0, penalty=None,
+                 learning_rate="auto", lr_schedule="adaptive", warmup_steps=0, penalty=None,
                  alpha=1e-4, l1_ratio=0.15, batch_size=1, max_iter=1000, tol=1e-3,
                  n_iter_no_change=5, early_stopping=False, validation_fraction=0.1,
-                 shuffle=True, random_state=None, fit_intercept=True, warm_start=False,
-                 verbose=0, engine="cython"):
+                 shuffle=True, random_state=None, fit_intercept=True, center=True,
+                 warm_start=False, verbose=0, engine="cython"):
         self.epsilon = epsilon
         super().__init__(loss, optimizer=optimizer, learning_rate=learning_rate,
                          lr_schedule=lr_schedule, warmup_steps=warmup_steps, penalty=penalty,
@@ -102,7 +117,7 @@ class GDRegressor(RegressorMixin, BaseGD):
                          early_stopping=early_stopping,
                          validation_fraction=validation_fraction, shuffle=shuffle,
                          random_state=random_state, fit_intercept=fit_intercept,
-                         warm_start=warm_start, verbose=verbose, engine=engine)
+                         center=center, warm_start=warm_start, verbose=verbose, engine=engine)
 
     def _check_params(self):
         checked = super()._check_params()
@@ -126,6 +141,11 @@ class GDRegressor(RegressorMixin, BaseGD):
         self._fit_encoded(X, np.ascontiguousarray(y, dtype=X.dtype), sample_weight, optimizer,
                           schedule, partial=True)
         return self
+
+    def _initial_intercepts(self, y, sample_weight):
+        if self.loss == "squared_error":
+            return np.array([np.average(y, weights=sample_weight)])
+        return np.array([_weighted_median(y, sample_weight)])
 
     def _set_fitted_coef(self, weights, intercept):
         self.coef_ = weights[0].copy()

@@ -8,7 +8,9 @@ from gdfast import _engine
 
 @dataclass
 class TrainingState:
-    coef: np.ndarray        # flat: n_features weights then the intercept, per output
+    coef: np.ndarray        # flat: n_features weights then the intercept, per output (in the
+                            # centred parametrisation, the intercept is c = b + w·mean)
+    mean: np.ndarray        # the feature means of the centred parametrisation (zeros: none)
     buffers: np.ndarray     # the optimizer's state, one parameter-sized row per buffer
     scalars: np.ndarray     # the optimizer's scalar state (running products), float64
     t: int                  # optimizer updates taken so far
@@ -19,16 +21,34 @@ class TrainingState:
     adaptive_rate: float    # the current rate of the 'adaptive' schedule
 
     @classmethod
-    def new(cls, n_params, optimizer, dtype, seed, base_rate):
+    def new(cls, mean, intercepts, optimizer, seed, base_rate):
+        """A fresh state: weights 0, intercepts as given, the optimizer's initial buffers."""
+        dtype, n_features = mean.dtype, mean.shape[0]
+        coef = np.zeros((len(intercepts), n_features + 1), dtype=dtype)
+        coef[:, n_features] = intercepts
+        n_params = coef.size
         buffers = np.zeros((_engine.state_rows(optimizer.name), n_params), dtype=dtype)
         for row, value in zip(buffers, optimizer.initial_buffer_values()):
             row[:] = value
-        return cls(coef=np.zeros(n_params, dtype=dtype), buffers=buffers,
+        return cls(coef=coef.ravel(), mean=mean, buffers=buffers,
                    scalars=np.ones(_engine.SCALAR_STATE_SIZE), t=0, epoch=0,
                    rng_state=int(seed), order=np.empty(0, dtype=np.intp),
                    base_rate=float(base_rate), adaptive_rate=float(base_rate))
 
+    def model_coef(self):
+        """(weights of shape (n_outputs, n_features), intercepts b = c − w·mean)."""
+        rows = self.coef.reshape(-1, self.mean.shape[0] + 1)
+        weights = rows[:, :-1]
+        return weights.copy(), rows[:, -1] - weights @ self.mean
+
+    def set_model_coef(self, weights, intercepts):
+        """Store a model's weights and intercepts b in this state's parametrisation."""
+        rows = self.coef.reshape(-1, self.mean.shape[0] + 1)
+        rows[:, :-1] = weights
+        rows[:, -1] = intercepts + rows[:, :-1] @ self.mean
+
     def copy(self):
         """A copy to train on, so that a failed epoch leaves the fitted state untouched."""
-        return replace(self, coef=self.coef.copy(), buffers=self.buffers.copy(),
+        return replace(self, coef=self.coef.copy(), mean=self.mean.copy(),
+                       buffers=self.buffers.copy(),
                        scalars=self.scalars.copy(), order=self.order.copy())

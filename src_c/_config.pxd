@@ -62,6 +62,10 @@ cdef struct EpochConfig:
     Py_ssize_t batch_size   # 1 = stochastic, k = mini-batch, n_samples = full batch
     bint shuffle
     bint fit_intercept
+    # Train in the centred parametrisation p = w·(x − mean) + c (an exact reparametrisation
+    # of p = w·x + b with b = c − w·mean, much better conditioned when features are far
+    # from zero); needs fit_intercept.
+    bint center
     # learning rate: learning_rate * schedule(t) * min(1, t / warmup_steps)
     double learning_rate
     int schedule

@@ -17,7 +17,7 @@ from _losses cimport loss_and_derivative, sample_loss
 from _optimizers cimport (sgd_step, momentum_step, nesterov_step, adagrad_step, rmsprop_step,
                           adadelta_step, adam_step, nadam_step, adamax_step)
 from _random cimport shuffle
-from _rows cimport dot, axpy, scale_into, prefetch_row, gd_cpu_has_avx2_fma
+from _rows cimport dot, dot_centered, axpy, scale_into, prefetch_row, gd_cpu_has_avx2_fma
 
 
 # The option names Python accepts, mapped to the kernel's codes. The estimators and the
@@ -62,14 +62,16 @@ cdef Py_ssize_t prefetch_distance(Py_ssize_t row_bytes) noexcept nogil:
 
 cdef double accumulate_batch(
     const EpochConfig* cfg, const floating* X, Py_ssize_t n_features, Py_ssize_t n_outputs,
-    const floating* y, const floating* sample_weight, const floating* theta, floating* grad,
-    double* scores, double* dscores, const Py_ssize_t* rows, Py_ssize_t n_rows,
-    Py_ssize_t n_rows_ahead, Py_ssize_t distance,
+    const floating* y, const floating* sample_weight, const floating* mean,
+    const floating* theta, floating* grad, double* scores, double* dscores, double* offsets,
+    const Py_ssize_t* rows, Py_ssize_t n_rows, Py_ssize_t n_rows_ahead, Py_ssize_t distance,
 ) noexcept nogil:
     """grad = mean over `rows` of sample_weight * dL/dtheta; return the sum of weighted losses.
 
-    theta and grad hold n_outputs rows of (n_features weights, intercept); scores and dscores
-    are scratch space for one sample's n_outputs scores and their loss derivatives.
+    theta and grad hold n_outputs rows of (n_features weights, intercept); scores, dscores
+    and offsets are scratch space of n_outputs values. With cfg.center the scores are
+    w·(x − mean) + c: mean·w is taken once per batch, and the weights' gradient Σ a·(x − mean)
+    is Σ a·x less (Σ a)·mean, corrected once at the end of the batch.
     rows[n_rows:n_rows_ahead] are the rows that follow this batch; they are prefetched.
     The first row writes the gradient instead of adding to it, so no separate zeroing pass
     is needed (this matters for the stochastic mode, where every batch is one row).
@@ -81,13 +83,17 @@ cdef double accumulate_batch(
     cdef double weight, loss_sum = 0.0
     cdef floating a
     cdef double inv_n_rows = 1.0 / n_rows
+    for k in range(n_outputs):
+        offsets[k] = theta[k * row_len + n_features]
+        if cfg.center:
+            offsets[k] -= dot(mean, theta + k * row_len, n_features)
     for i in range(n_rows):
         if i + distance < n_rows_ahead:
             prefetch_row(X + rows[i + distance] * n_features, n_features)
         row = rows[i]
         x = X + row * n_features
         for k in range(n_outputs):
-            scores[k] = dot(x, theta + k * row_len, n_features) + theta[k * row_len + n_features]
+            scores[k] = dot(x, theta + k * row_len, n_features) + offsets[k]
         weight = sample_weight[row]
         loss_sum += weight * sample_loss(cfg, scores, n_outputs, y[row], dscores)
         for k in range(n_outputs):
@@ -100,25 +106,39 @@ cdef double accumulate_batch(
                 axpy(a, x, g, n_features)
                 if cfg.fit_intercept:
                     g[n_features] += a
+    if cfg.center:
+        for k in range(n_outputs):
+            g = grad + k * row_len
+            axpy(-g[n_features], mean, g, n_features)
     return loss_sum
 
 
 cdef double sgd_on_one_row(
     const floating* X, Py_ssize_t n_features, const floating* y, const floating* sample_weight,
-    floating* theta, Py_ssize_t row, int loss, double epsilon, bint fit_intercept, double lr,
+    const floating* mean, floating* theta, Py_ssize_t row, int loss, double epsilon,
+    bint fit_intercept, bint center, double lr,
 ) noexcept nogil:
     """Plain SGD on one row in a single pass, θ -= lr·(a·x): the stochastic mode's common
     case, where materialising the gradient first would read and write it twice more.
-    Same arithmetic, in the same order, as accumulate_batch followed by sgd_step."""
+    Same arithmetic, in the same order, as accumulate_batch followed by sgd_step (centred:
+    x − mean in place of x)."""
     cdef const floating* x = X + row * n_features
     cdef double dloss, weight = sample_weight[row]
-    cdef double p = dot(x, theta, n_features) + theta[n_features]
+    cdef double p
+    if center:
+        p = dot_centered(x, mean, theta, n_features) + theta[n_features]
+    else:
+        p = dot(x, theta, n_features) + theta[n_features]
     cdef double loss_value = weight * loss_and_derivative(loss, p, y[row], epsilon, &dloss)
     cdef floating a = <floating>(weight * dloss)
     cdef floating step = <floating>lr
     cdef Py_ssize_t j
-    for j in range(n_features):
-        theta[j] -= step * (a * x[j])
+    if center:
+        for j in range(n_features):
+            theta[j] -= step * (a * (x[j] - mean[j]))
+    else:
+        for j in range(n_features):
+            theta[j] -= step * (a * x[j])
     if fit_intercept:
         theta[n_features] -= step * a
     return loss_value
@@ -226,6 +246,7 @@ cdef bint all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
 
 cdef int epoch_loop(
     const floating[:, ::1] X, const floating[::1] y, const floating[::1] sample_weight,
+    const floating[::1] mean,
     floating[::1] theta, floating[::1] grad, floating[:, ::1] state, double[::1] scalars,
     double[::1] scratch, Py_ssize_t[::1] order, const EpochConfig* cfg, long long* t,
     uint64_t* rng, double* loss_sum, double* lr,
@@ -254,8 +275,8 @@ cdef int epoch_loop(
             t[0] += 1
             lr[0] = step_learning_rate(cfg, t[0])
             batch_loss = sgd_on_one_row(&X[0, 0], n_features, &y[0], &sample_weight[0],
-                                        &theta[0], order[start], cfg.loss, cfg.epsilon,
-                                        cfg.fit_intercept, lr[0])
+                                        &mean[0], &theta[0], order[start], cfg.loss,
+                                        cfg.epsilon, cfg.fit_intercept, cfg.center, lr[0])
             if not isfinite(batch_loss):
                 return NONFINITE
             loss_sum[0] += batch_loss
@@ -263,9 +284,9 @@ cdef int epoch_loop(
     while start < n_samples:
         n_rows = min(cfg.batch_size, n_samples - start)
         batch_loss = accumulate_batch(cfg, &X[0, 0], n_features, n_outputs, &y[0],
-                                      &sample_weight[0], &theta[0], &grad[0], &scratch[0],
-                                      &scratch[n_outputs], &order[start], n_rows,
-                                      n_samples - start, distance)
+                                      &sample_weight[0], &mean[0], &theta[0], &grad[0],
+                                      &scratch[0], &scratch[n_outputs], &scratch[2 * n_outputs],
+                                      &order[start], n_rows, n_samples - start, distance)
         if not isfinite(batch_loss):
             return NONFINITE
         loss_sum[0] += batch_loss
@@ -281,11 +302,12 @@ cdef int epoch_loop(
 
 def run_epoch(
     const floating[:, ::1] X, const floating[::1] y, const floating[::1] sample_weight,
-    floating[::1] coef, floating[:, ::1] state, double[::1] scalars, Py_ssize_t[::1] order,
+    const floating[::1] mean, floating[::1] coef, floating[:, ::1] state, double[::1] scalars, Py_ssize_t[::1] order,
     dict config, long long t, uint64_t rng_state,
 ):
     """Run one epoch in place on `coef`, `state`, `scalars` and `order`.
 
+    mean: the feature means of the centred parametrisation (used when config["center"]);
     coef: flat parameters (n_features + 1 per output, intercept last); state: the optimizer's
     buffers, one parameter-sized row each; scalars: its scalar state (SCALAR_STATE_SIZE
     doubles, all 1.0 when new); order: the row order (shuffled in place first if
@@ -303,6 +325,10 @@ def run_epoch(
         raise ValueError("X, y and sample_weight must have the same, non-zero, number of rows")
     if order.shape[0] != n_samples:
         raise ValueError("order must hold one index per row")
+    if mean.shape[0] != n_features:
+        raise ValueError("mean must hold one value per feature")
+    if cfg.center and not cfg.fit_intercept:
+        raise ValueError("center needs fit_intercept")
     if coef.shape[0] == 0 or coef.shape[0] % (n_features + 1) != 0:
         raise ValueError(f"coef must hold n_features + 1 = {n_features + 1} entries per output")
     n_outputs = coef.shape[0] // (n_features + 1)
@@ -334,9 +360,9 @@ def run_epoch(
         raise ValueError("order must hold row indices in [0, n_samples)")
     grad = np.empty_like(coef)
     cdef floating[::1] grad_view = grad
-    cdef double[::1] scratch = np.empty(2 * n_outputs)   # one sample's scores and dL/dscore
+    cdef double[::1] scratch = np.empty(3 * n_outputs)   # scores, dL/dscore, offsets
     with nogil:
-        status = epoch_loop(X, y, sample_weight, coef, grad_view, state, scalars, scratch,
+        status = epoch_loop(X, y, sample_weight, mean, coef, grad_view, state, scalars, scratch,
                             order, &cfg, &t, &rng_state, &loss_sum, &lr)
     return status, loss_sum, t, rng_state, lr
 

@@ -96,9 +96,9 @@ def test_shuffle_is_the_reference_permutation():
     order_reference = order_kernel.copy()
     X = np.zeros((n, 1))
     config = dict(KERNEL_CONFIG, batch_size=1, shuffle=True, learning_rate=0.0)
-    _, _, _, kernel_state, _ = _kernel.run_epoch(X, np.zeros(n), np.ones(n), np.zeros(2),
-                                                 np.zeros((0, 2)), np.ones(4), order_kernel,
-                                                 config, 0, 7)
+    _, _, _, kernel_state, _ = _kernel.run_epoch(X, np.zeros(n), np.ones(n), np.zeros(1),
+                                                 np.zeros(2), np.zeros((0, 2)), np.ones(4),
+                                                 order_kernel, config, 0, 7)
     reference_state = _reference.shuffle(order_reference, 7)
     np.testing.assert_array_equal(order_kernel, order_reference)
     assert kernel_state == reference_state
@@ -126,7 +126,7 @@ def test_kernel_rejects_inconsistent_arrays_instead_of_crashing():
     n, d = X.shape
     config = dict(KERNEL_CONFIG, batch_size=1)
     good = dict(coef=np.zeros(d + 1), state=np.zeros((0, d + 1)), order=np.arange(n))
-    scalars = np.ones(4)
+    scalars, mean = np.ones(4), np.zeros(d)
     cases = [
         ("coef", np.zeros(d), "coef"),
         ("state", np.zeros((1, d + 1)), "state"),
@@ -137,19 +137,25 @@ def test_kernel_rejects_inconsistent_arrays_instead_of_crashing():
     for name, bad, message in cases:
         args = dict(good, **{name: bad})
         with pytest.raises(ValueError, match=message):
-            _kernel.run_epoch(X, y, weights, args["coef"], args["state"], scalars,
+            _kernel.run_epoch(X, y, weights, mean, args["coef"], args["state"], scalars,
                               args["order"].astype(np.intp), config, 0, 0)
     with pytest.raises(ValueError, match="rows"):
-        _kernel.run_epoch(X, y[:-1], weights, good["coef"], good["state"], scalars,
+        _kernel.run_epoch(X, y[:-1], weights, mean, good["coef"], good["state"], scalars,
                           good["order"], config, 0, 0)
     with pytest.raises(ValueError, match="batch_size"):
-        _kernel.run_epoch(X, y, weights, good["coef"], good["state"], scalars, good["order"],
+        _kernel.run_epoch(X, y, weights, mean, good["coef"], good["state"], scalars, good["order"],
                           dict(config, batch_size=0), 0, 0)
+    with pytest.raises(ValueError, match="mean"):
+        _kernel.run_epoch(X, y, weights, np.zeros(d + 1), good["coef"], good["state"], scalars,
+                          good["order"], config, 0, 0)
+    with pytest.raises(ValueError, match="center needs fit_intercept"):
+        _kernel.run_epoch(X, y, weights, mean, good["coef"], good["state"], scalars,
+                          good["order"], dict(config, center=True, fit_intercept=False), 0, 0)
     with pytest.raises(ValueError, match="scalars"):
-        _kernel.run_epoch(X, y, weights, good["coef"], good["state"], np.ones(3), good["order"],
+        _kernel.run_epoch(X, y, weights, mean, good["coef"], good["state"], np.ones(3), good["order"],
                           config, 0, 0)
     with pytest.raises(ValueError, match="dtype mismatch"):  # one dtype per compiled version
-        _kernel.run_epoch(X.astype(np.float32), y, weights, good["coef"], good["state"],
+        _kernel.run_epoch(X.astype(np.float32), y, weights, mean, good["coef"], good["state"],
                           scalars, good["order"], config, 0, 0)
 
 
@@ -255,3 +261,34 @@ def test_multinomial_loss_is_softmax_cross_entropy():
     assert losses[1] == pytest.approx(0.0)                   # no overflow at large scores
     np.testing.assert_allclose(dP[0], softmax - [1, 0, 0])
     np.testing.assert_allclose(dP.sum(axis=1), 0.0, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("mode", BATCH_MODES)
+@pytest.mark.parametrize("optimizer, loss, multiclass", [
+    ("sgd", "squared_error", "none"), ("sgd", "log_loss", "none"), ("adam", "huber", "none"),
+    ("momentum", "log_loss", "multinomial"), ("sgd", "hinge", "ovr")])
+def test_centred_parametrisation_matches_reference(optimizer, loss, multiclass, mode, dtype):
+    """Features far from zero, trained as w·(x − mean) + c (the fused SGD path included)."""
+    X, y, weights = problem(loss, dtype)
+    X = X + np.arange(1, X.shape[1] + 1, dtype=dtype) * 10
+    n, d = X.shape
+    n_outputs = 1
+    if multiclass != "none":
+        y = np.digitize(X[:, 0], np.quantile(X[:, 0], [0.33, 0.66])).astype(dtype)
+        n_outputs = 3
+    mean = np.average(X, axis=0, weights=weights).astype(dtype)
+    config = {"loss": loss, "multiclass": multiclass, "optimizer": optimizer, "center": True,
+              "batch_size": BATCH_MODES[mode] or n, "shuffle": True, "fit_intercept": True,
+              "learning_rate": 0.002}
+    results = {}
+    for engine in _engine.ENGINES:
+        coef = np.zeros(n_outputs * (d + 1), dtype=dtype)
+        state = np.zeros((_engine.state_rows(optimizer), coef.size), dtype=dtype)
+        scalars, order, t, rng = np.ones(4), np.arange(n), 0, 2
+        for _ in range(4):
+            status, *_, t, rng, _ = _engine.run_epoch(engine, X, y, weights, coef, state, scalars,
+                                                     order, config, t, rng, mean=mean)
+            assert status == _engine.STATUS_OK
+        results[engine] = coef
+    assert relative_error(results["cython"], results["numpy"]) < tolerance(dtype, loss)

@@ -127,7 +127,8 @@ def test_names_and_instances_give_the_same_fit():
 
 def test_auto_learning_rate_is_the_optimizers_standard_default_or_one_over_l():
     X, y = make_regression(20, 2, seed=24)
-    one_over_l = 1.0 / (2.0 * np.max(np.sum(X ** 2, axis=1) + 1.0))   # squared error: c = 2
+    centred = X - X.mean(axis=0)                                       # center=True
+    one_over_l = 1.0 / (2.0 * np.max(np.sum(centred ** 2, axis=1) + 1.0))   # squared: c = 2
     expected = {"sgd": one_over_l, "momentum": one_over_l, "nesterov": one_over_l,
                 "adagrad": 1e-2, "rmsprop": 1e-2, "adadelta": 1.0, "adam": 1e-3, "adamw": 1e-3,
                 "nadam": 2e-3, "adamax": 2e-3}
