@@ -2,11 +2,12 @@
 the epoch loop with its schedule and stopping rule. The estimators only encode targets and
 predict."""
 import numbers
+import re
 import time
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -27,6 +28,16 @@ PENALTIES = (None, "l2", "l1", "elasticnet")
 PLAIN_GRADIENT = ("sgd", "momentum", "nesterov")
 CURVATURE = {"squared_error": 2.0, "huber": 2.0, "epsilon_insensitive": 1.0, "log_loss": 0.25,
              "hinge": 1.0, "modified_huber": 2.0}
+
+
+def _without_data(error):
+    """The same error with any printed array left out: scikit-learn's messages for 1-D or
+    complex input quote the data, which for real data is a wall of numbers."""
+    text = re.sub(r"\s*array=\[.*?\]\.?", "", str(error), flags=re.S)
+    lines = [line.strip() for line in text.split("\n")
+             if line.strip() and not line.lstrip().startswith("[")]
+    text = " ".join(lines).replace(" instead:", " instead.")
+    return type(error)(text if len(text) <= 600 else text[:600] + " ...")
 
 
 def _check_choice(name, value, allowed):
@@ -124,8 +135,11 @@ class BaseGD(BaseEstimator):
 
     def _validate_fit_data(self, X, y, sample_weight, *, y_numeric, reset=True):
         """Check X, y and sample_weight; X keeps float32 or becomes float64, C-ordered."""
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                             y_numeric=y_numeric, reset=reset)
+        try:
+            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
+                                 y_numeric=y_numeric, reset=reset)
+        except (ValueError, TypeError) as error:
+            raise _without_data(error) from None
         if X.shape[0] > MAX_ROWS:
             raise ValueError(f"X has {X.shape[0]} rows; gdfast handles at most {MAX_ROWS}.")
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
@@ -133,7 +147,10 @@ class BaseGD(BaseEstimator):
         return X, y, np.ascontiguousarray(sample_weight)
 
     def _validate_predict_data(self, X):
-        return validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=False)
+        try:
+            return validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=False)
+        except (ValueError, TypeError) as error:
+            raise _without_data(error) from None
 
     # --- training -------------------------------------------------------------------------
 
@@ -288,7 +305,7 @@ class BaseGD(BaseEstimator):
 
     def _split_validation(self, X, y, sample_weight, y_original):
         """Hold out validation_fraction of the rows (stratified for classifiers)."""
-        stratify = y_original if self._estimator_type == "classifier" else None
+        stratify = y_original if is_classifier(self) else None
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         try:
             parts = train_test_split(X, y, sample_weight, y_original,

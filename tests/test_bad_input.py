@@ -1,0 +1,143 @@
+"""Bad input gets a short, clear ValueError or TypeError; nothing crashes; inputs stay as given."""
+import threading
+
+import numpy as np
+import pytest
+
+from gdfast import GDClassifier, GDRegressor
+
+rng = np.random.default_rng(61)
+X_GOOD = rng.standard_normal((20, 3))
+Y_REG = rng.standard_normal(20)
+Y_CLF = np.arange(20) % 2
+
+
+def with_value(array, index, value, dtype=None):
+    out = np.array(array, dtype=dtype if dtype is not None else np.asarray(array).dtype)
+    out[index] = value
+    return out
+
+
+# (name, estimator, X, y, sample_weight, error, message fragment)
+CASES = [
+    ("NaN in X", GDRegressor(), with_value(X_GOOD, (3, 1), np.nan), Y_REG, None, ValueError,
+     "Input X contains NaN"),
+    ("infinity in X", GDRegressor(), with_value(X_GOOD, (0, 0), np.inf), Y_REG, None, ValueError,
+     "Input X contains infinity"),
+    ("NaN in y", GDRegressor(), X_GOOD, with_value(Y_REG, 4, np.nan), None, ValueError,
+     "Input y contains NaN"),
+    ("infinity in y", GDRegressor(), X_GOOD, with_value(Y_REG, 4, -np.inf), None, ValueError,
+     "Input y contains infinity"),
+    ("NaN in sample_weight", GDRegressor(), X_GOOD, Y_REG, with_value(np.ones(20), 2, np.nan),
+     ValueError, "contains NaN"),
+    ("infinity in sample_weight", GDClassifier(), X_GOOD, Y_CLF,
+     with_value(np.ones(20), 2, np.inf), ValueError, "contains infinity"),
+    ("negative sample_weight", GDRegressor(), X_GOOD, Y_REG, with_value(np.ones(20), 0, -1.0),
+     ValueError, "Negative values in data passed to `sample_weight`"),
+    ("all-zero sample_weight", GDRegressor(), X_GOOD, Y_REG, np.zeros(20), ValueError,
+     "Sample weights must contain at least one non-zero number"),
+    ("sample_weight of the wrong length", GDRegressor(), X_GOOD, Y_REG, np.ones(5), ValueError,
+     "sample_weight.shape == (5,), expected (20,)"),
+    ("0 rows", GDRegressor(), np.empty((0, 3)), np.empty(0), None, ValueError,
+     "0 sample(s) (shape=(0, 3)) while a minimum of 1 is required"),
+    ("0 features", GDRegressor(), np.empty((20, 0)), Y_REG, None, ValueError,
+     "0 feature(s) (shape=(20, 0)) while a minimum of 1 is required"),
+    ("1-D X", GDRegressor(), X_GOOD[:, 0], Y_REG, None, ValueError,
+     "Expected 2D array, got 1D array instead. Reshape your data either using "
+     "array.reshape(-1, 1)"),
+    ("3-D X", GDRegressor(), X_GOOD.reshape(20, 3, 1), Y_REG, None, ValueError,
+     "Found array with dim 3"),
+    ("X and y of different lengths", GDRegressor(), X_GOOD, Y_REG[:-1], None, ValueError,
+     "Found input variables with inconsistent numbers of samples: [20, 19]"),
+    ("strings in X", GDRegressor(), np.array([["a", "b", "c"]] * 20), Y_REG, None, ValueError,
+     "could not convert string to float"),
+    ("objects in X", GDRegressor(), np.array([[object()] * 3] * 20, dtype=object), Y_REG, None,
+     TypeError, "float() argument must be a string or a"),
+    ("complex X", GDRegressor(), X_GOOD + 1j, Y_REG, None, ValueError,
+     "Complex data not supported"),
+    ("complex y", GDRegressor(), X_GOOD, Y_REG + 1j, None, ValueError,
+     "Complex data not supported"),
+    ("strings as regression targets", GDRegressor(), X_GOOD, np.array(["a"] * 20), None,
+     ValueError, "could not convert string to float"),
+    ("a single class", GDClassifier(), X_GOOD, np.ones(20), None, ValueError,
+     "The number of classes has to be greater than one; got 1 class"),
+    ("continuous targets to the classifier", GDClassifier(), X_GOOD, Y_REG, None, ValueError,
+     "Unknown label type: continuous"),
+    ("2-D y to the regressor", GDRegressor(), X_GOOD, np.ones((20, 2)), None, ValueError,
+     "y should be a 1d array"),
+    ("bad hyper-parameter", GDRegressor(learning_rate=-1.0), X_GOOD, Y_REG, None, ValueError,
+     "learning_rate=-1.0 is out of range; expected a finite real number > 0"),
+    ("bad optimizer hyper-parameter", GDClassifier(optimizer="nesterov", learning_rate=0.1)
+     .set_params(optimizer=__import__("gdfast").optim.Nesterov(momentum=0)), X_GOOD, Y_CLF,
+     None, ValueError, "optimizer.momentum=0 is out of range"),
+    ("early stopping with too few rows", GDClassifier(early_stopping=True,
+     validation_fraction=0.01), X_GOOD[:4], Y_CLF[:4], None, ValueError,
+     "early_stopping: cannot hold out validation_fraction=0.01 of 4 rows"),
+]
+
+
+@pytest.mark.parametrize("name, estimator, X, y, sample_weight, error, message", CASES,
+                         ids=[case[0] for case in CASES])
+def test_bad_input_gets_a_clear_error(name, estimator, X, y, sample_weight, error, message):
+    arrays = [a for a in (X, y, sample_weight) if a is not None]
+    copies = [np.array(a, copy=True) for a in arrays]
+    with pytest.raises(error) as info:
+        estimator.fit(X, y, sample_weight=sample_weight)
+    text = str(info.value)
+    assert message in text, text
+    assert len(text) < 700 and "array=" not in text and "[[" not in text, "no data dump"
+    for array, copy in zip(arrays, copies):
+        assert array.dtype == copy.dtype and array.shape == copy.shape
+        if array.dtype != object:
+            np.testing.assert_array_equal(array, copy)
+    assert not hasattr(estimator, "coef_")
+
+
+@pytest.mark.parametrize("Estimator, y", [(GDRegressor, Y_REG), (GDClassifier, Y_CLF)])
+def test_bad_input_at_predict(Estimator, y):
+    model = Estimator(max_iter=3, tol=None).fit(X_GOOD, y)
+    for X, message in [(X_GOOD[:, :2], f"X has 2 features, but {Estimator.__name__} is "
+                                       "expecting 3 features as input"),
+                       (with_value(X_GOOD, (0, 0), np.nan), "Input X contains NaN"),
+                       (X_GOOD[:, 0], "Expected 2D array, got 1D array instead.")]:
+        with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+            model.predict(X)
+
+
+def test_divergence_with_a_users_learning_rate_names_the_epoch_and_the_remedy():
+    X = X_GOOD * 1e4
+    for model in (GDRegressor(learning_rate=1.0, center=False),
+                  GDClassifier(loss="modified_huber", learning_rate=1e300, center=False)):
+        with pytest.raises(ValueError, match=r"overflow occurred at epoch #\d+\. Scaling input "
+                                             r"data with StandardScaler or MinMaxScaler might "
+                                             r"help, or a smaller learning_rate"):
+            model.fit(X, Y_REG if isinstance(model, GDRegressor) else Y_CLF)
+        assert not hasattr(model, "coef_")
+
+
+def test_a_failed_partial_fit_keeps_the_previous_model():
+    model = GDRegressor(learning_rate=1e-3, center=False).partial_fit(X_GOOD, Y_REG)
+    before = model.coef_.copy(), model._state.t
+    with pytest.raises(ValueError, match="overflow"):
+        model.set_params(learning_rate=1e6).partial_fit(X_GOOD * 1e6, Y_REG)
+    np.testing.assert_array_equal(model.coef_, before[0])
+    assert model._state.t == before[1] and np.all(np.isfinite(model.coef_))
+
+
+def test_fits_in_two_threads_equal_fits_one_after_the_other():
+    X = rng.standard_normal((20000, 20))
+    y = X @ rng.standard_normal(20)
+    params = [dict(optimizer="adam", random_state=1), dict(batch_size=32, random_state=2)]
+    sequential = [GDRegressor(max_iter=5, tol=None, **p).fit(X, y).coef_ for p in params]
+    results = [None, None]
+
+    def fit(i):
+        results[i] = GDRegressor(max_iter=5, tol=None, **params[i]).fit(X, y).coef_
+
+    threads = [threading.Thread(target=fit, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for got, expected in zip(results, sequential):
+        np.testing.assert_array_equal(got, expected)
