@@ -231,7 +231,8 @@ class BaseGD(BaseEstimator):
         else the textbook start, everything at zero."""
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         if self._centred():
-            mean = np.average(X, axis=0, weights=sample_weight).astype(X.dtype)
+            # weights @ X reads X once; np.average would build a weighted copy of it.
+            mean = (sample_weight @ X / np.sum(sample_weight)).astype(X.dtype)
             intercepts = self._initial_intercepts(y, sample_weight)
         else:
             mean = np.zeros(X.shape[1], dtype=X.dtype)
