@@ -34,12 +34,21 @@ else:
     compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno"]
 
 
+# OpenMP splits a large batch's gradient over threads (prange in _kernel.pyx). With GCC on
+# Linux it is always there (auditwheel vendors libgomp into wheels); elsewhere the prange
+# compiles to a plain loop and gdfast runs on one thread. GDFAST_NO_OPENMP=1 turns it off.
+OPENMP = (sys.platform.startswith("linux")
+          and os.environ.get("GDFAST_NO_OPENMP", "") in ("", "0"))
+openmp_args = ["-fopenmp"] if OPENMP else []
+
+
 def kernel(name, extra_args=()):
     return Extension(
         f"gdfast.{name}",
         sources=[f"src_c/{name}.pyx"],
         include_dirs=["src_c"],
-        extra_compile_args=compile_args + list(extra_args),
+        extra_compile_args=compile_args + openmp_args + list(extra_args),
+        extra_link_args=openmp_args,
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
 

@@ -2,6 +2,7 @@
 the epoch loop with its schedule and stopping rule. The estimators only encode targets and
 predict."""
 import numbers
+import os
 import re
 import time
 import warnings
@@ -79,7 +80,7 @@ class BaseGD(BaseEstimator):
     def __init__(self, loss, *, optimizer, learning_rate, lr_schedule, warmup_steps, penalty,
                  alpha, l1_ratio, batch_size, max_iter, tol, n_iter_no_change, early_stopping,
                  validation_fraction, shuffle, random_state, fit_intercept, center, warm_start,
-                 verbose, engine):
+                 n_jobs, verbose, engine):
         self.loss = loss
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -99,6 +100,7 @@ class BaseGD(BaseEstimator):
         self.fit_intercept = fit_intercept
         self.center = center
         self.warm_start = warm_start
+        self.n_jobs = n_jobs
         self.verbose = verbose
         self.engine = engine
 
@@ -126,6 +128,8 @@ class BaseGD(BaseEstimator):
             raise ValueError(f"validation_fraction={self.validation_fraction!r} is out of "
                              "range; expected a real number in (0, 1).")
         _check_int("verbose", self.verbose, low=0)
+        if self.n_jobs is not None and self.n_jobs != -1:
+            _check_int("n_jobs", self.n_jobs, low=1)
         _check_bool("shuffle", self.shuffle)
         _check_bool("fit_intercept", self.fit_intercept)
         _check_bool("center", self.center)
@@ -200,6 +204,15 @@ class BaseGD(BaseEstimator):
             return float(self.alpha) * (1 - self.l1_ratio), float(self.alpha) * self.l1_ratio
         return 0.0, 0.0
 
+    def _n_threads(self):
+        """n_jobs as a thread count: None and -1 mean every core this process may use."""
+        if self.n_jobs not in (None, -1):
+            return int(self.n_jobs)
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:              # not on Linux
+            return max(1, os.cpu_count() or 1)
+
     def _epoch_config(self, n_samples, optimizer, schedule, rate):
         l2, l1 = self._penalty_strengths()
         config = {
@@ -207,6 +220,7 @@ class BaseGD(BaseEstimator):
             "multiclass": self._multiclass(),
             "epsilon": float(getattr(self, "epsilon", 0.1)),
             "batch_size": n_samples if self.batch_size is None else min(self.batch_size, n_samples),
+            "n_threads": self._n_threads(),
             "shuffle": bool(self.shuffle),
             "fit_intercept": bool(self.fit_intercept),
             "center": self._centred(),

@@ -58,6 +58,10 @@ PARAMETERS_DOC = """
         the textbook iteration from all-zero parameters.
     warm_start : bool, default=False
         fit() continues from the fitted coefficients and optimizer state.
+    n_jobs : int or None, default=None
+        Threads that share the gradient of a batch of 4096 rows or more (the full batch, large
+        mini-batches). None or -1: every core this process may use. The result depends on
+        the number of threads only through the order of a sum (rounding), never on timing.
     verbose : int, default=0
         1 prints a line per epoch: loss, norm of w, learning rate, elapsed time.
     engine : {'cython', 'numpy'}, default='cython'
@@ -108,7 +112,7 @@ class GDRegressor(RegressorMixin, BaseGD):
                  alpha=1e-4, l1_ratio=0.15, batch_size=1, max_iter=1000, tol=1e-3,
                  n_iter_no_change=5, early_stopping=False, validation_fraction=0.1,
                  shuffle=True, random_state=None, fit_intercept=True, center=True,
-                 warm_start=False, verbose=0, engine="cython"):
+                 warm_start=False, n_jobs=None, verbose=0, engine="cython"):
         self.epsilon = epsilon
         super().__init__(loss, optimizer=optimizer, learning_rate=learning_rate,
                          lr_schedule=lr_schedule, warmup_steps=warmup_steps, penalty=penalty,
@@ -117,7 +121,8 @@ class GDRegressor(RegressorMixin, BaseGD):
                          early_stopping=early_stopping,
                          validation_fraction=validation_fraction, shuffle=shuffle,
                          random_state=random_state, fit_intercept=fit_intercept,
-                         center=center, warm_start=warm_start, verbose=verbose, engine=engine)
+                         center=center, warm_start=warm_start, n_jobs=n_jobs,
+                         verbose=verbose, engine=engine)
 
     def _check_params(self):
         checked = super()._check_params()

@@ -60,6 +60,7 @@ cdef struct EpochConfig:
     double epsilon          # huber's delta, epsilon_insensitive's band
     int optimizer
     Py_ssize_t batch_size   # 1 = stochastic, k = mini-batch, n_samples = full batch
+    int n_threads           # threads for the gradient of a large batch (1: none)
     bint shuffle
     bint fit_intercept
     # Train in the centred parametrisation p = w·(x − mean) + c (an exact reparametrisation

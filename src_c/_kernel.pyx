@@ -9,6 +9,7 @@
 import numpy as np
 
 from cython cimport floating
+from cython.parallel cimport prange
 from libc.math cimport isfinite, pow
 from libc.stdint cimport uint64_t
 
@@ -65,8 +66,11 @@ cdef double accumulate_batch(
     const floating* y, const floating* sample_weight, const floating* mean,
     const floating* theta, floating* grad, double* scores, double* dscores, double* offsets,
     const Py_ssize_t* rows, Py_ssize_t n_rows, Py_ssize_t n_rows_ahead, Py_ssize_t distance,
+    double scale,
 ) noexcept nogil:
-    """grad = mean over `rows` of sample_weight * dL/dtheta; return the sum of weighted losses.
+    """grad = scale · Σ over `rows` of sample_weight · dL/dtheta (scale = 1/n_rows gives the
+    batch mean; a thread's share of a batch uses the whole batch's); return the sum of the
+    weighted losses.
 
     theta and grad hold n_outputs rows of (n_features weights, intercept); scores, dscores
     and offsets are scratch space of n_outputs values. With cfg.center the scores are
@@ -82,7 +86,6 @@ cdef double accumulate_batch(
     cdef floating* g
     cdef double weight, loss_sum = 0.0
     cdef floating a
-    cdef double inv_n_rows = 1.0 / n_rows
     for k in range(n_outputs):
         offsets[k] = theta[k * row_len + n_features]
         if cfg.center:
@@ -98,7 +101,7 @@ cdef double accumulate_batch(
         loss_sum += weight * sample_loss(cfg, scores, n_outputs, y[row], dscores)
         for k in range(n_outputs):
             g = grad + k * row_len
-            a = <floating>(weight * dscores[k] * inv_n_rows)
+            a = <floating>(weight * dscores[k] * scale)
             if i == 0:
                 scale_into(a, x, g, n_features)
                 g[n_features] = a if cfg.fit_intercept else 0
@@ -110,6 +113,55 @@ cdef double accumulate_batch(
         for k in range(n_outputs):
             g = grad + k * row_len
             axpy(-g[n_features], mean, g, n_features)
+    return loss_sum
+
+
+cdef enum:
+    # Below this many rows a batch's gradient is not worth splitting over threads.
+    PARALLEL_MIN_ROWS = 4096
+
+
+cdef double accumulate_batch_in_threads(
+    const EpochConfig* cfg, const floating* X, Py_ssize_t n_features, Py_ssize_t n_outputs,
+    const floating* y, const floating* sample_weight, const floating* mean,
+    const floating* theta, floating* grad, floating* thread_grads, Py_ssize_t grads_stride,
+    double* thread_scratch, Py_ssize_t scratch_stride, double* thread_losses,
+    const Py_ssize_t* rows, Py_ssize_t n_rows, Py_ssize_t distance,
+) noexcept nogil:
+    """accumulate_batch over cfg.n_threads contiguous chunks of rows in parallel, each into its
+    own gradient buffer, summed afterwards in chunk order: the result depends on the number
+    of threads (summation order) but never on how the threads were scheduled.
+    Each thread's buffers start `*_stride` values apart, whole cache lines, so no two
+    threads ever write the same line."""
+    cdef Py_ssize_t n_params = n_outputs * (n_features + 1)
+    cdef Py_ssize_t n_chunks = cfg.n_threads
+    cdef Py_ssize_t chunk_rows = (n_rows + n_chunks - 1) // n_chunks
+    cdef Py_ssize_t c, start, count, j
+    cdef floating* g
+    cdef double* scratch
+    cdef double loss_sum = 0.0
+    for c in prange(n_chunks, schedule="static", num_threads=cfg.n_threads):
+        start = c * chunk_rows
+        count = min(chunk_rows, n_rows - start)
+        g = thread_grads + c * grads_stride
+        scratch = thread_scratch + c * scratch_stride
+        if count > 0:
+            thread_losses[c] = accumulate_batch(cfg, X, n_features, n_outputs, y, sample_weight,
+                                                mean, theta, g, scratch, scratch + n_outputs,
+                                                scratch + 2 * n_outputs, rows + start, count,
+                                                count, distance, 1.0 / n_rows)
+        else:
+            thread_losses[c] = 0.0
+            for j in range(n_params):
+                g[j] = 0
+    for j in range(n_params):
+        grad[j] = thread_grads[j]
+    for c in range(1, n_chunks):
+        g = thread_grads + c * grads_stride
+        for j in range(n_params):
+            grad[j] += g[j]
+    for c in range(n_chunks):
+        loss_sum += thread_losses[c]
     return loss_sum
 
 
@@ -248,8 +300,9 @@ cdef int epoch_loop(
     const floating[:, ::1] X, const floating[::1] y, const floating[::1] sample_weight,
     const floating[::1] mean,
     floating[::1] theta, floating[::1] grad, floating[:, ::1] state, double[::1] scalars,
-    double[::1] scratch, Py_ssize_t[::1] order, const EpochConfig* cfg, long long* t,
-    uint64_t* rng, double* loss_sum, double* lr,
+    double[::1] scratch, floating[:, ::1] thread_grads, double[:, ::1] thread_scratch,
+    double[::1] thread_losses, Py_ssize_t[::1] order, const EpochConfig* cfg, long long* t, uint64_t* rng,
+    double* loss_sum, double* lr,
 ) noexcept nogil:
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_outputs = theta.shape[0] // (n_features + 1)
@@ -283,10 +336,18 @@ cdef int epoch_loop(
             start += 1
     while start < n_samples:
         n_rows = min(cfg.batch_size, n_samples - start)
-        batch_loss = accumulate_batch(cfg, &X[0, 0], n_features, n_outputs, &y[0],
-                                      &sample_weight[0], &mean[0], &theta[0], &grad[0],
-                                      &scratch[0], &scratch[n_outputs], &scratch[2 * n_outputs],
-                                      &order[start], n_rows, n_samples - start, distance)
+        if cfg.n_threads > 1 and n_rows >= PARALLEL_MIN_ROWS:
+            batch_loss = accumulate_batch_in_threads(
+                cfg, &X[0, 0], n_features, n_outputs, &y[0], &sample_weight[0], &mean[0],
+                &theta[0], &grad[0], &thread_grads[0, 0], thread_grads.shape[1],
+                &thread_scratch[0, 0], thread_scratch.shape[1], &thread_losses[0],
+                &order[start], n_rows, distance)
+        else:
+            batch_loss = accumulate_batch(cfg, &X[0, 0], n_features, n_outputs, &y[0],
+                                          &sample_weight[0], &mean[0], &theta[0], &grad[0],
+                                          &scratch[0], &scratch[n_outputs],
+                                          &scratch[2 * n_outputs], &order[start], n_rows,
+                                          n_samples - start, distance, 1.0 / n_rows)
         if not isfinite(batch_loss):
             return NONFINITE
         loss_sum[0] += batch_loss
@@ -354,6 +415,8 @@ def run_epoch(
         raise ValueError(f"scalars must hold {N_SCALARS} values")
     if cfg.batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    if cfg.n_threads < 1:
+        raise ValueError("n_threads must be at least 1")
     with nogil:
         order_ok = indices_in_range(order, n_samples)
     if not order_ok:
@@ -361,9 +424,17 @@ def run_epoch(
     grad = np.empty_like(coef)
     cdef floating[::1] grad_view = grad
     cdef double[::1] scratch = np.empty(3 * n_outputs)   # scores, dL/dscore, offsets
+    # Per thread: a gradient buffer and its scores/derivatives/offsets, written at every row,
+    # so each row is padded by a cache line (16 values cover 64 bytes in either dtype); and
+    # a loss, written once.
+    cdef floating[:, ::1] thread_grads = np.empty((cfg.n_threads, coef.shape[0] + 16),
+                                                  dtype=np.asarray(coef).dtype)
+    cdef double[:, ::1] thread_scratch = np.empty((cfg.n_threads, 3 * n_outputs + 8))
+    cdef double[::1] thread_losses = np.empty(cfg.n_threads)
     with nogil:
         status = epoch_loop(X, y, sample_weight, mean, coef, grad_view, state, scalars, scratch,
-                            order, &cfg, &t, &rng_state, &loss_sum, &lr)
+                            thread_grads, thread_scratch, thread_losses, order, &cfg, &t,
+                            &rng_state, &loss_sum, &lr)
     return status, loss_sum, t, rng_state, lr
 
 

@@ -186,3 +186,14 @@ def test_classifier_rejects_one_class_and_continuous_targets():
         GDClassifier().fit(X, [1, 1, 1, 1])
     with pytest.raises(ValueError, match="Unknown label type"):
         GDClassifier().fit(X, [0.1, 0.7, 1.3, 2.9])
+
+
+def test_threads_for_the_full_batch_are_deterministic_and_match_one_thread():
+    X, y = make_regression(20000, 8, seed=16)
+    fits = {n_jobs: GDRegressor(batch_size=None, n_jobs=n_jobs, max_iter=20, tol=None).fit(X, y)
+            for n_jobs in (1, 2)}
+    again = GDRegressor(batch_size=None, n_jobs=2, max_iter=20, tol=None).fit(X, y)
+    assert np.array_equal(again.coef_, fits[2].coef_)          # bit-identical run to run
+    assert relative_error(fits[2].coef_, fits[1].coef_) < 1e-12
+    with pytest.raises(ValueError, match="n_jobs=0 is out of range"):
+        GDRegressor(n_jobs=0).fit(X, y)

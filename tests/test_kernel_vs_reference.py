@@ -292,3 +292,35 @@ def test_centred_parametrisation_matches_reference(optimizer, loss, multiclass, 
             assert status == _engine.STATUS_OK
         results[engine] = coef
     assert relative_error(results["cython"], results["numpy"]) < tolerance(dtype, loss)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("batch_size", [None, 4096, 4500])
+@pytest.mark.parametrize("optimizer, loss, multiclass", [
+    ("sgd", "squared_error", "none"), ("adam", "log_loss", "none"),
+    ("momentum", "log_loss", "multinomial")])
+def test_threaded_batches_match_reference(optimizer, loss, multiclass, batch_size, dtype):
+    """Batches of 4096 rows or more are split over threads; the sum's order is the only change."""
+    X, y, weights = problem(loss, dtype, n_samples=9001, n_features=13, seed=8)
+    n_outputs = 1
+    if multiclass != "none":
+        y = np.digitize(X[:, 0], np.quantile(X[:, 0], [0.33, 0.66])).astype(dtype)
+        n_outputs = 3
+    n, d = X.shape
+    mean = np.average(X, axis=0).astype(dtype)
+    coefs = {}
+    for engine, threads in [("numpy", 1), ("cython", 1), ("cython", 2), ("cython", 3)]:
+        config = {"loss": loss, "multiclass": multiclass, "optimizer": optimizer,
+                  "batch_size": batch_size or n, "n_threads": threads, "shuffle": True,
+                  "center": True, "fit_intercept": True, "learning_rate": 0.05}
+        coef = np.zeros(n_outputs * (d + 1), dtype=dtype)
+        state = np.zeros((_engine.state_rows(optimizer), coef.size), dtype=dtype)
+        scalars, order, t, rng = np.ones(4), np.arange(n), 0, 5
+        for _ in range(3):
+            status, *_, t, rng, _ = _engine.run_epoch(engine, X, y, weights, coef, state, scalars,
+                                                     order, config, t, rng, mean=mean)
+            assert status == _engine.STATUS_OK
+        coefs[engine, threads] = coef
+    for key in [("cython", 1), ("cython", 2), ("cython", 3)]:
+        assert relative_error(coefs[key], coefs["numpy", 1]) < tolerance(dtype, loss)
+    assert not np.array_equal(coefs["cython", 2], coefs["cython", 1]) or dtype == np.float32
