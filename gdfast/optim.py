@@ -163,7 +163,21 @@ class AdaDelta(Optimizer):
         return dict(super().kernel_config(), rho=float(self.rho), eps=float(self.eps))
 
 
-class Adam(Optimizer):
+class _MovingMoments(Optimizer):
+    """What Adam, NAdam and Adamax share: moment decay rates beta1, beta2 and eps."""
+
+    def validate(self, prefix="optimizer"):
+        super().validate(prefix)
+        _check(f"{prefix}.beta1", self.beta1, 0, 1, high_open=True)
+        _check(f"{prefix}.beta2", self.beta2, 0, 1, high_open=True)
+        _check(f"{prefix}.eps", self.eps, 0, INF, low_open=True)
+
+    def kernel_config(self):
+        return dict(super().kernel_config(), beta1=float(self.beta1), beta2=float(self.beta2),
+                    eps=float(self.eps))
+
+
+class Adam(_MovingMoments):
     """m, v moving averages of g and g²; θ ← θ − γ m̂/(√v̂ + eps) with bias correction."""
 
     name = "adam"
@@ -178,14 +192,10 @@ class Adam(Optimizer):
 
     def validate(self, prefix="optimizer"):
         super().validate(prefix)
-        _check(f"{prefix}.beta1", self.beta1, 0, 1, high_open=True)
-        _check(f"{prefix}.beta2", self.beta2, 0, 1, high_open=True)
-        _check(f"{prefix}.eps", self.eps, 0, INF, low_open=True)
         _check_flag(f"{prefix}.amsgrad", self.amsgrad)
 
     def kernel_config(self):
-        return dict(super().kernel_config(), beta1=float(self.beta1), beta2=float(self.beta2),
-                    eps=float(self.eps), amsgrad=bool(self.amsgrad))
+        return dict(super().kernel_config(), amsgrad=bool(self.amsgrad))
 
 
 class AdamW(Adam):
@@ -198,7 +208,7 @@ class AdamW(Adam):
                          weight_decay=weight_decay)
 
 
-class NAdam(Optimizer):
+class NAdam(_MovingMoments):
     """Adam with Nesterov momentum and the momentum schedule μ_t = β1(1 − ½·0.96^(tψ))."""
 
     name = "nadam"
@@ -213,17 +223,13 @@ class NAdam(Optimizer):
 
     def validate(self, prefix="optimizer"):
         super().validate(prefix)
-        _check(f"{prefix}.beta1", self.beta1, 0, 1, high_open=True)
-        _check(f"{prefix}.beta2", self.beta2, 0, 1, high_open=True)
-        _check(f"{prefix}.eps", self.eps, 0, INF, low_open=True)
         _check(f"{prefix}.momentum_decay", self.momentum_decay, 0, INF)
 
     def kernel_config(self):
-        return dict(super().kernel_config(), beta1=float(self.beta1), beta2=float(self.beta2),
-                    eps=float(self.eps), momentum_decay=float(self.momentum_decay))
+        return dict(super().kernel_config(), momentum_decay=float(self.momentum_decay))
 
 
-class Adamax(Optimizer):
+class Adamax(_MovingMoments):
     """Adam with the infinity norm: u ← max(β2 u, |g| + eps); θ ← θ − γ/(1−β1^t) · m/u."""
 
     name = "adamax"
@@ -234,16 +240,6 @@ class Adamax(Optimizer):
         self.beta2 = beta2
         self.eps = eps
         self.weight_decay = weight_decay
-
-    def validate(self, prefix="optimizer"):
-        super().validate(prefix)
-        _check(f"{prefix}.beta1", self.beta1, 0, 1, high_open=True)
-        _check(f"{prefix}.beta2", self.beta2, 0, 1, high_open=True)
-        _check(f"{prefix}.eps", self.eps, 0, INF, low_open=True)
-
-    def kernel_config(self):
-        return dict(super().kernel_config(), beta1=float(self.beta1), beta2=float(self.beta2),
-                    eps=float(self.eps))
 
 
 OPTIMIZER_CLASSES = {cls.name: cls for cls in

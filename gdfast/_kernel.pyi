@@ -1,0 +1,34 @@
+"""Type stubs for gdfast._kernel (and gdfast._kernel_avx2, the same module built for AVX2)."""
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+LOSSES: Final[dict[str, int]]
+MULTICLASS: Final[dict[str, int]]
+OPTIMIZERS: Final[dict[str, int]]
+STEP_SCHEDULES: Final[dict[str, int]]
+OPTIMIZER_STATE_ROWS: Final[dict[str, int]]
+STATUS_OK: Final[int]
+STATUS_NONFINITE: Final[int]
+SCALAR_STATE_SIZE: Final[int]
+
+_Floating = np.float32 | np.float64
+
+def run_epoch(
+    X: npt.NDArray[_Floating],
+    y: npt.NDArray[_Floating],
+    sample_weight: npt.NDArray[_Floating],
+    mean: npt.NDArray[_Floating],
+    coef: npt.NDArray[_Floating],
+    state: npt.NDArray[_Floating],
+    scalars: npt.NDArray[np.float64],
+    order: npt.NDArray[np.intp],
+    config: dict[str, int | float | bool],
+    t: int,
+    rng_state: int,
+) -> tuple[int, float, int, int, float]:
+    """One epoch in place on coef, state, scalars and order; returns
+    (status, sum of weighted losses, updates taken, generator state, last learning rate)."""
+
+def cpu_supports_avx2_fma() -> bool: ...

@@ -1,0 +1,41 @@
+"""What an installed gdfast carries: its compiled kernels' stubs, the typing marker, and (in
+the wheel check) the proof that it was imported from site-packages."""
+import ast
+import os
+import pathlib
+
+import pytest
+
+import gdfast
+from gdfast import _engine
+
+PACKAGE = pathlib.Path(gdfast.__file__).parent
+
+
+def declared_names(stub_name):
+    """Names a stub declares, following `from gdfast.x import *` re-exports."""
+    tree = ast.parse((PACKAGE / f"{stub_name}.pyi").read_text())
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.AnnAssign):
+            names.add(node.target.id)
+        elif isinstance(node, ast.ImportFrom) and node.names[0].name == "*":
+            names |= declared_names(node.module.rsplit(".", 1)[1])
+    return names
+
+
+@pytest.mark.skipif(os.environ.get("GDFAST_TEST_INSTALLED") != "1",
+                    reason="set by .ci/run and .ci/wheel, which test an installed package")
+def test_gdfast_was_imported_from_site_packages():
+    assert "site-packages" in gdfast.__file__, gdfast.__file__
+
+
+def test_typing_marker_and_stubs_are_installed():
+    assert (PACKAGE / "py.typed").exists()
+    for module in _engine.available_kernels():
+        declared = declared_names(module.__name__.rsplit(".", 1)[1])
+        public = {name for name in dir(module) if not name.startswith("_") and name.isupper()
+                  or name in ("run_epoch", "cpu_supports_avx2_fma")}
+        assert public <= declared, public - declared
