@@ -59,8 +59,8 @@ PARAMETERS_DOC = """
     warm_start : bool, default=False
         fit() continues from the fitted coefficients and optimizer state.
     n_jobs : int or None, default=None
-        Threads that share the gradient of a batch of 4096 rows or more (the full batch, large
-        mini-batches). None or -1: every core this process may use. The result depends on
+        Threads that share the gradient of a batch of 2**20 values (rows × features) or more
+        (full batches and large mini-batches of big data sets). None or -1: every core this process may use. The result depends on
         the number of threads only through the order of a sum (rounding), never on timing.
     verbose : int, default=0
         1 prints a line per epoch: loss, norm of w, learning rate, elapsed time.

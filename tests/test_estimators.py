@@ -189,7 +189,7 @@ def test_classifier_rejects_one_class_and_continuous_targets():
 
 
 def test_threads_for_the_full_batch_are_deterministic_and_match_one_thread():
-    X, y = make_regression(20000, 8, seed=16)
+    X, y = make_regression(140000, 8, seed=16)       # 1.1 million values: threaded
     fits = {n_jobs: GDRegressor(batch_size=None, n_jobs=n_jobs, max_iter=20, tol=None).fit(X, y)
             for n_jobs in (1, 2)}
     again = GDRegressor(batch_size=None, n_jobs=2, max_iter=20, tol=None).fit(X, y)

@@ -295,13 +295,14 @@ def test_centred_parametrisation_matches_reference(optimizer, loss, multiclass, 
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("batch_size", [None, 4096, 4500])
+@pytest.mark.parametrize("batch_size", [None, 81000, 85001])
 @pytest.mark.parametrize("optimizer, loss, multiclass", [
     ("sgd", "squared_error", "none"), ("adam", "log_loss", "none"),
     ("momentum", "log_loss", "multinomial")])
 def test_threaded_batches_match_reference(optimizer, loss, multiclass, batch_size, dtype):
-    """Batches of 4096 rows or more are split over threads; the sum's order is the only change."""
-    X, y, weights = problem(loss, dtype, n_samples=9001, n_features=13, seed=8)
+    """Batches of 2**20 values or more are split over threads; the sum's order is the only
+    change. 13 features: 81,000 rows is just over the threshold."""
+    X, y, weights = problem(loss, dtype, n_samples=170001, n_features=13, seed=8)
     n_outputs = 1
     if multiclass != "none":
         y = np.digitize(X[:, 0], np.quantile(X[:, 0], [0.33, 0.66])).astype(dtype)
