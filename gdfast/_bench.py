@@ -1,0 +1,489 @@
+"""What `python -m gdfast bench` measures: one training epoch of each case against the cost
+of reading X once (`X @ w`), the NumPy reference and scikit-learn's SGD, timed in the same
+run, and the time the default estimators take to come within 1% of the optimal training
+loss. `pytest benchmarks --benchmark-only` times the same cases (benchmarks/conftest.py).
+
+Every ratio is against a baseline measured in this run on this machine: a number from
+another machine or another run would compare two machines, not two methods.
+"""
+import datetime
+import fnmatch
+import json
+import os
+import platform
+import sys
+import warnings
+from dataclasses import asdict, dataclass
+from time import perf_counter
+
+import numpy as np
+
+from gdfast import _engine
+
+# name -> (rows, features). The large shapes are the issue's: X (float64) is 80-160 MB, far
+# more than the per-core caches, so an epoch streams it from the shared cache or memory.
+SHAPES = {"200kx100": (200_000, 100), "1Mx10": (1_000_000, 10), "2kx100": (2_000, 100)}
+SIZES = {"large": ("200kx100", "1Mx10"), "small": ("2kx100",)}
+# Time to quality uses fewer features than the epoch cases: a default fit takes tens of
+# epochs, and scikit-learn's at ~0.1 s each would make the search alone take minutes.
+QUALITY_SHAPES = {"large": (200_000, 20), "small": (2_000, 20)}
+QUALITY_TOLERANCE = 0.01              # "within 1% of the optimal training loss"
+
+PATHS = {"per-sample": 1, "mini-batch-32": 32, "full-batch": None}   # None: every row
+# Small enough that no case diverges over repeated epochs: per-sample steps on unscaled rows
+# with ||x||^2 ~ 100 stay far below the stability limit 1 / ||x||^2.
+LEARNING_RATE = 1e-4
+# Hyper-parameters that make every optimizer take its usual path (momentum on for the
+# momentum family); the rest come from _engine.NEUTRAL_CONFIG.
+HYPER = {"momentum": 0.9}
+# The NumPy reference steps row by row in Python (seconds per epoch): two optimizers, one
+# plain and one adaptive, on squared error are enough to show the distance.
+REFERENCE_OPTIMIZERS = ("sgd", "adam")
+# A small X @ w takes microseconds, so its minimum needs more repeats to settle.
+FLOOR_REPEATS = {"large": 20, "small": 200}
+TIME_BUDGET = 0.3                     # seconds of repeated epochs per case, at least 3
+
+
+def _cores():
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:            # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Case:
+    shape: str
+    path: str
+    loss: str
+    optimizer: str
+    dtype: str = "float64"
+    n_threads: int = 1
+
+    @property
+    def name(self):
+        return "-".join([self.shape, self.path, self.loss, self.optimizer, self.dtype,
+                         f"t{self.n_threads}"])
+
+    @property
+    def has_reference(self):
+        return (self.loss == "squared_error" and self.optimizer in REFERENCE_OPTIMIZERS
+                and self.dtype == "float64")
+
+    @property
+    def has_sklearn(self):
+        # scikit-learn's SGD has only the plain per-sample rule.
+        return self.path == "per-sample" and self.optimizer == "sgd" and self.dtype == "float64"
+
+
+def cases(sizes=("small", "large")):
+    """Every case for the given sizes, in table order: path, loss, optimizer, dtype."""
+    threads = sorted({1, _cores()})
+    found = []
+    for size in sizes:
+        for shape in SIZES[size]:
+            for path in ("per-sample", "mini-batch-32"):
+                found += [Case(shape, path, "squared_error", optimizer)
+                          for optimizer in _engine.OPTIMIZER_NAMES]
+                found += [Case(shape, path, "log_loss", "sgd"),
+                          Case(shape, path, "squared_error", "sgd", "float32")]
+            found.append(Case(shape, "mini-batch-32", "squared_error", "adam", "float32"))
+            # Only large batches are split over threads (see src_c): the full batch.
+            found += [Case(shape, "full-batch", "squared_error", "sgd", n_threads=n)
+                      for n in threads]
+            found += [Case(shape, "full-batch", "log_loss", "sgd", n_threads=threads[-1]),
+                      Case(shape, "full-batch", "squared_error", "adam", n_threads=threads[-1]),
+                      Case(shape, "full-batch", "squared_error", "sgd", "float32", threads[-1])]
+    return found
+
+
+def matches(name, patterns):
+    """True if `name` contains one of the shell-style patterns (or there are none)."""
+    return not patterns or any(fnmatch.fnmatchcase(name, f"*{p}*") for p in patterns)
+
+
+class Data:
+    """Seeded synthetic data for one shape; never downloaded. X is standard normal and
+    C-contiguous; targets suit each loss, with noise so that the optima are finite."""
+
+    def __init__(self, n_samples, n_features, seed=0):
+        rng = np.random.default_rng(seed)
+        self.X = rng.standard_normal((n_samples, n_features))
+        signal = self.X @ rng.standard_normal(n_features) + 0.5
+        self.y = {"squared_error": signal + rng.standard_normal(n_samples),
+                  "log_loss": (signal + rng.standard_normal(n_samples) > 0).astype(np.float64)}
+        self._float32 = None
+
+    def arrays(self, dtype, loss):
+        """(X, y) in `dtype`; the float32 copy is made once, when first asked for."""
+        if dtype == "float64":
+            return self.X, self.y[loss]
+        if self._float32 is None:
+            self._float32 = (self.X.astype(np.float32),
+                             {k: v.astype(np.float32) for k, v in self.y.items()})
+        return self._float32[0], self._float32[1][loss]
+
+
+def make_data(shape):
+    n_samples, n_features = SHAPES[shape]
+    return Data(n_samples, n_features, seed=list(SHAPES).index(shape))
+
+
+def floor_seconds(X, repeats):
+    """Best time of X @ w: one read of X, the least any epoch over all rows can cost."""
+    w = np.ones(X.shape[1], dtype=X.dtype)
+    X @ w  # warm-up: fault in the pages of X and load the BLAS
+    times = []
+    for _ in range(repeats):
+        start = perf_counter()
+        X @ w
+        times.append(perf_counter() - start)
+    return min(times)
+
+
+def epoch_function(case, data, engine="cython"):
+    """A function running one epoch of `case` and returning the kernel's status. coef,
+    state and order carry over between calls, as between epochs of a fit: an epoch's cost
+    does not depend on their values, and no copy ends up in the timing."""
+    X, y = data.arrays(case.dtype, case.loss)
+    n_samples, n_features = X.shape
+    config = dict(HYPER, loss=case.loss, optimizer=case.optimizer,
+                  batch_size=PATHS[case.path] or n_samples, n_threads=case.n_threads,
+                  shuffle=True, fit_intercept=True, learning_rate=LEARNING_RATE)
+    sample_weight = np.ones(n_samples, dtype=X.dtype)
+    coef = np.zeros(n_features + 1, dtype=X.dtype)
+    state = np.zeros((_engine.state_rows(case.optimizer), n_features + 1), dtype=X.dtype)
+    scalars = np.ones(_engine.SCALAR_STATE_SIZE)
+    order = np.arange(n_samples, dtype=np.intp)
+
+    def epoch():
+        status, *_ = _engine.run_epoch(engine, X, y, sample_weight, coef, state, scalars,
+                                       order, config, 0, 12345)
+        if status != _engine.STATUS_OK or not np.all(np.isfinite(coef)):
+            raise RuntimeError(f"{case.name} ({engine}): status {status}, the epoch diverged")
+        return status
+    return epoch
+
+
+def sklearn_epoch_function(case, data):
+    """One per-sample epoch of scikit-learn's SGD on the same rows, plain SGD with the same
+    constant step (its fit also checks X for NaN, a read of X that gdfast's epoch skips)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import SGDClassifier, SGDRegressor
+    X, y = data.arrays("float64", case.loss)
+    options = dict(max_iter=1, tol=None, learning_rate="constant", eta0=LEARNING_RATE,
+                   penalty=None, shuffle=True, random_state=0)
+    model = (SGDClassifier(loss="log_loss", **options) if case.loss == "log_loss"
+             else SGDRegressor(**options))
+
+    def epoch():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)   # max_iter=1, on purpose
+            model.fit(X, y)
+    return epoch
+
+
+def min_seconds(function, *, warmup=True, min_runs=3, budget=TIME_BUDGET, max_runs=200):
+    """(fastest time, runs): at least min_runs, then more until `budget` seconds are spent.
+    The minimum, because on a shared machine noise only ever adds time."""
+    if warmup:
+        function()
+    times = []
+    while len(times) < min_runs or (sum(times) < budget and len(times) < max_runs):
+        start = perf_counter()
+        function()
+        times.append(perf_counter() - start)
+    return min(times), len(times)
+
+
+def _optimal_losses(data):
+    """The least training loss of each problem: least squares for squared error, a Newton
+    solve of the unpenalised logistic regression for log loss."""
+    from sklearn.linear_model import LogisticRegression
+    X, y = data.X, data.y["squared_error"]
+    with_ones = np.column_stack([X, np.ones(X.shape[0])])
+    residual = with_ones @ np.linalg.lstsq(with_ones, y, rcond=None)[0] - y
+    y01 = data.y["log_loss"]
+    exact = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10,
+                               max_iter=10_000).fit(X, y01)
+    return {"squared_error": float(np.mean(residual ** 2)),
+            "log_loss": _training_loss(exact, X, y01, "log_loss")}
+
+
+def _training_loss(model, X, y, loss):
+    """Mean squared error, or mean log loss for 0/1 labels, in float64."""
+    if loss == "squared_error":
+        return float(np.mean((model.predict(X) - y) ** 2))
+    z = model.decision_function(X)
+    return float(np.mean(np.logaddexp(0.0, z) - y * z))
+
+
+def _quality_estimators():
+    from sklearn.linear_model import SGDClassifier, SGDRegressor
+    from gdfast import GDClassifier, GDRegressor
+    # Defaults but the seed, which makes the run repeatable.
+    return {"GDRegressor": ("squared_error", lambda **kw: GDRegressor(random_state=0, **kw)),
+            "SGDRegressor": ("squared_error", lambda **kw: SGDRegressor(random_state=0, **kw)),
+            "GDClassifier": ("log_loss", lambda **kw: GDClassifier(random_state=0, **kw)),
+            "SGDClassifier": ("log_loss",
+                              lambda **kw: SGDClassifier(loss="log_loss", random_state=0, **kw))}
+
+
+def time_to_quality(name, data, optimum):
+    """The fewest epochs after which the default estimator's training loss is within 1% of
+    the optimum, and the wall time of that fit.
+
+    A fit with max_iter=k is the default fit cut after k epochs (neither library's schedule
+    or stopping rule looks at max_iter), so its time is the time the default fit takes to
+    get there, validation and setup included. k grows by ~25% from 1 up to the epochs the
+    full default fit runs; the loss is not monotone in k, so this is the first k of that
+    grid, within 25% of the exact first epoch.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    loss, make = _quality_estimators()[name]
+    X, y = data.X, data.y[loss]
+
+    def fit(**params):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            start = perf_counter()
+            model = make(**params).fit(X, y)
+            return model, perf_counter() - start
+
+    model, full_seconds = fit()
+    result = {"kind": "quality", "estimator": name, "loss": loss,
+              "optimal_loss": optimum, "default_epochs": int(model.n_iter_),
+              "default_seconds": full_seconds,
+              "default_ratio": _training_loss(model, X, y, loss) / optimum,
+              "epochs": None, "seconds": None, "ratio": None}
+    k = 1
+    while k <= result["default_epochs"]:
+        model, seconds = fit(max_iter=k)
+        ratio = _training_loss(model, X, y, loss) / optimum
+        if ratio <= 1 + QUALITY_TOLERANCE:
+            # Once more, keeping the faster: one fit is one sample of a noisy clock.
+            seconds = min(seconds, fit(max_iter=k)[1])
+            result.update(epochs=k, seconds=seconds, ratio=ratio)
+            break
+        k = max(k + 1, round(k * 1.25))
+    return result
+
+
+def run(sizes=("small", "large"), only=(), progress=None):
+    """Measure the selected cases; return a list of result dicts, each with a "kind":
+    "floor" (one per shape), "epoch" (one per case) or "quality" (one per estimator).
+    `only`: shell-style patterns a case or quality name must contain. `progress(text)` is
+    called once per finished measurement."""
+    progress = progress or (lambda text: None)
+    selected = [case for case in cases(sizes) if matches(case.name, only)]
+    results, floors, floor_samples = [], {}, {}
+    for shape in dict.fromkeys(case.shape for case in selected):
+        size = next(s for s, shapes in SIZES.items() if shape in shapes)
+        data = make_data(shape)
+        floors[shape] = {"kind": "floor", "shape": shape, "n_samples": data.X.shape[0],
+                         "n_features": data.X.shape[1]}
+        results.append(floors[shape])
+        # The floor drifts by 10-50% over a run on a shared machine, so it is measured
+        # again after every case and the fastest sample is used: the ratios are then, if
+        # anything, pessimistic.
+        samples = floor_samples[shape] = [floor_seconds(data.X, FLOOR_REPEATS[size])]
+        float64_seconds, reference_seconds = {}, {}
+        for case in (c for c in selected if c.shape == shape):
+            seconds, runs = min_seconds(epoch_function(case, data))
+            samples.append(floor_seconds(data.X, 5))
+            result = {"kind": "epoch", "name": case.name, **asdict(case),
+                      "n_samples": data.X.shape[0], "n_features": data.X.shape[1],
+                      "batch_size": PATHS[case.path] or data.X.shape[0],
+                      "seconds": seconds, "runs": runs}
+            reference = (case.path, case.loss, case.optimizer)  # threads: only the kernel's
+            if case.has_reference and reference not in reference_seconds:
+                # The reference's per-row Python loop takes seconds on the large shapes: no
+                # warm-up, and one run when that is over 1 s. Its first full-batch epoch
+                # can take 10x the next (fresh temporaries), hence the larger budget.
+                reference_seconds[reference], _ = min_seconds(
+                    epoch_function(case, data, engine="numpy"), warmup=False, min_runs=1,
+                    budget=1.0, max_runs=10)
+                samples.append(floor_seconds(data.X, 5))
+            if case.has_reference:
+                result["numpy_seconds"] = reference_seconds[reference]
+            if case.has_sklearn:
+                result["sklearn_seconds"], _ = min_seconds(sklearn_epoch_function(case, data),
+                                                           warmup=False)
+                samples.append(floor_seconds(data.X, 5))
+            key = (case.path, case.loss, case.optimizer, case.n_threads)
+            if case.dtype == "float64":
+                float64_seconds[key] = seconds
+            elif key in float64_seconds:
+                result["float64_seconds"] = float64_seconds[key]
+            _add_ratios(result, min(samples))
+            results.append(result)
+            progress(_progress_line(result))
+    for shape, floor in floors.items():
+        samples = floor_samples[shape]
+        floor.update(seconds=min(samples), median_seconds=float(np.median(samples)),
+                     max_seconds=max(samples), samples=len(samples))
+    for result in results:            # every ratio against the fastest floor of the run
+        if result["kind"] == "epoch":
+            _add_ratios(result, floors[result["shape"]]["seconds"])
+    results += _run_quality(sizes, only, progress)
+    return results
+
+
+def _add_ratios(result, floor):
+    result["floor_seconds"] = floor
+    result["x_floor"] = result["seconds"] / floor
+    for baseline in ("numpy", "sklearn"):
+        if f"{baseline}_seconds" in result:
+            result[f"{baseline}_x_floor"] = result[f"{baseline}_seconds"] / floor
+            result[f"x_{baseline}"] = result[f"{baseline}_seconds"] / result["seconds"]
+    if "float64_seconds" in result:
+        result["x_float64"] = result["seconds"] / result["float64_seconds"]
+
+
+def _progress_line(result):
+    line = (f"{result['name']}: {result['seconds']:.3e} s/epoch, {result['x_floor']:.1f}x "
+            "floor so far")
+    if "x_numpy" in result:
+        line += f", NumPy reference {result['numpy_seconds']:.3g} s"
+    if "x_sklearn" in result:
+        line += f", scikit-learn {result['sklearn_seconds']:.3g} s"
+    return line
+
+
+def _quality_shape(size):
+    n_samples, n_features = QUALITY_SHAPES[size]
+    return f"{n_samples // 1000}kx{n_features}"
+
+
+def names(sizes):
+    """The name of every case and time-to-quality measurement, for --only."""
+    return [case.name for case in cases(sizes)] + [
+        f"quality-{_quality_shape(size)}-{name}"
+        for size in sizes for name in _quality_estimators()]
+
+
+def _run_quality(sizes, only, progress):
+    results = []
+    for size in sizes:
+        n_samples, n_features = QUALITY_SHAPES[size]
+        shape = _quality_shape(size)
+        chosen = [n for n in _quality_estimators() if matches(f"quality-{shape}-{n}", only)]
+        if not chosen:
+            continue
+        data = Data(n_samples, n_features, seed=7)      # not any epoch case's data
+        optima = _optimal_losses(data)
+        for name in chosen:
+            result = time_to_quality(name, data, optima[_quality_estimators()[name][0]])
+            result.update(name=f"quality-{shape}-{name}", shape=shape, n_samples=n_samples,
+                          n_features=n_features)
+            results.append(result)
+            progress(f"{result['name']}: " + (
+                f"within 1% after {result['epochs']} epochs, {result['seconds']:.3g} s"
+                if result["epochs"] else "not within 1% by the end of its default fit"))
+    return results
+
+
+def machine_info():
+    """What the numbers depend on: CPU, cores, BLAS threads, the kernel build, versions."""
+    import sklearn
+    import gdfast
+    info = {"cpu": platform.processor() or platform.machine(), "cores": _cores(),
+            "python": sys.version.split()[0], "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__, "gdfast": gdfast.__version__,
+            "gdfast_kernel": _engine.kernel.__name__, "platform": platform.platform(),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            fields = dict(line.split(":", 1) for line in cpuinfo.read().split("\n\n")[0]
+                          .splitlines() if ":" in line)
+        fields = {key.strip(): value.strip() for key, value in fields.items()}
+        info["cpu"] = fields.get("model name", info["cpu"])
+        info["cpu_cache"] = fields.get("cache size")
+        # The instruction sets the kernel builds use or could use.
+        info["cpu_simd"] = [flag for flag in ("avx2", "fma", "avx512f")
+                            if flag in fields.get("flags", "").split()]
+    except OSError:                   # not on Linux
+        pass
+    try:
+        from threadpoolctl import threadpool_info
+        blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+        # SciPy may bring its own copy; the floor's X @ w runs on NumPy's.
+        blas = [i for i in blas if "numpy" in i["filepath"]] or blas
+        info["blas"] = ", ".join(f"{i['internal_api']} {i.get('version') or '?'} with "
+                                 f"{i['num_threads']} threads" for i in blas)
+    except ImportError:
+        info["blas"] = "unknown (threadpoolctl not installed)"
+    return info
+
+
+def _fmt(value, spec, missing="-"):
+    return missing if value is None else format(value, spec)
+
+
+def format_table(results, machine=None):
+    """The results as plain text: the floors, the epoch table, the time-to-quality table."""
+    machine = machine or machine_info()
+    simd = "/".join(machine.get("cpu_simd") or [])
+    lines = [f"gdfast {machine['gdfast']} ({machine['gdfast_kernel']}) on {machine['cpu']}"
+             f"{' (' + simd + ')' if simd else ''}, {machine['cores']} cores, cache "
+             f"{machine.get('cpu_cache') or '?'}, BLAS "
+             f"{machine['blas']}, Python {machine['python']}, "
+             f"NumPy {machine['numpy']}, scikit-learn {machine['scikit-learn']}, "
+             f"{machine['date']}", ""]
+    floors = [r for r in results if r["kind"] == "floor"]
+    epochs = [r for r in results if r["kind"] == "epoch"]
+    for floor in floors:
+        lines.append(f"floor {floor['shape']} ({floor['n_samples']:,} x {floor['n_features']} "
+                     f"float64): X @ w = {floor['seconds']:.3e} s, fastest of "
+                     f"{floor['samples']} measurements spread over the run (median "
+                     f"{floor['median_seconds']:.3e} s, slowest {floor['max_seconds']:.3e} s)")
+        for r in epochs:
+            if r["shape"] == floor["shape"] and "sklearn_seconds" in r:
+                lines.append(f"  scikit-learn SGD, per-sample {r['loss']}: "
+                             f"{r['sklearn_seconds']:.3e} s/epoch = {r['sklearn_x_floor']:.1f}x "
+                             "floor")
+    if epochs:
+        header = (f"{'shape':<9} {'path':<14} {'loss':<14} {'optimizer':<9} {'dtype':<7} "
+                  f"{'thr':>3} {'s/epoch':>10} {'× floor':>8} {'NumPy ref':>10} "
+                  f"{'sklearn':>8} {'f32/f64':>7}")
+        lines += ["", header, "-" * len(header)]
+        for r in epochs:
+            lines.append(
+                f"{r['shape']:<9} {r['path']:<14} {r['loss']:<14} {r['optimizer']:<9} "
+                f"{r['dtype']:<7} {r['n_threads']:>3} {r['seconds']:>10.3e} "
+                f"{r['x_floor']:>8.2f} {_fmt(r.get('x_numpy'), '.0f'):>10} "
+                f"{_fmt(r.get('x_sklearn'), '.1f'):>8} {_fmt(r.get('x_float64'), '.2f'):>7}")
+        lines += ["", "s/epoch: fastest of several epochs. × floor: s/epoch ÷ the floor X @ w "
+                  "(float64, every BLAS thread) of the shape.",
+                  "NumPy ref, sklearn: their s/epoch ÷ gdfast's, i.e. how many times faster "
+                  "gdfast is (scikit-learn: SGDRegressor or",
+                  "SGDClassifier(log_loss), fit with max_iter=1 and the same constant step). "
+                  "f32/f64: float32 s/epoch ÷ float64 s/epoch."]
+    quality = [r for r in results if r["kind"] == "quality"]
+    if quality:
+        first = quality[0]
+        header = (f"{'estimator':<14} {'loss':<14} {'optimum':>8} | {'to 1%: epochs':>13} "
+                  f"{'seconds':>8} {'loss/opt':>8} | {'default fit: epochs':>19} "
+                  f"{'seconds':>8} {'loss/opt':>8}")
+        lines += ["", f"Time to within 1% of the optimal training loss, {first['n_samples']:,} x "
+                  f"{first['n_features']} float64 (fewer features than above, to keep the "
+                  "search short)", header, "-" * len(header)]
+        for r in quality:
+            lines.append(
+                f"{r['estimator']:<14} {r['loss']:<14} {r['optimal_loss']:>8.5f} | "
+                f"{_fmt(r['epochs'], 'd', 'never'):>13} {_fmt(r['seconds'], '.3f'):>8} "
+                f"{_fmt(r['ratio'], '.4f'):>8} | {r['default_epochs']:>19} "
+                f"{r['default_seconds']:>8.3f} {r['default_ratio']:>8.4f}")
+        lines += ["", "Optimal loss: least squares (mean squared error) or unpenalised "
+                  "LogisticRegression (mean log loss). Epochs, seconds:",
+                  "the first fit with max_iter=k (k growing by ~25%) within 1% of it, and its "
+                  "wall time; random_state=0, otherwise defaults.",
+                  "Default fit: max_iter=1000, stopped by its own rule (tol=1e-3, "
+                  "n_iter_no_change=5)."]
+    return "\n".join(lines)
+
+
+def write_json(results, path, machine=None):
+    with open(path, "w") as out:
+        json.dump({"machine": machine or machine_info(), "results": results}, out, indent=1)
+        out.write("\n")

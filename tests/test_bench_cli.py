@@ -1,0 +1,65 @@
+"""`python -m gdfast bench`: runs, prints the table, writes JSON; bad arguments exit 2.
+No timing is asserted: only that the command works and says what it measured."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gdfast._cli import main
+
+
+def _bench(tmp_path, *args):
+    # From a temporary directory, so that the installed gdfast is imported.
+    return subprocess.run([sys.executable, "-m", "gdfast", "bench", *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_bench_quick_prints_table_and_writes_json(tmp_path):
+    done = _bench(tmp_path, "--quick", "--only", "2kx100-*-squared_error-sgd-float64",
+                  "--only", "quality-2kx20-GDRegressor")
+    assert done.returncode == 0, done.stderr
+    assert "× floor" in done.stdout
+    assert "2kx100" in done.stdout and "GDRegressor" in done.stdout
+    # One progress line per measurement, on stderr.
+    assert "2kx100-full-batch-squared_error-sgd-float64-t1" in done.stderr
+
+    report = json.loads((tmp_path / "gdfast-bench.json").read_text())
+    assert {"cpu", "cores", "blas", "gdfast_kernel", "python", "date"} <= set(report["machine"])
+    kinds = {}
+    for result in report["results"]:
+        kinds.setdefault(result["kind"], []).append(result)
+    assert set(kinds) == {"floor", "epoch", "quality"}
+    assert [floor["shape"] for floor in kinds["floor"]] == ["2kx100"]
+    paths = {epoch["path"] for epoch in kinds["epoch"]}
+    assert paths == {"per-sample", "mini-batch-32", "full-batch"}
+    for epoch in kinds["epoch"]:
+        assert {"name", "seconds", "x_floor", "floor_seconds", "n_threads", "dtype",
+                "numpy_seconds", "x_numpy"} <= set(epoch)
+        assert epoch["seconds"] > 0 and epoch["x_floor"] > 0
+    per_sample = [e for e in kinds["epoch"] if e["path"] == "per-sample"]
+    assert all("x_sklearn" in epoch for epoch in per_sample)
+    [quality] = kinds["quality"]
+    assert quality["estimator"] == "GDRegressor"
+    assert {"optimal_loss", "epochs", "seconds", "ratio", "default_epochs"} <= set(quality)
+
+
+def test_bench_json_path_is_honoured(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "--quick", "--only", "2kx100-full-batch-squared_error-sgd-float64-t1",
+                 "--json", "custom.json"]) == 0
+    assert "× floor" in capsys.readouterr().out
+    assert json.loads((tmp_path / "custom.json").read_text())["results"]
+    assert not (tmp_path / "gdfast-bench.json").exists()
+
+
+@pytest.mark.parametrize("args", [["--bogus"], ["--quick", "--only", "no-such-case"],
+                                  ["--json", "no-such-folder/out.json"]])
+def test_bench_bad_arguments_exit_2_with_one_line(tmp_path, monkeypatch, capsys, args):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", *args])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "error" in err, err
+    assert not list(tmp_path.iterdir())      # failed before measuring or writing anything
