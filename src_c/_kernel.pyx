@@ -305,7 +305,8 @@ cdef int epoch_loop(
     const floating[::1] mean,
     floating[::1] theta, floating[::1] grad, floating[:, ::1] state, double[::1] scalars,
     double[::1] scratch, floating[:, ::1] thread_grads, double[:, ::1] thread_scratch,
-    double[::1] thread_losses, Py_ssize_t[::1] order, const EpochConfig* cfg, long long* t, uint64_t* rng,
+    double[::1] thread_losses, Py_ssize_t[::1] order, const EpochConfig* cfg, long long* t,
+    uint64_t* rng,
     double* loss_sum, double* lr,
 ) noexcept nogil:
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
@@ -367,7 +368,8 @@ cdef int epoch_loop(
 
 def run_epoch(
     const floating[:, ::1] X, const floating[::1] y, const floating[::1] sample_weight,
-    const floating[::1] mean, floating[::1] coef, floating[:, ::1] state, double[::1] scalars, Py_ssize_t[::1] order,
+    const floating[::1] mean, floating[::1] coef, floating[:, ::1] state, double[::1] scalars,
+    Py_ssize_t[::1] order,
     dict config, long long t, uint64_t rng_state,
 ):
     """Run one epoch in place on `coef`, `state`, `scalars` and `order`.
