@@ -1,4 +1,4 @@
-"""The command line: `python -m gdfast demo` and `python -m gdfast bench`."""
+"""The command line, `gdfast` or `python -m gdfast`: demo, compare and bench."""
 import argparse
 import os
 import sys
@@ -12,8 +12,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _program_name():
+    """'gdfast' when run as the console script, else how `python -m` was typed."""
+    return "gdfast" if os.path.basename(sys.argv[0] or "") == "gdfast" else "python -m gdfast"
+
+
 def main(argv=None):
-    parser = _Parser(prog="python -m gdfast", description="Gradient descent, compiled.")
+    parser = _Parser(prog=_program_name(), description="Gradient descent, compiled.")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="fit the textbook example and synthetic problems "
                                             "with every batch mode, compiled and in NumPy")
@@ -30,14 +35,125 @@ def main(argv=None):
     bench.add_argument("--only", action="append", default=[], metavar="PATTERN",
                        help="only the cases whose name contains PATTERN ('*' matches "
                             "anything, e.g. '200kx100-per-sample' or 'quality'); repeatable")
+    compare = _add_compare_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "demo":
         if args.rows < 10:
             parser.error("--rows must be at least 10")
         _demo.run(n_samples=args.rows)
+    elif args.command == "compare":
+        return _run_compare(compare, args)
     elif args.command == "bench":
         return _run_bench(bench, args)
     return 0
+
+
+def _add_compare_parser(commands):
+    from gdfast import _compare
+
+    compare = commands.add_parser(
+        "compare", help="train with every optimizer (or a chosen few) on one data set; print "
+                        "a table and write a loss-curve PNG")
+    compare.add_argument("data", nargs="?", default="valley", metavar="DATA",
+                         help="a built-in set (" + ", ".join(_compare.BUILTIN_NAMES)
+                              + "; default valley) or a .csv or .npy file")
+    compare.add_argument("--target", metavar="COLUMN",
+                         help="the file's target column: a header name or an index "
+                              "(default the last column)")
+    compare.add_argument("--task", choices=_compare.TASKS, default="auto",
+                         help="auto (default): classification for text labels or a few "
+                              "integer values, else regression")
+    compare.add_argument("--optimizers", metavar="NAMES", default="all",
+                         help="comma-separated, e.g. sgd,momentum,adam (default all: "
+                              + ",".join(_compare.all_optimizers()) + ")")
+    compare.add_argument("--batch-size", default="32", metavar="N",
+                         help="rows per update: 1, any k, or 'full' (default 32)")
+    compare.add_argument("--epochs", type=int, default=100, metavar="N",
+                         help="at most this many epochs (default 100)")
+    compare.add_argument("--tol", default="1e-4", metavar="TOL",
+                         help="stop once the loss improves by less than TOL for 5 epochs; "
+                              "'none' runs every epoch (default 1e-4)")
+    compare.add_argument("--learning-rate", default="auto", metavar="RATE",
+                         help="one rate for all, or auto: each optimizer's own (default)")
+    compare.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
+    compare.add_argument("--no-scale", action="store_true",
+                         help="train on the raw features (default: standardised first)")
+    compare.add_argument("--png", default="gdfast-compare.png", metavar="PATH",
+                         help="where to write the loss curves (default gdfast-compare.png)")
+    compare.add_argument("--no-plot", action="store_true",
+                         help="print the table only (no matplotlib needed)")
+    return compare
+
+
+def _compare_settings(parser, args):
+    """The estimator settings from the arguments, or a one-line error."""
+    from gdfast import _compare
+
+    names = _compare.all_optimizers()
+    chosen = names if args.optimizers == "all" else tuple(
+        name.strip().lower() for name in args.optimizers.split(",") if name.strip())
+    unknown = [name for name in chosen if name not in names]
+    if unknown or not chosen:
+        parser.error(f"--optimizers {args.optimizers}: unknown {', '.join(unknown) or 'list'}; "
+                     f"choose from {','.join(names)}")
+    if args.batch_size.lower() == "full":
+        batch_size = None
+    elif args.batch_size.isdigit() and int(args.batch_size) >= 1:
+        batch_size = int(args.batch_size)
+    else:
+        parser.error(f"--batch-size {args.batch_size}: expected a positive integer or 'full'")
+    if args.epochs < 1:
+        parser.error("--epochs must be at least 1")
+    numbers = {}
+    for option, text, word in (("--tol", args.tol, "none"),
+                               ("--learning-rate", args.learning_rate, "auto")):
+        if text.lower() == word:
+            numbers[option] = None if word == "none" else "auto"
+            continue
+        try:
+            numbers[option] = float(text)
+        except ValueError:
+            numbers[option] = -1.0
+        if not 0 < numbers[option] < float("inf"):
+            parser.error(f"{option} {text}: expected a positive number or '{word}'")
+    return dict(optimizers=chosen, batch_size=batch_size, epochs=args.epochs,
+                tol=numbers["--tol"], learning_rate=numbers["--learning-rate"])
+
+
+def _run_compare(parser, args):
+    from gdfast import _compare, plots
+
+    settings = _compare_settings(parser, args)
+    if not args.no_plot:
+        try:
+            import matplotlib    # noqa: F401  (checked before minutes of training)
+        except ImportError:
+            parser.error(f"{plots.INSTALL_HINT}; or pass --no-plot for the table alone")
+        folder = os.path.dirname(os.path.abspath(args.png))
+        if not os.access(folder, os.W_OK):
+            parser.error(f"--png {args.png}: cannot write in {folder}")
+    try:
+        X, y, description = _compare.load(args.data, args.target)
+        task = _compare.guess_task(y) if args.task == "auto" else args.task
+        if task == "regression" and y.dtype.kind not in "fiub":
+            raise _compare.DataError("--task regression needs a numeric target column")
+    except _compare.DataError as exc:
+        parser.error(str(exc))
+    optimizers = settings.pop("optimizers")
+    batch = "full batch" if settings["batch_size"] is None else f"batch size {settings['batch_size']}"
+    print(f"data: {description}")
+    print(f"task: {task}" + (" (guessed; --task to choose)" if args.task == "auto" else "")
+          + f"; {batch}; features {'as given' if args.no_scale else 'standardised'}\n")
+    results, X_used = _compare.run(
+        X, y, task, optimizers, seed=args.seed, scale=not args.no_scale,
+        progress=lambda line: print(line, file=sys.stderr, flush=True), **settings)
+    print(_compare.format_table(results, X_used, y, task))
+    fitted = {r["optimizer"]: r["model"] for r in results if r["model"] is not None}
+    if not args.no_plot and fitted:
+        plots.plot_loss_curves(fitted, path=args.png,
+                               title=f"{os.path.basename(args.data)}: {task}, {batch}")
+        print(f"\nloss curves written to {args.png}")
+    return 0 if fitted else 1
 
 
 def _run_bench(parser, args):

@@ -22,11 +22,34 @@ def timed_fit(model, X, y):
     return model, time.perf_counter() - start
 
 
+def textbook_steps(x, y, shown=(1, 2, 3, 4, 5, 10, 100, 1000)):
+    """Full-batch descent one step at a time (partial_fit runs one epoch, here one step):
+    forward (predictions and loss), backward (the gradient), update."""
+    print("   Each step: predict p = m·x + b and the loss MSE = mean (p − y)² (forward), its")
+    print("   gradient dMSE/dm = mean 2(p − y)·x, dMSE/db = mean 2(p − y) (backward), then")
+    print("   m ← m − 0.01·dMSE/dm and b ← b − 0.01·dMSE/db (update).\n")
+    print(f"   {'step':>5} {'MSE before':>11} {'dMSE/dm':>10} {'dMSE/db':>10} "
+          f"{'m after':>10} {'b after':>10}")
+    model = GDRegressor(learning_rate=0.01, batch_size=None, lr_schedule="constant",
+                        shuffle=False, center=False)
+    m = b = 0.0
+    for step in range(1, max(shown) + 1):
+        residual = m * x.ravel() + b - y
+        gradient = (np.mean(2 * residual * x.ravel()), np.mean(2 * residual))
+        model.partial_fit(x, y)
+        m, b = model.coef_[0], model.intercept_[0]
+        if step in shown:
+            print(f"   {step:>5} {model.loss_curve_[-1]:>11.6f} {gradient[0]:>10.5f} "
+                  f"{gradient[1]:>10.5f} {m:>10.6f} {b:>10.6f}")
+    print()
+
+
 def textbook_example():
     x = np.array([[1.0], [2.0], [3.0], [4.0], [5.0]])
     y = np.array([2.0, 4.0, 5.0, 4.0, 5.0])
-    print("1. The textbook example: y = m·x + b on five points, full-batch gradient descent,")
-    print("   learning rate 0.01, 1000 steps, mean squared error.\n")
+    print("1. The textbook example: y = m·x + b on five points, full-batch gradient descent")
+    print("   from m = b = 0, learning rate 0.01, 1000 steps, mean squared error.\n")
+    textbook_steps(x, y)
     print(f"   {'engine':<8} {'m':>10} {'b':>10} {'final MSE':>11} {'steps':>6} {'time (s)':>9}")
     for engine in ENGINES:
         model, seconds = timed_fit(GDRegressor(learning_rate=0.01, batch_size=None, max_iter=1000,
