@@ -1,0 +1,185 @@
+"""The command line: `demo`, `compare` on built-in sets and on the user's .csv/.npy files, the
+`gdfast` console script, and one clear line with exit code 2 for bad arguments or files."""
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from gdfast._cli import main
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def run_main(monkeypatch, tmp_path, capsys, *args):
+    monkeypatch.chdir(tmp_path)
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def fails_with_one_line(monkeypatch, tmp_path, capsys, *args):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(list(args))
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    return err
+
+
+def table_rows(out, optimizers):
+    rows = {line.split()[0]: line.split() for line in out.splitlines()
+            if line.split() and line.split()[0] in optimizers}
+    assert set(rows) == set(optimizers), out
+    return rows
+
+
+def test_demo_runs_the_textbook_example_step_by_step(monkeypatch, tmp_path, capsys):
+    code, out, _ = run_main(monkeypatch, tmp_path, capsys, "demo", "--rows", "200")
+    assert code == 0
+    # Step 1 from m = b = 0 with rate 0.01: gradient (-26.4, -8), so m = 0.264, b = 0.08.
+    assert "       1   17.200000  -26.40000   -8.00000   0.264000   0.080000" in out
+    assert "   1000    0.480748" in out
+    for section in ("Batch modes", "Every optimizer"):
+        assert section in out
+    for name in ("adam", "adadelta", "nadam", "stochastic", "mini-batch 32", "full batch"):
+        assert name in out
+
+
+def test_compare_on_a_builtin_set_prints_a_table_and_writes_curves(monkeypatch, tmp_path,
+                                                                   capsys):
+    code, out, err = run_main(monkeypatch, tmp_path, capsys, "compare", "diabetes",
+                              "--optimizers", "sgd,momentum,adam", "--epochs", "30")
+    assert code == 0
+    assert "task: regression (guessed" in out
+    rows = table_rows(out, ["sgd", "momentum", "adam"])
+    for row in rows.values():
+        assert 0 < float(row[4]) <= 1      # R² on the training data
+    # Progress: one line per optimizer on stderr.
+    assert "[1/3] sgd" in err and "[3/3] adam" in err
+    image = tmp_path / "gdfast-compare.png"
+    assert image.read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_compare_every_optimizer_on_a_classification_set(monkeypatch, tmp_path, capsys):
+    code, out, _ = run_main(monkeypatch, tmp_path, capsys, "compare", "iris", "--no-plot",
+                            "--epochs", "20", "--batch-size", "full")
+    assert code == 0
+    assert "classification" in out and "accuracy" in out
+    from gdfast.optim import OPTIMIZER_CLASSES
+    rows = table_rows(out, list(OPTIMIZER_CLASSES))
+    assert all(0 <= float(row[4]) <= 1 for row in rows.values())
+    assert not (tmp_path / "gdfast-compare.png").exists()
+
+
+def test_compare_reads_a_csv_with_header_and_text_labels(monkeypatch, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 3))
+    labels = np.where(X[:, 0] - X[:, 2] > 0, "spam", "ham")
+    lines = ["a,label,b,c"] + [f"{x[0]:.6f},{lab},{x[1]:.6f},{x[2]:.6f}"
+                               for x, lab in zip(X, labels)]
+    (tmp_path / "mail.csv").write_text("\n".join(lines) + "\n")
+    code, out, _ = run_main(monkeypatch, tmp_path, capsys, "compare", "mail.csv", "--target",
+                            "label", "--optimizers", "sgd,adam", "--png", "out.png")
+    assert code == 0
+    assert "120 rows x 3 features, target column 'label'" in out
+    assert "task: classification" in out
+    assert float(table_rows(out, ["sgd"])["sgd"][4]) > 0.9
+    assert (tmp_path / "out.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_compare_reads_npy_and_a_headerless_csv_by_index(monkeypatch, tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    data = rng.standard_normal((200, 4))
+    data[:, 1] = data[:, 0] * 2 - data[:, 3] + 0.01 * rng.standard_normal(200)
+    np.save(tmp_path / "d.npy", data)
+    np.savetxt(tmp_path / "d.csv", data, delimiter=",")
+    for source in ("d.npy", "d.csv"):
+        code, out, _ = run_main(monkeypatch, tmp_path, capsys, "compare", source, "--target",
+                                "1", "--optimizers", "sgd", "--no-plot", "--task",
+                                "regression")
+        assert code == 0
+        assert "target column '1'" in out
+        assert float(table_rows(out, ["sgd"])["sgd"][4]) > 0.99
+
+
+@pytest.mark.parametrize("content, args, message", [
+    (None, ["missing.csv"], "cannot read missing.csv: no such file"),
+    ("", ["f.csv"], "f.csv is empty"),
+    ("a,b\n1,2\n3\n", ["f.csv"], "line 3: 1 fields where the first row has 2"),
+    ("a,b,y\n1,x,0\n2,3,1\n4,5,0\n", ["f.csv"], "feature column 'b' is not numeric"),
+    ("a,b,y\n1,,0\n2,3,1\n4,5,0\n", ["f.csv"], "missing or non-finite value in column 'b'"),
+    ("a,y\n1,0\n2,1\n", ["f.csv", "--target", "z"], "no column named 'z'"),
+    ("a,y\n1,0\n2,1\n", ["f.csv", "--target", "5"], "--target 5 is out of range"),
+    ("a,y\n1,u\n2,v\n", ["f.csv", "--task", "regression"], "needs a numeric target"),
+    ("x", ["f.txt"], "neither a built-in data set"),
+    (None, ["iris", "--target", "0"], "--target applies to files"),
+    (None, ["--optimizers", "sgd,lbfgs"], "unknown lbfgs"),
+    (None, ["--batch-size", "0"], "--batch-size 0"),
+    (None, ["--epochs", "0"], "--epochs must be at least 1"),
+    (None, ["--tol", "-1"], "--tol -1"),
+    (None, ["--learning-rate", "fast"], "--learning-rate fast"),
+    (None, ["--png", "no-such-folder/c.png"], "cannot write in"),
+    (None, ["--bogus"], "unrecognized arguments"),
+])
+def test_compare_bad_input_exits_2_with_one_line(monkeypatch, tmp_path, capsys, content, args,
+                                                 message):
+    if content is not None:
+        name = args[0]
+        (tmp_path / name).write_text(content)
+    err = fails_with_one_line(monkeypatch, tmp_path, capsys, "compare", *args)
+    assert message in err
+
+
+def test_compare_bad_npy_exits_2(monkeypatch, tmp_path, capsys):
+    np.save(tmp_path / "flat.npy", np.arange(5.0))
+    assert "expected a 2-D array" in fails_with_one_line(monkeypatch, tmp_path, capsys,
+                                                         "compare", "flat.npy")
+    (tmp_path / "junk.npy").write_bytes(b"not numpy")
+    assert "cannot read junk.npy" in fails_with_one_line(monkeypatch, tmp_path, capsys,
+                                                         "compare", "junk.npy")
+
+
+def test_compare_without_matplotlib_asks_for_the_extra_or_no_plot(tmp_path):
+    script = textwrap.dedent("""
+        import sys
+        sys.modules["matplotlib"] = None        # as if it were not installed
+        from gdfast._cli import main
+        sys.exit(main(sys.argv[1:]))
+    """)
+
+    def compare(*args):
+        return subprocess.run([sys.executable, "-c", script, "compare", "textbook", *args],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+    refused = compare()
+    assert refused.returncode == 2
+    assert 'pip install "gdfast[plot]"' in refused.stderr and "--no-plot" in refused.stderr
+    table_only = compare("--no-plot", "--optimizers", "sgd")
+    assert table_only.returncode == 0, table_only.stderr
+    assert "sgd" in table_only.stdout
+
+
+def console_script():
+    return pathlib.Path(sys.executable).with_name("gdfast")
+
+
+@pytest.mark.skipif(not console_script().exists() and os.environ.get("GDFAST_TEST_INSTALLED")
+                    != "1", reason="the package is not installed with its scripts here")
+def test_gdfast_console_script(tmp_path):
+    done = subprocess.run([str(console_script()), "compare", "textbook", "--no-plot",
+                           "--optimizers", "adam"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "adam" in done.stdout
+    bad = subprocess.run([str(console_script()), "nonsense"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("gdfast: error:")
