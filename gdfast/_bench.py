@@ -141,6 +141,16 @@ def floor_seconds(X, repeats):
     return min(times)
 
 
+def shuffled_read_seconds(X, seed=0):
+    """Best time to read X's rows in a shuffled order on one core, prefetching as the epoch
+    loop does, and do nothing else (a dot product per row): what a shuffled one-row-at-a-time
+    epoch costs before any update, so the least any per-sample or mini-batch epoch can."""
+    order = np.random.default_rng(seed).permutation(X.shape[0]).astype(np.intp)
+    w = np.ones(X.shape[1], dtype=X.dtype)
+    seconds, _ = min_seconds(lambda: _engine.kernel.read_rows_in_order(X, order, w))
+    return seconds
+
+
 def epoch_function(case, data, engine="cython"):
     """A function running one epoch of `case` and returning the kernel's status. coef,
     state and order carry over between calls, as between epochs of a fit: an epoch's cost
@@ -287,6 +297,7 @@ def run(sizes=("small", "large"), only=(), progress=None):
         # again after every case and the fastest sample is used: the ratios are then, if
         # anything, pessimistic.
         samples = floor_samples[shape] = [floor_seconds(data.X, FLOOR_REPEATS[size])]
+        floors[shape]["shuffled_read_seconds"] = shuffled_read_seconds(data.X)
         float64_seconds, reference_seconds = {}, {}
         for case in (c for c in selected if c.shape == shape):
             seconds, runs = min_seconds(epoch_function(case, data))
@@ -322,6 +333,7 @@ def run(sizes=("small", "large"), only=(), progress=None):
         samples = floor_samples[shape]
         floor.update(seconds=min(samples), median_seconds=float(np.median(samples)),
                      max_seconds=max(samples), samples=len(samples))
+        floor["shuffled_read_x_floor"] = floor["shuffled_read_seconds"] / floor["seconds"]
     for result in results:            # every ratio against the fastest floor of the run
         if result["kind"] == "epoch":
             _add_ratios(result, floors[result["shape"]]["seconds"])
@@ -437,6 +449,10 @@ def format_table(results, machine=None):
                      f"float64): X @ w = {floor['seconds']:.3e} s, fastest of "
                      f"{floor['samples']} measurements spread over the run (median "
                      f"{floor['median_seconds']:.3e} s, slowest {floor['max_seconds']:.3e} s)")
+        lines.append(f"  reading the rows in a shuffled order on one core, no update: "
+                     f"{floor['shuffled_read_seconds']:.3e} s = "
+                     f"{floor['shuffled_read_x_floor']:.1f}x floor (the least a shuffled "
+                     "per-sample or mini-batch epoch can cost)")
         for r in epochs:
             if r["shape"] == floor["shape"] and "sklearn_seconds" in r:
                 lines.append(f"  scikit-learn SGD, per-sample {r['loss']}: "

@@ -31,4 +31,9 @@ def run_epoch(
     """One epoch in place on coef, state, scalars and order; returns
     (status, sum of weighted losses, updates taken, generator state, last learning rate)."""
 
+def read_rows_in_order(
+    X: npt.NDArray[_Floating], order: npt.NDArray[np.intp], w: npt.NDArray[_Floating]
+) -> float:
+    """Σ X[order[i]]·w on one core with the epoch loop's prefetching (a benchmark bound)."""
+
 def cpu_supports_avx2_fma() -> bool: ...

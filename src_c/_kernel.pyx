@@ -463,3 +463,27 @@ cdef bint indices_in_range(const Py_ssize_t[::1] order, Py_ssize_t n) noexcept n
 def cpu_supports_avx2_fma():
     """Whether this CPU can run the AVX2+FMA build of the kernel (gdfast._kernel_avx2)."""
     return bool(gd_cpu_has_avx2_fma())
+
+
+def read_rows_in_order(const floating[:, ::1] X, const Py_ssize_t[::1] order,
+                       const floating[::1] w):
+    """Σ X[order[i]]·w over every i, on one core, prefetching rows as the epoch loop does.
+
+    The cost of reading an epoch's rows in its (shuffled) order and nothing else: a lower
+    bound for every one-row-at-a-time path, which `python -m gdfast bench` reports beside
+    the floor. Not used in training."""
+    if w.shape[0] != X.shape[1]:
+        raise ValueError(f"w has {w.shape[0]} values for {X.shape[1]} features")
+    if not indices_in_range(order, X.shape[0]):
+        raise ValueError("order holds a row index outside X")
+    cdef Py_ssize_t n_features = X.shape[1], n_rows = order.shape[0], i
+    cdef Py_ssize_t distance = prefetch_distance(n_features * sizeof(floating))
+    cdef double total = 0.0
+    if n_rows == 0 or n_features == 0:
+        return total
+    with nogil:
+        for i in range(n_rows):
+            if i + distance < n_rows:
+                prefetch_row(&X[order[i + distance], 0], n_features)
+            total += dot(&X[order[i], 0], &w[0], n_features)
+    return total

@@ -31,6 +31,8 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path):
         kinds.setdefault(result["kind"], []).append(result)
     assert set(kinds) == {"floor", "epoch", "quality"}
     assert [floor["shape"] for floor in kinds["floor"]] == ["2kx100"]
+    assert kinds["floor"][0]["shuffled_read_seconds"] > 0
+    assert "reading the rows in a shuffled order" in done.stdout
     paths = {epoch["path"] for epoch in kinds["epoch"]}
     assert paths == {"per-sample", "mini-batch-32", "full-batch"}
     for epoch in kinds["epoch"]:

@@ -79,3 +79,20 @@ def test_missing_kernel_fails_loudly(monkeypatch):
         monkeypatch.undo()
         sys.modules.update(saved)
     assert sys.modules["gdfast"] is gdfast
+
+
+@pytest.mark.parametrize("module", _engine.available_kernels(), ids=lambda m: m.__name__)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_read_rows_in_order_is_the_sum_of_the_rows_dot_w(module, dtype):
+    # The benchmark's shuffled-read bound must really read every row it is given.
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((500, 37)).astype(dtype)
+    w = rng.standard_normal(37).astype(dtype)
+    order = rng.permutation(500)[:300].astype(np.intp)
+    expected = float(np.sum(X[order].astype(np.float64) @ w.astype(np.float64)))
+    assert module.read_rows_in_order(X, order, w) == pytest.approx(
+        expected, rel=1e-4 if dtype == np.float32 else 1e-12, abs=1e-3)
+    with pytest.raises(ValueError, match="outside X"):
+        module.read_rows_in_order(X, np.array([500], dtype=np.intp), w)
+    with pytest.raises(ValueError, match="values for 37 features"):
+        module.read_rows_in_order(X, order, w[:5])
