@@ -99,9 +99,16 @@ cdef double accumulate_batch(
         # the row-at-a-time loop below, which takes the rows left over.
         while i + 4 <= n_rows:
             for r in range(4):
-                if i + r + distance < n_rows_ahead:
-                    prefetch_row(X + rows[i + r + distance] * n_features, n_features)
                 xs[r] = X + rows[i + r] * n_features
+            if i + 3 + distance < n_rows_ahead and \
+                    rows[i + 3 + distance] == rows[i + distance] + 3:
+                # Four rows in sequence (always, in a full batch): one span, each of its
+                # cache lines requested once rather than once per row it holds part of.
+                prefetch_row(X + rows[i + distance] * n_features, 4 * n_features)
+            else:
+                for r in range(4):
+                    if i + r + distance < n_rows_ahead:
+                        prefetch_row(X + rows[i + r + distance] * n_features, n_features)
             dot4(xs[0], xs[1], xs[2], xs[3], theta, n_features, dots)
             for r in range(4):
                 row = rows[i + r]
