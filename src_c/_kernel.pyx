@@ -95,8 +95,12 @@ cdef double accumulate_batch(
         if cfg.center:
             offsets[k] -= dot(mean, theta + k * row_len, n_features)
     if n_outputs == 1:
-        # Four rows at a time (see dot4, axpy4): the same arithmetic in the same order as
-        # the row-at-a-time loop below, which takes the rows left over.
+        # Four rows at a time (see dot4, axpy4): the same operations in the same order as
+        # the row-at-a-time loop below, which takes the rows left over. Where GCC fuses a
+        # multiply with an add is its choice, though: it vectorises the four rows' weight ×
+        # loss products and no longer fuses them into the loss sum, whose last bits can
+        # then differ from the row loop's (coefficients matched bit for bit in most cases
+        # checked against the previous build, last-bit differences in a few).
         while i + 4 <= n_rows:
             for r in range(4):
                 xs[r] = X + rows[i + r] * n_features

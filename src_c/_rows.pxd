@@ -57,12 +57,16 @@ cdef inline void axpy4(floating a0, const floating* x0, floating a1, const float
                        floating* y, Py_ssize_t n, bint first) noexcept nogil:
     """y += a0·x0, then a1·x1, a2·x2, a3·x3, in that order per entry (first: y = a0·x0, then
     the rest): the same result as scale_into/axpy row after row, with y read and written
-    once instead of four times (the store port limits the one-row loop)."""
+    once instead of four times (the store port limits the one-row loop).
+    Each statement holds one product, so that where the compiler fuses a multiply and an
+    add (FMA) it can only fuse them as axpy does: `a0·x0 + a1·x1` in one expression may be
+    fused around either product, and GCC chose the other one."""
     cdef Py_ssize_t j
     cdef floating v
     if first:
+        scale_into(a0, x0, y, n)
         for j in range(n):
-            v = a0 * x0[j]
+            v = y[j]
             v = v + a1 * x1[j]
             v = v + a2 * x2[j]
             v = v + a3 * x3[j]
