@@ -28,6 +28,9 @@ def pytest_generate_tests(metafunc):
     """`case, engine`: each case with the compiled kernel; the NumPy reference once per
     piece of work (it has no threads, so not again for another thread count); scikit-learn
     where it has the same rule. Grouped by shape, so one X is in memory at a time."""
+    if "memory_case" in metafunc.fixturenames:
+        memory = _bench.memory_cases(selected_sizes())
+        metafunc.parametrize("memory_case", memory, ids=[case.name for case in memory])
     if "case" not in metafunc.fixturenames:
         return
     params, referenced = [], set()

@@ -27,6 +27,9 @@ PENALTIES = (None, "l2", "l1", "elasticnet")
 # the same bound), or for a full batch c · mean s·||(x, 1)||²; c bounds the loss's second
 # derivative (the non-smooth losses take the bound of their smoothed versions).
 PLAIN_GRADIENT = ("sgd", "momentum", "nesterov")
+# Values (rows × features) per block where X is read in float64 a block at a time: 2 MiB,
+# large enough that the Python loop over blocks costs little next to reading them.
+ROW_BLOCK_VALUES = 1 << 18
 CURVATURE = {"squared_error": 2.0, "huber": 2.0, "epsilon_insensitive": 1.0, "log_loss": 0.25,
              "hinge": 1.0, "modified_huber": 2.0}
 
@@ -165,19 +168,29 @@ class BaseGD(BaseEstimator):
             return float(self.learning_rate)
         if optimizer.name not in PLAIN_GRADIENT:
             return optimizer.default_learning_rate
-        # ‖x − mean‖² = ‖x‖² − 2 x·mean + ‖mean‖², without a centred copy of X.
-        mean = mean.astype(np.float64)
-        squared_norms = (np.einsum("ij,ij->i", X, X, dtype=np.float64) - 2.0 * (X @ mean)
-                         + mean @ mean)
-        squared_norms = np.maximum(squared_norms, 0.0) + float(self.fit_intercept)
         curvature = CURVATURE[self.loss] * (2.0 if self._n_outputs() > 1 and self.loss == "log_loss"
                                             else 1.0)
         # A full batch's gradient has the Hessian's largest eigenvalue as Lipschitz constant,
         # at most its trace: the weighted mean row norm. A smaller batch can be dominated by
         # its most curved row, so it takes the largest one.
         full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
-        largest = float(np.mean(squared_norms * sample_weight) if full_batch
-                        else np.max(squared_norms * sample_weight))
+        # ‖x − mean‖² = ‖x‖² − 2 x·mean + ‖mean‖², without a centred copy of X, in float64,
+        # a block of rows at a time: float32 X converted whole would be a copy twice its
+        # size, and even a few per-row vectors cost several % of a float32 X's memory.
+        mean = mean.astype(np.float64)
+        mean_norm = mean @ mean
+        block = max(1, ROW_BLOCK_VALUES // max(1, X.shape[1]))
+        total, largest = 0.0, 0.0
+        for start in range(0, X.shape[0], block):
+            rows = X[start:start + block].astype(np.float64, copy=False)
+            squared_norms = np.einsum("ij,ij->i", rows, rows) - 2.0 * (rows @ mean) + mean_norm
+            squared_norms = np.maximum(squared_norms, 0.0) + float(self.fit_intercept)
+            squared_norms *= sample_weight[start:start + block]
+            total += float(np.sum(squared_norms))
+            largest = max(largest, float(np.max(squared_norms)))
+            del rows, squared_norms       # before the next block's are made
+        if full_batch:
+            largest = total / X.shape[0]
         lipschitz = curvature * largest + self._penalty_strengths()[0]
         return 1.0 / lipschitz if lipschitz > 0 else optimizer.default_learning_rate
 
@@ -344,10 +357,11 @@ class BaseGD(BaseEstimator):
         """Run epochs until n_epochs or the stopping rule; return (state, history).
 
         The rule watches the training objective, or with `validation` = (X_val, y_val) the
-        validation score, whose best coefficients are restored at the end. Works on a copy
-        of `state`, so a failure leaves the caller's state as it was.
+        validation score, whose best coefficients are restored at the end. Trains `state` in
+        place: the caller passes a state of its own (new, or a copy of the fitted one), so a
+        failure leaves the fitted model as it was. Not copying it saves a second row order,
+        8 bytes a row: 2% of a float32 X with 100 features.
         """
-        state = state.copy()
         n_samples, n_features = X.shape
         base_rate = state.base_rate if self.learning_rate == "auto" else float(self.learning_rate)
         adaptive = isinstance(schedule, Adaptive)

@@ -11,6 +11,7 @@ import fnmatch
 import json
 import os
 import platform
+import subprocess
 import sys
 import warnings
 from dataclasses import asdict, dataclass
@@ -42,6 +43,14 @@ REFERENCE_OPTIMIZERS = ("sgd", "adam")
 # A small X @ w takes microseconds, so its minimum needs more repeats to settle.
 FLOOR_REPEATS = {"large": 20, "small": 200}
 TIME_BUDGET = 0.3                     # seconds of repeated epochs per case, at least 3
+
+# Peak memory of a fit: X of about 2 GB in either dtype (the issue's size; rows of 100
+# features, the 200kx100 width), or 64 MB for --quick. Two epochs: an epoch allocates
+# nothing, so more would only take longer.
+MEMORY_X_BYTES = {"large": 2_000_000_000, "small": 64_000_000}
+MEMORY_FEATURES = 100
+MEMORY_EPOCHS = 2
+MEMORY_LIMIT = 0.05                   # the issue's bound: added peak < 5% of X.nbytes
 
 
 def _cores():
@@ -95,6 +104,32 @@ def cases(sizes=("small", "large")):
                       Case(shape, "full-batch", "squared_error", "adam", n_threads=threads[-1]),
                       Case(shape, "full-batch", "squared_error", "sgd", "float32", threads[-1])]
     return found
+
+
+@dataclass(frozen=True)
+class MemoryCase:
+    """One fit whose peak memory is measured: X of about x_bytes in `dtype`, with
+    MEMORY_FEATURES columns; the estimator with defaults but the batch size of `path`."""
+    x_bytes: int
+    estimator: str
+    dtype: str
+    path: str
+
+    @property
+    def n_samples(self):
+        return self.x_bytes // (MEMORY_FEATURES * np.dtype(self.dtype).itemsize)
+
+    @property
+    def name(self):
+        size = (f"{self.x_bytes / 1e9:g}GB" if self.x_bytes >= 1e9
+                else f"{self.x_bytes / 1e6:g}MB")
+        return "-".join(["memory", size, self.estimator, self.dtype, self.path])
+
+
+def memory_cases(sizes=("small", "large")):
+    return [MemoryCase(MEMORY_X_BYTES[size], estimator, dtype, path) for size in sizes
+            for estimator in ("GDRegressor", "GDClassifier")
+            for dtype in ("float64", "float32") for path in ("per-sample", "full-batch")]
 
 
 def matches(name, patterns):
@@ -279,9 +314,102 @@ def time_to_quality(name, data, optimum):
     return result
 
 
+def _peak_rss_bytes():
+    """The peak resident set size of this process so far (ru_maxrss: KiB on Linux, bytes
+    on macOS)."""
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def _rss_bytes():
+    """The resident set size now (Linux; None elsewhere)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return None
+
+
+def memory_child(estimator, dtype, path, n_samples, n_features, epochs, seed=0):
+    """The body of one memory measurement; runs alone in a fresh interpreter (see
+    measure_memory), so the peak RSS it reads is that of this fit and nothing else.
+
+    A tiny fit first loads everything a fit loads (scikit-learn's modules, the OpenMP
+    threads), so that the baseline is the interpreter with X and y in memory and the added
+    peak is what the fit itself allocates. X and y are filled in chunks of 4M values: no
+    temporary the size of X (or of y) ever exists, so the peak before the fit is the memory
+    that is actually live, and an allocation of the fit cannot hide under an earlier one."""
+    import gc
+    from gdfast import GDClassifier, GDRegressor
+    make = {"GDRegressor": GDRegressor, "GDClassifier": GDClassifier}[estimator]
+    params = dict(batch_size=PATHS[path], max_iter=epochs, tol=None, random_state=0)
+    rng = np.random.default_rng(seed)
+    coef = rng.standard_normal(n_features).astype(dtype)
+
+    def problem(n):
+        X = np.empty((n, n_features), dtype=dtype)
+        y = np.empty(n, dtype=dtype if estimator == "GDRegressor" else np.int8)
+        chunk = max(1, (1 << 22) // n_features)
+        for start in range(0, n, chunk):
+            rows = X[start:start + chunk]
+            rng.standard_normal(out=rows, dtype=dtype)
+            signal = rows @ coef + rng.standard_normal(rows.shape[0], dtype=dtype)
+            y[start:start + chunk] = signal if estimator == "GDRegressor" else signal > 0
+        return X, y
+
+    make(**params).fit(*problem(200))
+    X, y = problem(n_samples)
+    gc.collect()
+    peak_before, rss_before = _peak_rss_bytes(), _rss_bytes()
+    start = perf_counter()
+    make(**params).fit(X, y)
+    seconds = perf_counter() - start
+    peak_after = _peak_rss_bytes()
+    return {"x_bytes": X.nbytes, "y_bytes": y.nbytes, "peak_before_bytes": peak_before,
+            "rss_before_bytes": rss_before, "peak_after_bytes": peak_after,
+            "added_bytes": peak_after - peak_before, "fit_seconds": seconds}
+
+
+def measure_memory(case, timeout=540):
+    """Fit `case` in a fresh Python process and return its result dict ("kind": "memory"):
+    the peak RSS after making X and y and after the fit, and the added peak as a fraction
+    of X.nbytes (x_fraction)."""
+    import gdfast
+    n_samples = case.n_samples
+    call = (f"memory_child({case.estimator!r}, {case.dtype!r}, {case.path!r}, {n_samples}, "
+            f"{MEMORY_FEATURES}, {MEMORY_EPOCHS})")
+    code = f"import json; from gdfast._bench import memory_child; print(json.dumps({call}))"
+    # From the folder holding this gdfast, so that the child imports the same one.
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=timeout,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(gdfast.__file__))))
+    if done.returncode != 0:
+        raise RuntimeError(f"{case.name}: the fit's process failed:\n{done.stderr[-3000:]}")
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    result = {"kind": "memory", "name": case.name, **asdict(case), "n_samples": n_samples,
+              "n_features": MEMORY_FEATURES, "epochs": MEMORY_EPOCHS, **measured,
+              "x_fraction": measured["added_bytes"] / measured["x_bytes"],
+              "limit": MEMORY_LIMIT}
+    result["within_limit"] = result["x_fraction"] < MEMORY_LIMIT
+    return result
+
+
+def _run_memory(sizes, only, progress):
+    results = []
+    for case in memory_cases(sizes):
+        if matches(case.name, only):
+            result = measure_memory(case)
+            results.append(result)
+            progress(f"{case.name}: fit added {result['added_bytes'] / 2**20:.1f} MiB to the "
+                     f"peak RSS, {100 * result['x_fraction']:.2f}% of X")
+    return results
+
+
 def run(sizes=("small", "large"), only=(), progress=None):
     """Measure the selected cases; return a list of result dicts, each with a "kind":
-    "floor" (one per shape), "epoch" (one per case) or "quality" (one per estimator).
+    "floor" (one per shape), "epoch" (one per case), "quality" (one per estimator) or
+    "memory" (one per estimator, dtype and path).
     `only`: shell-style patterns a case or quality name must contain. `progress(text)` is
     called once per finished measurement."""
     progress = progress or (lambda text: None)
@@ -338,6 +466,7 @@ def run(sizes=("small", "large"), only=(), progress=None):
         if result["kind"] == "epoch":
             _add_ratios(result, floors[result["shape"]]["seconds"])
     results += _run_quality(sizes, only, progress)
+    results += _run_memory(sizes, only, progress)
     return results
 
 
@@ -368,10 +497,11 @@ def _quality_shape(size):
 
 
 def names(sizes):
-    """The name of every case and time-to-quality measurement, for --only."""
+    """The name of every case, time-to-quality and memory measurement, for --only."""
     return [case.name for case in cases(sizes)] + [
         f"quality-{_quality_shape(size)}-{name}"
-        for size in sizes for name in _quality_estimators()]
+        for size in sizes for name in _quality_estimators()] + [
+        case.name for case in memory_cases(sizes)]
 
 
 def _run_quality(sizes, only, progress):
@@ -496,6 +626,23 @@ def format_table(results, machine=None):
                   "wall time; random_state=0, otherwise defaults.",
                   "Default fit: max_iter=1000, stopped by its own rule (tol=1e-3, "
                   "n_iter_no_change=5)."]
+    memory = [r for r in results if r["kind"] == "memory"]
+    if memory:
+        header = (f"{'estimator':<13} {'dtype':<7} {'path':<10} {'rows':>10} {'X MiB':>7} "
+                  f"{'peak before':>11} {'peak after':>10} {'added MiB':>9} {'added/X':>7} "
+                  f"{'fit s':>6}")
+        lines += ["", f"Peak memory of a fit ({memory[0]['n_features']} features, "
+                  f"{memory[0]['epochs']} epochs, each fit alone in a fresh process; peak RSS "
+                  "from getrusage, in MiB)", header, "-" * len(header)]
+        for r in memory:
+            lines.append(
+                f"{r['estimator']:<13} {r['dtype']:<7} {r['path']:<10} {r['n_samples']:>10,} "
+                f"{r['x_bytes'] / 2**20:>7.0f} {r['peak_before_bytes'] / 2**20:>11.0f} "
+                f"{r['peak_after_bytes'] / 2**20:>10.0f} {r['added_bytes'] / 2**20:>9.1f} "
+                f"{100 * r['x_fraction']:>6.2f}% {r['fit_seconds']:>6.2f}")
+        lines += ["", "peak before: after making X and y (in chunks, no temporary copy); "
+                  f"added/X: (peak after - peak before) / X.nbytes; the issue asks < "
+                  f"{100 * MEMORY_LIMIT:g}%."]
     return "\n".join(lines)
 
 

@@ -31,6 +31,56 @@ cdef inline floating dot(const floating* x, const floating* w, Py_ssize_t n) noe
     return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
+cdef extern from "_dot4.h":
+    void gd_dot4_f32(const float* x0, const float* x1, const float* x2, const float* x3,
+                     const float* w, Py_ssize_t n, float* out) noexcept nogil
+    void gd_dot4_f64(const double* x0, const double* x1, const double* x2, const double* x3,
+                     const double* w, Py_ssize_t n, double* out) noexcept nogil
+
+
+cdef inline void dot4(const floating* x0, const floating* x1, const floating* x2,
+                      const floating* x3, const floating* w, Py_ssize_t n,
+                      floating* out) noexcept nogil:
+    """out[r] = dot(x_r, w, n) for four rows, each exactly as dot computes it (the same eight
+    partial sums, added in the same order), but interleaved (_dot4.h). One row's sums form
+    one vector chain (float32: 8 lanes; float64: two chains of 4), each addition waiting on
+    the previous one's 4-cycle latency, so the FMA units idle 7/8 (float32) or 3/4
+    (float64) of the time and float32 gains nothing from its width. Four rows in flight
+    fill them: a batch whose rows are in cache becomes compute-bound at the dtype's width."""
+    if floating is float:
+        gd_dot4_f32(x0, x1, x2, x3, w, n, out)
+    else:
+        gd_dot4_f64(x0, x1, x2, x3, w, n, out)
+
+cdef inline void axpy4(floating a0, const floating* x0, floating a1, const floating* x1,
+                       floating a2, const floating* x2, floating a3, const floating* x3,
+                       floating* y, Py_ssize_t n, bint first) noexcept nogil:
+    """y += a0·x0, then a1·x1, a2·x2, a3·x3, in that order per entry (first: y = a0·x0, then
+    the rest): the same result as scale_into/axpy row after row, with y read and written
+    once instead of four times (the store port limits the one-row loop).
+    Each statement holds one product, so that where the compiler fuses a multiply and an
+    add (FMA) it can only fuse them as axpy does: `a0·x0 + a1·x1` in one expression may be
+    fused around either product, and GCC chose the other one."""
+    cdef Py_ssize_t j
+    cdef floating v
+    if first:
+        scale_into(a0, x0, y, n)
+        for j in range(n):
+            v = y[j]
+            v = v + a1 * x1[j]
+            v = v + a2 * x2[j]
+            v = v + a3 * x3[j]
+            y[j] = v
+    else:
+        for j in range(n):
+            v = y[j]
+            v = v + a0 * x0[j]
+            v = v + a1 * x1[j]
+            v = v + a2 * x2[j]
+            v = v + a3 * x3[j]
+            y[j] = v
+
+
 cdef inline floating dot_centered(const floating* x, const floating* mean, const floating* w,
                                   Py_ssize_t n) noexcept nogil:
     """(x − mean)·w, with the same eight partial sums as dot."""
@@ -68,8 +118,13 @@ cdef inline void scale_into(floating a, const floating* x, floating* y, Py_ssize
 
 
 cdef inline void prefetch_row(const floating* row, Py_ssize_t n) noexcept nogil:
-    """Request every cache line of a row of n values."""
+    """Request every cache line of a row of n values. Rows need not start on a line: a
+    40-byte float32 row can span two lines, so the line of its last byte is requested too
+    (striding from the first byte alone missed it: 1M x 10 float32 mini-batches waited on
+    that second line and ran 1.3x slower than float64)."""
     cdef const char* p = <const char*>row
-    cdef Py_ssize_t offset
-    for offset in range(0, n * sizeof(floating), 64):
+    cdef Py_ssize_t offset, n_bytes = n * sizeof(floating)
+    for offset in range(0, n_bytes, 64):
         gd_prefetch(p + offset)
+    if n_bytes > 0:
+        gd_prefetch(p + n_bytes - 1)
