@@ -19,7 +19,7 @@ from _optimizers cimport (sgd_step, momentum_step, nesterov_step, adagrad_step, 
                           adadelta_step, adam_step, nadam_step, adamax_step)
 from _random cimport shuffle
 from _rows cimport (dot, dot4, dot_centered, axpy, axpy4, scale_into, prefetch_row,
-                   gd_cpu_has_avx2_fma)
+                   prefetch_sample, gd_cpu_has_avx2_fma)
 
 
 # The option names Python accepts, mapped to the kernel's codes. The estimators and the
@@ -112,7 +112,8 @@ cdef double accumulate_batch(
             else:
                 for r in range(4):
                     if i + r + distance < n_rows_ahead:
-                        prefetch_row(X + rows[i + r + distance] * n_features, n_features)
+                        prefetch_sample(X, n_features, y, sample_weight,
+                                        rows[i + r + distance])
             dot4(xs[0], xs[1], xs[2], xs[3], theta, n_features, dots)
             for r in range(4):
                 row = rows[i + r]
@@ -134,7 +135,7 @@ cdef double accumulate_batch(
             i += 4
     while i < n_rows:
         if i + distance < n_rows_ahead:
-            prefetch_row(X + rows[i + distance] * n_features, n_features)
+            prefetch_sample(X, n_features, y, sample_weight, rows[i + distance])
         row = rows[i]
         x = X + row * n_features
         for k in range(n_outputs):
@@ -372,7 +373,8 @@ cdef int epoch_loop(
     if fused_sgd:
         while start < n_samples:
             if start + distance < n_samples:
-                prefetch_row(&X[order[start + distance], 0], n_features)
+                prefetch_sample(&X[0, 0], n_features, &y[0], &sample_weight[0],
+                                order[start + distance])
             t[0] += 1
             lr[0] = step_learning_rate(cfg, t[0])
             batch_loss = sgd_on_one_row(&X[0, 0], n_features, &y[0], &sample_weight[0],
