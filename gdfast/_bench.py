@@ -194,7 +194,8 @@ def epoch_function(case, data, engine="cython"):
     n_samples, n_features = X.shape
     config = dict(HYPER, loss=case.loss, optimizer=case.optimizer,
                   batch_size=PATHS[case.path] or n_samples, n_threads=case.n_threads,
-                  shuffle=True, fit_intercept=True, learning_rate=LEARNING_RATE)
+                  shuffle=True, fit_intercept=True, learning_rate=LEARNING_RATE,
+                  unit_weights=True)                  # as in a fit without sample_weight
     sample_weight = np.ones(n_samples, dtype=X.dtype)
     coef = np.zeros(n_features + 1, dtype=X.dtype)
     state = np.zeros((_engine.state_rows(case.optimizer), n_features + 1), dtype=X.dtype)

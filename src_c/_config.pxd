@@ -67,6 +67,9 @@ cdef struct EpochConfig:
     # of p = w·x + b with b = c − w·mean, much better conditioned when features are far
     # from zero); needs fit_intercept.
     bint center
+    # Every sample weight is 1 (none were given), so the kernel neither reads nor prefetches
+    # them: in a shuffled order each is a cache line of its own, like the row's.
+    bint unit_weights
     # learning rate: learning_rate * schedule(t) * min(1, t / warmup_steps)
     double learning_rate
     int schedule

@@ -113,12 +113,12 @@ cdef double accumulate_batch(
                 for r in range(4):
                     if i + r + distance < n_rows_ahead:
                         prefetch_sample(X, n_features, y, sample_weight,
-                                        rows[i + r + distance])
+                                        rows[i + r + distance], not cfg.unit_weights)
             dot4(xs[0], xs[1], xs[2], xs[3], theta, n_features, dots)
             for r in range(4):
                 row = rows[i + r]
                 scores[0] = dots[r] + offsets[0]
-                weight = sample_weight[row]
+                weight = 1.0 if cfg.unit_weights else sample_weight[row]
                 loss_sum += weight * sample_loss(cfg, scores, 1, y[row], dscores)
                 a4[r] = <floating>(weight * dscores[0] * scale)
             axpy4(a4[0], xs[0], a4[1], xs[1], a4[2], xs[2], a4[3], xs[3], grad, n_features,
@@ -135,12 +135,13 @@ cdef double accumulate_batch(
             i += 4
     while i < n_rows:
         if i + distance < n_rows_ahead:
-            prefetch_sample(X, n_features, y, sample_weight, rows[i + distance])
+            prefetch_sample(X, n_features, y, sample_weight, rows[i + distance],
+                            not cfg.unit_weights)
         row = rows[i]
         x = X + row * n_features
         for k in range(n_outputs):
             scores[k] = dot(x, theta + k * row_len, n_features) + offsets[k]
-        weight = sample_weight[row]
+        weight = 1.0 if cfg.unit_weights else sample_weight[row]
         loss_sum += weight * sample_loss(cfg, scores, n_outputs, y[row], dscores)
         for k in range(n_outputs):
             g = grad + k * row_len
@@ -216,14 +217,14 @@ cdef double accumulate_batch_in_threads(
 cdef double sgd_on_one_row(
     const floating* X, Py_ssize_t n_features, const floating* y, const floating* sample_weight,
     const floating* mean, floating* theta, Py_ssize_t row, int loss, double epsilon,
-    bint fit_intercept, bint center, double lr,
+    bint fit_intercept, bint center, bint unit_weights, double lr,
 ) noexcept nogil:
     """Plain SGD on one row in a single pass, θ -= lr·(a·x): the stochastic mode's common
     case, where materialising the gradient first would read and write it twice more.
     Same arithmetic, in the same order, as accumulate_batch followed by sgd_step (centred:
     x − mean in place of x)."""
     cdef const floating* x = X + row * n_features
-    cdef double dloss, weight = sample_weight[row]
+    cdef double dloss, weight = 1.0 if unit_weights else sample_weight[row]
     cdef double p
     if center:
         p = dot_centered(x, mean, theta, n_features) + theta[n_features]
@@ -374,12 +375,13 @@ cdef int epoch_loop(
         while start < n_samples:
             if start + distance < n_samples:
                 prefetch_sample(&X[0, 0], n_features, &y[0], &sample_weight[0],
-                                order[start + distance])
+                                order[start + distance], not cfg.unit_weights)
             t[0] += 1
             lr[0] = step_learning_rate(cfg, t[0])
             batch_loss = sgd_on_one_row(&X[0, 0], n_features, &y[0], &sample_weight[0],
                                         &mean[0], &theta[0], order[start], cfg.loss,
-                                        cfg.epsilon, cfg.fit_intercept, cfg.center, lr[0])
+                                        cfg.epsilon, cfg.fit_intercept, cfg.center,
+                                        cfg.unit_weights, lr[0])
             if not isfinite(batch_loss):
                 return NONFINITE
             loss_sum[0] += batch_loss

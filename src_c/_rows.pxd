@@ -131,11 +131,13 @@ cdef inline void prefetch_row(const floating* row, Py_ssize_t n) noexcept nogil:
 
 
 cdef inline void prefetch_sample(const floating* X, Py_ssize_t n_features, const floating* y,
-                                 const floating* sample_weight, Py_ssize_t row) noexcept nogil:
+                                 const floating* sample_weight, Py_ssize_t row,
+                                 bint weighted) noexcept nogil:
     """Request a row, its target and its weight. In a shuffled order the target and weight
     are as scattered as the row: y and sample_weight have one value per row (8 MB each for
     1M float64 rows), so their loads missed the cache too (measured with perf on 1M x 10
     mini-batches: those two loads took half of the batch loop's time)."""
     prefetch_row(X + row * n_features, n_features)
     gd_prefetch(y + row)
-    gd_prefetch(sample_weight + row)
+    if weighted:
+        gd_prefetch(sample_weight + row)

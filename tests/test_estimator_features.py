@@ -133,3 +133,16 @@ def test_sample_weight_scales_the_loss_not_the_penalty():
     weighted = GDRegressor(**common).fit(X, y, sample_weight=weights)
     repeated = GDRegressor(**common).fit(np.r_[X, X[:100]], np.r_[y, y[:100]])
     np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("batch_size", [1, 16, None])
+def test_fit_without_weights_equals_weights_that_normalise_to_one(batch_size):
+    """No sample_weight lets the kernel skip reading weights (unit_weights); weights of 2
+    everywhere normalise to ones that it reads. The two fits are the same, bit for bit."""
+    X, y = make_regression(300, 5, seed=77)
+    common = dict(batch_size=batch_size, max_iter=5, tol=None, random_state=3)
+    unweighted = GDRegressor(**common).fit(X, y)
+    twos = GDRegressor(**common).fit(X, y, sample_weight=np.full(300, 2.0))
+    np.testing.assert_array_equal(unweighted.coef_, twos.coef_)
+    np.testing.assert_array_equal(unweighted.intercept_, twos.intercept_)
+    assert unweighted.loss_curve_ == twos.loss_curve_

@@ -325,3 +325,25 @@ def test_threaded_batches_match_reference(optimizer, loss, multiclass, batch_siz
     for key in [("cython", 1), ("cython", 2), ("cython", 3)]:
         assert relative_error(coefs[key], coefs["numpy", 1]) < tolerance(dtype, loss)
     assert not np.array_equal(coefs["cython", 2], coefs["cython", 1]) or dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])   # sgd per sample takes the fused path
+@pytest.mark.parametrize("mode", BATCH_MODES)
+def test_unit_weights_flag_equals_reading_ones(dtype, optimizer, mode):
+    """unit_weights=True (no weights given: the kernel never reads them) gives bit for bit
+    what reading a vector of ones gives, and matches the reference, on every path."""
+    X, y, _ = problem("squared_error", dtype)
+    n = X.shape[0]
+    ones = np.ones(n, dtype=dtype)
+    garbage = np.full(n, np.nan, dtype=dtype)      # must never be read under the flag
+    config = {"loss": "squared_error", "optimizer": optimizer,
+              "batch_size": BATCH_MODES[mode] or n, "shuffle": True, "learning_rate": 0.05}
+    orders = [np.arange(n, dtype=np.intp)] * 3
+    read, reference = run_both(X, y, ones, config, orders, rng_state=7)
+    unit, unit_reference = run_both(X, y, garbage, dict(config, unit_weights=True), orders,
+                                    rng_state=7)
+    np.testing.assert_array_equal(unit[0], read[0])
+    np.testing.assert_array_equal(unit[1], read[1])
+    np.testing.assert_array_equal(unit_reference[0], reference[0])
+    assert relative_error(unit[0], reference[0]) < TOLERANCE[dtype]
