@@ -54,8 +54,8 @@ SCALAR_STATE_SIZE = _kernel.SCALAR_STATE_SIZE
 NEUTRAL_CONFIG = {
     "loss": "squared_error", "multiclass": "none", "epsilon": 0.1, "optimizer": "sgd",
     "batch_size": 1, "n_threads": 1, "shuffle": False,
-    "fit_intercept": True, "center": False, "unit_weights": False, "learning_rate": 0.01, "schedule": "constant",
-    "power_t": 0.0,
+    "fit_intercept": True, "center": False, "unit_weights": False, "learning_rate": 0.01,
+    "schedule": "constant", "power_t": 0.0,
     "optimal_t0": 1.0, "optimal_alpha": 1.0, "warmup_steps": 0.0, "l2": 0.0, "l1": 0.0,
     "weight_decay": 0.0, "momentum": 0.0, "lr_decay": 0.0, "eps": 1e-8, "rmsprop_alpha": 0.99,
     "centered": False, "rho": 0.9, "beta1": 0.9, "beta2": 0.999, "amsgrad": False,
