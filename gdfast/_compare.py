@@ -15,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 
 from gdfast._classifier import GDClassifier
 from gdfast._regressor import GDRegressor
+from gdfast._textbook import textbook_data
 from gdfast.optim import OPTIMIZER_CLASSES
 
 TASKS = ("auto", "regression", "classification")
@@ -33,10 +34,6 @@ def _valley(n_samples=5_000, n_features=10, seed=0):
     return X, y
 
 
-def _textbook():
-    return np.array([[1.0], [2.0], [3.0], [4.0], [5.0]]), np.array([2.0, 4.0, 5.0, 4.0, 5.0])
-
-
 def _sklearn_set(loader):
     def load():
         bunch = loader()
@@ -48,7 +45,7 @@ def _builtin_sets():
     from sklearn import datasets    # bundled with scikit-learn: nothing is downloaded
     return {
         "valley": ("regression, 5,000 x 10, features scaled 0.1 to 10", _valley),
-        "textbook": ("regression, the five points of the textbook example", _textbook),
+        "textbook": ("regression, the five points of the textbook example", textbook_data),
         "diabetes": ("regression, scikit-learn's 442 x 10 diabetes data",
                      _sklearn_set(datasets.load_diabetes)),
         "breast_cancer": ("classification, 2 classes, scikit-learn's 569 x 30 set",

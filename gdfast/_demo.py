@@ -6,6 +6,7 @@ import time
 import numpy as np
 
 from gdfast import GDClassifier, GDRegressor, _engine
+from gdfast._textbook import textbook_data
 from gdfast.optim import OPTIMIZER_CLASSES
 
 ENGINES = ("cython", "numpy")
@@ -45,8 +46,7 @@ def textbook_steps(x, y, shown=(1, 2, 3, 4, 5, 10, 100, 1000)):
 
 
 def textbook_example():
-    x = np.array([[1.0], [2.0], [3.0], [4.0], [5.0]])
-    y = np.array([2.0, 4.0, 5.0, 4.0, 5.0])
+    x, y = textbook_data()
     print("1. The textbook example: y = m·x + b on five points, full-batch gradient descent")
     print("   from m = b = 0, learning rate 0.01, 1000 steps, mean squared error.\n")
     textbook_steps(x, y)

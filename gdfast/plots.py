@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gdfast._regressor import GDRegressor
+from gdfast._textbook import textbook_data
 
 __all__ = ["PROBLEMS", "TwoParameterProblem", "optimizer_paths", "plot_loss_curves",
            "plot_optimizer_paths"]
@@ -82,9 +83,9 @@ class TwoParameterProblem:
 def _textbook():
     """The seed's example: y = m·x + b through five points. The intercept and slope are
     coupled (x averages 3), so the loss is a long, tilted valley."""
+    X, y = textbook_data()
     return TwoParameterProblem(
-        name="textbook", X=np.array([[1.0], [2.0], [3.0], [4.0], [5.0]]),
-        y=np.array([2.0, 4.0, 5.0, 4.0, 5.0]), fit_intercept=True,
+        name="textbook", X=X, y=y, fit_intercept=True,
         axis_labels=("slope m", "intercept b"),
         learning_rates={"sgd": 0.05, "momentum": 0.01, "nesterov": 0.01, "adagrad": 1.0,
                         "rmsprop": 0.05, "adadelta": 1.0, "adam": 0.2, "adamw": 0.2,
