@@ -1,8 +1,8 @@
 """The compiled extensions of gdfast; all other metadata lives in pyproject.toml.
 
-One kernel source, two builds on x86-64: gdfast._kernel for the baseline instruction set and
-gdfast._kernel_avx2 with AVX2 and FMA, which gdfast loads only on CPUs that have them (a
-run-time check, so wheels stay portable). -march=native would make wheels crash on older CPUs
+One kernel source, two builds on x86-64: gdfast._kernels.linear for the baseline instruction
+set and gdfast._kernels.linear_avx2 with AVX2 and FMA, which gdfast loads only on CPUs that
+have them (a run-time check, so wheels stay portable). -march=native would make wheels crash on older CPUs
 and -ffast-math breaks the finiteness checks, so neither is ever used.
 
 Bounds and wraparound checks are off: the kernels validate shapes at their Python entry
@@ -34,7 +34,7 @@ else:
     compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno"]
 
 
-# OpenMP splits a large batch's gradient over threads (prange in _kernel.pyx). With GCC on
+# OpenMP splits a large batch's gradient over threads (prange in linear.pyx). With GCC on
 # Linux it is always there (auditwheel vendors libgomp into wheels); elsewhere the prange
 # compiles to a plain loop and gdfast runs on one thread. GDFAST_NO_OPENMP=1 turns it off.
 OPENMP = (sys.platform.startswith("linux")
@@ -42,26 +42,29 @@ OPENMP = (sys.platform.startswith("linux")
 openmp_args = ["-fopenmp"] if OPENMP else []
 
 
+KERNELS = "src/gdfast/_kernels"
+
+
 def kernel(name, extra_args=()):
     return Extension(
-        f"gdfast.{name}",
-        sources=[f"src_c/{name}.pyx"],
-        include_dirs=["src_c"],
+        f"gdfast._kernels.{name}",
+        sources=[f"{KERNELS}/{name}.pyx"],
+        include_dirs=[KERNELS],
         extra_compile_args=compile_args + openmp_args + list(extra_args),
         extra_link_args=openmp_args,
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
 
 
-extensions = [kernel("_kernel")]
+extensions = [kernel("linear")]
 if (platform.machine().lower() in ("x86_64", "amd64") and sys.platform != "win32"
         and os.environ.get("GDFAST_NO_AVX2", "") in ("", "0")):
-    extensions.append(kernel("_kernel_avx2", ["-mavx2", "-mfma"]))
+    extensions.append(kernel("linear_avx2", ["-mavx2", "-mfma"]))
 
 setup(
     ext_modules=cythonize(
         extensions,
-        include_path=["src_c"],
+        include_path=["src"],   # cimports name their module in full: gdfast._kernels.rows
         compiler_directives=directives,
     ),
 )

@@ -1,6 +1,6 @@
 """Data, the memory-bandwidth floor, and the ratio table for the epoch benchmarks.
 
-The cases and the data are gdfast/_bench.py's, the same as `python -m gdfast bench`.
+The cases and the data are gdfast/_cli/bench.py's, the same as `python -m gdfast bench`.
 Run with:  pytest benchmarks --benchmark-only
 Quick run: GDFAST_BENCH_SIZES=small pytest benchmarks --benchmark-only
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from gdfast import _bench
+from gdfast._cli import bench as _bench
 
 
 def selected_sizes():
@@ -112,7 +112,7 @@ def _seconds(engine, case, **changes):
 
 def _ratios():
     """(case, engine, seconds, x_floor, x_numpy, x_sklearn, x_float64) for every measured
-    case, in the order they ran (gdfast/_bench.py's table order)."""
+    case, in the order they ran (gdfast/_cli/bench.py's table order)."""
     rows = []
     for (case, engine), benchmark in RESULTS.items():
         seconds = _min_seconds(benchmark)

@@ -1,7 +1,7 @@
-"""One training epoch of every case of gdfast/_bench.py (`python -m gdfast bench`): the
+"""One training epoch of every case of gdfast/_cli/bench.py (`python -m gdfast bench`): the
 compiled kernel, its NumPy reference for sgd and adam, and scikit-learn's per-sample SGD.
 conftest.py parametrizes `case, engine` with the sizes chosen by GDFAST_BENCH_SIZES."""
-from gdfast import _bench
+from gdfast._cli import bench as _bench
 
 
 def test_epoch(benchmark, datasets, results, case, engine):

@@ -1,13 +1,13 @@
 """Peak memory of a fit, the issue's "no copies" bound: fitting C-contiguous float32 or
 float64 input adds less than 5% of X's size to the process's peak RSS.
 
-Each case (gdfast/_bench.py's memory cases, the same as `python -m gdfast bench --only
+Each case (gdfast/_cli/bench.py's memory cases, the same as `python -m gdfast bench --only
 memory`) fits in a fresh process, so its peak RSS is that of the fit alone, on an X of about
 2 GB (64 MB with GDFAST_BENCH_SIZES=small). The bound is asserted: it is a memory
 measurement, not a timing one, and does not depend on how busy the machine is. The time
 pytest-benchmark records is the whole child process's (making X included), not a fit's.
 """
-from gdfast import _bench
+from gdfast._cli import bench as _bench
 
 
 def test_fit_peak_memory(benchmark, memory_case):

@@ -1,6 +1,6 @@
 import pytest
 
-from gdfast import _engine
+from gdfast.linear_model import _engine
 
 BUILDS = {module.__name__.rsplit(".", 1)[1]: module for module in _engine.available_kernels()}
 

@@ -1,6 +1,7 @@
 """gdfast must run its compiled kernel; there is no silent pure-Python fallback."""
 import importlib.machinery
 import os
+import pathlib
 import platform
 import subprocess
 import sys
@@ -9,7 +10,9 @@ import numpy as np
 import pytest
 
 import gdfast
-from gdfast import GDClassifier, GDRegressor, _engine, _kernel
+from gdfast import GDClassifier, GDRegressor
+from gdfast._kernels import linear as _kernel
+from gdfast.linear_model import _engine
 
 
 @pytest.mark.parametrize("module", _engine.available_kernels(), ids=lambda m: m.__name__)
@@ -21,14 +24,14 @@ def test_kernel_builds_are_compiled_extension_modules(module):
 
 def test_the_fastest_build_this_cpu_can_run_is_selected():
     if platform.machine().lower() in ("x86_64", "amd64") and _kernel.cpu_supports_avx2_fma():
-        assert _engine.kernel.__name__ == "gdfast._kernel_avx2"
+        assert _engine.kernel.__name__ == "gdfast._kernels.linear_avx2"
     else:
         assert _engine.kernel is _kernel
 
 
-@pytest.mark.parametrize("choice, expected", [("baseline", "gdfast._kernel"), ("bogus", None)])
+@pytest.mark.parametrize("choice, expected", [("baseline", "gdfast._kernels.linear"), ("bogus", None)])
 def test_gdfast_kernel_variable_forces_a_build(choice, expected, tmp_path):
-    code = "from gdfast import _engine; print(_engine.kernel.__name__)"
+    code = "from gdfast.linear_model import _engine; print(_engine.kernel.__name__)"
     # From an empty folder, so the installed gdfast is imported, not a source checkout.
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=dict(os.environ, GDFAST_KERNEL=choice), cwd=tmp_path)
@@ -64,7 +67,7 @@ def test_missing_kernel_fails_loudly(monkeypatch):
     real_import = builtins.__import__
 
     def no_kernel(name, globals=None, locals=None, fromlist=(), level=0):
-        if name == "gdfast" and fromlist and "_kernel" in fromlist:
+        if name == "gdfast._kernels" and fromlist and "linear" in fromlist:
             raise ImportError("simulated missing extension")
         return real_import(name, globals, locals, fromlist, level)
 
@@ -73,12 +76,30 @@ def test_missing_kernel_fails_loudly(monkeypatch):
         for name in saved:
             del sys.modules[name]
         monkeypatch.setattr(builtins, "__import__", no_kernel)
-        with pytest.raises(ImportError, match="no pure-Python fallback"):
+        with pytest.raises(ImportError, match="compiled kernel") as raised:
             importlib.import_module("gdfast")
+        assert "pip install" in str(raised.value)
     finally:
         monkeypatch.undo()
         sys.modules.update(saved)
     assert sys.modules["gdfast"] is gdfast
+
+
+def test_a_source_tree_without_its_kernel_says_so_and_what_to_run(tmp_path):
+    """A checkout's src/ on the import path (no compiled kernel there) names itself and the
+    install command, instead of telling the user to reinstall what they just installed."""
+    import shutil
+    source = tmp_path / "src" / "gdfast"
+    shutil.copytree(pathlib.Path(gdfast.__file__).parent, source,
+                    ignore=shutil.ignore_patterns("*.so", "*.pyd", "*.c", "__pycache__"))
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'gdfast'\n")
+    result = subprocess.run([sys.executable, "-c", "import gdfast"], capture_output=True,
+                            text=True, cwd=tmp_path / "src",
+                            env=dict(os.environ, PYTHONPATH=str(tmp_path / "src")))
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()[-1]
+    assert "source tree" in message and str(source) in message
+    assert f"`pip install .` in {tmp_path}" in message
 
 
 @pytest.mark.parametrize("module", _engine.available_kernels(), ids=lambda m: m.__name__)

@@ -1,9 +1,11 @@
-"""The compiled epoch loop against gdfast/_reference.py, path by path."""
+"""The compiled epoch loop against gdfast/_slow/linear.py, path by path."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from gdfast import _engine, _kernel, _reference
+from gdfast._kernels import linear as _kernel
+from gdfast._slow import linear as _reference
+from gdfast.linear_model import _engine
 from helpers import relative_error
 
 pytestmark = pytest.mark.usefixtures("each_kernel_build")

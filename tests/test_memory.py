@@ -9,7 +9,7 @@ of float32 X twice it, and per-row vectors (row order, weights, labels: 16 bytes
 4% of a float32 row of 100 features) stay far below."""
 import pytest
 
-from gdfast import _bench
+from gdfast._cli import bench as _bench
 
 
 @pytest.mark.parametrize("estimator, dtype, path", [

@@ -5,7 +5,8 @@ from hypothesis import given, settings, strategies as st
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
-from gdfast import GDClassifier, GDRegressor, _engine
+from gdfast import GDClassifier, GDRegressor
+from gdfast.linear_model import _engine
 from gdfast.optim import (SGD, AdaDelta, AdaGrad, Adam, Adamax, AdamW, Momentum, NAdam,
                           Nesterov, OPTIMIZER_CLASSES, RMSprop)
 from helpers import make_regression, relative_error

@@ -7,14 +7,14 @@ import pathlib
 import pytest
 
 import gdfast
-from gdfast import _engine
+from gdfast.linear_model import _engine
 
 PACKAGE = pathlib.Path(gdfast.__file__).parent
 
 
 def declared_names(stub_name):
     """Names a stub declares, following `from gdfast.x import *` re-exports."""
-    tree = ast.parse((PACKAGE / f"{stub_name}.pyi").read_text())
+    tree = ast.parse((PACKAGE / "_kernels" / f"{stub_name}.pyi").read_text())
     names = set()
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):

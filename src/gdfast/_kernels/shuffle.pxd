@@ -1,4 +1,4 @@
-# The in-kernel shuffle: SplitMix64 feeding a Fisher-Yates pass. gdfast/_reference.py
+# The in-kernel shuffle: SplitMix64 feeding a Fisher-Yates pass. gdfast/_slow/linear.py
 # implements the same generator, so both engines visit rows in the same order for the same
 # seed. The bounded draw takes the high 32 bits times the range (Lemire), so it needs
 # n < 2**32 rows; Python checks that before calling.
@@ -6,7 +6,7 @@
 from libc.stdint cimport uint64_t
 
 
-cdef extern from "_cpu.h":
+cdef extern from "cpu.h":
     void gd_prefetch(const void* p) noexcept nogil
 
 

@@ -1,4 +1,4 @@
-"""The slow, obvious twin of the compiled kernel (src_c/_kernel.pyx).
+"""The slow, obvious twin of the compiled kernel (gdfast/_kernels/linear.pyx).
 
 Every function here implements a definition of shared/design/optimizers.md in plain NumPy,
 one batch at a time. The tests hold the kernel to it, and `engine="numpy"` on the estimators
@@ -188,7 +188,7 @@ def step(theta, g, buffers, t, lr, config, scalars, n_features):
 
 
 def record_running_products(scalars, running, config, t):
-    """Keep the kernel's scalar state (see ScalarState in src_c/_config.pxd) in step, so a
+    """Keep the kernel's scalar state (see ScalarState in gdfast/_kernels/config.pxd) in step, so a
     run can continue with either engine."""
     if config["optimizer"] in ("adam", "adamw", "nadam", "adamax"):
         scalars[0], scalars[1] = config["beta1"] ** t, config["beta2"] ** t
@@ -212,7 +212,7 @@ def step_learning_rate(config, t):
     return lr
 
 
-# --- the shuffle generator: SplitMix64 driving Fisher-Yates, as in src_c/_random.pxd ------
+# --- the shuffle generator: SplitMix64 driving Fisher-Yates, as in gdfast/_kernels/shuffle.pxd ------
 
 _MASK64 = (1 << 64) - 1
 

@@ -14,10 +14,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from gdfast import _engine
-from gdfast._state import TrainingState
+from gdfast.linear_model import _engine
+from gdfast.linear_model._state import TrainingState
 from gdfast.optim import get_optimizer
-from gdfast.schedules import Adaptive, get_schedule
+from gdfast.optim.schedules import Adaptive, get_schedule
 
 # The in-kernel shuffle draws row indices from 32 random bits.
 MAX_ROWS = 2**32 - 1

@@ -6,7 +6,7 @@
 from cython cimport floating
 
 
-cdef extern from "_cpu.h":
+cdef extern from "cpu.h":
     void gd_prefetch(const void* p) noexcept nogil
     int gd_cpu_has_avx2_fma() noexcept nogil
 
@@ -31,7 +31,7 @@ cdef inline floating dot(const floating* x, const floating* w, Py_ssize_t n) noe
     return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
-cdef extern from "_dot4.h":
+cdef extern from "dot4.h":
     void gd_dot4_f32(const float* x0, const float* x1, const float* x2, const float* x3,
                      const float* w, Py_ssize_t n, float* out) noexcept nogil
     void gd_dot4_f64(const double* x0, const double* x1, const double* x2, const double* x3,

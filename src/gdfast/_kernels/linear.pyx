@@ -4,7 +4,7 @@
 # `batch_size` rows (1 = stochastic, k = mini-batch, n_samples = full batch), and for each
 # batch accumulates the mean gradient of the weighted losses, then takes one optimizer step.
 # The parameters are one flat vector of n_outputs rows of (n_features + 1) entries, the
-# intercept last in each row. gdfast/_reference.py is the slow, obvious twin of this file.
+# intercept last in each row. gdfast/_slow/linear.py is the slow, obvious twin of this file.
 
 import numpy as np
 
@@ -13,12 +13,12 @@ from cython.parallel cimport prange
 from libc.math cimport isfinite, pow
 from libc.stdint cimport uint64_t
 
-from _config cimport *
-from _losses cimport loss_and_derivative, sample_loss
-from _optimizers cimport (sgd_step, momentum_step, nesterov_step, adagrad_step, rmsprop_step,
+from gdfast._kernels.config cimport *
+from gdfast._kernels.losses cimport loss_and_derivative, sample_loss
+from gdfast._kernels.optimizers cimport (sgd_step, momentum_step, nesterov_step, adagrad_step, rmsprop_step,
                           adadelta_step, adam_step, nadam_step, adamax_step)
-from _random cimport shuffle
-from _rows cimport (dot, dot4, dot_centered, axpy, axpy4, scale_into, prefetch_row,
+from gdfast._kernels.shuffle cimport shuffle
+from gdfast._kernels.rows cimport (dot, dot4, dot_centered, axpy, axpy4, scale_into, prefetch_row,
                    prefetch_sample, gd_cpu_has_avx2_fma)
 
 

@@ -3,7 +3,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from gdfast._base import BaseGD, _check_real
+from gdfast.linear_model._base import BaseGD, _check_real
 
 PARAMETERS_DOC = """
     optimizer : str or gdfast.optim.Optimizer, default='sgd'

@@ -1,4 +1,4 @@
-"""Type stubs for gdfast._kernel (and gdfast._kernel_avx2, the same module built for AVX2)."""
+"""Type stubs for gdfast._kernels.linear (and linear_avx2, the same module built for AVX2)."""
 from typing import Final
 
 import numpy as np

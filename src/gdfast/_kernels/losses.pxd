@@ -4,7 +4,7 @@
 
 from libc.math cimport exp, log, log1p, fabs
 
-from _config cimport *
+from gdfast._kernels.config cimport *
 
 
 cdef inline double loss_and_derivative(int loss, double p, double y, double epsilon,

@@ -13,8 +13,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-from gdfast._classifier import GDClassifier
-from gdfast._regressor import GDRegressor
+from gdfast.linear_model._classifier import GDClassifier
+from gdfast.linear_model._regressor import GDRegressor
 from gdfast._textbook import textbook_data
 from gdfast.optim import OPTIMIZER_CLASSES
 

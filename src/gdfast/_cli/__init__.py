@@ -3,7 +3,7 @@ import argparse
 import os
 import sys
 
-from gdfast import _demo
+from gdfast._cli import demo as _demo
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,7 +49,7 @@ def main(argv=None):
 
 
 def _add_compare_parser(commands):
-    from gdfast import _compare
+    from gdfast._cli import compare as _compare
 
     compare = commands.add_parser(
         "compare", help="train with every optimizer (or a chosen few) on one data set; print "
@@ -87,7 +87,7 @@ def _add_compare_parser(commands):
 
 def _compare_settings(parser, args):
     """The estimator settings from the arguments, or a one-line error."""
-    from gdfast import _compare
+    from gdfast._cli import compare as _compare
 
     names = _compare.all_optimizers()
     chosen = names if args.optimizers == "all" else tuple(
@@ -121,7 +121,8 @@ def _compare_settings(parser, args):
 
 
 def _run_compare(parser, args):
-    from gdfast import _compare, plots
+    from gdfast import plots
+    from gdfast._cli import compare as _compare
 
     settings = _compare_settings(parser, args)
     if not args.no_plot:
@@ -157,7 +158,7 @@ def _run_compare(parser, args):
 
 
 def _run_bench(parser, args):
-    from gdfast import _bench
+    from gdfast._cli import bench as _bench
 
     sizes = ("small",) if args.quick else ("large",)
     if args.only and not any(_bench.matches(name, args.only) for name in _bench.names(sizes)):

@@ -1,5 +1,5 @@
 # The option codes and the per-call configuration of the epoch loop.
-# Python reads the names from the tables in _kernel.pyx (LOSSES, OPTIMIZERS, SCHEDULES), so
+# Python reads the names from the tables in linear.pyx (LOSSES, OPTIMIZERS, SCHEDULES), so
 # each option is defined exactly once: here.
 
 cdef enum Loss:

@@ -3,7 +3,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from gdfast import _engine
+from gdfast.linear_model import _engine
 
 
 @dataclass

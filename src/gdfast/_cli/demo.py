@@ -5,7 +5,8 @@ import time
 
 import numpy as np
 
-from gdfast import GDClassifier, GDRegressor, _engine
+from gdfast import GDClassifier, GDRegressor
+from gdfast.linear_model import _engine
 from gdfast._textbook import textbook_data
 from gdfast.optim import OPTIMIZER_CLASSES
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gdfast._regressor import GDRegressor
+from gdfast.linear_model._regressor import GDRegressor
 from gdfast._textbook import textbook_data
 
 __all__ = ["PROBLEMS", "TwoParameterProblem", "optimizer_paths", "plot_loss_curves",

@@ -19,7 +19,7 @@ from time import perf_counter
 
 import numpy as np
 
-from gdfast import _engine
+from gdfast.linear_model import _engine
 
 # name -> (rows, features). The large shapes are the issue's: X (float64) is 80-160 MB, far
 # more than the per-core caches, so an epoch streams it from the shared cache or memory.
@@ -97,7 +97,7 @@ def cases(sizes=("small", "large")):
                 found += [Case(shape, path, "log_loss", "sgd"),
                           Case(shape, path, "squared_error", "sgd", "float32")]
             found.append(Case(shape, "mini-batch-32", "squared_error", "adam", "float32"))
-            # Only large batches are split over threads (see src_c): the full batch.
+            # Only large batches are split over threads (see gdfast/_kernels/linear.pyx): the full batch.
             found += [Case(shape, "full-batch", "squared_error", "sgd", n_threads=n)
                       for n in threads]
             found += [Case(shape, "full-batch", "log_loss", "sgd", n_threads=threads[-1]),
@@ -380,7 +380,7 @@ def measure_memory(case, timeout=540):
     n_samples = case.n_samples
     call = (f"memory_child({case.estimator!r}, {case.dtype!r}, {case.path!r}, {n_samples}, "
             f"{MEMORY_FEATURES}, {MEMORY_EPOCHS})")
-    code = f"import json; from gdfast._bench import memory_child; print(json.dumps({call}))"
+    code = f"import json; from gdfast._cli.bench import memory_child; print(json.dumps({call}))"
     # From the folder holding this gdfast, so that the child imports the same one.
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=timeout,

@@ -7,8 +7,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from gdfast._base import BaseGD, _check_choice
-from gdfast._regressor import ATTRIBUTES_DOC, PARAMETERS_DOC
+from gdfast.linear_model._base import BaseGD, _check_choice
+from gdfast.linear_model._regressor import ATTRIBUTES_DOC, PARAMETERS_DOC
 
 # Rows encoded per block in _encode: small temporaries, few Python iterations.
 ENCODE_BLOCK = 1 << 16

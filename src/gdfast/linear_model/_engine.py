@@ -3,8 +3,9 @@
 Both take the same arrays and a config naming the loss, optimizer and schedule by string;
 only the kernel needs those names turned into its integer codes.
 
-The compiled kernel comes in two builds of one source: gdfast._kernel (baseline instruction
-set) and, on x86-64, gdfast._kernel_avx2 (AVX2 + FMA), used when the CPU has both.
+The compiled kernel comes in two builds of one source: gdfast._kernels.linear (baseline
+instruction set) and, on x86-64, gdfast._kernels.linear_avx2 (AVX2 + FMA), used when the CPU
+has both.
 GDFAST_KERNEL=baseline or =avx2 forces one (avx2 fails loudly where it cannot run).
 """
 import importlib
@@ -12,14 +13,15 @@ import os
 
 import numpy as np
 
-from gdfast import _kernel, _reference
+from gdfast._kernels import linear as _kernel
+from gdfast._slow import linear as _reference
 
 
 def available_kernels():
     """The compiled builds that can run on this machine, baseline first."""
     builds = [_kernel]
     try:
-        avx2 = importlib.import_module("gdfast._kernel_avx2")
+        avx2 = importlib.import_module("gdfast._kernels.linear_avx2")
     except ImportError:
         return builds
     if _kernel.cpu_supports_avx2_fma():
@@ -31,9 +33,9 @@ def _select_kernel():
     choice = os.environ.get("GDFAST_KERNEL", "auto")
     builds = {module.__name__.rsplit(".", 1)[1]: module for module in available_kernels()}
     if choice == "auto":
-        return builds.get("_kernel_avx2", _kernel)
+        return builds.get("linear_avx2", _kernel)
     if choice in ("baseline", "avx2"):
-        name = "_kernel" if choice == "baseline" else "_kernel_avx2"
+        name = "linear" if choice == "baseline" else "linear_avx2"
         if name not in builds:
             raise ImportError(f"GDFAST_KERNEL={choice}: that build is not installed or this "
                               "CPU cannot run it.")
@@ -70,7 +72,7 @@ def state_rows(optimizer):
 
 def run_epoch(engine, X, y, sample_weight, coef, state, scalars, order, config, t, rng_state,
               mean=None):
-    """One epoch with the chosen engine; see gdfast._kernel.run_epoch. `mean` (the feature
+    """One epoch with the chosen engine; see gdfast._kernels.linear.run_epoch. `mean` (the feature
     means of the centred parametrisation) defaults to zeros."""
     config = dict(NEUTRAL_CONFIG, **config)
     if mean is None:
