@@ -39,3 +39,26 @@ def test_typing_marker_and_stubs_are_installed():
         public = {name for name in dir(module) if not name.startswith("_") and name.isupper()
                   or name in ("run_epoch", "cpu_supports_avx2_fma", "read_rows_in_order")}
         assert public <= declared, public - declared
+
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.skipif(not (ROOT / ".ci" / "lowest").exists(),
+                    reason="the CI scripts are not beside the tests (an installed-package run)")
+def test_ci_tests_the_lowest_versions_the_package_declares():
+    """.ci/lowest pins exactly the lower bounds pyproject.toml declares, so that what the
+    package promises to run on is what CI runs the suite on."""
+    import re
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    script = (ROOT / ".ci" / "lowest").read_text()
+    declared_python = re.search(r'requires-python = ">=([\d.]+)"', pyproject).group(1)
+    assert re.search(r"^LOWEST_PYTHON=(\S+)$", script, re.M).group(1) == declared_python
+    dependencies = re.search(r"^dependencies = \[(.*?)\]", pyproject, re.M | re.S).group(1)
+    declared = dict(re.findall(r'"([A-Za-z0-9_-]+)>=([\d.]+)"', dependencies))
+    pins = dict(re.findall(r"([A-Za-z0-9_-]+)==([\d.]+)",
+                           re.search(r'^LOWEST_PINS="(.*)"$', script, re.M).group(1)))
+    assert set(pins) == set(declared)
+    for name, lowest in declared.items():
+        # numpy>=1.24 is met by the pin 1.24.4: the pin starts with the declared version.
+        assert (pins[name] + ".").startswith(lowest + "."), (name, pins[name], lowest)
