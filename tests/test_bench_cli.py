@@ -55,6 +55,21 @@ def test_bench_json_path_is_honoured(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "gdfast-bench.json").exists()
 
 
+def test_bench_memory_table_says_what_the_share_of_x_should_be(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "--quick", "--only", "memory-64MB-GDRegressor-float64-per-sample"]) == 0
+    out = capsys.readouterr().out
+    [result] = json.loads((tmp_path / "gdfast-bench.json").read_text())["results"]
+    assert result["kind"] == "memory" and result["x_bytes"] <= 64_000_000
+    assert result["added_bytes"] == result["peak_after_bytes"] - result["peak_before_bytes"]
+    [row] = [line for line in out.splitlines() if line.startswith("GDRegressor")]
+    assert f"{100 * result['x_fraction']:.2f}%" in row.split()
+    assert "(peak after - peak before) / X.nbytes;\nit should stay below 5% (a fit makes no " \
+           "copy of X); on --quick's 64 MB X, 3 MiB already make 5%." in out
+    assert "issue" not in out.lower()
+    assert out.rstrip().endswith("rerun with: python -m gdfast bench --quick")
+
+
 @pytest.mark.parametrize("args", [["--bogus"], ["--quick", "--only", "no-such-case"],
                                   ["--json", "no-such-folder/out.json"]])
 def test_bench_bad_arguments_exit_2_with_one_line(tmp_path, monkeypatch, capsys, args):

@@ -1,6 +1,9 @@
 """gdfast: gradient descent for linear and logistic models, compiled, behind scikit-learn's API."""
 import pathlib as _pathlib
 
+# The one declaration of the version: pyproject.toml reads this line (without importing).
+__version__ = "0.1.0"
+
 try:
     from gdfast._kernels import linear as _kernel  # noqa: F401  (no pure-Python fallback)
 except ImportError as _exc:
@@ -17,8 +20,6 @@ except ImportError as _exc:
         f"gdfast's compiled kernel (gdfast._kernels.linear) failed to load: {_exc}. gdfast has "
         "no pure-Python fallback; reinstall it (`pip install gdfast`, or `pip install .` from "
         "a source checkout, which needs a C compiler).") from _exc
-
-__version__ = "0.1.0"
 
 from gdfast.linear_model import GDClassifier, GDRegressor  # noqa: E402
 from gdfast import optim, schedules  # noqa: E402

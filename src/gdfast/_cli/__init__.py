@@ -3,6 +3,7 @@ import argparse
 import os
 import sys
 
+from gdfast import __version__
 from gdfast._cli import demo as _demo
 
 
@@ -19,17 +20,21 @@ def _program_name():
 
 def main(argv=None):
     parser = _Parser(prog=_program_name(), description="Gradient descent, compiled.")
+    parser.add_argument("--version", action="version", version=f"gdfast {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="fit the textbook example and synthetic problems "
-                                            "with every batch mode, compiled and in NumPy")
+    demo = _add_command(commands, "demo", "fit the textbook example step by step, then "
+                        "synthetic problems with every batch mode and optimizer, compiled and "
+                        "in NumPy")
     demo.add_argument("--rows", type=int, default=10_000,
                       help="rows of the synthetic problems (default 10000)")
-    bench = commands.add_parser(
-        "bench", help="time one epoch of every batch mode and optimizer against the cost of "
-                      "reading X once, the NumPy reference and scikit-learn, and the time to "
-                      "within 1%% of the optimal loss; print a table and write it as JSON")
+    bench = _add_command(
+        commands, "bench", "measure speed and memory on this machine: one epoch of every batch "
+        "mode and optimizer against the time to read X once, the NumPy reference and "
+        "scikit-learn; the time the default estimators take to come within 1%% of the optimal "
+        "loss; the peak memory a fit adds; print a table and write it as JSON")
     bench.add_argument("--quick", action="store_true",
-                       help="only the small shape (2,000 x 100; seconds instead of minutes)")
+                       help="only the small sizes (2,000 rows; a 64 MB X for the memory of a "
+                            "fit): tens of seconds instead of many minutes")
     bench.add_argument("--json", default="gdfast-bench.json", metavar="PATH",
                        help="where to write the results (default gdfast-bench.json)")
     bench.add_argument("--only", action="append", default=[], metavar="PATTERN",
@@ -48,12 +53,18 @@ def main(argv=None):
     return 0
 
 
+def _add_command(commands, name, text):
+    """A sub-command whose one-line summary in `gdfast --help` is also its --help's header."""
+    description = text[0].upper() + text[1:].replace("%%", "%") + "."  # help= is %-formatted
+    return commands.add_parser(name, help=text, description=description)
+
+
 def _add_compare_parser(commands):
     from gdfast._cli import compare as _compare
 
-    compare = commands.add_parser(
-        "compare", help="train with every optimizer (or a chosen few) on one data set; print "
-                        "a table and write a loss-curve PNG")
+    compare = _add_command(
+        commands, "compare", "train with every optimizer (or a chosen few) on one data set; "
+        "print a table and write the loss curves as a PNG (with matplotlib)")
     compare.add_argument("data", nargs="?", default="valley", metavar="DATA",
                          help="a built-in set (" + ", ".join(_compare.BUILTIN_NAMES)
                               + "; default valley) or a .csv or .npy file")
@@ -77,11 +88,14 @@ def _add_compare_parser(commands):
                          help="one rate for all, or auto: each optimizer's own (default)")
     compare.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
     compare.add_argument("--no-scale", action="store_true",
-                         help="train on the raw features (default: standardised first)")
+                         help="train on the raw features and target (default: standardise "
+                              "the features, and a regression's target, so that every "
+                              "optimizer's default rate suits the data)")
     compare.add_argument("--png", default="gdfast-compare.png", metavar="PATH",
-                         help="where to write the loss curves (default gdfast-compare.png)")
+                         help="where to write the loss curves (default gdfast-compare.png; "
+                              'needs matplotlib: pip install "gdfast[plot]")')
     compare.add_argument("--no-plot", action="store_true",
-                         help="print the table only (no matplotlib needed)")
+                         help="print the table only, write no picture")
     return compare
 
 
@@ -120,16 +134,23 @@ def _compare_settings(parser, args):
                 tol=numbers["--tol"], learning_rate=numbers["--learning-rate"])
 
 
+def _matplotlib_installed():
+    try:
+        import matplotlib    # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _run_compare(parser, args):
     from gdfast import plots
     from gdfast._cli import compare as _compare
 
     settings = _compare_settings(parser, args)
-    if not args.no_plot:
-        try:
-            import matplotlib    # noqa: F401  (checked before minutes of training)
-        except ImportError:
-            parser.error(f"{plots.INSTALL_HINT}; or pass --no-plot for the table alone")
+    # The table needs only NumPy: without matplotlib the picture alone is skipped, with a
+    # note saying how to get it.
+    plot = not args.no_plot and _matplotlib_installed()
+    if plot:                  # checked now, not after minutes of training
         folder = os.path.dirname(os.path.abspath(args.png))
         if not os.access(folder, os.W_OK):
             parser.error(f"--png {args.png}: cannot write in {folder}")
@@ -144,16 +165,19 @@ def _run_compare(parser, args):
     batch = "full batch" if settings["batch_size"] is None else f"batch size {settings['batch_size']}"
     print(f"data: {description}")
     print(f"task: {task}" + (" (guessed; --task to choose)" if args.task == "auto" else "")
-          + f"; {batch}; features {'as given' if args.no_scale else 'standardised'}\n")
-    results, X_used = _compare.run(
+          + f"; {batch}; {_compare.scaling_phrase(task, not args.no_scale)}\n")
+    results, X_used, y_used = _compare.run(
         X, y, task, optimizers, seed=args.seed, scale=not args.no_scale,
         progress=lambda line: print(line, file=sys.stderr, flush=True), **settings)
-    print(_compare.format_table(results, X_used, y, task))
+    print(_compare.format_table(results, X_used, y_used, task, scale=not args.no_scale))
     fitted = {r["optimizer"]: r["model"] for r in results if r["model"] is not None}
-    if not args.no_plot and fitted:
+    if plot and fitted:
         plots.plot_loss_curves(fitted, path=args.png,
                                title=f"{os.path.basename(args.data)}: {task}, {batch}")
         print(f"\nloss curves written to {args.png}")
+    elif not args.no_plot and fitted:
+        print('\nloss curves not drawn: they need matplotlib, an optional extra (pip install '
+              '"gdfast[plot]"); --no-plot leaves them out without this note', file=sys.stderr)
     return 0 if fitted else 1
 
 
@@ -172,6 +196,6 @@ def _run_bench(parser, args):
                          progress=lambda line: print(line, file=sys.stderr, flush=True))
     print(_bench.format_table(results, machine))
     _bench.write_json(results, args.json, machine)
-    print(f"\nwritten to {args.json}; rerun with: python -m gdfast bench"
+    print(f"\nwritten to {args.json}; rerun with: {parser.prog}"
           + (" --quick" if args.quick else ""))
     return 0

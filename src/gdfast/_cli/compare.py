@@ -6,6 +6,7 @@ Data is a built-in set or the user's .csv/.npy file with a target column. Readin
 """
 import csv
 import os
+import textwrap
 import time
 import warnings
 
@@ -179,13 +180,23 @@ def guess_task(y):
 
 def run(X, y, task, optimizers, *, batch_size, epochs, tol, learning_rate, seed, scale,
         progress=lambda line: None):
-    """Fit one estimator per optimizer; returns a list of result dicts (model None if the fit
-    failed, with the reason in 'error')."""
+    """Fit one estimator per optimizer on the same data; returns (results, X, y): a list of
+    result dicts (model None if the fit failed, with the reason in 'error') and the X and y
+    the models were trained on.
+
+    scale standardises the features and, for regression, the target too: each optimizer's
+    default learning rate assumes values of order one, and a target around 100 makes the
+    first gradients 100 times larger, which the plain-gradient rules absorb (their step
+    grows with the gradient) and the adaptive ones do not (their step is about the rate,
+    whatever the gradient), so that Adam would still be far from the fit after 100 epochs.
+    R² is the same on either scale."""
     if scale:
         X = StandardScaler().fit_transform(X)
     Estimator = GDClassifier if task == "classification" else GDRegressor
     if task == "regression":
         y = np.asarray(y, dtype=np.float64)
+        if scale:
+            y = StandardScaler().fit_transform(y.reshape(-1, 1)).ravel()
     results = []
     for number, name in enumerate(optimizers, 1):
         model = Estimator(optimizer=name, learning_rate=learning_rate, batch_size=batch_size,
@@ -205,10 +216,17 @@ def run(X, y, task, optimizers, *, batch_size, epochs, tol, learning_rate, seed,
                         "error": error, "plateau": plateau})
         progress(f"[{number}/{len(optimizers)}] {name}: "
                  + (f"{model.n_iter_} epochs, {seconds:.2f} s" if model else f"failed ({error})"))
-    return results, X
+    return results, X, y
 
 
-def format_table(results, X, y, task):
+def scaling_phrase(task, scale):
+    """What `run` did to the data, e.g. 'features and target standardised'."""
+    scaled = "features and target" if task == "regression" else "features"
+    return f"{scaled} {'standardised' if scale else 'as given'}"
+
+
+def format_table(results, X, y, task, scale=True):
+    """The table of `run`'s results; X and y are the data the models were trained on."""
     score_name = "accuracy" if task == "classification" else "R²"
     header = (f"{'optimizer':<10} {'learning rate':>13} {'epochs':>7} {'final loss':>12} "
               f"{score_name:>9} {'time (s)':>9}")
@@ -227,6 +245,16 @@ def format_table(results, X, y, task):
                  "--epochs ran out first.")
     lines.append("final loss: the training loss of the last epoch (mean over its batches); "
                  f"{score_name} on the training data.")
+    if scale:
+        note = (f"{scaling_phrase(task, scale)} (mean 0, variance 1), so that each optimizer's "
+                "default learning rate suits the data")
+        if task == "regression":
+            note += f"; the loss is on that scale, {score_name} the same on either"
+        note += ". --no-scale trains on the raw values."
+    else:
+        note = (f"{scaling_phrase(task, scale)} (--no-scale): an optimizer's default learning "
+                "rate may not suit values far from order one.")
+    lines += textwrap.wrap("scaling: " + note, 96)
     return "\n".join(lines)
 
 
