@@ -249,7 +249,7 @@ def test_l1_proximal_step_matches_reference_and_gives_exact_zeros(optimizer, mod
     ("modified_huber", 1.5, 1.0, 0.0, 0.0),
 ])
 def test_losses_follow_their_definitions(loss, p, y, value, slope):
-    """Values of optimizers.md's table; the kernel is held to the same functions above."""
+    """The loss table of docs/mathematics.md; the kernel is held to the same functions above."""
     losses, derivative = _reference.LOSSES[loss](np.array([p]), np.array([y]), 0.1)
     assert losses[0] == pytest.approx(value, abs=1e-12)
     assert derivative[0] == pytest.approx(slope, abs=1e-12)

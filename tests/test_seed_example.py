@@ -25,7 +25,7 @@ def test_full_batch_gd_reproduces_the_textbook_loop(engine):
                         shuffle=False, center=False, engine=engine).fit(x.reshape(-1, 1), y)
     assert abs(model.coef_[0] - m) < 1e-12
     assert abs(model.intercept_[0] - b) < 1e-12
-    assert (round(m, 4), round(b, 4)) == (0.6177, 2.1361)  # the values optimizers.md quotes
+    assert (round(m, 4), round(b, 4)) == (0.6177, 2.1361)  # the values docs/mathematics.md quotes
     assert model.n_iter_ == 1000 and model.t_ == 1000
     # The loss curve is the MSE before each step, so it falls throughout this run.
     assert np.all(np.diff(model.loss_curve_) < 0)

@@ -1,5 +1,5 @@
-# Per-sample losses L(p, y) and their derivatives dL/dp, as defined in
-# shared/design/optimizers.md. Computed in double whatever the data's dtype: the cost is one
+# Per-sample losses L(p, y) and their derivatives dL/dp, as defined in docs/mathematics.md
+# (section "Losses"). Computed in double whatever the data's dtype: the cost is one
 # call per sample, not per feature. Branched once per sample on the loss code.
 
 from libc.math cimport exp, log, log1p, fabs

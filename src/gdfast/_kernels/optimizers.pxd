@@ -1,5 +1,5 @@
-# One update step per optimizer, PyTorch's torch.optim conventions as written down in
-# shared/design/optimizers.md. The epoch loop picks the function once per step; each body is a
+# One update step per optimizer: PyTorch's torch.optim rules, defined in docs/mathematics.md
+# (section "Optimizers"). The epoch loop picks the function once per step; each body is a
 # straight loop over the flat parameter vector that the compiler can vectorise. Variants
 # (centered, amsgrad, momentum on or off) are separate loops, never a branch per parameter.
 # Bias corrections and other per-step scalars are computed by the caller, once per step.

@@ -1,6 +1,6 @@
 """The slow, obvious twin of the compiled kernel (gdfast/_kernels/linear.pyx).
 
-Every function here implements a definition of shared/design/optimizers.md in plain NumPy,
+Every function here implements a definition of docs/mathematics.md in plain NumPy,
 one batch at a time. The tests hold the kernel to it, and `engine="numpy"` on the estimators
 runs it, so the two engines can be compared through one API. Given the same sample order (or
 the same shuffle seed: the generator below is the kernel's), both take the same steps.

@@ -2,7 +2,7 @@
 
 Pass one to an estimator, `GDRegressor(optimizer=Adam(beta2=0.99))`, or pass its name,
 `optimizer="adam"`, for the standard defaults. The rules are PyTorch's (torch.optim), written
-out in shared/design/optimizers.md; the names of the hyper-parameters follow it.
+out in docs/mathematics.md, section "Optimizers"; the hyper-parameters keep PyTorch's names.
 `weight_decay` is coupled (added to the gradient as λθ) for every optimizer but AdamW, where
 it is decoupled (θ ← θ(1 − γλ) before the step). It never touches the intercept.
 

@@ -68,7 +68,7 @@ class InvScaling(Schedule):
 
 class Optimal(Schedule):
     """γ_t = 1 / (α (t₀ + t − 1)) with t₀ = α^(−3/4), so γ₁ = α^(−1/4) (Bottou's heuristic as
-    written in optimizers.md; scikit-learn's 'optimal' also divides γ₁ by the loss's slope).
+    scikit-learn applies it; docs/mathematics.md, section "Learning-rate schedules").
     The base learning_rate is not used; α is the estimator's `alpha`, which must be > 0."""
 
     name = "optimal"
