@@ -1,4 +1,4 @@
-"""The seed's textbook example: full-batch plain gradient descent on five points."""
+"""The textbook example: full-batch plain gradient descent on five points."""
 import numpy as np
 import pytest
 
@@ -6,7 +6,7 @@ from gdfast import GDRegressor
 
 
 def textbook_loop(x, y, learning_rate=0.01, num_iterations=1000):
-    """The seed's from-scratch loop, restated: slope m and intercept b of the MSE fit."""
+    """The textbook's from-scratch loop, restated: slope m and intercept b of the MSE fit."""
     m = b = 0.0
     for _ in range(num_iterations):
         residual = y - (m * x + b)

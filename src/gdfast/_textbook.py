@@ -1,4 +1,4 @@
-"""The seed's textbook example, the one data set the demo, `gdfast compare` and the plots share."""
+"""The textbook example of linear regression by gradient descent, the one data set the demo, `gdfast compare` and the plots share."""
 import numpy as np
 
 

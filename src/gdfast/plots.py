@@ -81,7 +81,7 @@ class TwoParameterProblem:
 
 
 def _textbook():
-    """The seed's example: y = m·x + b through five points. The intercept and slope are
+    """The textbook example: y = m·x + b through five points. The intercept and slope are
     coupled (x averages 3), so the loss is a long, tilted valley."""
     X, y = textbook_data()
     return TwoParameterProblem(
