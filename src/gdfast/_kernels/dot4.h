@@ -33,10 +33,9 @@ static inline gd_f64x4 gd_load_f64x4(const double *p)
 }
 
 /* The four rows' horizontal sums. With AVX2, one vector tree rather than four scalar
- * chains: with ten features (1M x 10) the per-row sums cost about as much as the products
- * (measured: 5-10% of a 1M x 10 epoch). Without it (the baseline SSE2 build) the shuffles
- * of 32-byte vectors are emulated and cost more than they save (1M x 10: 8.4 -> 11.4 ms),
- * so the lanes are summed row by row. Either way the pairs summed are those of dot():
+ * chains: with ten features the per-row sums cost about as much as the products. Without
+ * it (the baseline SSE2 build) the shuffles of 32-byte vectors are emulated and cost more
+ * than they save, so the lanes are summed row by row. Either way the pairs summed are those of dot():
  * ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)), each row's leftover entries first
  * added to its s0, in order. */
 static inline float gd_finish_f32(gd_f32x8 s)

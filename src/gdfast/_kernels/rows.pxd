@@ -1,7 +1,7 @@
 # Row operations on one sample: the only loops over features in the epoch loop.
 # The dot product keeps eight independent partial sums: without -ffast-math the compiler
 # may not reorder a floating-point reduction, and fewer accumulators would serialise the
-# additions on the adder's latency (measured: 4 sums cost 10-15% more per row than 8).
+# additions on the adder's latency.
 
 from cython cimport floating
 
@@ -135,8 +135,8 @@ cdef inline void prefetch_sample(const floating* X, Py_ssize_t n_features, const
                                  bint weighted) noexcept nogil:
     """Request a row, its target and its weight. In a shuffled order the target and weight
     are as scattered as the row: y and sample_weight have one value per row (8 MB each for
-    1M float64 rows), so their loads missed the cache too (measured with perf on 1M x 10
-    mini-batches: those two loads took half of the batch loop's time)."""
+    1M float64 rows), so unrequested their loads miss the cache as the row's would, and on
+    narrow rows they would cost as much as the row itself."""
     prefetch_row(X + row * n_features, n_features)
     gd_prefetch(y + row)
     if weighted:
