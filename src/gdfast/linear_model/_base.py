@@ -12,9 +12,10 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, InvalidParameterError, Options, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, Options
 from sklearn.utils.validation import _check_sample_weight, _is_fitted, validate_data
 
+from gdfast._constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INTEGER, one_of
 from gdfast.linear_model import _engine
 from gdfast.linear_model._state import TrainingState
 from gdfast.optim import OPTIMIZER_CLASSES, Optimizer, get_optimizer
@@ -22,14 +23,14 @@ from gdfast.optim.schedules import SCHEDULE_CLASSES, Adaptive, Schedule, get_sch
 
 # The in-kernel shuffle draws row indices from 32 random bits.
 MAX_ROWS = 2**32 - 1
+# Values (rows × features) per block where X is read in float64 a block at a time: 2 MiB,
+# large enough that the Python loop over blocks costs little next to reading them.
+ROW_BLOCK_VALUES = 1 << 18
 # The plain-gradient family (Optimizer.plain_gradient) takes, with learning_rate="auto", the
 # step 1/L for the curvature bound L = c · max s·||(x, 1)||² over rows with weight s
 # (scikit-learn's SAG uses the same bound), or for a full batch c · mean s·||(x, 1)||²; c
 # bounds the loss's second derivative (the non-smooth losses take the bound of their
 # smoothed versions).
-# Values (rows × features) per block where X is read in float64 a block at a time: 2 MiB,
-# large enough that the Python loop over blocks costs little next to reading them.
-ROW_BLOCK_VALUES = 1 << 18
 CURVATURE = {"squared_error": 2.0, "huber": 2.0, "epsilon_insensitive": 1.0, "log_loss": 0.25,
              "hinge": 1.0, "modified_huber": 2.0}
 
@@ -43,18 +44,6 @@ def _without_data(error):
     text = " ".join(lines).replace(" instead:", " instead.")
     return type(error)(text if len(text) <= 600 else text[:600] + " ...")
 
-
-
-
-def one_of(names):
-    """StrOptions that lists `names` in messages in their given order (a set would list
-    them in an order that changes from run to run)."""
-    return StrOptions(dict.fromkeys(names).keys())
-
-
-# Finite reals; the upper bound np.inf (not None) keeps infinity out.
-NON_NEGATIVE = Interval(Real, 0, np.inf, closed="left")
-POSITIVE = Interval(Real, 0, np.inf, closed="neither")
 
 # Keywords of scikit-learn's SGD estimators that gdfast spells differently, with what to
 # write instead.
@@ -71,7 +60,7 @@ NAMED_OBJECTS = {"optimizer": (OPTIMIZER_CLASSES, "Adam()"),
                  "lr_schedule": (SCHEDULE_CLASSES, "StepLR()")}
 
 
-def _no_weight_is_positive(sample_weight):
+def _all_zero(sample_weight):
     """Whether the sample weights given are all zero (checked before scikit-learn's own
     checks, whose message for this depends on its version)."""
     if sample_weight is None:
@@ -94,10 +83,10 @@ class BaseGD(BaseEstimator):
         "penalty": [one_of(["l2", "l1", "elasticnet"]), None],
         "alpha": [NON_NEGATIVE],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [POSITIVE_INTEGER, None],
+        "max_iter": [POSITIVE_INTEGER],
         "tol": [NON_NEGATIVE, None],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [POSITIVE_INTEGER],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "shuffle": ["boolean"],
@@ -105,12 +94,14 @@ class BaseGD(BaseEstimator):
         "fit_intercept": ["boolean"],
         "center": ["boolean"],
         "warm_start": ["boolean"],
-        "n_jobs": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1}), None],
+        "n_jobs": [POSITIVE_INTEGER, Options(Integral, {-1}), None],
         "verbose": ["verbose"],
         "engine": [one_of(_engine.ENGINES)],
     }
 
     def __new__(cls, *args, **kwargs):
+        # Python calls __new__ with the keywords before __init__ rejects an unknown one; the
+        # hint goes here because scikit-learn needs __init__ to list exactly the parameters.
         for keyword in kwargs:
             if keyword in SKLEARN_KEYWORDS:
                 raise TypeError(f"{cls.__name__}() got an unexpected keyword argument "
@@ -194,7 +185,7 @@ class BaseGD(BaseEstimator):
 
     def _validate_fit_data(self, X, y, sample_weight, *, y_numeric, reset=True):
         """Check X, y and sample_weight; X keeps float32 or becomes float64, C-ordered."""
-        if _no_weight_is_positive(sample_weight):
+        if _all_zero(sample_weight):
             raise ValueError("sample_weight is zero for every row: at least one row needs a "
                              "positive weight.")
         try:

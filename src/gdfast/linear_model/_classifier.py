@@ -10,7 +10,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from gdfast.linear_model._base import BaseGD, one_of
+from gdfast._constraints import one_of
+from gdfast.linear_model._base import BaseGD
 from gdfast.linear_model._regressor import ATTRIBUTES_DOC, PARAMETERS_DOC
 
 # Rows encoded per block in _encode: small temporaries, few Python iterations.

@@ -3,7 +3,8 @@ import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from gdfast.linear_model._base import NON_NEGATIVE, BaseGD, one_of
+from gdfast._constraints import NON_NEGATIVE, one_of
+from gdfast.linear_model._base import BaseGD
 
 PARAMETERS_DOC = """
     optimizer : str or gdfast.optim.Optimizer, default='sgd'

@@ -6,15 +6,11 @@ fills, the neutral value of each field, its number of state buffers and their st
 values, its default learning rate and whether it belongs to the plain-gradient family. The
 registry in gdfast.optim, the engine's neutral config and the state allocation read these.
 """
-from numbers import Real
-
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+from sklearn.utils._param_validation import validate_parameter_constraints
 
-NON_NEGATIVE = Interval(Real, 0, np.inf, closed="left")
-POSITIVE = Interval(Real, 0, np.inf, closed="neither")
-DECAY_RATE = Interval(Real, 0, 1, closed="left")       # a moving average's weight, in [0, 1)
+from gdfast._constraints import NON_NEGATIVE
 
 
 class Optimizer(BaseEstimator):

@@ -3,7 +3,8 @@ from numbers import Real
 
 from sklearn.utils._param_validation import Interval
 
-from gdfast.optim._base import POSITIVE, Optimizer
+from gdfast._constraints import POSITIVE
+from gdfast.optim._base import Optimizer
 
 
 class AdaDelta(Optimizer):

@@ -1,5 +1,6 @@
 """AdaGrad: per-coordinate steps scaled by the accumulated squared gradients."""
-from gdfast.optim._base import NON_NEGATIVE, POSITIVE, Optimizer
+from gdfast._constraints import NON_NEGATIVE, POSITIVE
+from gdfast.optim._base import Optimizer
 
 
 class AdaGrad(Optimizer):

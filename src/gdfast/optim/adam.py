@@ -1,6 +1,7 @@
 """Adam, and what the Adam family (Adam, AdamW, NAdam, Adamax) shares: moment decay rates
 beta1, beta2 and eps."""
-from gdfast.optim._base import DECAY_RATE, POSITIVE, Optimizer
+from gdfast._constraints import DECAY_RATE, POSITIVE
+from gdfast.optim._base import Optimizer
 
 
 class MovingMoments(Optimizer):

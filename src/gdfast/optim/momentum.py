@@ -3,7 +3,8 @@ from numbers import Real
 
 from sklearn.utils._param_validation import Interval
 
-from gdfast.optim._base import DECAY_RATE, Optimizer
+from gdfast._constraints import DECAY_RATE
+from gdfast.optim._base import Optimizer
 
 
 class Momentum(Optimizer):

@@ -1,5 +1,5 @@
 """NAdam: Adam with Nesterov momentum."""
-from gdfast.optim._base import NON_NEGATIVE
+from gdfast._constraints import NON_NEGATIVE
 from gdfast.optim.adam import MovingMoments
 
 

@@ -1,5 +1,6 @@
 """RMSprop: steps scaled by a moving average of squared gradients."""
-from gdfast.optim._base import DECAY_RATE, POSITIVE, Optimizer
+from gdfast._constraints import DECAY_RATE, POSITIVE
+from gdfast.optim._base import Optimizer
 
 
 class RMSprop(Optimizer):

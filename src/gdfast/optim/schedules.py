@@ -8,19 +8,14 @@ exponential, cosine, adaptive) set the base rate of each epoch. The estimator's
 Epochs e count from 0 and updates t from 1, both since the model's state was created.
 """
 import math
-from numbers import Integral, Real
 
-import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import (Interval, InvalidParameterError,
-                                             validate_parameter_constraints)
+from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
+
+from gdfast._constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INTEGER
 
 __all__ = ["Constant", "InvScaling", "Optimal", "Adaptive", "StepLR", "ExponentialLR",
            "CosineAnnealingLR", "get_schedule", "SCHEDULE_CLASSES"]
-
-NON_NEGATIVE = Interval(Real, 0, np.inf, closed="left")
-POSITIVE = Interval(Real, 0, np.inf, closed="neither")
-POSITIVE_INTEGER = Interval(Integral, 1, None, closed="left")
 
 
 class Schedule(BaseEstimator):
