@@ -40,7 +40,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
         binary model per class trained together ('ovr'). 'auto' is multinomial for log_loss
         and ovr for the margin losses.
     class_weight : dict, 'balanced' or None, default=None
-        Multiplies each row's weight by its class's; 'balanced' uses n / (k · count).
+        Multiplies each row's weight by its class's (finite, >= 0; 0 ignores the class);
+        'balanced' uses n / (k · count).
     {PARAMETERS_DOC}
     Attributes
     ----------

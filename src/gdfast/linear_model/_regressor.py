@@ -10,11 +10,13 @@ PARAMETERS_DOC = """
     optimizer : str or gdfast.optim.Optimizer, default='sgd'
         Update rule: 'sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adadelta', 'adam',
         'adamw', 'nadam', 'adamax', or an instance of the class of that name in gdfast.optim
-        carrying its hyper-parameters (e.g. Adam(beta1=0.9, beta2=0.99)).
+        carrying its hyper-parameters (e.g. Adam(beta1=0.9, beta2=0.99)). Nested names such
+        as optimizer__beta1 work with either; a name then becomes its class's instance.
     learning_rate : float or 'auto', default='auto'
-        Base step size γ₀. 'auto': for sgd, momentum and nesterov the step 1/L from the data,
-        L = c·max over rows of ‖(x, 1)‖² with c the loss's curvature bound (as scikit-learn's
-        SAG solver), which does not diverge on unscaled data; for the adaptive optimizers
+        Base step size γ₀ (scikit-learn's eta0; its learning_rate is lr_schedule here).
+        'auto': for sgd, momentum and nesterov the step 1/L from the data, L = c·max over
+        rows of ‖(x, 1)‖² with c the loss's curvature bound (as scikit-learn's SAG solver),
+        which does not diverge on unscaled data; for the adaptive optimizers
         their standard default (PyTorch's: 1e-3 for Adam and AdamW, 2e-3 for NAdam and
         Adamax, 1.0 for AdaDelta, 1e-2 for AdaGrad and RMSprop).
     lr_schedule : str or gdfast.schedules.Schedule, default='adaptive'
