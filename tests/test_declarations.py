@@ -61,10 +61,16 @@ def test_each_optimizer_declares_every_field_it_fills_and_every_parameter(name):
 
 
 @pytest.mark.parametrize("name", SCHEDULE_CLASSES)
-def test_each_schedule_constrains_every_parameter(name):
+def test_each_schedule_constrains_every_parameter_and_declares_its_fields(name):
     cls = SCHEDULE_CLASSES[name]
     assert set(cls._parameter_constraints) == set(inspect.signature(cls).parameters)
-    cls().validate(alpha=1e-4)
+    schedule = cls()
+    schedule.validate(alpha=1e-4)
+    config = schedule.kernel_config(1e-4)
+    assert config.pop("schedule") == cls.step_schedule
+    assert set(config) == set(cls.neutral_config) <= epoch_config_fields()
+    for field, value in cls.neutral_config.items():
+        assert _engine.NEUTRAL_CONFIG[field] == value
 
 
 @pytest.mark.parametrize("Estimator", [GDRegressor, GDClassifier])

@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from gdfast import optim
+from gdfast.optim import schedules
 from gdfast._kernels import linear as _kernel
 from gdfast._slow import linear as _reference
 
@@ -54,14 +55,13 @@ STATUS_OK = _kernel.STATUS_OK
 SCALAR_STATE_SIZE = _kernel.SCALAR_STATE_SIZE
 
 # Every field of the kernel's EpochConfig, with values that leave a feature switched off;
-# the optimizers' fields come from their classes' declarations.
+# the optimizers' and the schedules' fields come from their classes' declarations.
 NEUTRAL_CONFIG = {
     "loss": "squared_error", "multiclass": "none", "epsilon": 0.1, "optimizer": "sgd",
     "batch_size": 1, "n_threads": 1, "shuffle": False,
     "fit_intercept": True, "center": False, "unit_weights": False, "learning_rate": 0.01,
-    "schedule": "constant", "power_t": 0.0,
-    "optimal_t0": 1.0, "optimal_alpha": 1.0, "warmup_steps": 0.0, "l2": 0.0, "l1": 0.0,
-    **optim.NEUTRAL_CONFIG,
+    "schedule": "constant", "warmup_steps": 0.0, "l2": 0.0, "l1": 0.0,
+    **optim.NEUTRAL_CONFIG, **schedules.NEUTRAL_CONFIG,
 }
 
 

@@ -13,7 +13,7 @@ Each rule is declared once, in its own module (its hyper-parameters and their co
 kernel fields, neutral values, state buffers, default learning rate); the registry below is
 built from those classes.
 """
-from gdfast.optim._base import Optimizer
+from gdfast.optim._base import Optimizer, merged_neutral_config
 from gdfast.optim.adadelta import AdaDelta
 from gdfast.optim.adagrad import AdaGrad
 from gdfast.optim.adam import Adam
@@ -31,23 +31,8 @@ OPTIMIZER_CLASSES = {cls.name: cls for cls in
                      (SGD, Momentum, Nesterov, AdaGrad, RMSprop, AdaDelta, Adam, AdamW, NAdam,
                       Adamax)}
 
-
-def _merged_neutral_config():
-    """Every optimizer field of the kernel config with its neutral value; a field that
-    several rules read must have one neutral value."""
-    merged, declared_by = {}, {}
-    for cls in OPTIMIZER_CLASSES.values():
-        for field, value in cls.neutral_config.items():
-            if field in merged and merged[field] != value:
-                raise RuntimeError(f"{cls.__name__} declares the neutral {field}={value!r}, "
-                                   f"{declared_by[field]} {merged[field]!r}; they must agree.")
-            merged.setdefault(field, value)
-            declared_by.setdefault(field, cls.__name__)
-    return merged
-
-
 # The optimizer fields of the kernel config, each with its neutral value.
-NEUTRAL_CONFIG = _merged_neutral_config()
+NEUTRAL_CONFIG = merged_neutral_config(OPTIMIZER_CLASSES.values())
 
 
 def get_optimizer(optimizer):

@@ -13,6 +13,20 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 from gdfast._constraints import NON_NEGATIVE
 
 
+def merged_neutral_config(classes):
+    """The kernel config fields that `classes` declare, each with its neutral value; a field
+    that several of them fill must have one neutral value."""
+    merged, declared_by = {}, {}
+    for cls in classes:
+        for field, value in cls.neutral_config.items():
+            if field in merged and merged[field] != value:
+                raise RuntimeError(f"{cls.__name__} declares the neutral {field}={value!r}, "
+                                   f"{declared_by[field]} {merged[field]!r}; they must agree.")
+            merged.setdefault(field, value)
+            declared_by.setdefault(field, cls.__name__)
+    return merged
+
+
 class Optimizer(BaseEstimator):
     """Base of the optimizer classes.
 

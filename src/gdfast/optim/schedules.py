@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
 
 from gdfast._constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INTEGER
+from gdfast.optim._base import merged_neutral_config
 
 __all__ = ["Constant", "InvScaling", "Optimal", "Adaptive", "StepLR", "ExponentialLR",
            "CosineAnnealingLR", "get_schedule", "SCHEDULE_CLASSES"]
@@ -20,11 +21,14 @@ __all__ = ["Constant", "InvScaling", "Optimal", "Adaptive", "StepLR", "Exponenti
 
 class Schedule(BaseEstimator):
     """Base of the schedules: `name` (the estimator's), `step_schedule` (the kernel's
-    per-update schedule), `_parameter_constraints` (each parameter's allowed values)."""
+    per-update schedule), `_parameter_constraints` (each parameter's allowed values),
+    `neutral_config` (the kernel config fields of a per-update schedule, with the value of
+    each when a direct call of the engine leaves it out)."""
 
     name = None
     step_schedule = "constant"
     _parameter_constraints = {}
+    neutral_config = {}
 
     def validate(self, alpha):
         """Raise InvalidParameterError for a parameter outside its constraints, or one that
@@ -53,6 +57,7 @@ class InvScaling(Schedule):
     name = "invscaling"
     step_schedule = "invscaling"
     _parameter_constraints = {"power_t": [NON_NEGATIVE]}
+    neutral_config = {"power_t": 0.0}
 
     def __init__(self, power_t=0.25):
         self.power_t = power_t
@@ -68,6 +73,7 @@ class Optimal(Schedule):
 
     name = "optimal"
     step_schedule = "optimal"
+    neutral_config = {"optimal_t0": 1.0, "optimal_alpha": 1.0}
 
     def validate(self, alpha):
         super().validate(alpha)
@@ -136,6 +142,8 @@ class CosineAnnealingLR(Schedule):
 SCHEDULE_CLASSES = {cls.name: cls for cls in
                     (Constant, InvScaling, Optimal, Adaptive, StepLR, ExponentialLR,
                      CosineAnnealingLR)}
+# The schedules' fields of the kernel config, each with its neutral value.
+NEUTRAL_CONFIG = merged_neutral_config(SCHEDULE_CLASSES.values())
 
 
 def get_schedule(schedule):
