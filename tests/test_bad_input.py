@@ -35,7 +35,7 @@ CASES = [
     ("negative sample_weight", GDRegressor(), X_GOOD, Y_REG, with_value(np.ones(20), 0, -1.0),
      ValueError, "Negative values in data passed to `sample_weight`"),
     ("all-zero sample_weight", GDRegressor(), X_GOOD, Y_REG, np.zeros(20), ValueError,
-     "Sample weights must contain at least one non-zero number"),
+     "sample_weight is zero for every row: at least one row needs a positive weight"),
     ("sample_weight of the wrong length", GDRegressor(), X_GOOD, Y_REG, np.ones(5), ValueError,
      "sample_weight.shape == (5,), expected (20,)"),
     ("0 rows", GDRegressor(), np.empty((0, 3)), np.empty(0), None, ValueError,
@@ -66,10 +66,12 @@ CASES = [
     ("2-D y to the regressor", GDRegressor(), X_GOOD, np.ones((20, 2)), None, ValueError,
      "y should be a 1d array"),
     ("bad hyper-parameter", GDRegressor(learning_rate=-1.0), X_GOOD, Y_REG, None, ValueError,
-     "learning_rate=-1.0 is out of range; expected a finite real number > 0"),
+     "The 'learning_rate' parameter of GDRegressor must be a float in the range (0.0, inf) "
+     "or a str among {'auto'}. Got -1.0 instead."),
     ("bad optimizer hyper-parameter", GDClassifier(optimizer="nesterov", learning_rate=0.1)
      .set_params(optimizer=__import__("gdfast").optim.Nesterov(momentum=0)), X_GOOD, Y_CLF,
-     None, ValueError, "optimizer.momentum=0 is out of range"),
+     None, ValueError, "The 'momentum' parameter of the optimizer Nesterov must be a float in "
+     "the range (0.0, 1.0). Got 0 instead."),
     ("early stopping with too few rows", GDClassifier(early_stopping=True,
      validation_fraction=0.01), X_GOOD[:4], Y_CLF[:4], None, ValueError,
      "early_stopping: cannot hold out validation_fraction=0.01 of 4 rows"),

@@ -69,7 +69,7 @@ def test_every_optimizer_has_a_section_with_its_defaults_and_auto_rate(name):
     text = section(f"`{name}`")
     cls = OPTIMIZER_CLASSES[name]
     assert f"`{constructor(cls)}`" in text
-    auto = "1/L" if name in _base.PLAIN_GRADIENT else str(cls.default_learning_rate)
+    auto = "1/L" if cls.plain_gradient else str(cls.default_learning_rate)
     assert re.search(rf'"auto"\s+rate:\s+{re.escape(auto)}\b', text), (name, auto)
 
 
@@ -89,9 +89,14 @@ def test_every_schedule_is_in_the_schedule_table_with_its_defaults():
 
 def test_every_penalty_and_multiclass_mode_is_named():
     penalties = [row[0] for row in table_rows(section("The objective"))]
-    for penalty in _base.PENALTIES:
+    declared = _base.BaseGD._parameter_constraints["penalty"]
+    names = [None] + [name for option in declared if option is not None
+                      for name in option.options]
+    assert len(names) > 1
+    for penalty in names:
         assert (f'`"{penalty}"`' if penalty else f"`{penalty}`") in " ".join(penalties)
-    for mode in _classifier.MULTI_CLASS:
+    (modes,) = _classifier.GDClassifier._parameter_constraints["multi_class"]
+    for mode in modes.options:
         assert f'`multi_class="{mode}"`' in section("The model")
 
 

@@ -140,16 +140,24 @@ def test_divergence_raises_and_leaves_no_coefficients(engine):
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"learning_rate": 0}, r"learning_rate=0 is out of range; expected a finite real number > 0"),
-    ({"learning_rate": -1.0}, "learning_rate=-1.0"),
-    ({"learning_rate": float("nan")}, "learning_rate=nan"),
-    ({"batch_size": 0}, r"batch_size=0 is out of range; expected an integer >= 1 or None"),
-    ({"max_iter": 0}, "max_iter=0"),
-    ({"tol": -1e-3}, "tol=-0.001"),
-    ({"n_iter_no_change": 0}, "n_iter_no_change=0"),
-    ({"loss": "hinge"}, r"loss='hinge' is not supported; expected one of 'squared_error'"),
-    ({"engine": "torch"}, "engine='torch' is not supported; expected one of 'cython', 'numpy'"),
-    ({"shuffle": "yes"}, "shuffle='yes'"),
+    ({"learning_rate": 0}, r"The 'learning_rate' parameter of GDRegressor must be a float in "
+                           r"the range \(0.0, inf\) or a str among {'auto'}. Got 0 instead."),
+    ({"learning_rate": -1.0}, "'learning_rate' .* Got -1.0 instead"),
+    ({"learning_rate": float("nan")}, "'learning_rate' .* Got nan instead"),
+    ({"learning_rate": float("inf")}, "'learning_rate' .* Got inf instead"),
+    ({"batch_size": 0}, r"The 'batch_size' parameter of GDRegressor must be an int in the range "
+                        r"\[1, inf\) or None. Got 0 instead."),
+    ({"batch_size": 2.5}, "'batch_size' .* Got 2.5 instead"),
+    ({"max_iter": 0}, "'max_iter' .* Got 0 instead"),
+    ({"tol": -1e-3}, "'tol' .* Got -0.001 instead"),
+    ({"n_iter_no_change": 0}, "'n_iter_no_change' .* Got 0 instead"),
+    ({"loss": "hinge"}, r"The 'loss' parameter of GDRegressor must be a str among "
+                        r"{'squared_error', 'huber', 'epsilon_insensitive'}. Got 'hinge' instead."),
+    ({"engine": "torch"}, "'engine' .* a str among {'cython', 'numpy'}. Got 'torch' instead."),
+    ({"shuffle": "yes"}, "'shuffle' .* Got 'yes' instead"),
+    ({"l1_ratio": 1.5}, r"'l1_ratio' .* a float in the range \[0.0, 1.0\]. Got 1.5 instead"),
+    ({"validation_fraction": 1.0}, r"'validation_fraction' .* \(0.0, 1.0\). Got 1.0 instead"),
+    ({"random_state": "seed"}, "'random_state' .* Got 'seed' instead"),
 ])
 def test_bad_hyper_parameters_raise_at_fit(params, message):
     X, y = make_regression(20, 2, seed=14)
@@ -195,5 +203,5 @@ def test_threads_for_the_full_batch_are_deterministic_and_match_one_thread():
     again = GDRegressor(batch_size=None, n_jobs=2, max_iter=20, tol=None).fit(X, y)
     assert np.array_equal(again.coef_, fits[2].coef_)          # bit-identical run to run
     assert relative_error(fits[2].coef_, fits[1].coef_) < 1e-12
-    with pytest.raises(ValueError, match="n_jobs=0 is out of range"):
+    with pytest.raises(ValueError, match="'n_jobs' .* Got 0 instead"):
         GDRegressor(n_jobs=0).fit(X, y)

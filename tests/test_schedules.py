@@ -73,16 +73,25 @@ def test_adaptive_divides_by_five_on_each_plateau_and_stops_below_1e_6():
 
 @pytest.mark.parametrize("params, message", [
     ({"lr_schedule": "optimal", "alpha": 0.0}, r"lr_schedule='optimal' needs alpha > 0; got alpha=0.0"),
-    ({"lr_schedule": "bogus"}, r"lr_schedule='bogus' is not supported; expected one of 'constant'"),
-    ({"lr_schedule": StepLR(step_size=0)}, r"lr_schedule.step_size=0 is out of range; expected an integer > 0"),
-    ({"lr_schedule": ExponentialLR(gamma=-1.0)}, r"lr_schedule.gamma=-1.0"),
-    ({"lr_schedule": CosineAnnealingLR(T_max=0)}, r"lr_schedule.T_max=0"),
-    ({"lr_schedule": InvScaling(power_t=math.nan)}, r"lr_schedule.power_t=nan"),
-    ({"warmup_steps": -1}, r"warmup_steps=-1 is out of range; expected an integer >= 0"),
-    ({"learning_rate": 0.0}, r"learning_rate=0.0 is out of range; expected a finite real number > 0"),
-    ({"learning_rate": "fast"}, r"learning_rate='fast' is out of range"),
-    ({"penalty": "l3"}, r"penalty='l3' is not supported; expected one of None, 'l2'"),
-    ({"alpha": -1.0}, r"alpha=-1.0 is out of range"),
+    ({"lr_schedule": "bogus"}, r"The 'lr_schedule' parameter of GDRegressor must be a str "
+                               r"among {'constant', 'invscaling', .*'cosine'} or an instance of "
+                               r"'gdfast.optim.schedules.Schedule'. Got 'bogus' instead."),
+    ({"lr_schedule": StepLR(step_size=0)}, r"The 'step_size' parameter of the schedule StepLR "
+                                           r"must be an int in the range \[1, inf\). Got 0"),
+    ({"lr_schedule": ExponentialLR(gamma=-1.0)}, r"'gamma' parameter of the schedule "
+                                                 r"ExponentialLR .* Got -1.0 instead"),
+    ({"lr_schedule": CosineAnnealingLR(T_max=0)}, r"'T_max' parameter of the schedule "
+                                                  r"CosineAnnealingLR .* or None. Got 0"),
+    ({"lr_schedule": InvScaling(power_t=math.nan)}, r"'power_t' parameter of the schedule "
+                                                    r"InvScaling .* Got nan instead"),
+    ({"warmup_steps": -1}, r"The 'warmup_steps' parameter of GDRegressor must be an int in the "
+                           r"range \[0, inf\). Got -1 instead."),
+    ({"learning_rate": 0.0}, r"'learning_rate' .* Got 0.0 instead"),
+    ({"learning_rate": "fast"}, r"The 'learning_rate' parameter of GDRegressor must be a float "
+                                r"in the range \(0.0, inf\) or a str among {'auto'}. Got 'fast'"),
+    ({"penalty": "l3"}, r"The 'penalty' parameter of GDRegressor must be a str among {'l2', "
+                        r"'l1', 'elasticnet'} or None. Got 'l3' instead."),
+    ({"alpha": -1.0}, r"'alpha' .* Got -1.0 instead"),
 ])
 def test_bad_schedule_parameters_raise_at_fit(params, message):
     X, y = make_regression(20, 2, seed=34)

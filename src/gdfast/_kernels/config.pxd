@@ -1,6 +1,8 @@
 # The option codes and the per-call configuration of the epoch loop.
-# Python reads the names from the tables in linear.pyx (LOSSES, OPTIMIZERS, SCHEDULES), so
-# each option is defined exactly once: here.
+# linear.pyx maps the names Python uses to these codes (LOSSES, OPTIMIZERS, STEP_SCHEDULES).
+# An optimizer is declared by its class in gdfast.optim (hyper-parameters, constraints, fields
+# of EpochConfig it fills, number of buffers); tests/test_declarations.py checks that the
+# kernel's tables and EpochConfig agree with those declarations and with the NumPy twin.
 
 cdef enum Loss:
     SQUARED_ERROR = 0

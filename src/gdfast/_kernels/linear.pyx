@@ -22,8 +22,8 @@ from gdfast._kernels.rows cimport (dot, dot4, dot_centered, axpy, axpy4, scale_i
                    prefetch_sample, gd_cpu_has_avx2_fma)
 
 
-# The option names Python accepts, mapped to the kernel's codes. The estimators and the
-# reference take their lists of valid names from here.
+# The option names Python uses, mapped to the kernel's codes. The optimizers' names are
+# declared by their classes in gdfast.optim; a test checks that these tables agree with them.
 LOSSES = {"squared_error": SQUARED_ERROR, "huber": HUBER,
           "epsilon_insensitive": EPSILON_INSENSITIVE, "log_loss": LOG_LOSS, "hinge": HINGE,
           "modified_huber": MODIFIED_HUBER}
@@ -52,7 +52,8 @@ cdef Py_ssize_t state_rows(int optimizer) noexcept nogil:
     return -1
 
 
-# Number of state buffers per optimizer name, for Python to allocate.
+# Number of state buffers per optimizer name; the run_epoch check below guards memory with it,
+# and a test holds it equal to each optimizer class's n_buffers, which Python allocates.
 OPTIMIZER_STATE_ROWS = {name: state_rows(code) for name, code in OPTIMIZERS.items()}
 
 

@@ -1,35 +1,36 @@
 """What GDRegressor and GDClassifier share: hyper-parameter checks, the training state and
 the epoch loop with its schedule and stopping rule. The estimators only encode targets and
 predict."""
-import numbers
 import os
 import re
 import time
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils._param_validation import Interval, InvalidParameterError, Options
+from sklearn.utils.validation import _check_sample_weight, _is_fitted, validate_data
 
+from gdfast._constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INTEGER, one_of
 from gdfast.linear_model import _engine
 from gdfast.linear_model._state import TrainingState
-from gdfast.optim import get_optimizer
-from gdfast.optim.schedules import Adaptive, get_schedule
+from gdfast.optim import OPTIMIZER_CLASSES, Optimizer, get_optimizer
+from gdfast.optim.schedules import SCHEDULE_CLASSES, Adaptive, Schedule, get_schedule
 
 # The in-kernel shuffle draws row indices from 32 random bits.
 MAX_ROWS = 2**32 - 1
-PENALTIES = (None, "l2", "l1", "elasticnet")
-# The plain-gradient family takes, with learning_rate="auto", the step 1/L for the
-# curvature bound L = c · max s·||(x, 1)||² over rows with weight s (scikit-learn's SAG uses
-# the same bound), or for a full batch c · mean s·||(x, 1)||²; c bounds the loss's second
-# derivative (the non-smooth losses take the bound of their smoothed versions).
-PLAIN_GRADIENT = ("sgd", "momentum", "nesterov")
 # Values (rows × features) per block where X is read in float64 a block at a time: 2 MiB,
 # large enough that the Python loop over blocks costs little next to reading them.
 ROW_BLOCK_VALUES = 1 << 18
+# The plain-gradient family (Optimizer.plain_gradient) takes, with learning_rate="auto", the
+# step 1/L for the curvature bound L = c · max s·||(x, 1)||² over rows with weight s
+# (scikit-learn's SAG uses the same bound), or for a full batch c · mean s·||(x, 1)||²; c
+# bounds the loss's second derivative (the non-smooth losses take the bound of their
+# smoothed versions).
 CURVATURE = {"squared_error": 2.0, "huber": 2.0, "epsilon_insensitive": 1.0, "log_loss": 0.25,
              "hinge": 1.0, "modified_huber": 2.0}
 
@@ -44,41 +45,68 @@ def _without_data(error):
     return type(error)(text if len(text) <= 600 else text[:600] + " ...")
 
 
-def _check_choice(name, value, allowed):
-    if value not in allowed or (value is not None and not isinstance(value, str)):
-        raise ValueError(f"{name}={value!r} is not supported; expected one of "
-                         f"{', '.join(repr(a) for a in allowed)}.")
+# Keywords of scikit-learn's SGD estimators that gdfast spells differently, with what to
+# write instead.
+SKLEARN_KEYWORDS = {
+    "eta0": "gdfast calls the base step learning_rate (a float, or 'auto') and the schedule "
+            "lr_schedule; write learning_rate=0.01 instead of eta0=0.01",
+    "power_t": "the 'invscaling' schedule holds its exponent, and gdfast calls the schedule "
+               "lr_schedule and the base step learning_rate; write "
+               "lr_schedule=InvScaling(power_t=0.25) (from gdfast.schedules)",
+}
+# Parameters that take a name or an instance, the classes the names stand for, and an
+# example instance for messages.
+NAMED_OBJECTS = {"optimizer": (OPTIMIZER_CLASSES, "Adam()"),
+                 "lr_schedule": (SCHEDULE_CLASSES, "StepLR()")}
 
 
-def _check_real(name, value, *, low, low_inclusive, allow_none=False):
-    if value is None and allow_none:
-        return
-    ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)
-          and np.isfinite(value) and (value >= low if low_inclusive else value > low))
-    if not ok:
-        bound = f">= {low}" if low_inclusive else f"> {low}"
-        extra = " or None" if allow_none else ""
-        raise ValueError(f"{name}={value!r} is out of range; expected a finite real number "
-                         f"{bound}{extra}.")
-
-
-def _check_int(name, value, *, low, allow_none=False):
-    if value is None and allow_none:
-        return
-    if not (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low):
-        extra = " or None" if allow_none else ""
-        raise ValueError(f"{name}={value!r} is out of range; expected an integer >= {low}{extra}.")
-
-
-def _check_bool(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name}={value!r} is not supported; expected True or False.")
+def _all_zero(sample_weight):
+    """Whether the sample weights given are all zero (checked before scikit-learn's own
+    checks, whose message for this depends on its version)."""
+    if sample_weight is None:
+        return False
+    weights = np.asarray(sample_weight)
+    return weights.dtype.kind in "biuf" and weights.size > 0 and not np.any(weights)
 
 
 class BaseGD(BaseEstimator):
     """Gradient descent on a linear model; subclasses set `_losses` and encode targets."""
 
     _losses = ()
+    # Each parameter's allowed values, checked by scikit-learn's fit context (subclasses add
+    # theirs); the rules that relate two parameters are in _validate_params.
+    _parameter_constraints = {
+        "optimizer": [one_of(OPTIMIZER_CLASSES), Optimizer],
+        "learning_rate": [POSITIVE, one_of(["auto"])],
+        "lr_schedule": [one_of(SCHEDULE_CLASSES), Schedule],
+        "warmup_steps": [Interval(Integral, 0, None, closed="left")],
+        "penalty": [one_of(["l2", "l1", "elasticnet"]), None],
+        "alpha": [NON_NEGATIVE],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "batch_size": [POSITIVE_INTEGER, None],
+        "max_iter": [POSITIVE_INTEGER],
+        "tol": [NON_NEGATIVE, None],
+        "n_iter_no_change": [POSITIVE_INTEGER],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "fit_intercept": ["boolean"],
+        "center": ["boolean"],
+        "warm_start": ["boolean"],
+        "n_jobs": [POSITIVE_INTEGER, Options(Integral, {-1}), None],
+        "verbose": ["verbose"],
+        "engine": [one_of(_engine.ENGINES)],
+    }
+
+    def __new__(cls, *args, **kwargs):
+        # Python calls __new__ with the keywords before __init__ rejects an unknown one; the
+        # hint goes here because scikit-learn needs __init__ to list exactly the parameters.
+        for keyword in kwargs:
+            if keyword in SKLEARN_KEYWORDS:
+                raise TypeError(f"{cls.__name__}() got an unexpected keyword argument "
+                                f"{keyword!r}: {SKLEARN_KEYWORDS[keyword]}.")
+        return super().__new__(cls)
 
     def __init__(self, loss, *, optimizer, learning_rate, lr_schedule, warmup_steps, penalty,
                  alpha, l1_ratio, batch_size, max_iter, tol, n_iter_no_change, early_stopping,
@@ -109,39 +137,57 @@ class BaseGD(BaseEstimator):
 
     # --- checks ---------------------------------------------------------------------------
 
-    def _check_params(self):
-        """Validate every hyper-parameter; return the optimizer and schedule instances."""
-        _check_choice("loss", self.loss, self._losses)
-        if not (isinstance(self.learning_rate, str) and self.learning_rate == "auto"):
-            _check_real("learning_rate", self.learning_rate, low=0, low_inclusive=False)
-        _check_int("warmup_steps", self.warmup_steps, low=0)
-        _check_choice("penalty", self.penalty, PENALTIES)
-        _check_real("alpha", self.alpha, low=0, low_inclusive=True)
-        _check_real("l1_ratio", self.l1_ratio, low=0, low_inclusive=True)
-        if self.l1_ratio > 1:
-            raise ValueError(f"l1_ratio={self.l1_ratio!r} is out of range; expected a real "
-                             "number in [0, 1].")
-        _check_int("batch_size", self.batch_size, low=1, allow_none=True)
-        _check_int("max_iter", self.max_iter, low=1)
-        _check_real("tol", self.tol, low=0, low_inclusive=True, allow_none=True)
-        _check_int("n_iter_no_change", self.n_iter_no_change, low=1)
-        _check_bool("early_stopping", self.early_stopping)
-        _check_real("validation_fraction", self.validation_fraction, low=0, low_inclusive=False)
-        if self.validation_fraction >= 1:
-            raise ValueError(f"validation_fraction={self.validation_fraction!r} is out of "
-                             "range; expected a real number in (0, 1).")
-        _check_int("verbose", self.verbose, low=0)
-        if self.n_jobs is not None and self.n_jobs != -1:
-            _check_int("n_jobs", self.n_jobs, low=1)
-        _check_bool("shuffle", self.shuffle)
-        _check_bool("fit_intercept", self.fit_intercept)
-        _check_bool("center", self.center)
-        _check_bool("warm_start", self.warm_start)
-        _check_choice("engine", self.engine, _engine.ENGINES)
-        return get_optimizer(self.optimizer), get_schedule(self.lr_schedule, self.alpha)
+    def _validate_params(self):
+        """Check every parameter against _parameter_constraints (scikit-learn's messages),
+        the optimizer's and the schedule's against theirs, and the rules relating two."""
+        if isinstance(self.learning_rate, str) and self.learning_rate in SCHEDULE_CLASSES:
+            raise InvalidParameterError(
+                f"learning_rate={self.learning_rate!r} names a schedule: gdfast calls the "
+                "schedule lr_schedule and the base step learning_rate (scikit-learn's eta0). "
+                f"Write lr_schedule={self.learning_rate!r} and learning_rate=0.01 (a float) "
+                "or 'auto'.")
+        super()._validate_params()
+        if isinstance(self.optimizer, Optimizer):
+            self.optimizer._validate_params()
+        get_schedule(self.lr_schedule).validate(self.alpha)
+
+    def _options(self, *, partial):
+        """The optimizer and schedule instances of this fit. scikit-learn's fit context
+        validates the parameters except on a partial_fit after the first; set_params may
+        change them between those calls, so they are validated here then."""
+        if partial and _is_fitted(self):
+            self._validate_params()
+        return get_optimizer(self.optimizer), get_schedule(self.lr_schedule)
+
+    def set_params(self, **params):
+        """scikit-learn's set_params; a nested name such as optimizer__beta1 also works when
+        the optimizer (or lr_schedule) is given by name: the name becomes an instance of its
+        class with its defaults, whose parameter is then set."""
+        for keyword in params:
+            if keyword in SKLEARN_KEYWORDS:
+                raise ValueError(f"Invalid parameter {keyword!r} for {type(self).__name__}: "
+                                 f"{SKLEARN_KEYWORDS[keyword]}.")
+        for parameter, (classes, example) in NAMED_OBJECTS.items():
+            nested = [key for key in params if key.startswith(parameter + "__")]
+            value = params.get(parameter, getattr(self, parameter))
+            if not nested or not isinstance(value, str):
+                continue
+            if value not in classes:
+                raise ValueError(f"{nested[0]} needs {parameter} to be an instance such as "
+                                 f"{parameter}={example}, or one of the names "
+                                 f"{', '.join(repr(name) for name in classes)}; got "
+                                 f"{parameter}={value!r}.")
+            if parameter in params:
+                params[parameter] = classes[value]()
+            else:
+                setattr(self, parameter, classes[value]())
+        return super().set_params(**params)
 
     def _validate_fit_data(self, X, y, sample_weight, *, y_numeric, reset=True):
         """Check X, y and sample_weight; X keeps float32 or becomes float64, C-ordered."""
+        if _all_zero(sample_weight):
+            raise ValueError("sample_weight is zero for every row: at least one row needs a "
+                             "positive weight.")
         try:
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
                                  y_numeric=y_numeric, reset=reset)
@@ -166,7 +212,7 @@ class BaseGD(BaseEstimator):
         1/L from the data (plain-gradient family); a state keeps the one it started with."""
         if self.learning_rate != "auto":
             return float(self.learning_rate)
-        if optimizer.name not in PLAIN_GRADIENT:
+        if not optimizer.plain_gradient:
             return optimizer.default_learning_rate
         curvature = CURVATURE[self.loss] * (2.0 if self._n_outputs() > 1 and self.loss == "log_loss"
                                             else 1.0)

@@ -1,19 +1,21 @@
 """GDClassifier: linear classification (logistic, hinge, modified Huber) by gradient descent."""
 import numpy as np
 from scipy.special import expit, softmax
-from sklearn.base import ClassifierMixin
+from numbers import Real
+
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from gdfast.linear_model._base import BaseGD, _check_choice
+from gdfast._constraints import one_of
+from gdfast.linear_model._base import BaseGD
 from gdfast.linear_model._regressor import ATTRIBUTES_DOC, PARAMETERS_DOC
 
 # Rows encoded per block in _encode: small temporaries, few Python iterations.
 ENCODE_BLOCK = 1 << 16
-
-MULTI_CLASS = ("auto", "multinomial", "ovr")
 
 
 def _has_probabilities(model):
@@ -38,7 +40,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
         binary model per class trained together ('ovr'). 'auto' is multinomial for log_loss
         and ovr for the margin losses.
     class_weight : dict, 'balanced' or None, default=None
-        Multiplies each row's weight by its class's; 'balanced' uses n / (k · count).
+        Multiplies each row's weight by its class's (finite, >= 0; 0 ignores the class);
+        'balanced' uses n / (k · count).
     {PARAMETERS_DOC}
     Attributes
     ----------
@@ -48,6 +51,10 @@ class GDClassifier(ClassifierMixin, BaseGD):
     {ATTRIBUTES_DOC}"""
 
     _losses = ("log_loss", "hinge", "modified_huber")
+    _parameter_constraints = {**BaseGD._parameter_constraints,
+                              "loss": [one_of(_losses)],
+                              "multi_class": [one_of(["auto", "multinomial", "ovr"])],
+                              "class_weight": [dict, one_of(["balanced"]), None]}
 
     def __init__(self, loss="log_loss", *, multi_class="auto", class_weight=None,
                  optimizer="sgd", learning_rate="auto", lr_schedule="adaptive", warmup_steps=0,
@@ -69,17 +76,19 @@ class GDClassifier(ClassifierMixin, BaseGD):
 
     # --- checks and encoding -------------------------------------------------------------
 
-    def _check_params(self):
-        checked = super()._check_params()
-        _check_choice("multi_class", self.multi_class, MULTI_CLASS)
+    def _validate_params(self):
+        super()._validate_params()
         if self.multi_class == "multinomial" and self.loss != "log_loss":
-            raise ValueError(f"multi_class='multinomial' needs loss='log_loss'; got "
-                             f"loss={self.loss!r}. Use multi_class='ovr' for it.")
-        cw = self.class_weight
-        if not (cw is None or isinstance(cw, dict) or (isinstance(cw, str) and cw == "balanced")):
-            raise ValueError(f"class_weight={cw!r} is not supported; expected a dict, "
-                             "'balanced' or None.")
-        return checked
+            raise InvalidParameterError(f"multi_class='multinomial' needs loss='log_loss'; got "
+                                        f"loss={self.loss!r}. Use multi_class='ovr' for it.")
+        if isinstance(self.class_weight, dict):
+            bad = {label: weight for label, weight in self.class_weight.items()
+                   if not (isinstance(weight, Real) and np.isfinite(weight) and weight >= 0)}
+            if bad:
+                raise InvalidParameterError(
+                    f"class_weight has weights that are not finite numbers >= 0: {bad!r}. A "
+                    "class's weight multiplies its rows' sample_weight, which must not be "
+                    "negative; give 0 to ignore a class.")
 
     @staticmethod
     def _check_classes(classes):
@@ -141,9 +150,10 @@ class GDClassifier(ClassifierMixin, BaseGD):
 
     # --- fitting ---------------------------------------------------------------------------
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model (from zero coefficients unless warm_start); return self."""
-        optimizer, schedule = self._check_params()
+        optimizer, schedule = self._options(partial=False)
         X, y, sample_weight = self._validate_fit_data(X, y, sample_weight, y_numeric=False)
         check_classification_targets(y)
         classes = np.unique(y)
@@ -157,10 +167,11 @@ class GDClassifier(ClassifierMixin, BaseGD):
                           partial=False, y_original=y)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over these rows, continuing the fitted state. The first call needs
         `classes`, all the labels that will ever be seen."""
-        optimizer, schedule = self._check_params()
+        optimizer, schedule = self._options(partial=True)
         first_call = not hasattr(self, "_state")
         if first_call:
             if classes is None:

@@ -13,6 +13,8 @@ import os
 
 import numpy as np
 
+from gdfast import optim
+from gdfast.optim import schedules
 from gdfast._kernels import linear as _kernel
 from gdfast._slow import linear as _reference
 
@@ -48,26 +50,24 @@ kernel = _select_kernel()
 
 ENGINES = ("cython", "numpy")
 LOSS_NAMES = tuple(_kernel.LOSSES)
-OPTIMIZER_NAMES = tuple(_kernel.OPTIMIZERS)
+OPTIMIZER_NAMES = tuple(optim.OPTIMIZER_CLASSES)
 STATUS_OK = _kernel.STATUS_OK
 SCALAR_STATE_SIZE = _kernel.SCALAR_STATE_SIZE
 
-# Every field of the kernel's EpochConfig, with values that leave a feature switched off.
+# Every field of the kernel's EpochConfig, with values that leave a feature switched off;
+# the optimizers' and the schedules' fields come from their classes' declarations.
 NEUTRAL_CONFIG = {
     "loss": "squared_error", "multiclass": "none", "epsilon": 0.1, "optimizer": "sgd",
     "batch_size": 1, "n_threads": 1, "shuffle": False,
     "fit_intercept": True, "center": False, "unit_weights": False, "learning_rate": 0.01,
-    "schedule": "constant", "power_t": 0.0,
-    "optimal_t0": 1.0, "optimal_alpha": 1.0, "warmup_steps": 0.0, "l2": 0.0, "l1": 0.0,
-    "weight_decay": 0.0, "momentum": 0.0, "lr_decay": 0.0, "eps": 1e-8, "rmsprop_alpha": 0.99,
-    "centered": False, "rho": 0.9, "beta1": 0.9, "beta2": 0.999, "amsgrad": False,
-    "momentum_decay": 4e-3,
+    "schedule": "constant", "warmup_steps": 0.0, "l2": 0.0, "l1": 0.0,
+    **optim.NEUTRAL_CONFIG, **schedules.NEUTRAL_CONFIG,
 }
 
 
 def state_rows(optimizer):
-    """How many parameter-sized buffers `optimizer` keeps between steps."""
-    return _kernel.OPTIMIZER_STATE_ROWS[optimizer]
+    """How many parameter-sized buffers `optimizer` (a name) keeps between steps."""
+    return optim.OPTIMIZER_CLASSES[optimizer].n_buffers
 
 
 def run_epoch(engine, X, y, sample_weight, coef, state, scalars, order, config, t, rng_state,

@@ -1,19 +1,22 @@
 """GDRegressor: a linear model y ≈ X·w + b trained by gradient descent."""
 import numpy as np
-from sklearn.base import RegressorMixin
+from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from gdfast.linear_model._base import BaseGD, _check_real
+from gdfast._constraints import NON_NEGATIVE, one_of
+from gdfast.linear_model._base import BaseGD
 
 PARAMETERS_DOC = """
     optimizer : str or gdfast.optim.Optimizer, default='sgd'
         Update rule: 'sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adadelta', 'adam',
         'adamw', 'nadam', 'adamax', or an instance of the class of that name in gdfast.optim
-        carrying its hyper-parameters (e.g. Adam(beta1=0.9, beta2=0.99)).
+        carrying its hyper-parameters (e.g. Adam(beta1=0.9, beta2=0.99)). Nested names such
+        as optimizer__beta1 work with either; a name then becomes its class's instance.
     learning_rate : float or 'auto', default='auto'
-        Base step size γ₀. 'auto': for sgd, momentum and nesterov the step 1/L from the data,
-        L = c·max over rows of ‖(x, 1)‖² with c the loss's curvature bound (as scikit-learn's
-        SAG solver), which does not diverge on unscaled data; for the adaptive optimizers
+        Base step size γ₀ (scikit-learn's eta0; its learning_rate is lr_schedule here).
+        'auto': for sgd, momentum and nesterov the step 1/L from the data, L = c·max over
+        rows of ‖(x, 1)‖² with c the loss's curvature bound (as scikit-learn's SAG solver),
+        which does not diverge on unscaled data; for the adaptive optimizers
         their standard default (PyTorch's: 1e-3 for Adam and AdamW, 2e-3 for NAdam and
         Adamax, 1.0 for AdaDelta, 1e-2 for AdaGrad and RMSprop).
     lr_schedule : str or gdfast.schedules.Schedule, default='adaptive'
@@ -106,6 +109,8 @@ class GDRegressor(RegressorMixin, BaseGD):
     {ATTRIBUTES_DOC}"""
 
     _losses = ("squared_error", "huber", "epsilon_insensitive")
+    _parameter_constraints = {**BaseGD._parameter_constraints,
+                              "loss": [one_of(_losses)], "epsilon": [NON_NEGATIVE]}
 
     def __init__(self, loss="squared_error", *, epsilon=0.1, optimizer="sgd",
                  learning_rate="auto", lr_schedule="adaptive", warmup_steps=0, penalty=None,
@@ -124,22 +129,19 @@ class GDRegressor(RegressorMixin, BaseGD):
                          center=center, warm_start=warm_start, n_jobs=n_jobs,
                          verbose=verbose, engine=engine)
 
-    def _check_params(self):
-        checked = super()._check_params()
-        _check_real("epsilon", self.epsilon, low=0, low_inclusive=True)
-        return checked
-
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model (from zero coefficients unless warm_start); return self."""
-        optimizer, schedule = self._check_params()
+        optimizer, schedule = self._options(partial=False)
         X, y, sample_weight = self._validate_fit_data(X, y, sample_weight, y_numeric=True)
         self._fit_encoded(X, np.ascontiguousarray(y, dtype=X.dtype), sample_weight, optimizer,
                           schedule, partial=False, y_original=y)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over these rows, continuing the fitted coefficients and optimizer state."""
-        optimizer, schedule = self._check_params()
+        optimizer, schedule = self._options(partial=True)
         first_call = not hasattr(self, "_state")
         X, y, sample_weight = self._validate_fit_data(X, y, sample_weight, y_numeric=True,
                                                       reset=first_call)

@@ -8,33 +8,34 @@ exponential, cosine, adaptive) set the base rate of each epoch. The estimator's
 Epochs e count from 0 and updates t from 1, both since the model's state was created.
 """
 import math
-import numbers
 
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
+
+from gdfast._constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INTEGER
+from gdfast.optim._base import merged_neutral_config
 
 __all__ = ["Constant", "InvScaling", "Optimal", "Adaptive", "StepLR", "ExponentialLR",
            "CosineAnnealingLR", "get_schedule", "SCHEDULE_CLASSES"]
 
 
-def _check_positive(name, value, *, integer=False, allow_zero=False, allow_none=False):
-    if value is None and allow_none:
-        return
-    kind = numbers.Integral if integer else numbers.Real
-    ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value) \
-        and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        what = "an integer" if integer else "a finite real number"
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name}={value!r} is out of range; expected {what} {bound}"
-                         f"{' or None' if allow_none else ''}.")
-
-
 class Schedule(BaseEstimator):
+    """Base of the schedules: `name` (the estimator's), `step_schedule` (the kernel's
+    per-update schedule), `_parameter_constraints` (each parameter's allowed values),
+    `neutral_config` (the kernel config fields of a per-update schedule, with the value of
+    each when a direct call of the engine leaves it out)."""
+
     name = None
-    step_schedule = "constant"      # the kernel's per-update schedule
+    step_schedule = "constant"
+    _parameter_constraints = {}
+    neutral_config = {}
 
     def validate(self, alpha):
-        """Raise ValueError for a parameter out of range; alpha is the estimator's."""
+        """Raise InvalidParameterError for a parameter outside its constraints, or one that
+        the estimator's `alpha` rules out."""
+        validate_parameter_constraints(self._parameter_constraints,
+                                       self.get_params(deep=False),
+                                       caller_name=f"the schedule {type(self).__name__}")
 
     def epoch_rate(self, base_rate, epoch, max_iter):
         """The base rate of epoch `epoch` (0-based)."""
@@ -55,12 +56,11 @@ class InvScaling(Schedule):
 
     name = "invscaling"
     step_schedule = "invscaling"
+    _parameter_constraints = {"power_t": [NON_NEGATIVE]}
+    neutral_config = {"power_t": 0.0}
 
     def __init__(self, power_t=0.25):
         self.power_t = power_t
-
-    def validate(self, alpha):
-        _check_positive("lr_schedule.power_t", self.power_t, allow_zero=True)
 
     def kernel_config(self, alpha):
         return {"schedule": "invscaling", "power_t": float(self.power_t)}
@@ -73,11 +73,14 @@ class Optimal(Schedule):
 
     name = "optimal"
     step_schedule = "optimal"
+    neutral_config = {"optimal_t0": 1.0, "optimal_alpha": 1.0}
 
     def validate(self, alpha):
+        super().validate(alpha)
         if not alpha > 0:
-            raise ValueError(f"lr_schedule='optimal' needs alpha > 0; got alpha={alpha!r}. "
-                             "Set alpha (e.g. 1e-4) or choose another schedule.")
+            raise InvalidParameterError(f"lr_schedule='optimal' needs alpha > 0; got "
+                                        f"alpha={alpha!r}. Set alpha (e.g. 1e-4) or choose "
+                                        "another schedule.")
 
     def kernel_config(self, alpha):
         return {"schedule": "optimal", "optimal_alpha": float(alpha),
@@ -97,14 +100,11 @@ class StepLR(Schedule):
     """γ_e = γ₀ · gamma^⌊e / step_size⌋ (torch.optim.lr_scheduler.StepLR)."""
 
     name = "step"
+    _parameter_constraints = {"step_size": [POSITIVE_INTEGER], "gamma": [POSITIVE]}
 
     def __init__(self, step_size=10, gamma=0.1):
         self.step_size = step_size
         self.gamma = gamma
-
-    def validate(self, alpha):
-        _check_positive("lr_schedule.step_size", self.step_size, integer=True)
-        _check_positive("lr_schedule.gamma", self.gamma)
 
     def epoch_rate(self, base_rate, epoch, max_iter):
         return base_rate * self.gamma ** (epoch // self.step_size)
@@ -114,12 +114,10 @@ class ExponentialLR(Schedule):
     """γ_e = γ₀ · gamma^e (torch.optim.lr_scheduler.ExponentialLR)."""
 
     name = "exponential"
+    _parameter_constraints = {"gamma": [POSITIVE]}
 
     def __init__(self, gamma=0.95):
         self.gamma = gamma
-
-    def validate(self, alpha):
-        _check_positive("lr_schedule.gamma", self.gamma)
 
     def epoch_rate(self, base_rate, epoch, max_iter):
         return base_rate * self.gamma ** epoch
@@ -130,14 +128,11 @@ class CosineAnnealingLR(Schedule):
     (torch.optim.lr_scheduler.CosineAnnealingLR)."""
 
     name = "cosine"
+    _parameter_constraints = {"T_max": [POSITIVE_INTEGER, None], "eta_min": [NON_NEGATIVE]}
 
     def __init__(self, T_max=None, eta_min=0.0):
         self.T_max = T_max
         self.eta_min = eta_min
-
-    def validate(self, alpha):
-        _check_positive("lr_schedule.T_max", self.T_max, integer=True, allow_none=True)
-        _check_positive("lr_schedule.eta_min", self.eta_min, allow_zero=True)
 
     def epoch_rate(self, base_rate, epoch, max_iter):
         period = self.T_max or max_iter
@@ -147,18 +142,10 @@ class CosineAnnealingLR(Schedule):
 SCHEDULE_CLASSES = {cls.name: cls for cls in
                     (Constant, InvScaling, Optimal, Adaptive, StepLR, ExponentialLR,
                      CosineAnnealingLR)}
+# The schedules' fields of the kernel config, each with its neutral value.
+NEUTRAL_CONFIG = merged_neutral_config(SCHEDULE_CLASSES.values())
 
 
-def get_schedule(schedule, alpha):
-    """A validated Schedule instance from a name or an instance."""
-    if isinstance(schedule, str):
-        if schedule not in SCHEDULE_CLASSES:
-            raise ValueError(f"lr_schedule={schedule!r} is not supported; expected one of "
-                             f"{', '.join(repr(n) for n in SCHEDULE_CLASSES)} or an instance "
-                             "of a gdfast.schedules class.")
-        schedule = SCHEDULE_CLASSES[schedule]()
-    elif not isinstance(schedule, Schedule):
-        raise ValueError(f"lr_schedule={schedule!r} is not supported; expected a name such as "
-                         "'cosine' or an instance of a gdfast.schedules class.")
-    schedule.validate(alpha)
-    return schedule
+def get_schedule(schedule):
+    """A Schedule instance from a name (its defaults) or an instance (returned as is)."""
+    return SCHEDULE_CLASSES[schedule]() if isinstance(schedule, str) else schedule
