@@ -81,6 +81,23 @@ def test_resuming_after_pickling_continues_the_shuffled_run_exactly(engine):
     assert np.array_equal(resumed.intercept_, once.intercept_)
 
 
+@pytest.mark.parametrize("Estimator, make", [(GDRegressor, make_regression),
+                                            (GDClassifier, make_classification)])
+def test_partial_fit_continues_bit_for_bit_after_a_joblib_round_trip(Estimator, make, tmp_path):
+    joblib = pytest.importorskip("joblib")
+    X, y = make(400, 3, seed=12)
+    first = {"classes": [0, 1]} if Estimator is GDClassifier else {}
+    model = Estimator(random_state=0).partial_fit(X[:200], y[:200], **first)
+    joblib.dump(model, tmp_path / "model.joblib")
+    restored = joblib.load(tmp_path / "model.joblib")
+    for _ in range(3):
+        model.partial_fit(X[200:], y[200:])
+        restored.partial_fit(X[200:], y[200:])
+    assert np.array_equal(restored.coef_, model.coef_)
+    assert np.array_equal(restored.intercept_, model.intercept_)
+    assert restored.t_ == model.t_ == 800
+
+
 # --- no silent early stop ------------------------------------------------------------------
 
 def test_the_adaptive_floor_is_relative_to_the_starting_rate():

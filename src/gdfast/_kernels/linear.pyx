@@ -1,8 +1,9 @@
 # The compiled core of gdfast: one epoch of gradient descent, for every batch mode.
 #
-# An epoch walks the rows in `order` (a fresh random permutation drawn here, if asked), cuts them into batches of
-# `batch_size` rows (1 = stochastic, k = mini-batch, n_samples = full batch), and for each
-# batch accumulates the mean gradient of the weighted losses, then takes one optimizer step.
+# An epoch walks the rows in `order` (a fresh random permutation drawn here, if asked), cuts
+# them into batches of `batch_size` rows (1 = stochastic, k = mini-batch, n_samples = full
+# batch), and for each batch accumulates the mean gradient of the weighted losses, then takes
+# one optimizer step.
 # The parameters are one flat vector of n_outputs rows of (n_features + 1) entries, the
 # intercept last in each row. gdfast/_slow/linear.py is the slow, obvious twin of this file.
 

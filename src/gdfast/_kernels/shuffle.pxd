@@ -1,7 +1,7 @@
 # The in-kernel shuffle: SplitMix64 feeding an inside-out Fisher-Yates pass.
 # gdfast/_slow/linear.py implements the same generator, so both engines visit rows in the same
-# order for the same seed. The bounded draw takes the high 32 bits times the range (Lemire), so it needs
-# n < 2**32 rows; Python checks that before calling.
+# order for the same seed. The bounded draw takes the high 32 bits times the range (Lemire),
+# so it needs n < 2**32 rows; Python checks that before calling.
 
 from libc.stdint cimport uint64_t
 
@@ -34,7 +34,8 @@ cdef inline Py_ssize_t draw_below(uint64_t value, Py_ssize_t bound) noexcept nog
     return <Py_ssize_t>(((value >> 32) * <uint64_t>bound) >> 32)
 
 
-cdef inline void random_permutation(Py_ssize_t* order, Py_ssize_t n, uint64_t* state) noexcept nogil:
+cdef inline void random_permutation(Py_ssize_t* order, Py_ssize_t n,
+                                    uint64_t* state) noexcept nogil:
     """Fill order[0:n] with a uniformly random permutation of 0 .. n-1 drawn from `state`,
     whatever it held before (the inside-out form of Fisher-Yates): an epoch's order then
     depends on the generator's state alone, so a fitted model need not keep one."""
