@@ -255,8 +255,10 @@ def test_ctrl_c_in_the_first_epoch_keeps_the_previous_model(monkeypatch, how):
 def test_ctrl_c_inside_a_compiled_epoch_stops_it_and_keeps_the_finished_ones(monkeypatch):
     """A real (simulated) SIGINT while the kernel runs an epoch without the GIL: the kernel
     looks at signals every few milliseconds of work and stops the epoch."""
+    # 200,000 rows × 64 parameters: three looks at signals per epoch; Adam makes the epoch
+    # long (tens of milliseconds) next to the wait for the interrupting thread to run.
     X, y = make_regression(200_000, 63, seed=11, dtype=np.float32)
-    params = dict(random_state=0, tol=None, max_iter=10)
+    params = dict(optimizer="adam", random_state=0, tol=None, max_iter=10)
     expected = GDRegressor(**dict(params, max_iter=2)).fit(X, y)
     real, calls = _engine.run_epoch, []
     main = threading.main_thread()
