@@ -17,12 +17,15 @@ KERNEL_CONFIG = dict(_engine.NEUTRAL_CONFIG, loss=0, multiclass=0, optimizer=0, 
 LABELS = {"log_loss": (0.0, 1.0), "hinge": (-1.0, 1.0), "modified_huber": (-1.0, 1.0)}
 TOLERANCE = {np.float64: 1e-10, np.float32: 2e-4}
 # In float32 a residual near a kink of a piecewise loss (huber's |r| = δ, the hinge) can land
-# on the other side than in the float64 reference and take the other branch's gradient.
+# on the other side than in the float64 reference and take the other branch's gradient. One
+# such flip early in five epochs of momentum moves the coefficients by up to ~2% (the worst of
+# 20 shuffle seeds in float32 momentum/huber; the median was 0.2%), so the bound is 3e-2 and
+# the float64 runs, where no flip happens, carry the precise comparison.
 PIECEWISE = {"huber", "epsilon_insensitive", "hinge", "modified_huber"}
 
 
 def tolerance(dtype, loss):
-    return 5e-3 if dtype == np.float32 and loss in PIECEWISE else TOLERANCE[dtype]
+    return 3e-2 if dtype == np.float32 and loss in PIECEWISE else TOLERANCE[dtype]
 
 
 def problem(loss, dtype, n_samples=97, n_features=7, seed=0):
@@ -86,25 +89,41 @@ def test_shuffled_epochs_match_reference(mode):
     n = X.shape[0]
     config = {"loss": "squared_error", "optimizer": "sgd", "batch_size": BATCH_MODES[mode] or n,
               "shuffle": True, "fit_intercept": True, "learning_rate": 0.05}
-    orders = [np.arange(n, dtype=np.intp)] * 4  # copied, then shuffled in place each epoch
+    orders = [np.arange(n, dtype=np.intp)] * 4  # copied, then overwritten by a permutation
     kernel, reference = run_both(X, y, weights, config, orders, rng_state=12345)
     assert relative_error(kernel[0], reference[0]) < 1e-10
     assert kernel[3] == reference[3]  # the generators end in the same state
 
 
-def test_shuffle_is_the_reference_permutation():
-    n = 1000
-    order_kernel = np.arange(n, dtype=np.intp)
-    order_reference = order_kernel.copy()
+@pytest.mark.parametrize("n", [1, 2, 17, 1000])
+def test_shuffle_is_the_reference_permutation_whatever_the_order_held(n):
+    """The epoch's order depends on the generator's state alone, which is all a fitted model
+    keeps to resume its run."""
+    order_kernel = np.full(n, n - 1, dtype=np.intp)          # any valid content
+    order_reference = np.arange(n, dtype=np.intp)[::-1].copy()
     X = np.zeros((n, 1))
     config = dict(KERNEL_CONFIG, batch_size=1, shuffle=True, learning_rate=0.0)
     _, _, _, kernel_state, _ = _kernel.run_epoch(X, np.zeros(n), np.ones(n), np.zeros(1),
                                                  np.zeros(2), np.zeros((0, 2)), np.ones(4),
                                                  order_kernel, config, 0, 7)
-    reference_state = _reference.shuffle(order_reference, 7)
+    reference_state = _reference.random_permutation(order_reference, 7)
     np.testing.assert_array_equal(order_kernel, order_reference)
     assert kernel_state == reference_state
-    assert sorted(order_kernel) == list(range(n)) and not np.array_equal(order_kernel, np.arange(n))
+    assert sorted(order_kernel) == list(range(n))
+    if n > 2:
+        assert not np.array_equal(order_kernel, np.arange(n))
+
+
+def test_permutations_are_uniform():
+    """Each of the 3! orders of three rows comes up about equally often."""
+    counts = {}
+    state = 1
+    for _ in range(6000):
+        order = np.zeros(3, dtype=np.intp)
+        state = _reference.random_permutation(order, state)
+        counts[tuple(order)] = counts.get(tuple(order), 0) + 1
+    assert len(counts) == 6
+    assert all(abs(count - 1000) < 120 for count in counts.values())
 
 
 @settings(derandomize=True, deadline=None, max_examples=60)

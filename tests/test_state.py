@@ -13,18 +13,25 @@ RATES = {"adadelta": 1.0, "adagrad": 0.05}
 
 @pytest.mark.parametrize("optimizer", OPTIMIZER_CLASSES)
 @pytest.mark.parametrize("batch_size", [1, 16])
-def test_two_partial_fits_on_halves_equal_one_pass(optimizer, batch_size):
+@pytest.mark.parametrize("schedule", ["invscaling", "adaptive"])
+def test_two_partial_fits_on_halves_equal_one_pass(optimizer, batch_size, schedule):
     X, y = make_regression(64, 3, seed=41)
-    # center=False: a centred model takes its feature means from the first call's rows.
+    # What the README states: the first call's rows must not fix the start (center=False, a
+    # number as learning_rate), nor each call shuffle its own rows (shuffle=False).
     params = dict(optimizer=optimizer, learning_rate=RATES.get(optimizer, 0.01),
-                  batch_size=batch_size, shuffle=False, lr_schedule="invscaling", center=False)
+                  batch_size=batch_size, shuffle=False, lr_schedule=schedule, center=False)
     halves = GDRegressor(**params).partial_fit(X[:32], y[:32]).partial_fit(X[32:], y[32:])
-    whole = GDRegressor(**params, max_iter=1, tol=None).fit(X, y)
+    if schedule == "adaptive":          # a stream's rate decays with t, not per epoch
+        whole = GDRegressor(**params).partial_fit(X, y)
+    else:
+        whole = GDRegressor(**params, max_iter=1, tol=None).fit(X, y)
     np.testing.assert_allclose(halves.coef_, whole.coef_, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(halves.intercept_, whole.intercept_, rtol=1e-13, atol=1e-15)
     assert halves.t_ == whole.t_ == 64 // batch_size
     np.testing.assert_allclose(halves._state.buffers, whole._state.buffers, rtol=1e-13, atol=1e-15)
     assert halves.n_iter_ == 2 and len(halves.loss_curve_) == 2
+    np.testing.assert_allclose(halves.learning_rates_[-1], whole.learning_rates_[-1],
+                               rtol=1e-15)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "nadam", "rmsprop"])

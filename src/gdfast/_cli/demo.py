@@ -89,7 +89,7 @@ def batch_modes_table(n_samples):
         for mode, batch_size, learning_rate in BATCH_MODES[problem]:
             fits = {engine: timed_fit(Estimator(learning_rate=learning_rate,
                                                 batch_size=batch_size, lr_schedule="constant",
-                                                max_iter=300, tol=1e-4, random_state=0,
+                                                max_iter=1000, tol=1e-4, random_state=0,
                                                 engine=engine), X, y)
                     for engine in ENGINES}
             for engine, (model, seconds) in fits.items():

@@ -41,6 +41,7 @@ cdef enum StepSchedule:
 cdef enum Status:
     OK = 0
     NONFINITE = 1        # a loss or a parameter became NaN or infinite
+    INTERRUPTED = 2      # a signal handler raised (Ctrl-C): the exception is pending
 
 # Scalar optimizer state, carried between calls like the buffers. Python holds it as an array
 # of N_SCALARS doubles (all 1.0 when new) that the kernel reads through this struct.

@@ -11,6 +11,7 @@ STEP_SCHEDULES: Final[dict[str, int]]
 OPTIMIZER_STATE_ROWS: Final[dict[str, int]]
 STATUS_OK: Final[int]
 STATUS_NONFINITE: Final[int]
+STATUS_INTERRUPTED: Final[int]
 SCALAR_STATE_SIZE: Final[int]
 
 _Floating = np.float32 | np.float64

@@ -1,10 +1,13 @@
 # The compiled core of gdfast: one epoch of gradient descent, for every batch mode.
 #
-# An epoch walks the rows in `order` (shuffled here first if asked), cuts them into batches of
-# `batch_size` rows (1 = stochastic, k = mini-batch, n_samples = full batch), and for each
-# batch accumulates the mean gradient of the weighted losses, then takes one optimizer step.
+# An epoch walks the rows in `order` (a fresh random permutation drawn here, if asked), cuts
+# them into batches of `batch_size` rows (1 = stochastic, k = mini-batch, n_samples = full
+# batch), and for each batch accumulates the mean gradient of the weighted losses, then takes
+# one optimizer step.
 # The parameters are one flat vector of n_outputs rows of (n_features + 1) entries, the
 # intercept last in each row. gdfast/_slow/linear.py is the slow, obvious twin of this file.
+
+import threading
 
 import numpy as np
 
@@ -17,7 +20,7 @@ from gdfast._kernels.config cimport *
 from gdfast._kernels.losses cimport loss_and_derivative, sample_loss
 from gdfast._kernels.optimizers cimport (sgd_step, momentum_step, nesterov_step, adagrad_step, rmsprop_step,
                           adadelta_step, adam_step, nadam_step, adamax_step)
-from gdfast._kernels.shuffle cimport shuffle
+from gdfast._kernels.shuffle cimport random_permutation
 from gdfast._kernels.rows cimport (dot, dot4, dot_centered, axpy, axpy4, scale_into, prefetch_row,
                    prefetch_sample, gd_cpu_has_avx2_fma)
 
@@ -34,6 +37,7 @@ OPTIMIZERS = {"sgd": SGD, "momentum": MOMENTUM, "nesterov": NESTEROV, "adagrad":
 STEP_SCHEDULES = {"constant": CONSTANT, "invscaling": INVSCALING, "optimal": OPTIMAL}
 STATUS_OK = OK
 STATUS_NONFINITE = NONFINITE
+STATUS_INTERRUPTED = INTERRUPTED
 SCALAR_STATE_SIZE = N_SCALARS
 
 
@@ -338,6 +342,31 @@ cdef void optimizer_step(
         soft_threshold(th, lr * cfg.l1, n, row_len)
 
 
+cdef extern from "Python.h":
+    # Declared without an exception value: the exception a handler raises stays pending for
+    # run_epoch to raise once the loop has returned.
+    int PyErr_CheckSignals()
+
+
+cdef enum:
+    # Work (rows × parameters) between two looks at pending signals: a few milliseconds of
+    # any update rule, so Ctrl-C is answered at once, and each look (taking the GIL, when no
+    # other thread holds it, for a flag test) costs a negligible share of it.
+    SIGNAL_CHECK_WORK = 1 << 22
+
+
+cdef bint signal_handler_raised() noexcept nogil:
+    """Run the Python handlers of any signal that arrived (Ctrl-C's raises
+    KeyboardInterrupt); whether one raised."""
+    with gil:
+        return PyErr_CheckSignals() != 0
+
+
+cdef int raise_pending() except -1:
+    """Raise the exception a signal handler left pending."""
+    return -1
+
+
 cdef bint all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t j
     for j in range(n):
@@ -352,7 +381,7 @@ cdef int epoch_loop(
     floating[::1] theta, floating[::1] grad, floating[:, ::1] state, double[::1] scalars,
     double[::1] scratch, floating[:, ::1] thread_grads, double[:, ::1] thread_scratch,
     double[::1] thread_losses, Py_ssize_t[::1] order, const EpochConfig* cfg, long long* t,
-    uint64_t* rng,
+    uint64_t* rng, bint check_signals,
     double* loss_sum, double* lr,
 ) noexcept nogil:
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
@@ -367,9 +396,12 @@ cdef int epoch_loop(
     # Plain SGD one row at a time, with nothing added to the gradient, takes the fused path.
     cdef bint fused_sgd = (cfg.batch_size == 1 and cfg.optimizer == SGD and n_outputs == 1
                            and cfg.l2 == 0 and cfg.l1 == 0 and cfg.weight_decay == 0)
+    # Signals are looked at after the batch that reaches row `next_check`.
+    cdef Py_ssize_t check_rows = max(1, SIGNAL_CHECK_WORK // n_params)
+    cdef Py_ssize_t next_check = check_rows if check_signals else n_samples + 1
     # A full batch sums over every row whatever their order: shuffling it would only cost time.
     if cfg.shuffle and cfg.batch_size < n_samples:
-        shuffle(&order[0], n_samples, rng)
+        random_permutation(&order[0], n_samples, rng)
     loss_sum[0] = 0.0
     start = 0
     if fused_sgd:
@@ -387,6 +419,10 @@ cdef int epoch_loop(
                 return NONFINITE
             loss_sum[0] += batch_loss
             start += 1
+            if start >= next_check:
+                if signal_handler_raised():
+                    return INTERRUPTED
+                next_check = start + check_rows
     while start < n_samples:
         n_rows = min(cfg.batch_size, n_samples - start)
         if cfg.n_threads > 1 and n_rows * n_features >= PARALLEL_MIN_VALUES:
@@ -409,6 +445,10 @@ cdef int epoch_loop(
         optimizer_step(cfg, &theta[0], &grad[0], state_ptr, n_params,
                        <ScalarState*>&scalars[0], t[0], lr[0], n_features + 1)
         start += n_rows
+        if start >= next_check:
+            if signal_handler_raised():
+                return INTERRUPTED
+            next_check = start + check_rows
     if not all_finite(&theta[0], n_params):
         return NONFINITE
     return OK
@@ -425,9 +465,14 @@ def run_epoch(
     mean: the feature means of the centred parametrisation (used when config["center"]);
     coef: flat parameters (n_features + 1 per output, intercept last); state: the optimizer's
     buffers, one parameter-sized row each; scalars: its scalar state (SCALAR_STATE_SIZE
-    doubles, all 1.0 when new); order: the row order (shuffled in place first if
-    config["shuffle"]); t: updates taken so far; rng_state: the shuffle generator's state.
+    doubles, all 1.0 when new); order: the rows' visiting order, overwritten first with a
+    fresh random permutation drawn from rng_state if config["shuffle"] (and batches are
+    smaller than the data), else used as given; t: updates taken so far; rng_state: the
+    shuffle generator's state.
     Return (status, sum of weighted per-sample losses, t, rng_state, last learning rate).
+    Called from the main thread, the epoch runs the handlers of signals that arrive (every
+    few milliseconds of work); if one raises, as Ctrl-C's does, the epoch stops where it is
+    (coef, state and scalars part-way through it) and its exception propagates from here.
     """
     cdef EpochConfig cfg = config
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
@@ -485,10 +530,14 @@ def run_epoch(
                                                   dtype=np.asarray(coef).dtype)
     cdef double[:, ::1] thread_scratch = np.empty((cfg.n_threads, 3 * n_outputs + 8))
     cdef double[::1] thread_losses = np.empty(cfg.n_threads)
+    # Python runs signal handlers in the main thread only.
+    cdef bint check_signals = threading.current_thread() is threading.main_thread()
     with nogil:
         status = epoch_loop(X, y, sample_weight, mean, coef, grad_view, state, scalars, scratch,
                             thread_grads, thread_scratch, thread_losses, order, &cfg, &t,
-                            &rng_state, &loss_sum, &lr)
+                            &rng_state, check_signals, &loss_sum, &lr)
+    if status == INTERRUPTED:
+        raise_pending()
     return status, loss_sum, t, rng_state, lr
 
 

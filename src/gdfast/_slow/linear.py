@@ -226,13 +226,15 @@ def splitmix64(state):
     return state, z ^ (z >> 31)
 
 
-def shuffle(order, state):
-    """Fisher-Yates shuffle of `order` in place; return the generator's new state."""
-    rows = order.tolist()
-    for i in range(len(rows) - 1, 0, -1):
+def random_permutation(order, state):
+    """Fill `order` with a random permutation of 0 .. len(order)-1 drawn from `state`, whatever
+    it held (inside-out Fisher-Yates); return the generator's new state."""
+    rows = [0] * len(order)
+    for i in range(1, len(rows)):
         state, r = splitmix64(state)
         j = ((r >> 32) * (i + 1)) >> 32
-        rows[i], rows[j] = rows[j], rows[i]
+        rows[i] = rows[j]
+        rows[j] = i
     order[:] = rows
     return state
 
@@ -287,7 +289,8 @@ def soft_threshold(theta, threshold, n_features):
 
 
 def run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rng_state):
-    """One pass over the rows of X in `order`, updating coef, state, scalars, order in place.
+    """One pass over the rows of X in `order` (a fresh random permutation if shuffling),
+    updating coef, state, scalars, order in place.
 
     Same arguments and result as gdfast._kernel.run_epoch, but `config` names the loss, the
     optimizer and the schedule by their strings. Returns
@@ -303,7 +306,7 @@ def _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rn
     n_samples = X.shape[0]
     # A full batch sums over every row whatever their order: shuffling it would only cost time.
     if config["shuffle"] and config["batch_size"] < n_samples:
-        rng_state = shuffle(order, rng_state)
+        rng_state = random_permutation(order, rng_state)
     # scalars[2] is NAdam's running product of mu_t (the kernel's ScalarState.mu_product).
     running = {"mu_product": scalars[2]}
     loss_sum, lr = 0.0, 0.0

@@ -199,6 +199,11 @@ class BaseGD(BaseEstimator):
                                              ensure_non_negative=True)
         return X, y, np.ascontiguousarray(sample_weight)
 
+    def __sklearn_is_fitted__(self):
+        """Fitted once a fit has finished an epoch: a fit that failed or was interrupted
+        before that leaves the estimator as it was, whatever data checks it got through."""
+        return hasattr(self, "coef_")
+
     def _validate_predict_data(self, X):
         try:
             return validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=False)
@@ -346,12 +351,10 @@ class BaseGD(BaseEstimator):
         resume = hasattr(self, "_state") and (partial or self.warm_start)
         state = (self._resume_state(n_features, X.dtype, optimizer) if resume
                  else self._new_state(X, y, sample_weight, optimizer))
-        if partial or state.order.shape[0] != X.shape[0]:
-            state.order = np.arange(X.shape[0], dtype=np.intp)
         n_epochs = 1 if partial else self.max_iter
-        state, history = self._train(X, y, sample_weight, state, optimizer, schedule, n_epochs,
-                                     stopping=not partial, validation=validation,
-                                     unit_weights=unit_weights)
+        state, history, interrupt = self._train(
+            X, y, sample_weight, state, optimizer, schedule, n_epochs, stopping=not partial,
+            validation=validation, unit_weights=unit_weights)
         self._state = state
         if partial and resume:
             self.loss_curve_ = self.loss_curve_ + history["loss"]
@@ -365,6 +368,8 @@ class BaseGD(BaseEstimator):
         self.best_loss_ = None if validation else min(self.loss_curve_)
         self.t_ = state.t
         self._set_fitted_coef(*state.model_coef())
+        if interrupt is not None:
+            raise interrupt     # Ctrl-C: the model of the last finished epoch is kept
 
     @staticmethod
     def _normalise_weights(sample_weight):
@@ -398,73 +403,147 @@ class BaseGD(BaseEstimator):
                 np.ascontiguousarray(w_train), w_val, orig_train, orig_val)
 
     def _validation_score(self, state, X_val, y_val):
+        """The score of `state`'s model on the held-out rows. The fitted attributes are put
+        back as they were: until training ends, they are the previous fit's (or absent)."""
+        saved = {name: getattr(self, name) for name in ("coef_", "intercept_")
+                 if hasattr(self, name)}
         self._set_fitted_coef(*state.model_coef())
-        return float(self.score(X_val, y_val))
+        try:
+            return float(self.score(X_val, y_val))
+        finally:
+            for name in ("coef_", "intercept_"):
+                if name in saved:
+                    setattr(self, name, saved[name])
+                else:
+                    delattr(self, name)
 
     def _train(self, X, y, sample_weight, state, optimizer, schedule, n_epochs, *, stopping,
                validation=None, unit_weights=False):
-        """Run epochs until n_epochs or the stopping rule; return (state, history).
+        """Run epochs until n_epochs or the stopping rule; return (state, history, interrupt).
 
         The rule watches the training objective, or with `validation` = (X_val, y_val) the
         validation score, whose best coefficients are restored at the end. Trains `state` in
         place: the caller passes a state of its own (new, or a copy of the fitted one), so a
-        failure leaves the fitted model as it was. Not copying it saves a second row order,
-        8 bytes a row: 2% of a float32 X with 100 features. unit_weights: every weight is 1,
-        so the kernel need not read them.
+        failure leaves the fitted model as it was. unit_weights: every weight is 1, so the
+        kernel need not read them.
+
+        Ctrl-C (KeyboardInterrupt) during an epoch discards that epoch: once one has finished,
+        the state and history of the last finished one are returned with the exception as
+        `interrupt`, for the caller to keep them and raise it again; before that it
+        propagates at once. `interrupt` is None otherwise.
         """
         n_samples, n_features = X.shape
         base_rate = state.base_rate if self.learning_rate == "auto" else float(self.learning_rate)
         adaptive = isinstance(schedule, Adaptive)
+        # The rows' visiting order: reset by the kernel each shuffled epoch from the carried
+        # generator state, so it is a working buffer of this call, never part of the model.
+        order = np.arange(n_samples, dtype=np.intp)
         history = {"loss": [], "rate": [], "validation": []}
         best, best_coef, epochs_without_improvement = -np.inf, None, 0
+        stop, checkpoint, interrupt = "max_iter", None, None
         started = time.perf_counter()
-        for _ in range(n_epochs):
-            rate = (state.adaptive_rate if adaptive
-                    else schedule.epoch_rate(base_rate, state.epoch, self.max_iter))
-            config = self._epoch_config(n_samples, optimizer, schedule, rate)
-            config["unit_weights"] = unit_weights
-            status, loss_sum, state.t, state.rng_state, last_rate = _engine.run_epoch(
-                self.engine, X, y, sample_weight, state.coef, state.buffers, state.scalars,
-                state.order, config, state.t, state.rng_state, mean=state.mean)
-            state.epoch += 1
-            if status != _engine.STATUS_OK:
-                raise ValueError(
-                    f"Floating-point under-/overflow occurred at epoch #{state.epoch}. Scaling "
-                    "input data with StandardScaler or MinMaxScaler might help, or a smaller "
-                    f"learning_rate (now {base_rate:g}).")
-            loss = loss_sum / n_samples + self._penalty_value(state.coef, n_features)
-            history["loss"].append(loss)
-            history["rate"].append(last_rate)
-            if validation is not None:
-                current = self._validation_score(state, *validation)
-                history["validation"].append(current)
-            else:
-                current = -loss                          # higher is better for both
-            if self.verbose:
-                norm = float(np.linalg.norm(state.coef.reshape(-1, n_features + 1)[:, :n_features]))
-                extra = f", validation score {current:.6g}" if validation is not None else ""
-                print(f"-- Epoch {state.epoch}: loss {loss:.6g}{extra}, norm(w) {norm:.6g}, "
-                      f"learning rate {last_rate:.6g}, {time.perf_counter() - started:.3f} s")
-            if current > best:
+        try:
+            for _ in range(n_epochs):
+                # What a Ctrl-C during this epoch returns to: O(parameters) to copy.
+                checkpoint = (state.copy(), best, best_coef, epochs_without_improvement,
+                              len(history["loss"]))
+                config = self._epoch_config(n_samples, optimizer, schedule,
+                                            self._epoch_rate(state, schedule, base_rate))
+                config["unit_weights"] = unit_weights
+                if adaptive and not stopping:
+                    # A stream (partial_fit) has no epochs to watch for plateaus.
+                    config.update(schedule="invscaling", power_t=schedule.stream_power_t)
+                status, loss_sum, state.t, state.rng_state, last_rate = _engine.run_epoch(
+                    self.engine, X, y, sample_weight, state.coef, state.buffers, state.scalars,
+                    order, config, state.t, state.rng_state, mean=state.mean)
+                state.epoch += 1
+                if status != _engine.STATUS_OK:
+                    raise ValueError(
+                        f"Floating-point under-/overflow occurred at epoch #{state.epoch}. "
+                        "Scaling input data with StandardScaler or MinMaxScaler might help, or "
+                        f"a smaller learning_rate (now {base_rate:g}).")
+                loss = loss_sum / n_samples + self._penalty_value(state.coef, n_features)
+                history["loss"].append(loss)
+                history["rate"].append(last_rate)
                 if validation is not None:
-                    best_coef = state.coef.copy()
-            if not stopping or self.tol is None:
-                best = max(best, current)
-                continue
-            epochs_without_improvement = (epochs_without_improvement + 1
-                                          if current < best + self.tol else 0)
-            best = max(best, current)
-            if epochs_without_improvement >= self.n_iter_no_change:
-                if adaptive and state.adaptive_rate > schedule.min_rate:
-                    state.adaptive_rate *= schedule.factor
-                    epochs_without_improvement = 0
+                    current = self._validation_score(state, *validation)
+                    history["validation"].append(current)
                 else:
+                    current = -loss                          # higher is better for both
+                if self.verbose:
+                    self._print_epoch(state, loss, current, validation, last_rate, started)
+                if current > best and validation is not None:
+                    best_coef = state.coef.copy()
+                if not stopping or self.tol is None:
+                    best = max(best, current)
+                    continue
+                epochs_without_improvement = (epochs_without_improvement + 1
+                                              if current < best + self.tol else 0)
+                best = max(best, current)
+                if epochs_without_improvement < self.n_iter_no_change:
+                    continue
+                epochs_without_improvement = 0
+                if self._still_descending(history, validation):
+                    continue        # slow, not settled: a smaller rate would only be slower
+                if adaptive and state.adaptive_rate > schedule.min_rate_fraction * base_rate:
+                    state.adaptive_rate *= schedule.factor
+                else:
+                    stop = "rule"
                     break
-        else:
-            if stopping and self.tol is not None:
-                warnings.warn(f"Maximum number of epochs ({self.max_iter}) reached before "
-                              "convergence. Consider increasing max_iter to improve the fit.",
-                              ConvergenceWarning)
+        except KeyboardInterrupt as exc:
+            if checkpoint is None or checkpoint[-1] == 0:
+                raise
+            state, best, best_coef, epochs_without_improvement, n_finished = checkpoint
+            for values in history.values():
+                del values[n_finished:]
+            stop, interrupt = "interrupted", exc
+        if stopping and self.tol is not None:
+            self._warn_if_stopped_early(stop)
         if best_coef is not None:
             state.coef = best_coef        # the best validation score's coefficients
-        return state, history
+        return state, history, interrupt
+
+    def _epoch_rate(self, state, schedule, base_rate):
+        if isinstance(schedule, Adaptive):
+            return state.adaptive_rate
+        return schedule.epoch_rate(base_rate, state.epoch, self.max_iter)
+
+    def _print_epoch(self, state, loss, current, validation, rate, started):
+        n_features = state.mean.shape[0]
+        norm = float(np.linalg.norm(state.coef.reshape(-1, n_features + 1)[:, :n_features]))
+        extra = f", validation score {current:.6g}" if validation is not None else ""
+        print(f"-- Epoch {state.epoch}: loss {loss:.6g}{extra}, norm(w) {norm:.6g}, "
+              f"learning rate {rate:.6g}, {time.perf_counter() - started:.3f} s")
+
+    def _still_descending(self, history, validation):
+        """Whether the objective (or validation score) improved in every one of the last
+        n_iter_no_change epochs at a pace that would still gain more than tol: a plateau of
+        slow steady descent (an ill-conditioned full batch), not one of the noise that
+        stochastic steps settle into."""
+        curve = (history["validation"] if validation is not None
+                 else [-loss for loss in history["loss"]])
+        return _remaining_improvement(curve, max(2, self.n_iter_no_change) + 1) > self.tol
+
+    def _warn_if_stopped_early(self, stop):
+        """A ConvergenceWarning for every stop that is not the stopping rule's: max_iter ran
+        out (the rule's own stops, settled plateaus, need none)."""
+        if stop == "max_iter":
+            warnings.warn(
+                f"Maximum number of epochs ({self.max_iter}) reached before convergence: the "
+                f"objective was still improving by more than tol={self.tol:g}. Increase "
+                "max_iter, or scale the features (e.g. StandardScaler), which speeds descent.",
+                ConvergenceWarning)
+
+
+def _remaining_improvement(curve, window):
+    """How much more the last `window` values of `curve` (higher is better) would gain if
+    they went on as they went: 0 unless every one improved on the one before, else their
+    last gain summed as a geometric series of the window's ratio of successive gains, or,
+    if the gains were not shrinking (noise can do that), at least the window's gains again."""
+    if len(curve) < 3:
+        return 0.0
+    gains = np.diff(np.asarray(curve[-window:], dtype=np.float64))
+    if not np.all(gains > 0):
+        return 0.0
+    ratio = (gains[-1] / gains[0]) ** (1.0 / (len(gains) - 1))
+    return float(gains[-1] * ratio / (1.0 - ratio)) if ratio < 1 else float(np.sum(gains))

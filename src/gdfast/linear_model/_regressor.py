@@ -23,7 +23,8 @@ PARAMETERS_DOC = """
         'constant', 'invscaling', 'optimal', 'adaptive', 'step', 'exponential', 'cosine', or
         an instance from gdfast.schedules with its parameters. The default, 'adaptive',
         keeps γ₀ until the objective stops improving by tol, then divides it by 5, and stops
-        below 1e-6: stochastic steps settle at the optimum instead of around it.
+        at the next plateau once below γ₀/10⁴: stochastic steps settle at the optimum instead
+        of around it. In partial_fit it decays as γ₀/t^(1/3) over the updates t.
     warmup_steps : int, default=0
         Ramp the rate linearly, γ·t/warmup_steps, over the first updates (0: no warm-up).
     penalty : {None, 'l2', 'l1', 'elasticnet'}, default=None
@@ -40,8 +41,9 @@ PARAMETERS_DOC = """
         Maximum number of epochs (passes over the training rows).
     tol : float or None, default=1e-3
         Stop when the epoch's training objective (or, with early_stopping, the validation
-        score) has not improved by tol for n_iter_no_change epochs in a row. None runs all
-        max_iter epochs. A ConvergenceWarning says when max_iter ran out first.
+        score) has not improved by tol for n_iter_no_change epochs in a row, unless it fell in
+        each of them at a pace that would gain more than tol (slow descent, not a plateau).
+        None runs all max_iter epochs. A ConvergenceWarning says when max_iter ran out first.
     n_iter_no_change : int, default=5
     early_stopping : bool, default=False
         Hold out validation_fraction of the rows, watch their score (R² or accuracy) after
@@ -72,7 +74,8 @@ PARAMETERS_DOC = """
 """
 
 ATTRIBUTES_DOC = """
-    n_iter_ : int, epochs run by the last fit (partial_fit adds one).
+    n_iter_ : int, epochs run by the last fit (partial_fit adds one); after Ctrl-C, those
+        that finished, whose model the estimator keeps.
     t_ : int, updates (optimizer steps) taken since the state was created.
     loss_curve_ : list of float, the training objective of each epoch: the mean loss of the
         epoch's batches, each measured just before its update (as scikit-learn's MLP does),
@@ -140,7 +143,11 @@ class GDRegressor(RegressorMixin, BaseGD):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over these rows, continuing the fitted coefficients and optimizer state."""
+        """One epoch over these rows, continuing the fitted coefficients and optimizer state.
+
+        The first call fixes the feature means (center), the starting intercept and the
+        'auto' rate from its rows; with lr_schedule='adaptive' the rate decays as γ₀/t^(1/3)
+        over the updates t."""
         optimizer, schedule = self._options(partial=True)
         first_call = not hasattr(self, "_state")
         X, y, sample_weight = self._validate_fit_data(X, y, sample_weight, y_numeric=True,

@@ -15,8 +15,8 @@ class TrainingState:
     scalars: np.ndarray     # the optimizer's scalar state (running products), float64
     t: int                  # optimizer updates taken so far
     epoch: int              # epochs (or partial_fit calls) run so far
-    rng_state: int          # the in-kernel shuffle generator's state
-    order: np.ndarray       # the row order of the last epoch
+    rng_state: int          # the in-kernel shuffle generator's state: with it alone the
+                            # next epoch draws the same row order (no per-row data is kept)
     base_rate: float        # γ₀ of learning_rate="auto", fixed when the state is created
     adaptive_rate: float    # the current rate of the 'adaptive' schedule
 
@@ -32,7 +32,7 @@ class TrainingState:
             row[:] = value
         return cls(coef=coef.ravel(), mean=mean, buffers=buffers,
                    scalars=np.ones(_engine.SCALAR_STATE_SIZE), t=0, epoch=0,
-                   rng_state=int(seed), order=np.empty(0, dtype=np.intp),
+                   rng_state=int(seed),
                    base_rate=float(base_rate), adaptive_rate=float(base_rate))
 
     def model_coef(self):
@@ -48,7 +48,7 @@ class TrainingState:
         rows[:, -1] = intercepts + rows[:, :-1] @ self.mean
 
     def copy(self):
-        """A copy to train on, so that a failed epoch leaves the fitted state untouched."""
+        """A copy to train on, so that a failed epoch leaves the fitted state untouched:
+        O(parameters), nothing per row."""
         return replace(self, coef=self.coef.copy(), mean=self.mean.copy(),
-                       buffers=self.buffers.copy(),
-                       scalars=self.scalars.copy(), order=self.order.copy())
+                       buffers=self.buffers.copy(), scalars=self.scalars.copy())

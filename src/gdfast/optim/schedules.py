@@ -89,11 +89,15 @@ class Optimal(Schedule):
 
 class Adaptive(Schedule):
     """γ₀ until n_iter_no_change epochs pass without improving by tol, then γ/5 each time;
-    training stops when γ would fall below 1e-6 (scikit-learn's 'adaptive')."""
+    training stops at the next such plateau once γ is below γ₀/10⁴ (scikit-learn's
+    'adaptive', with a floor relative to the starting rate where scikit-learn's is 1e-6:
+    a data-derived γ₀ can start below any fixed floor). partial_fit has no epochs to watch:
+    there the rate decays with the updates t since the first call, γ/t^(1/3)."""
 
     name = "adaptive"
     factor = 0.2
-    min_rate = 1e-6
+    min_rate_fraction = 1e-4
+    stream_power_t = 1 / 3
 
 
 class StepLR(Schedule):
