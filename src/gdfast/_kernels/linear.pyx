@@ -606,13 +606,6 @@ cdef Py_ssize_t[::1] decayed_runs_of(const unsigned char[::1] decay_mask):
     return runs
 
 
-def linear_decay_mask(Py_ssize_t n_features, Py_ssize_t n_outputs):
-    """The decay mask of a linear model's parameters: 1 on each output's n_features weights,
-    0 on the intercept that ends its row."""
-    return (np.arange(n_outputs * (n_features + 1)) % (n_features + 1) != n_features
-            ).view(np.uint8)
-
-
 cdef bint class_indices_in_range(const floating[::1] y, const Py_ssize_t[::1] rows,
                                  Py_ssize_t n_classes) noexcept nogil:
     """Whether y holds a class index at every row in `rows` (indices already checked)."""
