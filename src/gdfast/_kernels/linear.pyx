@@ -507,7 +507,7 @@ def run_epoch(
     cdef Py_ssize_t n_outputs
     # Bounds checks are compiled out, so every shape the loop relies on is checked here.
     if n_samples < 1:
-        raise ValueError("X must have at least one row")
+        raise ValueError("X, y and sample_weight must have the same, non-zero, number of rows")
     if order.shape[0] != n_samples:
         raise ValueError("order must hold one index per row")
     with nogil:
