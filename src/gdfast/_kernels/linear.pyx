@@ -276,7 +276,7 @@ cdef double step_learning_rate(const EpochConfig* cfg, long long t) noexcept nog
 # caller there) and a list of runs (any other layout: a network's weight matrices).
 
 cdef struct LinearLayout:
-    Py_ssize_t n_params
+    Py_ssize_t n_outputs
     Py_ssize_t row_len          # n_features + 1: the weights, then the intercept
 
 cdef struct RunList:
@@ -290,7 +290,7 @@ ctypedef fused DecayedRuns:
 
 cdef inline Py_ssize_t run_count(DecayedRuns runs) noexcept nogil:
     if DecayedRuns is LinearLayout:
-        return runs.n_params // runs.row_len
+        return runs.n_outputs
     else:
         return runs.count
 
@@ -477,7 +477,7 @@ cdef int epoch_loop(
         lr[0] = step_learning_rate(cfg, t[0])
         update_parameters(cfg, &theta[0], &grad[0], state_ptr, n_params,
                           <ScalarState*>&scalars[0], t[0], lr[0],
-                          LinearLayout(n_params, n_features + 1))
+                          LinearLayout(n_outputs, n_features + 1))
         start += n_rows
     if not all_finite(&theta[0], n_params):
         return NONFINITE
