@@ -241,7 +241,7 @@ def gradient_arguments():
     ({"X": np.zeros((97, 14))[:, ::2]}, "X must be a contiguous"),
     ({"y": np.zeros(96)}, "X has 97 rows but y has 96"),
     ({"coef": np.zeros(9)}, "coef has 9 entries"),
-    ({"coef": np.zeros((1, 8))}, "coef must be a writable, contiguous 1-d"),
+    ({"coef": np.zeros((1, 8))}, "coef must be a contiguous 1-d"),
     ({"rows": np.array([0, 97])}, r"rows must hold indices in \[0, 97\)"),
     ({"rows": np.array([-1])}, r"rows must hold indices in \[0, 97\)"),
     ({"rows": np.array([0.0, 1.0])}, "rows must be a 1-d array of integer row indices"),
@@ -264,6 +264,24 @@ def test_gradient_accepts_any_integer_rows():
         np.testing.assert_array_equal(result[0], expected[0])
 
 
+@pytest.mark.parametrize("engine", _engine.ENGINES)
+def test_gradient_reads_read_only_arrays(engine):
+    """A worker's data and parameters may be read-only (memory maps, broadcast arrays)."""
+    args = gradient_arguments()
+    expected = _engine.batch_gradient(engine, **args)
+    for name in ("X", "y", "sample_weight", "coef", "rows"):
+        args[name] = args[name].copy()
+        args[name].flags.writeable = False
+    result = _engine.batch_gradient(engine, **args)
+    np.testing.assert_array_equal(result[0], expected[0])
+    assert result[1] == expected[1]
+
+
+def read_only(array):
+    array.flags.writeable = False
+    return array
+
+
 def step_arguments():
     n = mlp_decay_mask().size
     return dict(coef=np.ones(n), gradient=np.ones(n), state=np.zeros((3, n)),
@@ -280,7 +298,8 @@ def step_arguments():
     ({"state": np.zeros((3, 26), np.float32)}, "state must be a float64 array"),
     ({"scalars": np.ones(3)}, r"scalars must be a float64 array of shape \(4,\)"),
     ({"coef": np.ones(26, np.float32)}, "state must be a float32 array"),
-    ({"coef": np.ones(26)[::-1].copy()[::1].astype(np.int64)}, "coef must be a writable"),
+    ({"coef": np.ones(26, np.int64)}, "coef must be a writable, contiguous 1-d float32"),
+    ({"coef": read_only(np.ones(26))}, "coef must be a writable"),
     ({"t": -1}, "t must be the number of updates taken so far"),
     ({"t": 1.5}, "t must be the number of updates taken so far"),
     ({"config": {"optimizer": "adamm"}}, "config\\['optimizer'\\] is 'adamm'"),

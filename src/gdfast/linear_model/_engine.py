@@ -164,12 +164,15 @@ def _full_config(config):
     return config
 
 
-def _check_parameters(coef):
+def _check_parameters(coef, updated):
+    """coef is read by batch_gradient (a read-only array will do) and updated in place by
+    optimizer_step."""
     if not (isinstance(coef, np.ndarray) and coef.ndim == 1
             and coef.dtype in (np.float32, np.float64) and coef.flags.c_contiguous
-            and coef.flags.writeable):
-        raise ValueError("coef must be a writable, contiguous 1-d float32 or float64 array "
-                         f"(the flat parameter vector); got {_describe(coef)}.")
+            and (coef.flags.writeable or not updated)):
+        raise ValueError(f"coef must be a {'writable, ' if updated else ''}contiguous 1-d "
+                         "float32 or float64 array (the flat parameter vector); got "
+                         f"{_describe(coef)}.")
 
 
 def _describe(value):
@@ -180,7 +183,7 @@ def _describe(value):
 
 def _check_gradient_arguments(X, y, sample_weight, mean, coef, rows, config):
     """Check batch_gradient's arrays; return mean (zeros if None) and rows as intp."""
-    _check_parameters(coef)
+    _check_parameters(coef, updated=False)
     if mean is None and isinstance(X, np.ndarray) and X.ndim == 2:
         mean = np.zeros(X.shape[1], dtype=X.dtype)
     for name, value, ndim in [("X", X, 2), ("y", y, 1), ("sample_weight", sample_weight, 1),
@@ -217,7 +220,7 @@ def _check_gradient_arguments(X, y, sample_weight, mean, coef, rows, config):
 
 def _check_step_arguments(coef, gradient, state, scalars, decay_mask, config, t):
     """Check optimizer_step's arrays; return the gradient in coef's dtype and the mask."""
-    _check_parameters(coef)
+    _check_parameters(coef, updated=True)
     if coef.size == 0:
         raise ValueError("coef must hold at least one parameter.")
     gradient, decay_mask = np.asarray(gradient), np.asarray(decay_mask)
