@@ -153,14 +153,21 @@ def test_step_matches_reference_on_any_layout(case, dtype):
     assert relative_error(kernel[4], reference[4]) < 1e-12                   # rates
 
 
+# Masks whose runs of decayed entries start and end at the vector's ends, or not at all.
+MASKS = {"network": mlp_decay_mask(), "none": np.zeros(26, bool), "all": np.ones(26, bool),
+         "alternating": np.arange(26) % 2 == 1, "last-only": np.arange(26) == 25}
+
+
+@pytest.mark.usefixtures("each_kernel_build")
 @pytest.mark.parametrize("engine", _engine.ENGINES)
+@pytest.mark.parametrize("mask_name", MASKS)
 @pytest.mark.parametrize("optimizer, config", [
     ("sgd", {"l2": 0.5, "l1": 0.01}), ("sgd", {"weight_decay": 0.5}),
     ("adamw", {"weight_decay": 0.5})])
-def test_penalties_act_only_where_the_mask_is_true(engine, optimizer, config):
+def test_penalties_act_only_where_the_mask_is_true(engine, mask_name, optimizer, config):
     """With a zero gradient only the penalties move the parameters: the weights shrink
     towards zero by their exact amounts, the biases stay where they are."""
-    mask = mlp_decay_mask()
+    mask = MASKS[mask_name]
     coef = np.linspace(-1.0, 1.0, mask.size) + 0.05
     start = coef.copy()
     state = np.zeros((_engine.state_rows(optimizer), coef.size))
