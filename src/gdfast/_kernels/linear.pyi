@@ -32,6 +32,30 @@ def run_epoch(
     """One epoch in place on coef, state, scalars and order; returns
     (status, sum of weighted losses, updates taken, generator state, last learning rate)."""
 
+def batch_gradient(
+    X: npt.NDArray[_Floating],
+    y: npt.NDArray[_Floating],
+    sample_weight: npt.NDArray[_Floating],
+    mean: npt.NDArray[_Floating],
+    coef: npt.NDArray[_Floating],
+    rows: npt.NDArray[np.intp],
+    config: dict[str, int | float | bool],
+) -> tuple[npt.NDArray[_Floating], float]:
+    """(Σ over rows of weight · dL/dp · (x − mean, 1) per output, Σ of weighted losses), at
+    coef; no penalty, not divided by the number of rows."""
+
+def optimizer_step(
+    coef: npt.NDArray[_Floating],
+    gradient: npt.NDArray[_Floating],
+    state: npt.NDArray[_Floating],
+    scalars: npt.NDArray[np.float64],
+    decay_mask: npt.NDArray[np.uint8],
+    config: dict[str, int | float | bool],
+    t: int,
+) -> tuple[int, float]:
+    """Update t + 1 in place on coef, state and scalars, penalties and weight decay where
+    decay_mask is non-zero; returns (t + 1, the update's learning rate)."""
+
 def read_rows_in_order(
     X: npt.NDArray[_Floating], order: npt.NDArray[np.intp], w: npt.NDArray[_Floating]
 ) -> float:

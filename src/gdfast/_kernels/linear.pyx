@@ -6,6 +6,9 @@
 # one optimizer step.
 # The parameters are one flat vector of n_outputs rows of (n_features + 1) entries, the
 # intercept last in each row. gdfast/_slow/linear.py is the slow, obvious twin of this file.
+# The two halves of a step are also entry points of their own (batch_gradient,
+# optimizer_step), running the same code, for callers that sum gradients over chunks of rows
+# or update parameter vectors of other shapes.
 
 import threading
 
@@ -175,12 +178,17 @@ cdef enum:
     PARALLEL_MIN_VALUES = 1 << 20
 
 
+cdef inline bint split_over_threads(const EpochConfig* cfg, Py_ssize_t n_rows,
+                                    Py_ssize_t n_features) noexcept nogil:
+    return cfg.n_threads > 1 and n_rows * n_features >= PARALLEL_MIN_VALUES
+
+
 cdef double accumulate_batch_in_threads(
     const EpochConfig* cfg, const floating* X, Py_ssize_t n_features, Py_ssize_t n_outputs,
     const floating* y, const floating* sample_weight, const floating* mean,
     const floating* theta, floating* grad, floating* thread_grads, Py_ssize_t grads_stride,
     double* thread_scratch, Py_ssize_t scratch_stride, double* thread_losses,
-    const Py_ssize_t* rows, Py_ssize_t n_rows, Py_ssize_t distance,
+    const Py_ssize_t* rows, Py_ssize_t n_rows, Py_ssize_t distance, double scale,
 ) noexcept nogil:
     """accumulate_batch over cfg.n_threads contiguous chunks of rows in parallel, each into its
     own gradient buffer, summed afterwards in chunk order: the result depends on the number
@@ -203,7 +211,7 @@ cdef double accumulate_batch_in_threads(
             thread_losses[c] = accumulate_batch(cfg, X, n_features, n_outputs, y, sample_weight,
                                                 mean, theta, g, scratch, scratch + n_outputs,
                                                 scratch + 2 * n_outputs, rows + start, count,
-                                                count, distance, 1.0 / n_rows)
+                                                count, distance, scale)
         else:
             thread_losses[c] = 0.0
             for j in range(n_params):
@@ -264,24 +272,85 @@ cdef double step_learning_rate(const EpochConfig* cfg, long long t) noexcept nog
     return lr
 
 
+# The penalties and weight decay act on the entries a decay mask marks (the weights, not the
+# intercepts). The loops below take the mask as its runs of consecutive marked entries: a
+# contiguous loop per run vectorises as a loop over a whole vector does, where a test of the
+# mask at every entry would not. The runs come in one of two forms, a fused type, so that
+# each form gets its own compiled copy of the update: a linear model's (each output's row
+# of weights; the epoch loop's, which the compiler then inlines into the loop, its only
+# caller there) and a list of runs (any other layout: a network's weight matrices).
+
+cdef struct LinearLayout:
+    Py_ssize_t n_outputs
+    Py_ssize_t row_len          # n_features + 1: the weights, then the intercept
+
+cdef struct RunList:
+    const Py_ssize_t* bounds    # (start, stop) of each run
+    Py_ssize_t count
+
+ctypedef fused DecayedRuns:
+    LinearLayout
+    RunList
+
+
+cdef inline Py_ssize_t run_count(DecayedRuns runs) noexcept nogil:
+    if DecayedRuns is LinearLayout:
+        return runs.n_outputs
+    else:
+        return runs.count
+
+
+cdef inline Py_ssize_t run_start(DecayedRuns runs, Py_ssize_t r) noexcept nogil:
+    if DecayedRuns is LinearLayout:
+        return r * runs.row_len
+    else:
+        return runs.bounds[2 * r]
+
+
+cdef inline Py_ssize_t run_stop(DecayedRuns runs, Py_ssize_t r) noexcept nogil:
+    if DecayedRuns is LinearLayout:
+        return (r + 1) * runs.row_len - 1
+    else:
+        return runs.bounds[2 * r + 1]
+
+
+cdef Py_ssize_t decayed_runs(const unsigned char* decay_mask, Py_ssize_t n,
+                             Py_ssize_t* runs) noexcept nogil:
+    """Write the (start, stop) of each run of non-zero entries of decay_mask[0:n] into runs,
+    unless it is NULL; return the number of runs."""
+    cdef Py_ssize_t j = 0, start, count = 0
+    while j < n:
+        if not decay_mask[j]:
+            j += 1
+            continue
+        start = j
+        while j < n and decay_mask[j]:
+            j += 1
+        if runs != NULL:
+            runs[2 * count] = start
+            runs[2 * count + 1] = j
+        count += 1
+    return count
+
+
 cdef void decay_weights(floating* v, const floating* theta, double factor,
-                        Py_ssize_t n_params, Py_ssize_t row_len) noexcept nogil:
-    """v += factor * theta on every weight, skipping the intercept that ends each row."""
-    cdef Py_ssize_t row, j
+                        DecayedRuns runs) noexcept nogil:
+    """v += factor * theta on the entries of the decayed runs, none of the others."""
+    cdef Py_ssize_t r, j
     cdef floating f = <floating>factor
-    for row in range(n_params // row_len):
-        for j in range(row * row_len, (row + 1) * row_len - 1):
+    for r in range(run_count(runs)):
+        for j in range(run_start(runs, r), run_stop(runs, r)):
             v[j] += f * theta[j]
 
 
-cdef void soft_threshold(floating* theta, double threshold, Py_ssize_t n_params,
-                         Py_ssize_t row_len) noexcept nogil:
-    """The l1 penalty's proximal step: every weight moves `threshold` towards 0 and stops
-    at 0 rather than crossing it, which is what makes l1 produce exact zeros."""
-    cdef Py_ssize_t row, j
+cdef void soft_threshold(floating* theta, double threshold, DecayedRuns runs) noexcept nogil:
+    """The l1 penalty's proximal step: every entry of the decayed runs moves `threshold`
+    towards 0 and stops at 0 rather than crossing it, which is what makes l1 produce exact
+    zeros."""
+    cdef Py_ssize_t r, j
     cdef floating c = <floating>threshold
-    for row in range(n_params // row_len):
-        for j in range(row * row_len, (row + 1) * row_len - 1):
+    for r in range(run_count(runs)):
+        for j in range(run_start(runs, r), run_stop(runs, r)):
             if theta[j] > c:
                 theta[j] -= c
             elif theta[j] < -c:
@@ -290,16 +359,17 @@ cdef void soft_threshold(floating* theta, double threshold, Py_ssize_t n_params,
                 theta[j] = 0
 
 
-cdef void optimizer_step(
+cdef void update_parameters(
     const EpochConfig* cfg, floating* th, floating* g, floating* state, Py_ssize_t n,
-    ScalarState* sc, long long t, double lr, Py_ssize_t row_len,
+    ScalarState* sc, long long t, double lr, DecayedRuns decayed,
 ) noexcept nogil:
     """Apply update t of cfg.optimizer at rate lr to the n parameters th, with gradient g and
-    the optimizer's buffers state[0:n], state[n:2n], ...; the only branch on the optimizer."""
+    the optimizer's buffers state[0:n], state[n:2n], ...; the only branch on the optimizer.
+    The penalties and weight decay act on the decayed runs only; g is overwritten."""
     cdef double coupled = cfg.l2 + (0.0 if cfg.optimizer == ADAMW else cfg.weight_decay)
     cdef double mu, mu_next
     if coupled != 0:
-        decay_weights(g, th, coupled, n, row_len)
+        decay_weights(g, th, coupled, decayed)
     if cfg.optimizer == ADAM or cfg.optimizer == ADAMW or cfg.optimizer == NADAM \
             or cfg.optimizer == ADAMAX:
         sc.beta1_power *= cfg.beta1
@@ -323,7 +393,7 @@ cdef void optimizer_step(
                       <floating>cfg.eps)
     elif cfg.optimizer == ADAM or cfg.optimizer == ADAMW:
         if cfg.optimizer == ADAMW and cfg.weight_decay != 0:
-            decay_weights(th, th, -lr * cfg.weight_decay, n, row_len)
+            decay_weights(th, th, -lr * cfg.weight_decay, decayed)
         adam_step(th, g, state, state + 1 * n, state + 2 * n, n, <floating>lr,
                   <floating>cfg.beta1, <floating>cfg.beta2, <floating>cfg.eps, cfg.amsgrad,
                   1 - sc.beta1_power, 1 - sc.beta2_power)
@@ -339,7 +409,7 @@ cdef void optimizer_step(
         adamax_step(th, g, state, state + 1 * n, n, <floating>lr, <floating>cfg.beta1,
                     <floating>cfg.beta2, <floating>cfg.eps, 1 - sc.beta1_power)
     if cfg.l1 > 0:
-        soft_threshold(th, lr * cfg.l1, n, row_len)
+        soft_threshold(th, lr * cfg.l1, decayed)
 
 
 cdef extern from "Python.h":
@@ -425,12 +495,12 @@ cdef int epoch_loop(
                 next_check = start + check_rows
     while start < n_samples:
         n_rows = min(cfg.batch_size, n_samples - start)
-        if cfg.n_threads > 1 and n_rows * n_features >= PARALLEL_MIN_VALUES:
+        if split_over_threads(cfg, n_rows, n_features):
             batch_loss = accumulate_batch_in_threads(
                 cfg, &X[0, 0], n_features, n_outputs, &y[0], &sample_weight[0], &mean[0],
                 &theta[0], &grad[0], &thread_grads[0, 0], thread_grads.shape[1],
                 &thread_scratch[0, 0], thread_scratch.shape[1], &thread_losses[0],
-                &order[start], n_rows, distance)
+                &order[start], n_rows, distance, 1.0 / n_rows)
         else:
             batch_loss = accumulate_batch(cfg, &X[0, 0], n_features, n_outputs, &y[0],
                                           &sample_weight[0], &mean[0], &theta[0], &grad[0],
@@ -442,8 +512,9 @@ cdef int epoch_loop(
         loss_sum[0] += batch_loss
         t[0] += 1
         lr[0] = step_learning_rate(cfg, t[0])
-        optimizer_step(cfg, &theta[0], &grad[0], state_ptr, n_params,
-                       <ScalarState*>&scalars[0], t[0], lr[0], n_features + 1)
+        update_parameters(cfg, &theta[0], &grad[0], state_ptr, n_params,
+                          <ScalarState*>&scalars[0], t[0], lr[0],
+                          LinearLayout(n_outputs, n_features + 1))
         start += n_rows
         if start >= next_check:
             if signal_handler_raised():
@@ -478,58 +549,29 @@ def run_epoch(
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef double loss_sum = 0.0, lr = 0.0
     cdef int status
-    cdef bint order_ok, labels_ok
+    cdef bint order_ok
     cdef Py_ssize_t n_outputs
     # Bounds checks are compiled out, so every shape the loop relies on is checked here.
-    if n_samples < 1 or y.shape[0] != n_samples or sample_weight.shape[0] != n_samples:
+    if n_samples < 1:
         raise ValueError("X, y and sample_weight must have the same, non-zero, number of rows")
     if order.shape[0] != n_samples:
         raise ValueError("order must hold one index per row")
-    if mean.shape[0] != n_features:
-        raise ValueError("mean must hold one value per feature")
-    if cfg.center and not cfg.fit_intercept:
-        raise ValueError("center needs fit_intercept")
-    if coef.shape[0] == 0 or coef.shape[0] % (n_features + 1) != 0:
-        raise ValueError(f"coef must hold n_features + 1 = {n_features + 1} entries per output")
-    n_outputs = coef.shape[0] // (n_features + 1)
-    if cfg.loss not in LOSSES.values() or cfg.optimizer not in OPTIMIZERS.values():
-        raise ValueError(f"unknown loss code {cfg.loss} or optimizer code {cfg.optimizer}")
-    if cfg.multiclass not in MULTICLASS.values():
-        raise ValueError(f"unknown multiclass code {cfg.multiclass}")
-    if (cfg.multiclass == SINGLE_OUTPUT) != (n_outputs == 1):
-        raise ValueError("one output needs multiclass 'none'; several need 'ovr' or "
-                         "'multinomial'")
-    if cfg.multiclass == MULTINOMIAL and cfg.loss != LOG_LOSS:
-        raise ValueError("the multinomial model needs loss 'log_loss'")
-    if cfg.multiclass == ONE_VS_REST and cfg.loss not in (LOG_LOSS, HINGE, MODIFIED_HUBER):
-        raise ValueError("one-vs-rest needs a classification loss")
-    if cfg.multiclass != SINGLE_OUTPUT:
-        with nogil:
-            labels_ok = class_indices_in_range(y, n_outputs)
-        if not labels_ok:
-            raise ValueError(f"y must hold class indices 0 .. {n_outputs - 1}")
-    if state.shape[0] != state_rows(cfg.optimizer) or state.shape[1] != coef.shape[0]:
-        raise ValueError("state must have one row per optimizer buffer, each the size of coef")
-    if scalars.shape[0] != N_SCALARS:
-        raise ValueError(f"scalars must hold {N_SCALARS} values")
-    if cfg.batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
-    if cfg.n_threads < 1:
-        raise ValueError("n_threads must be at least 1")
     with nogil:
         order_ok = indices_in_range(order, n_samples)
     if not order_ok:
         raise ValueError("order must hold row indices in [0, n_samples)")
+    n_outputs = check_model(X, y, sample_weight, mean, coef, order, &cfg)
+    check_optimizer_state(coef, state, scalars, &cfg)
+    if cfg.batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
     grad = np.empty_like(coef)
     cdef floating[::1] grad_view = grad
     cdef double[::1] scratch = np.empty(3 * n_outputs)   # scores, dL/dscore, offsets
-    # Per thread: a gradient buffer and its scores/derivatives/offsets, written at every row,
-    # so each row is padded by a cache line (16 values cover 64 bytes in either dtype); and
-    # a loss, written once.
-    cdef floating[:, ::1] thread_grads = np.empty((cfg.n_threads, coef.shape[0] + 16),
-                                                  dtype=np.asarray(coef).dtype)
-    cdef double[:, ::1] thread_scratch = np.empty((cfg.n_threads, 3 * n_outputs + 8))
-    cdef double[::1] thread_losses = np.empty(cfg.n_threads)
+    thread_buffers = gradient_thread_buffers(cfg.n_threads, coef.shape[0], n_outputs,
+                                             np.asarray(coef).dtype)
+    cdef floating[:, ::1] thread_grads = thread_buffers[0]
+    cdef double[:, ::1] thread_scratch = thread_buffers[1]
+    cdef double[::1] thread_losses = thread_buffers[2]
     # Python runs signal handlers in the main thread only.
     cdef bint check_signals = threading.current_thread() is threading.main_thread()
     with nogil:
@@ -541,10 +583,87 @@ def run_epoch(
     return status, loss_sum, t, rng_state, lr
 
 
-cdef bint class_indices_in_range(const floating[::1] y, Py_ssize_t n_classes) noexcept nogil:
+cdef Py_ssize_t check_model(
+    const floating[:, ::1] X, const floating[::1] y, const floating[::1] sample_weight,
+    const floating[::1] mean, const floating[::1] coef, const Py_ssize_t[::1] rows,
+    const EpochConfig* cfg,
+) except -1:
+    """Check what the gradient of `rows` (indices already checked) reads; return n_outputs."""
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1], n_outputs
+    cdef bint labels_ok
+    if y.shape[0] != n_samples or sample_weight.shape[0] != n_samples:
+        raise ValueError("X, y and sample_weight must have the same number of rows")
+    if mean.shape[0] != n_features:
+        raise ValueError("mean must hold one value per feature")
+    if cfg.center and not cfg.fit_intercept:
+        raise ValueError("center needs fit_intercept")
+    if coef.shape[0] == 0 or coef.shape[0] % (n_features + 1) != 0:
+        raise ValueError(f"coef must hold n_features + 1 = {n_features + 1} entries per output")
+    n_outputs = coef.shape[0] // (n_features + 1)
+    if cfg.loss not in LOSSES.values():
+        raise ValueError(f"unknown loss code {cfg.loss}")
+    if cfg.multiclass not in MULTICLASS.values():
+        raise ValueError(f"unknown multiclass code {cfg.multiclass}")
+    if (cfg.multiclass == SINGLE_OUTPUT) != (n_outputs == 1):
+        raise ValueError("one output needs multiclass 'none'; several need 'ovr' or "
+                         "'multinomial'")
+    if cfg.multiclass == MULTINOMIAL and cfg.loss != LOG_LOSS:
+        raise ValueError("the multinomial model needs loss 'log_loss'")
+    if cfg.multiclass == ONE_VS_REST and cfg.loss not in (LOG_LOSS, HINGE, MODIFIED_HUBER):
+        raise ValueError("one-vs-rest needs a classification loss")
+    if cfg.multiclass != SINGLE_OUTPUT:
+        with nogil:
+            labels_ok = class_indices_in_range(y, rows, n_outputs)
+        if not labels_ok:
+            raise ValueError(f"y must hold class indices 0 .. {n_outputs - 1}")
+    if cfg.n_threads < 1:
+        raise ValueError("n_threads must be at least 1")
+    return n_outputs
+
+
+cdef int check_optimizer_state(
+    const floating[::1] coef, const floating[:, ::1] state, const double[::1] scalars,
+    const EpochConfig* cfg,
+) except -1:
+    """Check what a step of cfg.optimizer on `coef` reads and writes besides coef itself."""
+    if cfg.optimizer not in OPTIMIZERS.values():
+        raise ValueError(f"unknown optimizer code {cfg.optimizer}")
+    if state.shape[0] != state_rows(cfg.optimizer) or state.shape[1] != coef.shape[0]:
+        raise ValueError("state must have one row per optimizer buffer, each the size of coef")
+    if scalars.shape[0] != N_SCALARS:
+        raise ValueError(f"scalars must hold {N_SCALARS} values")
+    return 0
+
+
+cdef tuple gradient_thread_buffers(int n_threads, Py_ssize_t n_params, Py_ssize_t n_outputs, dtype):
+    """accumulate_batch_in_threads' buffers: per thread, a gradient and its scores,
+    derivatives and offsets, written at every row, so each row is padded by a cache line (16
+    values cover 64 bytes in either dtype); and a loss, written once."""
+    return (np.empty((n_threads, n_params + 16), dtype=dtype),
+            np.empty((n_threads, 3 * n_outputs + 8)), np.empty(n_threads))
+
+
+cdef Py_ssize_t[::1] decayed_runs_of(const unsigned char[::1] decay_mask):
+    """decayed_runs of decay_mask, as a new array of (start, stop) pairs; when there are
+    none, one unused entry, so that its first entry's address can still be taken (the count
+    is its size // 2 either way)."""
+    cdef Py_ssize_t n_runs
+    with nogil:
+        n_runs = decayed_runs(&decay_mask[0], decay_mask.shape[0], NULL)
+    cdef Py_ssize_t[::1] runs = np.empty(max(2 * n_runs, 1), dtype=np.intp)
+    with nogil:
+        decayed_runs(&decay_mask[0], decay_mask.shape[0], &runs[0])
+    return runs
+
+
+cdef bint class_indices_in_range(const floating[::1] y, const Py_ssize_t[::1] rows,
+                                 Py_ssize_t n_classes) noexcept nogil:
+    """Whether y holds a class index at every row in `rows` (indices already checked)."""
     cdef Py_ssize_t i
-    for i in range(y.shape[0]):
-        if not (y[i] >= 0 and y[i] < n_classes and y[i] == <Py_ssize_t>y[i]):
+    cdef floating label
+    for i in range(rows.shape[0]):
+        label = y[rows[i]]
+        if not (label >= 0 and label < n_classes and label == <Py_ssize_t>label):
             return False
     return True
 
@@ -584,3 +703,90 @@ def read_rows_in_order(const floating[:, ::1] X, const Py_ssize_t[::1] order,
                 prefetch_row(&X[order[i + distance], 0], n_features)
             total += dot(&X[order[i], 0], &w[0], n_features)
     return total
+
+
+def batch_gradient(
+    const floating[:, ::1] X, const floating[::1] y, const floating[::1] sample_weight,
+    const floating[::1] mean, const floating[::1] coef, const Py_ssize_t[::1] rows,
+    dict config,
+):
+    """The gradient sum and loss sum of `rows` at `coef`, with the epoch loop's own code.
+
+    Return (gradient, loss_sum): gradient, shaped and typed like coef, holds for each output
+    k the sum over the rows i of sample_weight[i] · dL/dp_k(x_i, y_i) · (x_i − mean, 1) (x_i
+    alone without config["center"]; the intercept's entry is 0 without
+    config["fit_intercept"]); loss_sum is the sum of sample_weight[i] · L(x_i, y_i). Neither
+    includes a penalty or weight decay (optimizer_step adds those), and neither is divided by
+    the number of rows: sums over disjoint sets of rows add up to the sum over their union,
+    and the epoch loop steps with the gradient sum divided by the batch's row count. Rows are
+    summed in the order given, over config["n_threads"] threads when the epoch loop would.
+    An empty `rows` gives zeros.
+    """
+    cdef EpochConfig cfg = config
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1], n_rows = rows.shape[0]
+    cdef Py_ssize_t n_outputs, distance = prefetch_distance(n_features * sizeof(floating))
+    cdef double loss_sum = 0.0
+    cdef bint rows_ok
+    with nogil:
+        rows_ok = indices_in_range(rows, n_samples)
+    if not rows_ok:
+        raise ValueError("rows must hold row indices in [0, n_samples)")
+    n_outputs = check_model(X, y, sample_weight, mean, coef, rows, &cfg)
+    gradient = np.zeros(coef.shape[0], dtype=np.asarray(coef).dtype)
+    if n_rows == 0:
+        return gradient, loss_sum
+    cdef floating[::1] grad = gradient
+    cdef double[::1] scratch = np.empty(3 * n_outputs)   # scores, dL/dscore, offsets
+    thread_buffers = gradient_thread_buffers(cfg.n_threads, coef.shape[0], n_outputs,
+                                             gradient.dtype)
+    cdef floating[:, ::1] thread_grads = thread_buffers[0]
+    cdef double[:, ::1] thread_scratch = thread_buffers[1]
+    cdef double[::1] thread_losses = thread_buffers[2]
+    with nogil:
+        if split_over_threads(&cfg, n_rows, n_features):
+            loss_sum = accumulate_batch_in_threads(
+                &cfg, &X[0, 0], n_features, n_outputs, &y[0], &sample_weight[0], &mean[0],
+                &coef[0], &grad[0], &thread_grads[0, 0], thread_grads.shape[1],
+                &thread_scratch[0, 0], thread_scratch.shape[1], &thread_losses[0],
+                &rows[0], n_rows, distance, 1.0)
+        else:
+            loss_sum = accumulate_batch(&cfg, &X[0, 0], n_features, n_outputs, &y[0],
+                                        &sample_weight[0], &mean[0], &coef[0], &grad[0],
+                                        &scratch[0], &scratch[n_outputs],
+                                        &scratch[2 * n_outputs], &rows[0], n_rows, n_rows,
+                                        distance, 1.0)
+    return gradient, loss_sum
+
+
+def optimizer_step(
+    floating[::1] coef, const floating[::1] gradient, floating[:, ::1] state,
+    double[::1] scalars, const unsigned char[::1] decay_mask, dict config, long long t,
+):
+    """Take update t + 1 of config["optimizer"] in place on coef, state and scalars, as the
+    epoch loop does after each batch; return (t + 1, the update's learning rate).
+
+    coef is any flat parameter vector and gradient the gradient of the objective at it (the
+    epoch loop's is a batch's gradient sum divided by its row count; `gradient` itself is
+    not modified). decay_mask holds one byte per entry of coef: the l2 penalty, weight decay
+    and the l1 proximal step act on the entries where it is non-zero (a linear model's
+    weights, a network's weight matrices), never on the others (intercepts, biases). state
+    and scalars are the optimizer's buffers and scalar state, as for run_epoch.
+    """
+    cdef EpochConfig cfg = config
+    cdef Py_ssize_t n = coef.shape[0]
+    cdef double lr
+    if gradient.shape[0] != n or decay_mask.shape[0] != n:
+        raise ValueError("gradient and decay_mask must hold one value per entry of coef")
+    check_optimizer_state(coef, state, scalars, &cfg)
+    if n == 0:
+        raise ValueError("coef must hold at least one parameter")
+    # The update adds the penalty's gradient into its gradient argument: work on a copy.
+    cdef floating[::1] g = np.array(gradient, copy=True)
+    cdef floating* state_ptr = &state[0, 0] if state.shape[0] > 0 else NULL
+    cdef Py_ssize_t[::1] decayed = decayed_runs_of(decay_mask)
+    with nogil:
+        t += 1
+        lr = step_learning_rate(&cfg, t)
+        update_parameters(&cfg, &coef[0], &g[0], state_ptr, n, <ScalarState*>&scalars[0], t,
+                          lr, RunList(&decayed[0], decayed.shape[0] // 2))
+    return t, lr

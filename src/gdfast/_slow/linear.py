@@ -177,13 +177,13 @@ def is_weight(n_params, n_features):
     return np.arange(n_params) % (n_features + 1) != n_features
 
 
-def step(theta, g, buffers, t, lr, config, scalars, n_features):
-    """Penalty and weight decay, then the optimizer's rule; they never touch intercepts."""
-    weights = is_weight(theta.size, n_features)
+def step(theta, g, buffers, t, lr, config, scalars, decay_mask):
+    """Penalty and weight decay, then the optimizer's rule; the first two act only where
+    decay_mask is True (weights), never on the other entries (intercepts, biases)."""
     coupled = config["l2"] + (0.0 if config["optimizer"] == "adamw" else config["weight_decay"])
-    g = g + coupled * theta * weights
+    g = g + coupled * theta * decay_mask
     if config["optimizer"] == "adamw":
-        theta *= np.where(weights, 1 - lr * config["weight_decay"], 1.0)
+        theta *= np.where(decay_mask, 1 - lr * config["weight_decay"], 1.0)
     OPTIMIZERS[config["optimizer"]](theta, g, buffers, t, lr, config, scalars)
 
 
@@ -246,12 +246,13 @@ STATUS_OK, STATUS_NONFINITE = 0, 1
 
 
 def batch_gradient(X, y, sample_weight, mean, theta, rows, config):
-    """Mean over `rows` of the weighted loss gradient, and the sum of the weighted losses.
+    """Sum over `rows` of the weighted loss gradient, and of the weighted losses (float64).
 
     theta holds one row of n_features weights and an intercept per output. With one output,
     y is the target of the loss; with several, y holds class indices (0 .. K-1) and the
     outputs are either K one-vs-rest models or one multinomial (softmax) model. With
     config["center"] the model is p = w·(x − mean) + c: the same model, recentred.
+    Neither sum includes a penalty, and neither is divided by the number of rows.
     """
     n_features = X.shape[1]
     W = theta.reshape(-1, n_features + 1).astype(np.float64)
@@ -273,19 +274,35 @@ def batch_gradient(X, y, sample_weight, mean, theta, rows, config):
     # config["unit_weights"]: every weight is 1 (the kernel then skips reading them).
     weights = (np.ones(len(rows)) if config["unit_weights"]
                else sample_weight[rows].astype(np.float64))
-    A = weights[:, None] * dP / len(rows)
+    A = weights[:, None] * dP
     grad = np.empty((n_outputs, n_features + 1))
     grad[:, :n_features] = A.T @ Xb
     grad[:, n_features] = A.sum(axis=0) if config["fit_intercept"] else 0.0
     return grad.ravel(), float(weights @ losses)
 
 
-def soft_threshold(theta, threshold, n_features):
-    """The l1 penalty's proximal step: shrink each weight towards 0 by `threshold`, stopping
-    at 0 (never crossing it); intercepts are left alone."""
-    weights = is_weight(theta.size, n_features)
+def soft_threshold(theta, threshold, decay_mask):
+    """The l1 penalty's proximal step: shrink each entry where decay_mask is True towards 0
+    by `threshold`, stopping at 0 (never crossing it); the others are left alone."""
     shrunk = np.sign(theta) * np.maximum(np.abs(theta) - threshold, 0.0)
-    theta[:] = np.where(weights, shrunk, theta)
+    theta[:] = np.where(decay_mask, shrunk, theta)
+
+
+def optimizer_step(coef, gradient, state, scalars, decay_mask, config, t):
+    """Update t + 1 in place on coef, state and scalars: the rate of the schedule, the
+    penalties and weight decay where decay_mask is True, the optimizer's rule, the l1
+    proximal step. Same arguments and result as gdfast._kernels.linear.optimizer_step:
+    (t + 1, the update's learning rate)."""
+    # scalars[2] is NAdam's running product of mu_t (the kernel's ScalarState.mu_product).
+    running = {"mu_product": scalars[2]}
+    t += 1
+    lr = step_learning_rate(config, t)
+    step(coef, np.asarray(gradient).astype(coef.dtype), state, t, lr, config, running,
+         decay_mask)
+    if config["l1"] > 0:
+        soft_threshold(coef, lr * config["l1"], decay_mask)
+    record_running_products(scalars, running, config, t)
+    return t, lr
 
 
 def run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rng_state):
@@ -307,8 +324,7 @@ def _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rn
     # A full batch sums over every row whatever their order: shuffling it would only cost time.
     if config["shuffle"] and config["batch_size"] < n_samples:
         rng_state = random_permutation(order, rng_state)
-    # scalars[2] is NAdam's running product of mu_t (the kernel's ScalarState.mu_product).
-    running = {"mu_product": scalars[2]}
+    decay_mask = is_weight(coef.size, X.shape[1])
     loss_sum, lr = 0.0, 0.0
     for start in range(0, n_samples, config["batch_size"]):
         rows = order[start:start + config["batch_size"]]
@@ -316,12 +332,7 @@ def _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rn
         if not np.isfinite(batch_loss):
             return STATUS_NONFINITE, loss_sum, t, rng_state, lr
         loss_sum += batch_loss
-        t += 1
-        lr = step_learning_rate(config, t)
-        step(coef, grad.astype(coef.dtype), state, t, lr, config, running, X.shape[1])
-        if config["l1"] > 0:
-            soft_threshold(coef, lr * config["l1"], X.shape[1])
-        record_running_products(scalars, running, config, t)
+        t, lr = optimizer_step(coef, grad / len(rows), state, scalars, decay_mask, config, t)
     if not np.all(np.isfinite(coef)):
         return STATUS_NONFINITE, loss_sum, t, rng_state, lr
     return STATUS_OK, loss_sum, t, rng_state, lr

@@ -78,11 +78,171 @@ def run_epoch(engine, X, y, sample_weight, coef, state, scalars, order, config, 
     if mean is None:
         mean = np.zeros(X.shape[1], dtype=X.dtype)
     if engine == "cython":
-        codes = dict(config, loss=_kernel.LOSSES[config["loss"]],
-                     multiclass=_kernel.MULTICLASS[config["multiclass"]],
-                     optimizer=_kernel.OPTIMIZERS[config["optimizer"]],
-                     schedule=_kernel.STEP_SCHEDULES[config["schedule"]])
-        return kernel.run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, codes,
-                                t, rng_state)
+        return kernel.run_epoch(X, y, sample_weight, mean, coef, state, scalars, order,
+                                _kernel_codes(config), t, rng_state)
     return _reference.run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, config,
                                 t, rng_state)
+
+
+def _kernel_codes(config):
+    """A full config with the names of the loss, optimizer and schedule as kernel codes."""
+    return dict(config, loss=_kernel.LOSSES[config["loss"]],
+                multiclass=_kernel.MULTICLASS[config["multiclass"]],
+                optimizer=_kernel.OPTIMIZERS[config["optimizer"]],
+                schedule=_kernel.STEP_SCHEDULES[config["schedule"]])
+
+
+# --- the two halves of a step, for callers that assemble their own ------------------------
+# run_epoch takes, for each batch, the batch's gradient and then one optimizer step. The two
+# are also available alone, on the same code: batch_gradient for a set of rows (a worker's
+# chunk: the sums of several chunks add up), optimizer_step for any flat parameter vector
+# (a network's weights and biases) with a mask of the entries that are penalised and decayed.
+
+
+def linear_decay_mask(n_features, n_outputs=1):
+    """The decay mask of a linear model's parameters: True on each output's n_features
+    weights, False on the intercept that ends its row (the mask run_epoch uses)."""
+    return _reference.is_weight(n_outputs * (n_features + 1), n_features)
+
+
+def batch_gradient(engine, X, y, sample_weight, coef, rows, config, mean=None):
+    """The gradient sum and loss sum of the rows X[rows] at the parameters coef.
+
+    Return (gradient, loss_sum). gradient has coef's shape and dtype and holds, for each
+    output k, the sum over the rows i of sample_weight[i] · dL/dp_k · (x_i − mean, 1), where
+    p_k is output k's prediction (x_i in place of x_i − mean without config["center"]; 0 in
+    the intercept's entry without config["fit_intercept"]). loss_sum is the sum of
+    sample_weight[i] · L over the same rows. Neither includes the penalty or weight decay,
+    which optimizer_step applies, and neither is divided by the number of rows: sums over
+    disjoint chunks of rows add up to the sum over all of them, and run_epoch steps with
+    the batch's gradient sum divided by its row count. An empty `rows` gives zeros.
+    config and mean are as for run_epoch; config["n_threads"] splits a large set of rows
+    over threads as run_epoch splits a large batch.
+    """
+    config = _full_config(config)
+    mean, rows = _check_gradient_arguments(X, y, sample_weight, mean, coef, rows, config)
+    if engine == "cython":
+        return kernel.batch_gradient(X, y, sample_weight, mean, coef, rows,
+                                     _kernel_codes(config))
+    with np.errstate(over="ignore", invalid="ignore"):
+        gradient, loss_sum = _reference.batch_gradient(X, y, sample_weight, mean, coef, rows,
+                                                       config)
+    return gradient.astype(coef.dtype), loss_sum
+
+
+def optimizer_step(engine, coef, gradient, state, scalars, decay_mask, config, t):
+    """Take update t + 1 of config["optimizer"] in place on coef, state and scalars, as
+    run_epoch does after each batch; return (t + 1, the update's learning rate).
+
+    coef is a flat parameter vector of any layout and gradient the gradient of the
+    objective at coef, without the penalty (for a batch: batch_gradient's sum divided by
+    the number of rows); it is not modified. decay_mask is a boolean vector the size of
+    coef: the l2 penalty, weight decay and the l1 proximal step act where it is True
+    (weights) and never where it is False (intercepts, biases); linear_decay_mask gives a
+    linear model's. state and scalars are the optimizer's buffers and scalar state, as for
+    run_epoch, and t the number of updates taken so far: it drives the schedule's rate and
+    the bias corrections.
+    """
+    config = _full_config(config)
+    gradient, decay_mask = _check_step_arguments(coef, gradient, state, scalars, decay_mask,
+                                                 config, t)
+    if engine == "cython":
+        return kernel.optimizer_step(coef, gradient, state, scalars, decay_mask.view(np.uint8),
+                                     _kernel_codes(config), t)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _reference.optimizer_step(coef, gradient, state, scalars, decay_mask, config, t)
+
+
+def _full_config(config):
+    """config completed from NEUTRAL_CONFIG, its option names checked."""
+    config = dict(NEUTRAL_CONFIG, **config)
+    for key, names in [("loss", _kernel.LOSSES), ("multiclass", _kernel.MULTICLASS),
+                       ("optimizer", _kernel.OPTIMIZERS), ("schedule", _kernel.STEP_SCHEDULES)]:
+        if config[key] not in names:
+            raise ValueError(f"config[{key!r}] is {config[key]!r}; expected one of "
+                             f"{', '.join(map(repr, names))}.")
+    return config
+
+
+def _check_parameters(coef, updated):
+    """coef is read by batch_gradient (a read-only array will do) and updated in place by
+    optimizer_step."""
+    if not (isinstance(coef, np.ndarray) and coef.ndim == 1
+            and coef.dtype in (np.float32, np.float64) and coef.flags.c_contiguous
+            and (coef.flags.writeable or not updated)):
+        raise ValueError(f"coef must be a {'writable, ' if updated else ''}contiguous 1-d "
+                         "float32 or float64 array (the flat parameter vector); got "
+                         f"{_describe(coef)}.")
+
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    return f"a {type(value).__name__}"
+
+
+def _check_gradient_arguments(X, y, sample_weight, mean, coef, rows, config):
+    """Check batch_gradient's arrays; return mean (zeros if None) and rows as intp."""
+    _check_parameters(coef, updated=False)
+    if mean is None and isinstance(X, np.ndarray) and X.ndim == 2:
+        mean = np.zeros(X.shape[1], dtype=X.dtype)
+    for name, value, ndim in [("X", X, 2), ("y", y, 1), ("sample_weight", sample_weight, 1),
+                              ("mean", mean, 1)]:
+        if not (isinstance(value, np.ndarray) and value.ndim == ndim
+                and value.dtype == coef.dtype and value.flags.c_contiguous):
+            raise ValueError(f"{name} must be a contiguous {ndim}-d array of coef's dtype "
+                             f"({coef.dtype}); got {_describe(value)}. Convert it with "
+                             f"np.ascontiguousarray({name}, dtype=coef.dtype).")
+    n_samples, n_features = X.shape
+    if len(y) != n_samples or len(sample_weight) != n_samples:
+        raise ValueError(f"X has {n_samples} rows but y has {len(y)} and sample_weight "
+                         f"{len(sample_weight)}; give one target and one weight per row.")
+    if len(mean) != n_features:
+        raise ValueError(f"mean has {len(mean)} values for {n_features} features.")
+    if coef.size == 0 or coef.size % (n_features + 1) != 0:
+        raise ValueError(f"coef has {coef.size} entries; a model of {n_features} features "
+                         f"needs n_features + 1 = {n_features + 1} per output.")
+    rows = np.asarray(rows)
+    if rows.ndim != 1 or not (rows.dtype.kind in "iu" or rows.size == 0):
+        raise ValueError("rows must be a 1-d array of integer row indices into X; got "
+                         f"{_describe(rows)}.")
+    if rows.size and (rows.min() < 0 or rows.max() >= n_samples):
+        raise ValueError(f"rows must hold indices in [0, {n_samples}) (X has {n_samples} "
+                         f"rows); got values from {rows.min()} to {rows.max()}.")
+    n_outputs = coef.size // (n_features + 1)
+    if config["multiclass"] != "none":
+        labels = y[rows]
+        if not np.all((labels >= 0) & (labels < n_outputs) & (labels == np.floor(labels))):
+            raise ValueError(f"With {n_outputs} outputs, y must hold class indices 0 .. "
+                             f"{n_outputs - 1} at the given rows.")
+    return mean, rows.astype(np.intp, copy=False)
+
+
+def _check_step_arguments(coef, gradient, state, scalars, decay_mask, config, t):
+    """Check optimizer_step's arrays; return the gradient in coef's dtype and the mask."""
+    _check_parameters(coef, updated=True)
+    if coef.size == 0:
+        raise ValueError("coef must hold at least one parameter.")
+    gradient, decay_mask = np.asarray(gradient), np.asarray(decay_mask)
+    if gradient.shape != coef.shape or gradient.dtype.kind != "f":
+        raise ValueError(f"gradient must be a float vector of coef's shape {coef.shape}; "
+                         f"got {_describe(gradient)}.")
+    if decay_mask.shape != coef.shape or decay_mask.dtype != np.bool_:
+        raise ValueError(f"decay_mask must be a boolean vector of coef's shape {coef.shape} "
+                         "(True where the penalty and weight decay apply); got "
+                         f"{_describe(decay_mask)}.")
+    rows = state_rows(config["optimizer"])
+    if not (isinstance(state, np.ndarray) and state.shape == (rows, coef.size)
+            and state.dtype == coef.dtype):
+        raise ValueError(f"state must be a {coef.dtype} array of shape {(rows, coef.size)} "
+                         f"({config['optimizer']} keeps {rows} buffers the size of coef); got "
+                         f"{_describe(state)}.")
+    if not (isinstance(scalars, np.ndarray) and scalars.shape == (SCALAR_STATE_SIZE,)
+            and scalars.dtype == np.float64):
+        raise ValueError(f"scalars must be a float64 array of shape ({SCALAR_STATE_SIZE},) "
+                         f"(all 1.0 before the first step); got {_describe(scalars)}.")
+    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
+        raise ValueError(f"t must be the number of updates taken so far, an integer >= 0; "
+                         f"got {t!r}.")
+    return (np.ascontiguousarray(gradient, dtype=coef.dtype),
+            np.ascontiguousarray(decay_mask))
