@@ -10,30 +10,7 @@ from gdfast.linear_model import _engine
 from gdfast.optim import (SGD, AdaDelta, AdaGrad, Adam, Adamax, AdamW, Momentum, NAdam,
                           Nesterov, OPTIMIZER_CLASSES, RMSprop)
 from helpers import make_regression, relative_error
-from test_kernel_vs_reference import BATCH_MODES, problem, run_both, tolerance
-
-# (optimizer, learning rate, kernel hyper-parameters, initial buffer value): each variant of
-# each rule, since variants are separate loops in the kernel.
-OPTIMIZER_CASES = {
-    "sgd": ("sgd", 0.05, {}, 0.0),
-    "sgd-weight-decay": ("sgd", 0.05, {"weight_decay": 0.1}, 0.0),
-    "momentum": ("momentum", 0.02, {"momentum": 0.9}, 0.0),
-    "nesterov": ("nesterov", 0.02, {"momentum": 0.8, "weight_decay": 0.01}, 0.0),
-    "adagrad": ("adagrad", 0.1, {"lr_decay": 0.01, "eps": 1e-10}, 0.1),
-    "rmsprop": ("rmsprop", 0.01, {"rmsprop_alpha": 0.99, "eps": 1e-8}, 0.0),
-    "rmsprop-centered": ("rmsprop", 0.01, {"rmsprop_alpha": 0.9, "centered": True}, 0.0),
-    "rmsprop-momentum": ("rmsprop", 0.005, {"momentum": 0.5}, 0.0),
-    "rmsprop-centered-momentum": ("rmsprop", 0.005, {"centered": True, "momentum": 0.5}, 0.0),
-    "adadelta": ("adadelta", 1.0, {"rho": 0.9, "eps": 1e-6}, 0.0),
-    "adam": ("adam", 0.01, {"beta1": 0.9, "beta2": 0.999}, 0.0),
-    "adam-amsgrad": ("adam", 0.01, {"amsgrad": True, "beta2": 0.99}, 0.0),
-    "adamw": ("adamw", 0.01, {"weight_decay": 0.05}, 0.0),
-    "nadam": ("nadam", 0.01, {"momentum_decay": 4e-3}, 0.0),
-    "adamax": ("adamax", 0.01, {"beta1": 0.8, "beta2": 0.99}, 0.0),
-    "adam-l2-invscaling-warmup": ("adam", 0.02, {"l2": 0.1, "schedule": "invscaling",
-                                                 "power_t": 0.5, "warmup_steps": 7.0}, 0.0),
-}
-
+from twin_cases import BATCH_MODES, OPTIMIZER_CASES, problem, run_both, tolerance
 
 @pytest.mark.usefixtures("each_kernel_build")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

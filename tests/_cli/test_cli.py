@@ -52,7 +52,7 @@ def table_rows(out, optimizers):
     return rows
 
 
-SOURCE_TREE = pathlib.Path(__file__).resolve().parent.parent
+SOURCE_TREE = pathlib.Path(__file__).resolve().parents[2]
 
 
 def test_version_prints_the_name_and_the_packages_version(monkeypatch, tmp_path, capsys):

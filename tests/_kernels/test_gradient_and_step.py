@@ -5,8 +5,7 @@ import pytest
 
 from gdfast.linear_model import _engine
 from helpers import relative_error
-from test_kernel_vs_reference import TOLERANCE, problem, tolerance
-from test_optimizers import OPTIMIZER_CASES
+from twin_cases import OPTIMIZER_CASES, TOLERANCE, problem, tolerance
 
 # (loss, multiclass): every single-output loss and every multiclass model.
 MODELS = [(loss, "none") for loss in _engine.LOSS_NAMES] + [

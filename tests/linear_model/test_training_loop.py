@@ -283,14 +283,26 @@ def test_ctrl_c_inside_a_compiled_epoch_stops_it_and_keeps_the_finished_ones(mon
     monkeypatch.setattr(_engine, "run_epoch", run_epoch)
     interval = sys.getswitchinterval()
     sys.setswitchinterval(10.0)
-    model = GDRegressor(**params)
+    # On a loaded machine the interrupting thread may only get a core after the third epoch
+    # has ended, and the interrupt then lands between epochs, in Python: that too must keep
+    # the finished epochs, but the point here is the kernel's own check, so try again.
+    places = []
     try:
-        with pytest.raises(KeyboardInterrupt) as raised:
-            model.fit(X, y)
+        for attempt in range(4):
+            calls.clear()
+            model = GDRegressor(**params)
+            with pytest.raises(KeyboardInterrupt) as raised:
+                model.fit(X, y)
+            finished = model.n_iter_
+            reference = expected if finished == 2 else GDRegressor(
+                **dict(params, max_iter=finished)).fit(X, y)
+            assert np.array_equal(model.coef_, reference.coef_)
+            assert np.array_equal(model.predict(X[:50]), reference.predict(X[:50]))
+            places.append(traceback.extract_tb(raised.value.__traceback__)[-1].filename)
+            if places[-1].endswith("linear.pyx"):
+                break
     finally:
         sys.setswitchinterval(interval)
-    # raised by the kernel itself, not by Python code around it
-    assert traceback.extract_tb(raised.value.__traceback__)[-1].filename.endswith("linear.pyx")
+    # raised by the kernel itself, inside the third epoch, not by Python code around it
+    assert places[-1].endswith("linear.pyx"), places
     assert model.n_iter_ == 2
-    assert np.array_equal(model.coef_, expected.coef_)
-    assert np.array_equal(model.predict(X[:50]), expected.predict(X[:50]))
