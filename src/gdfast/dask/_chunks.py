@@ -86,8 +86,11 @@ class Preparation:
                 raise _without_data(error) from None
             if self.classifier:
                 check_classification_targets(y)
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
-                                                 ensure_non_negative=True)
+            # A chunk whose weights are all zero is valid (scikit-learn's check, for a whole
+            # data set, rejects it): the fit checks that the total is positive.
+            if sample_weight is None or np.any(np.asarray(sample_weight) != 0):
+                sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
+                                                     ensure_non_negative=True)
         X = np.ascontiguousarray(X, dtype=self.dtype)
         if sample_weight is None:
             sample_weight = np.ones(X.shape[0], dtype=self.dtype)

@@ -13,6 +13,7 @@ place), and the tasks they run on each chunk of rows.
 import numpy as np
 
 from gdfast.dask._chunks import reduce_chunks
+from gdfast._kernels.linear import STATUS_NONFINITE
 from gdfast.linear_model import _engine
 
 STRATEGIES = ("gradient", "local_sgd")
@@ -94,12 +95,12 @@ def gradient_epoch(model, X, y, sample_weight, prepare, n_samples):
         sums = reduce_chunks(chunk_gradient, X, y, sample_weight, prepare, model.engine,
                              state.coef, state.mean, config)
         if not np.isfinite(sums["loss"]):
-            return _engine.STATUS_NONFINITE, sums["loss"], 0.0
+            return STATUS_NONFINITE, sums["loss"], 0.0
         state.t, rate = _engine.optimizer_step(
             model.engine, state.coef, sums["gradient"] / n_samples, state.buffers,
             state.scalars, _engine.linear_decay_mask(n_features, n_outputs), config, state.t)
         status = (_engine.STATUS_OK if np.all(np.isfinite(state.coef))
-                  else _engine.STATUS_NONFINITE)
+                  else STATUS_NONFINITE)
         return status, sums["loss"], rate
     return epoch
 
@@ -122,13 +123,13 @@ def local_sgd_epoch(model, X, y, sample_weight, prepare, n_samples):
         state.rng_state = int(seeds[0])
         rows = sums["rows"]
         if sums["max_status"] != _engine.STATUS_OK or not np.isfinite(sums["loss"]):
-            return _engine.STATUS_NONFINITE, sums["loss"], 0.0
+            return STATUS_NONFINITE, sums["loss"], 0.0
         state.coef[:] = sums["coef"] / rows
         state.buffers[:] = sums["buffers"] / rows
         state.scalars[:] = sums["scalars"] / rows
         state.t += int(round(sums["steps"] / rows))
         status = (_engine.STATUS_OK if np.all(np.isfinite(state.coef))
-                  else _engine.STATUS_NONFINITE)
+                  else STATUS_NONFINITE)
         return status, sums["loss"], sums["rate"] / rows
     return epoch
 
