@@ -231,3 +231,34 @@ def test_warm_start_and_partial_fit_continue_the_state():
                                   tol=None).fit(X, y)
     np.testing.assert_allclose(streamed.coef_, constant.coef_, atol=TOLERANCE)
     assert streamed.n_iter_ == 6 and len(streamed.loss_curve_) == 6
+
+
+@pytest.mark.usefixtures("client")
+def test_classifier_partial_fit_takes_the_classes_on_the_first_call():
+    X, y = regression(seed=9)
+    labels = np.digitize(y, np.quantile(y, [0.3, 0.6]))
+    X_chunked, y_chunked = chunked(X, labels, chunks=CHUNKINGS[1])
+    model = gd_dask.GDClassifier(lr_schedule="constant")
+    with pytest.raises(ValueError, match="classes must be passed"):
+        model.partial_fit(X_chunked, y_chunked)
+    assert not hasattr(model, "classes_")
+    # The first call sees two of the three classes.
+    model.partial_fit(X_chunked[:100], y_chunked[:100] % 2, classes=[0, 1, 2])
+    model.partial_fit(X_chunked, y_chunked)
+    np.testing.assert_array_equal(model.classes_, [0, 1, 2])
+    assert model.coef_.shape == (3, X.shape[1]) and model.n_iter_ == 2
+    with pytest.raises(ValueError, match="not in classes"):
+        model.partial_fit(X_chunked, y_chunked + 1)
+
+
+@pytest.mark.usefixtures("client")
+def test_float32_data_trains_in_float32():
+    X, y = regression(seed=10)
+    X32, y32 = X.astype(np.float32), y.astype(np.float32)
+    reference = gdfast.GDRegressor(batch_size=None, max_iter=10, tol=None).fit(X32, y32)
+    model = gd_dask.GDRegressor(max_iter=10, tol=None).fit(*chunked(X32, y32,
+                                                                    chunks=CHUNKINGS[1]))
+    assert model._state.coef.dtype == np.float32
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-4)
+    predicted = model.predict(da.from_array(X32, chunks=(50, 5)))
+    assert predicted.dtype == reference.predict(X32).dtype == predicted.compute().dtype

@@ -211,7 +211,8 @@ class _DaskTraining:
         X = X.rechunk({1: -1})
         self._check_features(X, meta, reset=False)
         model = self._in_memory_model(with_feature_names=False)
-        dtype = self._blockwise_dtype(method, X)
+        # The in-memory method's result type for X's dtype, from one row.
+        dtype = getattr(model, method)(np.zeros((1, X.shape[1]), dtype=X.dtype)).dtype
         function = partial(_apply, model, method)
         if columns is None:
             return X.map_blocks(function, drop_axis=1, dtype=dtype)
@@ -276,8 +277,6 @@ class GDRegressor(_DaskTraining, linear_model.GDRegressor):
         from gdfast.dask._median import weighted_median
         return np.array([weighted_median(y, sample_weight, prepare)])
 
-    def _blockwise_dtype(self, method, X):
-        return np.result_type(X.dtype, np.float32) if X.dtype == np.float32 else np.float64
 
     def predict(self, X):
         """Predicted targets X·coef_ + intercept_ (a dask array for a dask X)."""
@@ -333,9 +332,8 @@ class GDClassifier(_DaskTraining, linear_model.GDClassifier):
             if unseen.size:
                 raise ValueError(f"y contains labels {unseen!r} that are not in classes "
                                  f"{known!r}.")
-            labels = known
-            counts = np.array([counts[np.searchsorted(labels, label)]
-                               if label in labels else 0 for label in known])
+            seen = dict(zip(labels.tolist(), counts.tolist()))
+            labels, counts = known, np.array([seen.get(label, 0) for label in known.tolist()])
         self._check_classes(labels)
         if (not partial and self.warm_start and hasattr(self, "classes_")
                 and not np.array_equal(labels, self.classes_)):
@@ -368,12 +366,6 @@ class GDClassifier(_DaskTraining, linear_model.GDClassifier):
     def _chunked_intercepts(self, X, y, sample_weight, prepare, sums):
         return self._intercepts_from_shares(np.asarray(sums["target"]) / float(sums["weight"]))
 
-    def _blockwise_dtype(self, method, X):
-        if method == "predict":
-            return self.classes_.dtype
-        if method == "decision_function":
-            return X.dtype if X.dtype == np.float32 else np.float64
-        return np.float64
 
     def decision_function(self, X):
         """Scores X·coef_ᵀ + intercept_ (a dask array for a dask X)."""
