@@ -204,7 +204,8 @@ def test_bad_inputs_and_parameters_get_clear_errors():
     with pytest.raises(ValueError, match="strategy"):
         gd_dask.GDRegressor(strategy="allreduce").fit(X_chunked, y_chunked)
     with pytest.raises(ValueError, match="early_stopping"):
-        gd_dask.GDRegressor(early_stopping=True).fit(X_chunked, y_chunked)
+        gd_dask.GDRegressor(early_stopping=True, validation_fraction=1e-9).fit(X_chunked,
+                                                                              y_chunked)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         gd_dask.GDRegressor().fit(X_chunked, y_chunked[:-1])
     with pytest.raises(ValueError, match="2-d"):
@@ -262,3 +263,31 @@ def test_float32_data_trains_in_float32():
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-4)
     predicted = model.predict(da.from_array(X32, chunks=(50, 5)))
     assert predicted.dtype == reference.predict(X32).dtype == predicted.compute().dtype
+
+
+@pytest.mark.usefixtures("client")
+@pytest.mark.parametrize("estimator", ["GDRegressor", "GDClassifier"])
+def test_early_stopping_watches_rows_held_out_in_each_chunk(estimator):
+    from sklearn.utils import check_random_state
+    X, y = regression(n_samples=800, seed=11)
+    y = (y > np.median(y)).astype(int) if estimator == "GDClassifier" else y
+    chunks = (1, 399, 400)
+    model = getattr(gd_dask, estimator)(early_stopping=True, validation_fraction=0.25,
+                                        strategy="local_sgd", batch_size=1, max_iter=200,
+                                        n_iter_no_change=3, random_state=5)
+    model.fit(*chunked(X, y, chunks=chunks))
+    assert model.n_iter_ < 200 and len(model.validation_scores_) == model.n_iter_
+    assert model.best_validation_score_ == max(model.validation_scores_)
+    assert model.best_loss_ is None
+    # The held-out rows: in each chunk, those whose uniform draw (from the fit's seed and
+    # the chunk's index) falls below validation_fraction.
+    seed = check_random_state(5).randint(np.iinfo(np.int32).max)
+    held_out = np.concatenate([np.random.default_rng([seed, index]).random(size) < 0.25
+                               for index, size in enumerate(chunks)])
+    assert 150 < held_out.sum() < 250
+    in_memory = getattr(gdfast, estimator)()
+    in_memory.__dict__.update({key: value for key, value in vars(model).items()
+                               if key.endswith("_")})
+    # The coefficients kept are those of the best validation score.
+    assert in_memory.score(X[held_out], y[held_out]) == pytest.approx(
+        model.best_validation_score_, abs=1e-10)

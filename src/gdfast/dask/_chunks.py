@@ -1,7 +1,7 @@
 """Data on the workers: a fit's inputs as dask arrays chunked along the rows only, what each
 chunk's task does to its rows before the kernel reads them, and results of every chunk
 combined in a tree of small sums (never gathered on the client chunk by chunk)."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 
 import dask
@@ -76,6 +76,26 @@ class Preparation:
     classifier: bool
     class_weights: np.ndarray = None    # per class of model.classes_, or None
     scale: float = 1.0
+    # (fraction, seed): hold out about this fraction of each chunk's rows for validation,
+    # drawn from the seed and the chunk's index; the other rows are the training rows.
+    holdout: tuple = None
+    chunk: int = 0                      # the index of the chunk being prepared
+
+    def for_chunk(self, index):
+        return replace(self, chunk=index)
+
+    def held_out(self, n_rows):
+        """Whether each of the chunk's n_rows rows is held out for validation."""
+        if self.holdout is None:
+            return np.zeros(n_rows, dtype=bool)
+        fraction, seed = self.holdout
+        return np.random.default_rng([seed, self.chunk]).random(n_rows) < fraction
+
+    def validation_rows(self, X, y):
+        """The chunk's held-out rows: X in the fit's dtype, y as given."""
+        held_out = self.held_out(X.shape[0])
+        return (np.ascontiguousarray(np.asarray(X)[held_out], dtype=self.dtype),
+                np.asarray(y)[held_out])
 
     def __call__(self, X, y, sample_weight, *, check=False):
         if check and X.shape[0]:
@@ -91,6 +111,10 @@ class Preparation:
             if sample_weight is None or np.any(np.asarray(sample_weight) != 0):
                 sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
                                                      ensure_non_negative=True)
+        if self.holdout is not None:
+            kept = ~self.held_out(X.shape[0])
+            X, y = np.asarray(X)[kept], np.asarray(y)[kept]
+            sample_weight = None if sample_weight is None else np.asarray(sample_weight)[kept]
         X = np.ascontiguousarray(X, dtype=self.dtype)
         if sample_weight is None:
             sample_weight = np.ones(X.shape[0], dtype=self.dtype)
@@ -116,11 +140,15 @@ def chunk_tasks(function, X, y, sample_weight, *args, per_chunk=None):
                      else sample_weight.to_delayed().ravel())
     shared = delayed(args, pure=False)
     extra = [()] * len(X_chunks) if per_chunk is None else [(value,) for value in per_chunk]
-    return [delayed(_call, pure=False)(function, x, y_chunk, w, shared, *more)
-            for x, y_chunk, w, more in zip(X_chunks, y_chunks, weight_chunks, extra)]
+    return [delayed(_call, pure=False)(function, x, y_chunk, w, index, shared, *more)
+            for index, (x, y_chunk, w, more)
+            in enumerate(zip(X_chunks, y_chunks, weight_chunks, extra))]
 
 
-def _call(function, X, y, sample_weight, shared, *more):
+def _call(function, X, y, sample_weight, index, shared, *more):
+    # Each chunk's preparation knows the chunk's index (its held-out rows depend on it).
+    shared = [value.for_chunk(index) if isinstance(value, Preparation) else value
+              for value in shared]
     return function(X, y, sample_weight, *shared, *more)
 
 

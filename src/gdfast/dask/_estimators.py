@@ -46,7 +46,9 @@ DASK_PARAMETERS_DOC = """
     n_jobs : int or None, default=None
         Threads each chunk's task uses for a large batch; None means 1 (Dask already runs one
         task per worker thread).
-    early_stopping : not available on dask arrays (it needs a held-out split of the rows).
+    early_stopping : bool, default=False
+        As in memory, with the held-out rows drawn in each chunk: about validation_fraction
+        of every chunk's rows (seeded by random_state; not stratified), scored unweighted.
 """
 
 _EXTRA_PARAMETERS = {"strategy": "gradient", "local_epochs": 1}
@@ -110,10 +112,6 @@ class _DaskTraining:
 
     def _train_chunked(self, X, y, sample_weight, *, partial, classes):
         optimizer, schedule = self._options(partial=partial)
-        if self.early_stopping and not partial:
-            raise ValueError("early_stopping=True is not available on dask arrays (it holds "
-                             "out a random share of the rows). Use early_stopping=False: tol "
-                             "and n_iter_no_change then watch the training objective.")
         resume = hasattr(self, "_state") and (partial or self.warm_start)
         X, y, sample_weight = self._chunked_data(X, y, sample_weight,
                                                  reset=not (partial and resume))
@@ -124,8 +122,12 @@ class _DaskTraining:
                              "batch_size=None, or strategy='local_sgd' for mini-batches.")
         dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
         class_weights = self._learn_classes(y, sample_weight, classes, partial=partial)
+        holdout = None
+        if self.early_stopping and not partial:
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            holdout = (float(self.validation_fraction), int(seed))
         prepare = _chunks.Preparation(self._task_model(), dtype, self._is_classifier(),
-                                      class_weights)
+                                      class_weights, holdout=holdout)
         sums = _chunks.reduce_chunks(chunk_statistics, X, y, sample_weight, prepare,
                                      prepare.model)
         n_samples, total = int(sums["rows"]), float(sums["weight"])
@@ -137,14 +139,16 @@ class _DaskTraining:
         unit_weights = sample_weight is None and class_weights is None
         # The weights rescaled to average 1 over the rows, as in memory.
         prepare = _chunks.Preparation(prepare.model, dtype, prepare.classifier, class_weights,
-                                      1.0 if unit_weights else n_samples / total)
+                                      1.0 if unit_weights else n_samples / total, holdout)
         state = (self._resume_state(X.shape[1], dtype, optimizer) if resume
                  else self._chunked_new_state(X, y, sample_weight, prepare, sums, optimizer))
         epoch = EPOCHS[self.strategy](self, X, y, sample_weight, prepare, n_samples)
         state, history, interrupt = self._train(
             epoch, (n_samples, X.shape[1]), state, optimizer, schedule,
-            1 if partial else self.max_iter, stopping=not partial)
-        self._record_fit(state, history, partial=partial, resume=resume, validation=False)
+            1 if partial else self.max_iter, stopping=not partial,
+            validation=None if holdout is None else (X, y, prepare))
+        self._record_fit(state, history, partial=partial, resume=resume,
+                         validation=holdout is not None)
         if interrupt is not None:
             raise interrupt     # Ctrl-C: the model of the last finished epoch is kept
 
@@ -195,6 +199,26 @@ class _DaskTraining:
         rate = self._rate_from_row_norms(optimizer, norm_total, float(largest), n_samples)
         return TrainingState.new(mean, intercepts, optimizer, seed, rate)
 
+    def _validation_score(self, state, X, y, prepare):
+        """The score (R² or accuracy, unweighted as in memory) of state's model on the rows
+        each chunk holds out, from sums over the chunks."""
+        model = self._in_memory_class(**self._in_memory_params())
+        model.n_features_in_ = X.shape[1]
+        if hasattr(self, "classes_"):
+            model.classes_ = self.classes_
+        model._set_fitted_coef(*state.model_coef())
+        sums = _chunks.reduce_chunks(_chunk_validation_sums, X, y, None, prepare, model,
+                                     self._validation_sums)
+        if sums["rows"] == 0:
+            raise ValueError(f"early_stopping: validation_fraction={self.validation_fraction} "
+                             f"of {X.shape[0]} rows held out none. Use more rows, a larger "
+                             "validation_fraction, or early_stopping=False.")
+        return self._score_from_sums(sums)
+
+    def _in_memory_params(self):
+        return {name: value for name, value in self.get_params(deep=False).items()
+                if name not in _EXTRA_PARAMETERS}
+
     # --- prediction ------------------------------------------------------------------------
 
     def _blockwise(self, method, X, *, columns):
@@ -222,8 +246,7 @@ class _DaskTraining:
         """The fitted model as the in-memory estimator (what each prediction task runs)."""
         check_is_fitted(self)
         base = self._in_memory_class
-        model = base(**{name: value for name, value in self.get_params(deep=False).items()
-                        if name not in _EXTRA_PARAMETERS})
+        model = base(**self._in_memory_params())
         skip = () if with_feature_names else ("feature_names_in_",)
         model.__dict__.update({name: value for name, value in self.__dict__.items()
                                if name.endswith("_") and not name.startswith("__")
@@ -244,6 +267,12 @@ class _DaskTraining:
 
 def _apply(model, method, X):
     return getattr(model, method)(X)
+
+
+def _chunk_validation_sums(X, y, sample_weight, prepare, model, validation_sums):
+    """validation_sums(model, rows, targets) on a chunk's held-out rows."""
+    X, y = prepare.validation_rows(X, y)
+    return validation_sums(model, X, y)
 
 
 class GDRegressor(_DaskTraining, linear_model.GDRegressor):
@@ -281,6 +310,20 @@ class GDRegressor(_DaskTraining, linear_model.GDRegressor):
     def predict(self, X):
         """Predicted targets X·coef_ + intercept_ (a dask array for a dask X)."""
         return self._blockwise("predict", X, columns=None)
+
+    @staticmethod
+    def _validation_sums(model, X, y):
+        y = y.astype(np.float64)
+        residuals = y - model.predict(X) if len(y) else y
+        return {"rows": len(y), "targets": float(np.sum(y)), "squares": float(y @ y),
+                "residuals": float(residuals @ residuals)}
+
+    @staticmethod
+    def _score_from_sums(sums):
+        spread = sums["squares"] - sums["targets"] ** 2 / sums["rows"]
+        if spread <= 0:
+            return 1.0 if sums["residuals"] == 0 else 0.0
+        return 1.0 - sums["residuals"] / spread
 
     @staticmethod
     def _score_sums(y, predictions, weights):
@@ -388,6 +431,15 @@ class GDClassifier(_DaskTraining, linear_model.GDClassifier):
     def predict(self, X):
         """Predicted class labels (a dask array for a dask X)."""
         return self._blockwise("predict", X, columns=None)
+
+    @staticmethod
+    def _validation_sums(model, X, y):
+        correct = int(np.sum(model.predict(X) == y)) if len(y) else 0
+        return {"rows": len(y), "correct": correct}
+
+    @staticmethod
+    def _score_from_sums(sums):
+        return sums["correct"] / sums["rows"]
 
     @staticmethod
     def _score_sums(y, predictions, weights):
