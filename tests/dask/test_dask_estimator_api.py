@@ -104,12 +104,12 @@ def test_two_worker_processes_train_the_same_model():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
         X_chunked = da.from_array(X, chunks=(100, 3)).persist()
-        model = gd_dask.GDClassifier(max_iter=10, tol=None).fit(X_chunked, labels)
-        local = gd_dask.GDRegressor(strategy="local_sgd", batch_size=8, max_iter=3,
+        model = gd_dask.GDClassifier(max_iter=5, tol=None).fit(X_chunked, labels)
+        local = gd_dask.GDRegressor(strategy="local_sgd", batch_size=8, max_iter=2,
                                     tol=None, random_state=0).fit(X_chunked, y)
         assert len(client.scheduler_info()["workers"]) == 2
         predicted = model.predict_proba(X_chunked).compute()
-    reference = gdfast.GDClassifier(batch_size=None, max_iter=10, tol=None).fit(X, labels)
+    reference = gdfast.GDClassifier(batch_size=None, max_iter=5, tol=None).fit(X, labels)
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-10)
     np.testing.assert_allclose(predicted, reference.predict_proba(X), atol=1e-10)
-    assert local.n_iter_ == 3 and np.all(np.isfinite(local.coef_))
+    assert local.n_iter_ == 2 and np.all(np.isfinite(local.coef_))
