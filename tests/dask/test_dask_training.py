@@ -57,6 +57,19 @@ def test_gradient_strategy_equals_in_memory_full_batch(chunks, params):
 
 
 @pytest.mark.usefixtures("client")
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_gradient_strategy_mini_batches_equal_in_memory_mini_batches(shuffle):
+    """Batches drawn across the chunks in the in-memory order: the same steps."""
+    X, y = regression(seed=12)
+    params = {"batch_size": 70, "shuffle": shuffle, "optimizer": "momentum", "max_iter": 3,
+              "tol": None, "random_state": 4}
+    reference = gdfast.GDRegressor(**params).fit(X, y)
+    model = gd_dask.GDRegressor(**params).fit(*chunked(X, y, chunks=CHUNKINGS[1]))
+    assert_same_fit(model, reference)
+    assert model.t_ == 3 * 4                            # 4 batches of at most 70 of 240 rows
+
+
+@pytest.mark.usefixtures("client")
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZER_CLASSES))
 def test_every_optimizer_and_penalty_equals_in_memory(optimizer):
     """Uncentred: in the centred start the intercept's gradient is zero up to rounding, which
@@ -198,8 +211,6 @@ def test_a_failed_fit_leaves_the_previous_model():
 def test_bad_inputs_and_parameters_get_clear_errors():
     X, y = regression()
     X_chunked, y_chunked = chunked(X, y, chunks=CHUNKINGS[0])
-    with pytest.raises(ValueError, match="batch_size=None"):
-        gd_dask.GDRegressor(batch_size=10).fit(X_chunked, y_chunked)
     with pytest.raises(ValueError, match="strategy"):
         gd_dask.GDRegressor(strategy="allreduce").fit(X_chunked, y_chunked)
     with pytest.raises(ValueError, match="early_stopping"):

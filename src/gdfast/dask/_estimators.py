@@ -30,10 +30,12 @@ DASK_PARAMETERS_DOC = """
     epoch reads every chunk again. Differences:
 
     strategy : {'gradient', 'local_sgd'}, default='gradient'
-        'gradient': synchronous full-batch gradient descent. Each epoch every chunk returns
-        its gradient sum and loss sum, added in a tree on the workers, and the client takes
-        one optimizer step: the same steps as the in-memory estimator with batch_size=None,
-        whatever the chunking. Needs batch_size=None.
+        'gradient': synchronous gradient descent. For each batch every chunk returns the
+        gradient sum and loss sum of its rows in the batch, added in a tree on the workers,
+        and the client takes one optimizer step: the in-memory estimator's steps, whatever
+        the chunking. The full batch (batch_size=None) is one round trip per epoch; a
+        mini-batch of batch_size rows drawn across the chunks is one round trip per batch
+        (meant for large batches: each costs the scheduler's time for a round).
         'local_sgd': model averaging. Each round every chunk runs local_epochs epochs of
         batch_size-row updates over its own rows (shuffled) from the current model, and the
         chunks' models and optimizer states are averaged, weighted by their rows. max_iter,
@@ -115,11 +117,6 @@ class _DaskTraining:
         resume = hasattr(self, "_state") and (partial or self.warm_start)
         X, y, sample_weight = self._chunked_data(X, y, sample_weight,
                                                  reset=not (partial and resume))
-        if self.strategy == "gradient" and self.batch_size is not None \
-                and self.batch_size < X.shape[0]:
-            raise ValueError(f"strategy='gradient' takes full-batch steps, but batch_size="
-                             f"{self.batch_size} is below the {X.shape[0]} rows. Use "
-                             "batch_size=None, or strategy='local_sgd' for mini-batches.")
         dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
         class_weights = self._learn_classes(y, sample_weight, classes, partial=partial)
         holdout = None

@@ -4,7 +4,8 @@ place), and the tasks they run on each chunk of rows.
 
 "gradient": each chunk's task returns its rows' gradient sum and loss sum at the current
     parameters (the compiled batch_gradient); the sums are added in a tree on the workers
-    and the client takes one optimizer step with their mean. An epoch is one round trip.
+    and the client takes one optimizer step with their mean. A full-batch epoch is one
+    round trip; a mini-batch epoch one per batch.
 "local_sgd": each chunk's task runs local_epochs epochs of the compiled epoch loop over its
     own rows (shuffled), from the current parameters and optimizer state; the models and
     optimizer states are averaged, weighted by rows. A round (an epoch of the training loop)
@@ -14,6 +15,7 @@ import numpy as np
 
 from gdfast.dask._chunks import reduce_chunks
 from gdfast._kernels.linear import STATUS_NONFINITE
+from gdfast._slow.linear import random_permutation
 from gdfast.linear_model import _engine
 
 STRATEGIES = ("gradient", "local_sgd")
@@ -46,13 +48,15 @@ def chunk_largest_row_norm(X, y, sample_weight, prepare, model, mean):
     return {"max_norm": model._row_norm_sums(X, sample_weight, mean)[1]}
 
 
-def chunk_gradient(X, y, sample_weight, prepare, engine, coef, mean, config):
-    """A chunk's gradient sum and loss sum at coef (the compiled batch_gradient)."""
+def chunk_gradient(X, y, sample_weight, prepare, engine, coef, mean, config, rows=None):
+    """The gradient sum and loss sum at coef of a chunk's rows (all of them, or those of
+    `rows`, indices into the chunk): the compiled batch_gradient."""
     X, y, sample_weight = prepare(X, y, sample_weight)
-    if X.shape[0] == 0:
+    rows = np.arange(X.shape[0]) if rows is None else rows
+    if len(rows) == 0:
         return {"gradient": _empty_like(coef), "loss": 0.0}
-    gradient, loss_sum = _engine.batch_gradient(engine, X, y, sample_weight, coef,
-                                                np.arange(X.shape[0]), config, mean=mean)
+    gradient, loss_sum = _engine.batch_gradient(engine, X, y, sample_weight, coef, rows,
+                                                config, mean=mean)
     return {"gradient": gradient.astype(np.float64), "loss": float(loss_sum)}
 
 
@@ -86,23 +90,48 @@ def chunk_local_epochs(X, y, sample_weight, prepare, engine, coef, buffers, scal
 
 
 def gradient_epoch(model, X, y, sample_weight, prepare, n_samples):
-    """The synchronous strategy's epoch: one full-batch step from the chunks' summed
-    gradients, as the in-memory full batch takes it."""
+    """The synchronous strategy's epoch: the in-memory epoch's steps, each from the
+    gradient of its batch summed over the chunks. A full batch is one step (one round trip);
+    a mini-batch epoch visits the rows in the in-memory estimator's order (the same
+    generator, carried in the state), one round trip per batch."""
     n_features = X.shape[1]
+    # Where each chunk's rows start in the row order of the whole array.
+    starts = np.concatenate([[0], np.cumsum(X.chunks[0])])
 
     def epoch(state, config):
-        n_outputs = state.coef.size // (n_features + 1)
-        sums = reduce_chunks(chunk_gradient, X, y, sample_weight, prepare, model.engine,
-                             state.coef, state.mean, config)
-        if not np.isfinite(sums["loss"]):
-            return STATUS_NONFINITE, sums["loss"], 0.0
-        state.t, rate = _engine.optimizer_step(
-            model.engine, state.coef, sums["gradient"] / n_samples, state.buffers,
-            state.scalars, _engine.linear_decay_mask(n_features, n_outputs), config, state.t)
+        decay_mask = _engine.linear_decay_mask(n_features, state.coef.size // (n_features + 1))
+        batch_size = config["batch_size"]
+        if batch_size >= n_samples:
+            batches = [None]
+        else:
+            order = np.arange(n_samples, dtype=np.intp)
+            if config["shuffle"]:
+                state.rng_state = random_permutation(order, state.rng_state)
+            batches = [order[start:start + batch_size]
+                       for start in range(0, n_samples, batch_size)]
+        loss_sum, rate = 0.0, 0.0
+        for rows in batches:
+            sums = reduce_chunks(chunk_gradient, X, y, sample_weight, prepare, model.engine,
+                                 state.coef, state.mean, config,
+                                 per_chunk=None if rows is None else _by_chunk(rows, starts))
+            if not np.isfinite(sums["loss"]):
+                return STATUS_NONFINITE, loss_sum, rate
+            loss_sum += sums["loss"]
+            state.t, rate = _engine.optimizer_step(
+                model.engine, state.coef,
+                sums["gradient"] / (n_samples if rows is None else len(rows)), state.buffers,
+                state.scalars, decay_mask, config, state.t)
         status = (_engine.STATUS_OK if np.all(np.isfinite(state.coef))
                   else STATUS_NONFINITE)
-        return status, sums["loss"], rate
+        return status, loss_sum, rate
     return epoch
+
+
+def _by_chunk(rows, starts):
+    """The batch's rows (indices into the whole array) split by chunk, as indices into each
+    chunk, in the batch's order."""
+    chunk = np.searchsorted(starts, rows, side="right") - 1
+    return [rows[chunk == index] - starts[index] for index in range(len(starts) - 1)]
 
 
 def local_sgd_epoch(model, X, y, sample_weight, prepare, n_samples):
