@@ -113,3 +113,18 @@ def test_two_worker_processes_train_the_same_model():
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-10)
     np.testing.assert_allclose(predicted, reference.predict_proba(X), atol=1e-10)
     assert local.n_iter_ == 2 and np.all(np.isfinite(local.coef_))
+
+
+@pytest.mark.usefixtures("client")
+@pytest.mark.parametrize("estimator", ["GDRegressor", "GDClassifier"])
+def test_scikit_learn_input_checks_on_in_memory_data(estimator):
+    """In-memory X gets the in-memory estimator's checks (the rest of scikit-learn's
+    conformance suite passes too, but takes a minute)."""
+    from sklearn.utils import estimator_checks as checks
+    model = getattr(gd_dask, estimator)(max_iter=5, tol=None)
+    for check in (checks.check_requires_y_none, checks.check_estimator_sparse_array,
+                  checks.check_supervised_y_2d, checks.check_dtype_object,
+                  checks.check_estimators_empty_data_messages, checks.check_fit2d_1sample,
+                  checks.check_estimators_nan_inf, checks.check_n_features_in,
+                  checks.check_estimators_pickle, checks.check_fit_idempotent):
+        check(estimator, clone(model))

@@ -152,9 +152,14 @@ class _DaskTraining:
     def _chunked_data(self, X, y, sample_weight, *, reset):
         """The inputs as row-chunked dask arrays, X's feature names and count checked (or
         recorded, with reset) as in memory."""
-        meta = X.iloc[:0] if _in_memory(X) and hasattr(X, "iloc") else getattr(X, "_meta", None)
         if _in_memory(X):
-            X = da.from_array(np.asarray(X))
+            # The in-memory estimator's checks and messages, then one chunk.
+            weighted = sample_weight is not None
+            X, y, sample_weight = self._validate_fit_data(
+                X, y, sample_weight, y_numeric=not self._is_classifier(), reset=reset)
+            return _chunks.row_chunked(da.from_array(X, chunks=X.shape), y,
+                                       sample_weight if weighted else None)
+        meta = getattr(X, "_meta", None)
         X, y, sample_weight = _chunks.row_chunked(X, y, sample_weight)
         self._check_features(X, meta, reset=reset)
         return X, y, sample_weight
