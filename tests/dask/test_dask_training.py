@@ -220,6 +220,8 @@ def test_bad_inputs_and_parameters_get_clear_errors():
         gd_dask.GDRegressor().fit(X_chunked, y_chunked[:-1])
     with pytest.raises(ValueError, match="2-d"):
         gd_dask.GDRegressor().fit(X_chunked[:, 0], y_chunked)
+    with pytest.raises(ValueError, match="no rows to train on"):
+        gd_dask.GDRegressor().fit(X_chunked[:0], y_chunked[:0])
     with pytest.raises(ValueError, match="zero for every row"):
         gd_dask.GDRegressor().fit(X_chunked, y_chunked, sample_weight=np.zeros(len(y)))
     model = gd_dask.GDRegressor(max_iter=3, tol=None).fit(X_chunked, y_chunked)

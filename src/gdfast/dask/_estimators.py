@@ -128,6 +128,10 @@ class _DaskTraining:
         sums = _chunks.reduce_chunks(chunk_statistics, X, y, sample_weight, prepare,
                                      prepare.model)
         n_samples, total = int(sums["rows"]), float(sums["weight"])
+        if n_samples == 0:
+            raise ValueError("X has no rows to train on" + (
+                f" once validation_fraction={self.validation_fraction} of them are held out"
+                if holdout else "") + ": give at least one row.")
         if n_samples > MAX_ROWS:
             raise ValueError(f"X has {n_samples} rows; gdfast handles at most {MAX_ROWS}.")
         if not total > 0:
