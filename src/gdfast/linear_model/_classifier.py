@@ -109,8 +109,12 @@ class GDClassifier(ClassifierMixin, BaseGD):
     def _initial_intercepts(self, y, sample_weight):
         """The best constant model per output, from the classes' weighted shares of the
         rows (y encoded: for two classes, positive means classes_[1])."""
-        index = (y > 0) if len(self.classes_) == 2 else y
-        indicators = index[:, None] == np.arange(len(self.classes_))
+        if len(self.classes_) == 2:
+            # One indicator per row, not one per row and class: per-row temporaries count
+            # against the fit's memory.
+            positive = float(np.average(y > 0, weights=sample_weight))
+            return self._intercepts_from_shares(np.array([1.0 - positive, positive]))
+        indicators = y[:, None] == np.arange(len(self.classes_))
         return self._intercepts_from_shares(np.average(indicators, axis=0,
                                                        weights=sample_weight))
 
