@@ -164,7 +164,9 @@ def reduce_chunks(function, X, y, sample_weight, *args, per_chunk=None, combine=
     """function's results over every row chunk, combined (by add_results by default) in a
     tree on the workers and computed: one round trip."""
     tasks = chunk_tasks(function, X, y, sample_weight, *args, per_chunk=per_chunk)
-    return dask.compute(tree_reduce(tasks, combine or add_results))[0]
+    # Without the graph optimisation, whose pass costs more than a round's scheduling on
+    # small graphs (and a round's graph is a few tasks per chunk).
+    return dask.compute(tree_reduce(tasks, combine or add_results), optimize_graph=False)[0]
 
 
 def add_results(*parts):
