@@ -215,16 +215,15 @@ class BaseGD(BaseEstimator):
     def _base_rate(self, optimizer, X, sample_weight, mean):
         """γ₀: the user's, or with 'auto' the optimizer's default (adaptive rules) or the step
         1/L from the data (plain-gradient family); a state keeps the one it started with."""
-        if self.learning_rate != "auto":
-            return float(self.learning_rate)
-        if not optimizer.plain_gradient:
-            return optimizer.default_learning_rate
-        curvature = CURVATURE[self.loss] * (2.0 if self._n_outputs() > 1 and self.loss == "log_loss"
-                                            else 1.0)
-        # A full batch's gradient has the Hessian's largest eigenvalue as Lipschitz constant,
-        # at most its trace: the weighted mean row norm. A smaller batch can be dominated by
-        # its most curved row, so it takes the largest one.
-        full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
+        if self.learning_rate != "auto" or not optimizer.plain_gradient:
+            return self._rate_from_row_norms(optimizer, 0.0, 0.0, X.shape[0])
+        total, largest = self._row_norm_sums(X, sample_weight, mean)
+        return self._rate_from_row_norms(optimizer, total, largest, X.shape[0])
+
+    def _row_norm_sums(self, X, sample_weight, mean):
+        """(Σ s·‖(x − mean, 1)‖², max s·‖(x − mean, 1)‖²) over the rows of X (the 1 only
+        with an intercept): what the automatic step needs from the data. Sums over disjoint
+        sets of rows add up, their maxima take the largest."""
         # ‖x − mean‖² = ‖x‖² − 2 x·mean + ‖mean‖², without a centred copy of X, in float64,
         # a block of rows at a time: float32 X converted whole would be a copy twice its
         # size, and even a few per-row vectors cost several % of a float32 X's memory.
@@ -240,10 +239,27 @@ class BaseGD(BaseEstimator):
             total += float(np.sum(squared_norms))
             largest = max(largest, float(np.max(squared_norms)))
             del rows, squared_norms       # before the next block's are made
-        if full_batch:
-            largest = total / X.shape[0]
+        return total, largest
+
+    def _rate_from_row_norms(self, optimizer, total, largest, n_samples):
+        """γ₀ from _row_norm_sums' (total, largest) over n_samples rows."""
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        if not optimizer.plain_gradient:
+            return optimizer.default_learning_rate
+        curvature = CURVATURE[self.loss] * (2.0 if self._n_outputs() > 1 and self.loss == "log_loss"
+                                            else 1.0)
+        # A full batch's gradient has the Hessian's largest eigenvalue as Lipschitz constant,
+        # at most its trace: the weighted mean row norm. A smaller batch can be dominated by
+        # its most curved row, so it takes the largest one.
+        if self._full_batch(n_samples):
+            largest = total / n_samples
         lipschitz = curvature * largest + self._penalty_strengths()[0]
         return 1.0 / lipschitz if lipschitz > 0 else optimizer.default_learning_rate
+
+    def _full_batch(self, n_samples):
+        """Whether each step of an epoch over n_samples rows takes all of them."""
+        return self.batch_size is None or self.batch_size >= n_samples
 
     def _n_outputs(self):
         return 1
@@ -353,8 +369,16 @@ class BaseGD(BaseEstimator):
                  else self._new_state(X, y, sample_weight, optimizer))
         n_epochs = 1 if partial else self.max_iter
         state, history, interrupt = self._train(
-            X, y, sample_weight, state, optimizer, schedule, n_epochs, stopping=not partial,
-            validation=validation, unit_weights=unit_weights)
+            self._in_memory_epoch(X, y, sample_weight, unit_weights), X.shape, state,
+            optimizer, schedule, n_epochs, stopping=not partial, validation=validation)
+        self._record_fit(state, history, partial=partial, resume=resume,
+                         validation=validation is not None)
+        if interrupt is not None:
+            raise interrupt     # Ctrl-C: the model of the last finished epoch is kept
+
+    def _record_fit(self, state, history, *, partial, resume, validation):
+        """Set the fitted state and attributes from a training run's state and history
+        (a partial_fit that continues a state appends to the curves)."""
         self._state = state
         if partial and resume:
             self.loss_curve_ = self.loss_curve_ + history["loss"]
@@ -368,8 +392,21 @@ class BaseGD(BaseEstimator):
         self.best_loss_ = None if validation else min(self.loss_curve_)
         self.t_ = state.t
         self._set_fitted_coef(*state.model_coef())
-        if interrupt is not None:
-            raise interrupt     # Ctrl-C: the model of the last finished epoch is kept
+
+    def _in_memory_epoch(self, X, y, sample_weight, unit_weights):
+        """The epoch _train runs on in-memory data: the kernel's epoch loop over X's rows.
+        unit_weights: every weight is 1, so the kernel need not read them."""
+        # The rows' visiting order: reset by the kernel each shuffled epoch from the carried
+        # generator state, so it is a working buffer of this fit, never part of the model.
+        order = np.arange(X.shape[0], dtype=np.intp)
+
+        def epoch(state, config):
+            config["unit_weights"] = unit_weights
+            status, loss_sum, state.t, state.rng_state, last_rate = _engine.run_epoch(
+                self.engine, X, y, sample_weight, state.coef, state.buffers, state.scalars,
+                order, config, state.t, state.rng_state, mean=state.mean)
+            return status, loss_sum, last_rate
+        return epoch
 
     @staticmethod
     def _normalise_weights(sample_weight):
@@ -417,27 +454,26 @@ class BaseGD(BaseEstimator):
                 else:
                     delattr(self, name)
 
-    def _train(self, X, y, sample_weight, state, optimizer, schedule, n_epochs, *, stopping,
-               validation=None, unit_weights=False):
+    def _train(self, epoch, shape, state, optimizer, schedule, n_epochs, *, stopping,
+               validation=None):
         """Run epochs until n_epochs or the stopping rule; return (state, history, interrupt).
 
+        epoch(state, config) runs one epoch on data of `shape` (rows, features) with the
+        given config, updating state's coef, buffers, scalars, t and rng_state in place, and
+        returns (status, sum of the weighted losses, learning rate of the last update).
         The rule watches the training objective, or with `validation` = (X_val, y_val) the
         validation score, whose best coefficients are restored at the end. Trains `state` in
         place: the caller passes a state of its own (new, or a copy of the fitted one), so a
-        failure leaves the fitted model as it was. unit_weights: every weight is 1, so the
-        kernel need not read them.
+        failure leaves the fitted model as it was.
 
         Ctrl-C (KeyboardInterrupt) during an epoch discards that epoch: once one has finished,
         the state and history of the last finished one are returned with the exception as
         `interrupt`, for the caller to keep them and raise it again; before that it
         propagates at once. `interrupt` is None otherwise.
         """
-        n_samples, n_features = X.shape
+        n_samples, n_features = shape
         base_rate = state.base_rate if self.learning_rate == "auto" else float(self.learning_rate)
         adaptive = isinstance(schedule, Adaptive)
-        # The rows' visiting order: reset by the kernel each shuffled epoch from the carried
-        # generator state, so it is a working buffer of this call, never part of the model.
-        order = np.arange(n_samples, dtype=np.intp)
         history = {"loss": [], "rate": [], "validation": []}
         best, best_coef, epochs_without_improvement = -np.inf, None, 0
         stop, checkpoint, interrupt = "max_iter", None, None
@@ -449,13 +485,10 @@ class BaseGD(BaseEstimator):
                               len(history["loss"]))
                 config = self._epoch_config(n_samples, optimizer, schedule,
                                             self._epoch_rate(state, schedule, base_rate))
-                config["unit_weights"] = unit_weights
                 if adaptive and not stopping:
                     # A stream (partial_fit) has no epochs to watch for plateaus.
                     config.update(schedule="invscaling", power_t=schedule.stream_power_t)
-                status, loss_sum, state.t, state.rng_state, last_rate = _engine.run_epoch(
-                    self.engine, X, y, sample_weight, state.coef, state.buffers, state.scalars,
-                    order, config, state.t, state.rng_state, mean=state.mean)
+                status, loss_sum, last_rate = epoch(state, config)
                 state.epoch += 1
                 if status != _engine.STATUS_OK:
                     raise ValueError(

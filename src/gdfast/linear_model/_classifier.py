@@ -107,22 +107,33 @@ class GDClassifier(ClassifierMixin, BaseGD):
         return self.multi_class
 
     def _initial_intercepts(self, y, sample_weight):
-        """The best constant model per output: log-odds (log_loss), the weighted balance of
-        the labels (modified_huber) or its sign (hinge); log class priors (multinomial)."""
-        def binary(positive):
-            share = float(np.average(positive, weights=sample_weight))
+        """The best constant model per output, from the classes' weighted shares of the
+        rows (y encoded: for two classes, positive means classes_[1])."""
+        if len(self.classes_) == 2:
+            # One indicator per row, not one per row and class: per-row temporaries count
+            # against the fit's memory.
+            positive = float(np.average(y > 0, weights=sample_weight))
+            return self._intercepts_from_shares(np.array([1.0 - positive, positive]))
+        indicators = y[:, None] == np.arange(len(self.classes_))
+        return self._intercepts_from_shares(np.average(indicators, axis=0,
+                                                       weights=sample_weight))
+
+    def _intercepts_from_shares(self, shares):
+        """The best constant model per output given each class's weighted share of the rows:
+        log-odds (log_loss), the weighted balance of the labels (modified_huber) or its sign
+        (hinge); log class priors (multinomial)."""
+        def binary(share):
+            share = float(share)
             if self.loss == "log_loss":
                 share = min(max(share, 1e-12), 1 - 1e-12)
                 return np.log(share / (1 - share))
             balance = 2 * share - 1                   # (W+ − W−) / (W+ + W−)
             return balance if self.loss == "modified_huber" else float(np.sign(balance))
         if len(self.classes_) == 2:
-            return np.array([binary(y > 0)])
-        indicators = y[:, None] == np.arange(len(self.classes_))
+            return np.array([binary(shares[1])])
         if self._multiclass() == "multinomial":
-            priors = np.clip(np.average(indicators, axis=0, weights=sample_weight), 1e-12, None)
-            return np.log(priors)
-        return np.array([binary(indicators[:, k]) for k in range(len(self.classes_))])
+            return np.log(np.clip(shares, 1e-12, None))
+        return np.array([binary(share) for share in shares])
 
     def _encode(self, X, y):
         """Targets for the kernel: class indices, or for two classes the loss's labels.

@@ -1,0 +1,177 @@
+"""Data on the workers: a fit's inputs as dask arrays chunked along the rows only, what each
+chunk's task does to its rows before the kernel reads them, and results of every chunk
+combined in a tree of small sums (never gathered on the client chunk by chunk)."""
+from dataclasses import dataclass, replace
+from functools import reduce
+
+import dask
+import dask.array as da
+import numpy as np
+from dask import delayed
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_X_y
+
+from gdfast.linear_model._base import _without_data
+
+# Partial results a node of the reduction tree combines: a tree of depth log8(chunks).
+SPLIT_EVERY = 8
+
+
+def as_dask_array(value, name):
+    """A dask array from a dask array, or from a dask dataframe or series (its values, with
+    the partitions' lengths computed so that rows line up with the other inputs)."""
+    if isinstance(value, da.Array):
+        return value
+    if hasattr(value, "to_dask_array"):
+        return value.to_dask_array(lengths=True)
+    raise TypeError(f"{name} must be a dask array, dataframe or series (or, for the "
+                    f"in-memory estimators in gdfast, an array); got {type(value).__name__}.")
+
+
+def row_chunked(X, y, sample_weight):
+    """X as a 2-d dask array with known row chunks and all its columns in each chunk; y and
+    sample_weight (dask or in-memory) as 1-d dask arrays chunked along the rows as X."""
+    X = as_dask_array(X, "X")
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2-d dask array for X (rows × features); got {X.ndim} "
+                         "dimension(s). Reshape it, e.g. X.reshape(-1, 1) for one feature.")
+    if any(np.isnan(size) for size in X.chunks[0]):
+        X = X.compute_chunk_sizes()
+    X = X.rechunk({1: -1})
+    return (X, _aligned(y, X, "y"),
+            None if sample_weight is None else _aligned(sample_weight, X, "sample_weight"))
+
+
+def _aligned(values, X, name):
+    """values (one per row of X) as a 1-d dask array with X's row chunks."""
+    if dask.is_dask_collection(values):
+        values = as_dask_array(values, name)
+        if any(np.isnan(size) for size in values.chunks[0]):
+            values = values.compute_chunk_sizes()
+    else:
+        values = np.asarray(values)
+        if name == "sample_weight" and values.ndim == 0:
+            values = np.full(X.shape[0], values)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim != 1:
+        raise ValueError(f"{name} must be 1-d, one value per row of X; got shape "
+                         f"{values.shape}.")
+    if values.shape[0] != X.shape[0]:
+        raise ValueError("Found input variables with inconsistent numbers of samples: "
+                         f"[{X.shape[0]}, {values.shape[0]}] (X and {name}).")
+    if isinstance(values, da.Array):
+        return values.rechunk((X.chunks[0],))
+    return da.from_array(values, chunks=(X.chunks[0],))
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What a chunk's task does to its rows before the kernel reads them: the in-memory
+    estimator's checks (the same messages), X in the fit's dtype, the targets encoded for the
+    loss, the weights times the class weights and times `scale` (the normalisation of the
+    weights to average 1 over all rows)."""
+    model: object                   # the estimator's parameters (and classes_), unfitted
+    dtype: np.dtype
+    classifier: bool
+    class_weights: np.ndarray = None    # per class of model.classes_, or None
+    scale: float = 1.0
+    # (fraction, seed): hold out about this fraction of each chunk's rows for validation,
+    # drawn from the seed and the chunk's index; the other rows are the training rows.
+    holdout: tuple = None
+    chunk: int = 0                      # the index of the chunk being prepared
+
+    def for_chunk(self, index):
+        return replace(self, chunk=index)
+
+    def held_out(self, n_rows):
+        """Whether each of the chunk's n_rows rows is held out for validation."""
+        if self.holdout is None:
+            return np.zeros(n_rows, dtype=bool)
+        fraction, seed = self.holdout
+        return np.random.default_rng([seed, self.chunk]).random(n_rows) < fraction
+
+    def validation_rows(self, X, y):
+        """The chunk's held-out rows: X in the fit's dtype, y as given."""
+        held_out = self.held_out(X.shape[0])
+        return (np.ascontiguousarray(np.asarray(X)[held_out], dtype=self.dtype),
+                np.asarray(y)[held_out])
+
+    def __call__(self, X, y, sample_weight, *, check=False):
+        if check and X.shape[0]:
+            try:
+                X, y = check_X_y(X, y, dtype=[np.float64, np.float32], order="C",
+                                 y_numeric=not self.classifier, estimator=self.model)
+            except (ValueError, TypeError) as error:
+                raise _without_data(error) from None
+            if self.classifier:
+                check_classification_targets(y)
+            # A chunk whose weights are all zero is valid (scikit-learn's check, for a whole
+            # data set, rejects it): the fit checks that the total is positive.
+            if sample_weight is None or np.any(np.asarray(sample_weight) != 0):
+                sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
+                                                     ensure_non_negative=True)
+        if self.holdout is not None:
+            kept = ~self.held_out(X.shape[0])
+            X, y = np.asarray(X)[kept], np.asarray(y)[kept]
+            sample_weight = None if sample_weight is None else np.asarray(sample_weight)[kept]
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        if sample_weight is None:
+            sample_weight = np.ones(X.shape[0], dtype=self.dtype)
+        if self.classifier:
+            index = np.searchsorted(self.model.classes_, y)
+            if self.class_weights is not None:
+                sample_weight = sample_weight * self.class_weights[index]
+            y = self.model._encode(X, y)
+        else:
+            y = np.ascontiguousarray(y, dtype=self.dtype)
+        if self.scale != 1.0:
+            sample_weight = sample_weight * self.scale
+        return X, y, np.ascontiguousarray(sample_weight, dtype=self.dtype)
+
+
+def chunk_tasks(function, X, y, sample_weight, *args, per_chunk=None):
+    """One delayed call function(X_chunk, y_chunk, weight_chunk, *args[, per_chunk[i]]) per
+    row chunk (weight_chunk None without weights). The shared arguments are one node of the
+    graph, sent once to each worker that needs them."""
+    X_chunks = X.to_delayed().ravel()
+    y_chunks = y.to_delayed().ravel()
+    weight_chunks = ([None] * len(X_chunks) if sample_weight is None
+                     else sample_weight.to_delayed().ravel())
+    shared = delayed(args, pure=False)
+    extra = [()] * len(X_chunks) if per_chunk is None else [(value,) for value in per_chunk]
+    return [delayed(_call, pure=False)(function, x, y_chunk, w, index, shared, *more)
+            for index, (x, y_chunk, w, more)
+            in enumerate(zip(X_chunks, y_chunks, weight_chunks, extra))]
+
+
+def _call(function, X, y, sample_weight, index, shared, *more):
+    # Each chunk's preparation knows the chunk's index (its held-out rows depend on it).
+    shared = [value.for_chunk(index) if isinstance(value, Preparation) else value
+              for value in shared]
+    return function(X, y, sample_weight, *shared, *more)
+
+
+def tree_reduce(parts, combine):
+    """The parts combined SPLIT_EVERY at a time, level by level, to one delayed result."""
+    while len(parts) > 1:
+        parts = [delayed(combine, pure=False)(*parts[start:start + SPLIT_EVERY])
+                 for start in range(0, len(parts), SPLIT_EVERY)]
+    return parts[0]
+
+
+def reduce_chunks(function, X, y, sample_weight, *args, per_chunk=None, combine=None):
+    """function's results over every row chunk, combined (by add_results by default) in a
+    tree on the workers and computed: one round trip."""
+    tasks = chunk_tasks(function, X, y, sample_weight, *args, per_chunk=per_chunk)
+    # Without the graph optimisation, whose pass costs more than a round's scheduling on
+    # small graphs (and a round's graph is a few tasks per chunk).
+    return dask.compute(tree_reduce(tasks, combine or add_results), optimize_graph=False)[0]
+
+
+def add_results(*parts):
+    """Chunk results (dicts of numbers or arrays) combined key by key: the sum, or for the
+    keys that start with "max_", the largest value."""
+    return {key: reduce(np.maximum if key.startswith("max_") else np.add,
+                        [part[key] for part in parts])
+            for key in parts[0]}

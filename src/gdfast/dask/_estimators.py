@@ -1,0 +1,471 @@
+"""GDRegressor and GDClassifier for dask arrays: the in-memory estimators' parameters, target
+encoding, training state, stopping rule and fitted attributes, with the data's passes run
+chunk by chunk on the workers."""
+import inspect
+from functools import partial
+
+import dask
+import dask.array as da
+import numpy as np
+from sklearn.base import _fit_context, clone
+from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted
+
+from gdfast import linear_model
+from gdfast._constraints import POSITIVE_INTEGER, one_of
+from gdfast.dask import _chunks
+from gdfast.dask._strategies import (EPOCHS, STRATEGIES, chunk_largest_row_norm,
+                                     chunk_statistics)
+from gdfast.linear_model._base import MAX_ROWS
+from gdfast.linear_model._classifier import _has_probabilities
+from gdfast.linear_model._state import TrainingState
+
+DASK_PARAMETERS_DOC = """
+    The parameters, fitted attributes and methods of the in-memory estimator of the same name
+    in gdfast, for X a dask array (or a dask dataframe, by its values) chunked along the rows;
+    y and sample_weight may be dask or in-memory. Each task of a fit reads one chunk of rows
+    on a worker, with the compiled kernel; only parameter-sized vectors go between the
+    workers and the client. Persist X (X.persist()) when it fits in the workers' memory: each
+    epoch reads every chunk again. Differences:
+
+    strategy : {'gradient', 'local_sgd'}, default='gradient'
+        'gradient': synchronous gradient descent. For each batch every chunk returns the
+        gradient sum and loss sum of its rows in the batch, added in a tree on the workers,
+        and the client takes one optimizer step: the in-memory estimator's steps, whatever
+        the chunking. The full batch (batch_size=None) is one round trip per epoch; a
+        mini-batch of batch_size rows drawn across the chunks is one round trip per batch
+        (meant for large batches: each costs the scheduler's time for a round).
+        'local_sgd': model averaging. Each round every chunk runs local_epochs epochs of
+        batch_size-row updates over its own rows (shuffled) from the current model, and the
+        chunks' models and optimizer states are averaged, weighted by their rows. max_iter,
+        tol and n_iter_no_change count rounds.
+    local_epochs : int, default=1
+        Epochs each chunk runs per round with strategy='local_sgd'.
+    batch_size : int or None, default=None
+        None: the full batch. With strategy='local_sgd', the rows of each local update
+        (1 is per-sample SGD; None, each chunk's full batch).
+    n_jobs : int or None, default=None
+        Threads each chunk's task uses for a large batch; None means 1 (Dask already runs one
+        task per worker thread).
+    early_stopping : bool, default=False
+        As in memory, with the held-out rows drawn in each chunk: about validation_fraction
+        of every chunk's rows (seeded by random_state; not stratified), scored unweighted.
+"""
+
+_EXTRA_PARAMETERS = {"strategy": "gradient", "local_epochs": 1}
+_CHANGED_DEFAULTS = {"batch_size": None}
+
+
+def _dask_init(base):
+    """An __init__ for a subclass of `base` taking base's parameters (batch_size defaulting
+    to the full batch) and the strategy's. scikit-learn reads an estimator's parameters from
+    its __init__'s signature; composing it from base's keeps each parameter declared once."""
+    parameters = [parameter.replace(default=_CHANGED_DEFAULTS.get(name, parameter.default))
+                  for name, parameter in inspect.signature(base.__init__).parameters.items()]
+    parameters += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+                   for name, default in _EXTRA_PARAMETERS.items()]
+    signature = inspect.Signature(parameters)
+
+    def __init__(self, *args, **kwargs):
+        arguments = signature.bind(self, *args, **kwargs)
+        arguments.apply_defaults()
+        values = dict(arguments.arguments)
+        del values["self"]
+        for name in _EXTRA_PARAMETERS:
+            setattr(self, name, values.pop(name))
+        base.__init__(self, values.pop("loss"), **values)
+
+    __init__.__signature__ = signature
+    return __init__
+
+
+def _in_memory(X):
+    return not dask.is_dask_collection(X)
+
+
+class _DaskTraining:
+    """What the Dask estimators add to the in-memory ones: fit and partial_fit on chunked
+    data, and prediction blockwise on the workers."""
+
+    _dask_constraints = {"strategy": [one_of(STRATEGIES)], "local_epochs": [POSITIVE_INTEGER]}
+
+    def _n_threads(self):
+        return 1 if self.n_jobs is None else super()._n_threads()
+
+    # --- fitting -------------------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model (from zero coefficients unless warm_start); return self."""
+        self._fit_chunked(X, y, sample_weight, partial=False)
+        return self
+
+    def _fit_chunked(self, X, y, sample_weight, *, partial, classes=None):
+        """Check the data, run the passes and the epochs; on any error, the estimator keeps
+        every attribute it had before."""
+        previous = dict(self.__dict__)
+        try:
+            self._train_chunked(X, y, sample_weight, partial=partial, classes=classes)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(previous)
+            raise
+
+    def _train_chunked(self, X, y, sample_weight, *, partial, classes):
+        optimizer, schedule = self._options(partial=partial)
+        resume = hasattr(self, "_state") and (partial or self.warm_start)
+        X, y, sample_weight = self._chunked_data(X, y, sample_weight,
+                                                 reset=not (partial and resume))
+        dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
+        class_weights = self._learn_classes(y, sample_weight, classes, partial=partial)
+        holdout = None
+        if self.early_stopping and not partial:
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            holdout = (float(self.validation_fraction), int(seed))
+        prepare = _chunks.Preparation(self._task_model(), dtype, self._is_classifier(),
+                                      class_weights, holdout=holdout)
+        sums = _chunks.reduce_chunks(chunk_statistics, X, y, sample_weight, prepare,
+                                     prepare.model)
+        n_samples, total = int(sums["rows"]), float(sums["weight"])
+        if n_samples == 0:
+            raise ValueError("X has no rows to train on" + (
+                f" once validation_fraction={self.validation_fraction} of them are held out"
+                if holdout else "") + ": give at least one row.")
+        if n_samples > MAX_ROWS:
+            raise ValueError(f"X has {n_samples} rows; gdfast handles at most {MAX_ROWS}.")
+        if not total > 0:
+            raise ValueError("sample_weight is zero for every row: at least one row needs a "
+                             "positive weight.")
+        unit_weights = sample_weight is None and class_weights is None
+        # The weights rescaled to average 1 over the rows, as in memory.
+        prepare = _chunks.Preparation(prepare.model, dtype, prepare.classifier, class_weights,
+                                      1.0 if unit_weights else n_samples / total, holdout)
+        state = (self._resume_state(X.shape[1], dtype, optimizer) if resume
+                 else self._chunked_new_state(X, y, sample_weight, prepare, sums, optimizer))
+        epoch = EPOCHS[self.strategy](self, X, y, sample_weight, prepare, n_samples)
+        state, history, interrupt = self._train(
+            epoch, (n_samples, X.shape[1]), state, optimizer, schedule,
+            1 if partial else self.max_iter, stopping=not partial,
+            validation=None if holdout is None else (X, y, prepare))
+        self._record_fit(state, history, partial=partial, resume=resume,
+                         validation=holdout is not None)
+        if interrupt is not None:
+            raise interrupt     # Ctrl-C: the model of the last finished epoch is kept
+
+    def _chunked_data(self, X, y, sample_weight, *, reset):
+        """The inputs as row-chunked dask arrays, X's feature names and count checked (or
+        recorded, with reset) as in memory."""
+        if _in_memory(X):
+            # The in-memory estimator's checks and messages, then one chunk.
+            weighted = sample_weight is not None
+            X, y, sample_weight = self._validate_fit_data(
+                X, y, sample_weight, y_numeric=not self._is_classifier(), reset=reset)
+            return _chunks.row_chunked(da.from_array(X, chunks=X.shape), y,
+                                       sample_weight if weighted else None)
+        meta = getattr(X, "_meta", None)
+        X, y, sample_weight = _chunks.row_chunked(X, y, sample_weight)
+        self._check_features(X, meta, reset=reset)
+        return X, y, sample_weight
+
+    def _check_features(self, X, meta, *, reset):
+        names = meta if meta is not None and hasattr(meta, "columns") else np.empty((0, 0))
+        _check_feature_names(self, names, reset=reset)
+        _check_n_features(self, np.empty((0, X.shape[1])), reset=reset)
+
+    def _task_model(self):
+        """What the chunks' tasks need of the estimator: its parameters (and classes_)."""
+        model = clone(self)
+        if hasattr(self, "classes_"):
+            model.classes_ = self.classes_
+        return model
+
+    def _chunked_new_state(self, X, y, sample_weight, prepare, sums, optimizer):
+        """The in-memory estimator's new state, from the pass of sums: weights at zero; with
+        center, the feature means and the best constant intercepts."""
+        n_samples, total = int(sums["rows"]), float(sums["weight"])
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        weighted_x = np.asarray(sums["weighted_x"], dtype=np.float64)
+        if self._centred():
+            mean = (weighted_x / total).astype(prepare.dtype)
+            intercepts = self._chunked_intercepts(X, y, sample_weight, prepare, sums)
+        else:
+            mean = np.zeros(X.shape[1], dtype=prepare.dtype)
+            intercepts = np.zeros(self._n_outputs())
+        # Σ s'·‖(x − mean, 1)‖² for the rescaled weights s' = s·n/W, expanded in the sums.
+        centre = mean.astype(np.float64)
+        squares = (float(sums["weighted_squares"]) - 2.0 * float(weighted_x @ centre)
+                   + total * float(centre @ centre))
+        norm_total = (n_samples / total) * max(squares, 0.0) + n_samples * float(self.fit_intercept)
+        largest = 0.0
+        if (self.learning_rate == "auto" and optimizer.plain_gradient
+                and not self._full_batch(n_samples)):
+            largest = _chunks.reduce_chunks(chunk_largest_row_norm, X, y, sample_weight,
+                                            prepare, prepare.model, mean)["max_norm"]
+        rate = self._rate_from_row_norms(optimizer, norm_total, float(largest), n_samples)
+        return TrainingState.new(mean, intercepts, optimizer, seed, rate)
+
+    def _validation_score(self, state, X, y, prepare):
+        """The score (R² or accuracy, unweighted as in memory) of state's model on the rows
+        each chunk holds out, from sums over the chunks."""
+        model = self._in_memory_class(**self._in_memory_params())
+        model.n_features_in_ = X.shape[1]
+        if hasattr(self, "classes_"):
+            model.classes_ = self.classes_
+        model._set_fitted_coef(*state.model_coef())
+        sums = _chunks.reduce_chunks(_chunk_validation_sums, X, y, None, prepare, model,
+                                     self._validation_sums)
+        if sums["rows"] == 0:
+            raise ValueError(f"early_stopping: validation_fraction={self.validation_fraction} "
+                             f"of {X.shape[0]} rows held out none. Use more rows, a larger "
+                             "validation_fraction, or early_stopping=False.")
+        return self._score_from_sums(sums)
+
+    def _in_memory_params(self):
+        return {name: value for name, value in self.get_params(deep=False).items()
+                if name not in _EXTRA_PARAMETERS}
+
+    # --- prediction ------------------------------------------------------------------------
+
+    def _blockwise(self, method, X, *, columns):
+        """The in-memory `method` on each row chunk of a dask X, on the workers: a dask array
+        of `columns` columns (None: one value per row). In-memory X: the in-memory method."""
+        if _in_memory(X):
+            return getattr(self._in_memory_model(), method)(X)
+        check_is_fitted(self)
+        meta = getattr(X, "_meta", None)
+        X = _chunks.as_dask_array(X, "X")
+        if X.ndim != 2:
+            raise ValueError(f"Expected a 2-d dask array for X (rows × features); got "
+                             f"{X.ndim} dimension(s).")
+        X = X.rechunk({1: -1})
+        self._check_features(X, meta, reset=False)
+        model = self._in_memory_model(with_feature_names=False)
+        # The in-memory method's result type for X's dtype, from one row.
+        dtype = getattr(model, method)(np.zeros((1, X.shape[1]), dtype=X.dtype)).dtype
+        function = partial(_apply, model, method)
+        if columns is None:
+            return X.map_blocks(function, drop_axis=1, dtype=dtype)
+        return X.map_blocks(function, chunks=(X.chunks[0], (columns,)), dtype=dtype)
+
+    def _in_memory_model(self, *, with_feature_names=True):
+        """The fitted model as the in-memory estimator (what each prediction task runs)."""
+        check_is_fitted(self)
+        base = self._in_memory_class
+        model = base(**self._in_memory_params())
+        skip = () if with_feature_names else ("feature_names_in_",)
+        model.__dict__.update({name: value for name, value in self.__dict__.items()
+                               if name.endswith("_") and not name.startswith("__")
+                               and name not in skip or name == "_state"})
+        return model
+
+    def score(self, X, y, sample_weight=None):
+        """R² (regressor) or accuracy (classifier), as the in-memory score; on dask arrays,
+        from sums over the chunks computed on the workers."""
+        if _in_memory(X):
+            return self._in_memory_model().score(X, y, sample_weight)
+        predictions = self.predict(X)
+        y = _chunks._aligned(y, predictions[:, None], "y")
+        weights = (da.ones_like(y, dtype=np.float64) if sample_weight is None
+                   else _chunks._aligned(sample_weight, predictions[:, None], "sample_weight"))
+        return self._score_sums(y, predictions, weights)
+
+
+def _apply(model, method, X):
+    return getattr(model, method)(X)
+
+
+def _chunk_validation_sums(X, y, sample_weight, prepare, model, validation_sums):
+    """validation_sums(model, rows, targets) on a chunk's held-out rows."""
+    X, y = prepare.validation_rows(X, y)
+    return validation_sums(model, X, y)
+
+
+class GDRegressor(_DaskTraining, linear_model.GDRegressor):
+    __doc__ = ("Linear regression by gradient descent on a Dask cluster.\n"
+               + DASK_PARAMETERS_DOC + "\n    The in-memory estimator's documentation:\n"
+               + linear_model.GDRegressor.__doc__)
+    _parameter_constraints = {**linear_model.GDRegressor._parameter_constraints,
+                              **_DaskTraining._dask_constraints}
+    _in_memory_class = linear_model.GDRegressor
+    __init__ = _dask_init(linear_model.GDRegressor)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch (or round) over these rows, continuing the fitted model and state."""
+        self._fit_chunked(X, y, sample_weight, partial=True)
+        return self
+
+    def _is_classifier(self):
+        return False
+
+    def _learn_classes(self, y, sample_weight, classes, *, partial):
+        return None
+
+    @staticmethod
+    def _target_sums(y, weights):
+        return float(weights @ y.astype(np.float64))
+
+    def _chunked_intercepts(self, X, y, sample_weight, prepare, sums):
+        if self.loss == "squared_error":
+            return np.array([float(sums["target"]) / float(sums["weight"])])
+        from gdfast.dask._median import weighted_median
+        return np.array([weighted_median(y, sample_weight, prepare)])
+
+
+    def predict(self, X):
+        """Predicted targets X·coef_ + intercept_ (a dask array for a dask X)."""
+        return self._blockwise("predict", X, columns=None)
+
+    @staticmethod
+    def _validation_sums(model, X, y):
+        y = y.astype(np.float64)
+        residuals = y - model.predict(X) if len(y) else y
+        return {"rows": len(y), "targets": float(np.sum(y)), "squares": float(y @ y),
+                "residuals": float(residuals @ residuals)}
+
+    @staticmethod
+    def _score_from_sums(sums):
+        spread = sums["squares"] - sums["targets"] ** 2 / sums["rows"]
+        if spread <= 0:
+            return 1.0 if sums["residuals"] == 0 else 0.0
+        return 1.0 - sums["residuals"] / spread
+
+    @staticmethod
+    def _score_sums(y, predictions, weights):
+        y = y.astype(np.float64)
+        total = weights.sum()
+        mean = (weights * y).sum() / total
+        residual = (weights * (y - predictions) ** 2).sum()
+        spread = (weights * (y - mean) ** 2).sum()
+        residual, spread = dask.compute(residual, spread)
+        if spread == 0:
+            return 1.0 if residual == 0 else 0.0
+        return float(1.0 - residual / spread)
+
+
+class GDClassifier(_DaskTraining, linear_model.GDClassifier):
+    __doc__ = ("Linear classification by gradient descent on a Dask cluster.\n"
+               + DASK_PARAMETERS_DOC + "\n    The in-memory estimator's documentation:\n"
+               + linear_model.GDClassifier.__doc__)
+    _parameter_constraints = {**linear_model.GDClassifier._parameter_constraints,
+                              **_DaskTraining._dask_constraints}
+    _in_memory_class = linear_model.GDClassifier
+    __init__ = _dask_init(linear_model.GDClassifier)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch (or round) over these rows, continuing the fitted model and state. The
+        first call needs `classes`, all the labels that will ever be seen."""
+        self._fit_chunked(X, y, sample_weight, partial=True, classes=classes)
+        return self
+
+    def _is_classifier(self):
+        return True
+
+    def _learn_classes(self, y, sample_weight, classes, *, partial):
+        """Set classes_ from the labels in y (one pass over y); return the per-class weights
+        of class_weight (None without it)."""
+        labels, counts = _chunks.reduce_chunks(_chunk_labels, y[:, None], y, None,
+                                               combine=_merge_labels)
+        first_call = not (partial and hasattr(self, "_state"))
+        if partial:
+            if first_call and classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            known = np.unique(np.asarray(classes)) if first_call else self.classes_
+            if not first_call and classes is not None \
+                    and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(f"`classes={classes!r}` is not the same as on the first "
+                                 f"call to partial_fit, was: {self.classes_!r}")
+            unseen = np.setdiff1d(labels, known)
+            if unseen.size:
+                raise ValueError(f"y contains labels {unseen!r} that are not in classes "
+                                 f"{known!r}.")
+            seen = dict(zip(labels.tolist(), counts.tolist()))
+            labels, counts = known, np.array([seen.get(label, 0) for label in known.tolist()])
+        self._check_classes(labels)
+        if (not partial and self.warm_start and hasattr(self, "classes_")
+                and not np.array_equal(labels, self.classes_)):
+            raise ValueError(f"warm_start: the classes {labels} differ from those of the "
+                             f"previous fit, {self.classes_}.")
+        self.classes_ = labels
+        return self._class_weights(counts)
+
+    def _class_weights(self, counts):
+        """The weight of each class of classes_ under class_weight, given the classes' row
+        counts (what 'balanced' needs): scikit-learn's compute_class_weight."""
+        if self.class_weight is None:
+            return None
+        from sklearn.utils.class_weight import compute_class_weight
+        if isinstance(self.class_weight, dict):
+            unknown = set(self.class_weight) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(f"class_weight names labels {sorted(unknown)!r} that are not "
+                                 f"in the classes {self.classes_.tolist()!r}.")
+        # 'balanced' depends on y only through the class counts: a y with those counts.
+        return compute_class_weight(self.class_weight, classes=self.classes_,
+                                    y=np.repeat(self.classes_, counts))
+
+    def _target_sums(self, y, weights):
+        """The weight of each class's rows (y encoded: two classes, positive is classes_[1])."""
+        index = (y > 0) if len(self.classes_) == 2 else y
+        return np.bincount(index.astype(np.intp), weights=weights,
+                           minlength=len(self.classes_)).astype(np.float64)
+
+    def _chunked_intercepts(self, X, y, sample_weight, prepare, sums):
+        return self._intercepts_from_shares(np.asarray(sums["target"]) / float(sums["weight"]))
+
+
+    def decision_function(self, X):
+        """Scores X·coef_ᵀ + intercept_ (a dask array for a dask X)."""
+        check_is_fitted(self)
+        return self._blockwise("decision_function", X,
+                               columns=None if len(self.classes_) == 2 else len(self.classes_))
+
+    @available_if(_has_probabilities)
+    def predict_proba(self, X):
+        """Class probabilities, one column per class (a dask array for a dask X)."""
+        check_is_fitted(self)
+        return self._blockwise("predict_proba", X, columns=len(self.classes_))
+
+    @available_if(_has_probabilities)
+    def predict_log_proba(self, X):
+        """Logarithms of predict_proba (a dask array for a dask X)."""
+        check_is_fitted(self)
+        return self._blockwise("predict_log_proba", X, columns=len(self.classes_))
+
+    def predict(self, X):
+        """Predicted class labels (a dask array for a dask X)."""
+        return self._blockwise("predict", X, columns=None)
+
+    @staticmethod
+    def _validation_sums(model, X, y):
+        correct = int(np.sum(model.predict(X) == y)) if len(y) else 0
+        return {"rows": len(y), "correct": correct}
+
+    @staticmethod
+    def _score_from_sums(sums):
+        return sums["correct"] / sums["rows"]
+
+    @staticmethod
+    def _score_sums(y, predictions, weights):
+        correct, total = dask.compute((weights * (predictions == y)).sum(), weights.sum())
+        return float(correct / total)
+
+
+def _chunk_labels(X, y, sample_weight):
+    """The labels of a chunk of y and their row counts."""
+    from sklearn.utils.multiclass import check_classification_targets
+    y = np.asarray(y)
+    if y.size:
+        check_classification_targets(y)
+    labels, counts = np.unique(y, return_counts=True)
+    return labels, counts
+
+
+def _merge_labels(*parts):
+    labels = np.unique(np.concatenate([part[0] for part in parts]))
+    counts = np.zeros(len(labels), dtype=np.int64)
+    for part_labels, part_counts in parts:
+        np.add.at(counts, np.searchsorted(labels, part_labels), part_counts)
+    return labels, counts
