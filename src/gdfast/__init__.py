@@ -22,6 +22,8 @@ except ImportError as _exc:
         "a source checkout, which needs a C compiler).") from _exc
 
 from gdfast.linear_model import GDClassifier, GDRegressor  # noqa: E402
+from gdfast.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
 from gdfast import optim, schedules  # noqa: E402
 
-__all__ = ["GDClassifier", "GDRegressor", "optim", "schedules"]
+__all__ = ["GDClassifier", "GDRegressor", "MLPClassifier", "MLPRegressor", "optim",
+           "schedules"]
