@@ -84,7 +84,9 @@ class BaseMLP(BaseEstimator):
     def _hidden_sizes(self):
         """hidden_layer_sizes as a tuple of positive ints, or InvalidParameterError."""
         sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(np.ravel(sizes))
+        sizes = [sizes] if isinstance(sizes, Integral) else list(np.asarray(sizes,
+                                                                            dtype=object).ravel())
+        sizes = [size.item() if isinstance(size, np.generic) else size for size in sizes]
         if not sizes:
             raise InvalidParameterError(
                 "hidden_layer_sizes is empty: a network needs at least one hidden layer, "
@@ -144,8 +146,9 @@ class BaseMLP(BaseEstimator):
         if self.alpha == 0:
             return 0.0
         weights, _ = state.layers()
-        return 0.5 * float(self.alpha) * sum(float(np.sum(W.astype(np.float64) ** 2))
-                                             for W in weights) / n_samples
+        with np.errstate(over="ignore"):        # huge weights: an infinite loss, an error
+            return 0.5 * float(self.alpha) * sum(float(np.sum(W.astype(np.float64) ** 2))
+                                                 for W in weights) / n_samples
 
     # --- training -------------------------------------------------------------------------
 
@@ -284,12 +287,12 @@ class BaseMLP(BaseEstimator):
                 order, state.layer_sizes, self.activation, self._output, config, state.t,
                 state.rng_state)
             state.epoch += 1
-            if status != _engine.STATUS_OK:
+            loss = loss_sum / n_samples + self._penalty_value(state, n_samples)
+            if status != _engine.STATUS_OK or not np.isfinite(loss):
                 raise ValueError(
                     f"The loss or the weights became infinite or NaN at epoch #{state.epoch} "
                     f"(learning rate {rate:g}): training diverged. Use a smaller "
                     "learning_rate, or scale the features (e.g. StandardScaler).")
-            loss = loss_sum / n_samples + self._penalty_value(state, n_samples)
             history["loss"].append(loss)
             if validation is not None:
                 score = self._validation_score(state, *validation)

@@ -98,6 +98,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                          random_state=random_state, warm_start=warm_start,
                          n_restarts=n_restarts, verbose=verbose, engine=engine)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def _targets(self, X, y):
         return np.ascontiguousarray(np.reshape(y, (len(y), -1)), dtype=X.dtype)
 
@@ -225,4 +230,5 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             return np.log(self.predict_proba(X))
 
     def predict(self, X):
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
