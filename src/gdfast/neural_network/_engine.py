@@ -3,7 +3,10 @@
 Both take the same arrays; the config names the optimizer and schedule by string, as for
 the linear models (gdfast.linear_model._engine), and only the kernel needs them as codes.
 """
+import functools
+
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from gdfast._kernels import mlp as _kernel
 from gdfast._slow import mlp as _reference
@@ -23,9 +26,19 @@ def run_epoch(engine, X, Y, sample_weight, coef, state, scalars, order, layer_si
     completed from the linear engine's neutral config (l2 is the network's α)."""
     config = _linear_engine._full_config(config)
     if engine == "cython":
-        return _kernel.run_epoch(X, Y, sample_weight, coef, state, scalars, order,
-                                 np.asarray(layer_sizes, dtype=np.intp),
-                                 _kernel.ACTIVATIONS[activation], _kernel.OUTPUTS[output],
-                                 _linear_engine._kernel_codes(config), t, rng_state)
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            return _kernel.run_epoch(X, Y, sample_weight, coef, state, scalars, order,
+                                     np.asarray(layer_sizes, dtype=np.intp),
+                                     _kernel.ACTIVATIONS[activation], _kernel.OUTPUTS[output],
+                                     _linear_engine._kernel_codes(config), t, rng_state)
     return _reference.run_epoch(X, Y, sample_weight, coef, state, scalars, order, layer_sizes,
                                 activation, output, config, t, rng_state)
+
+
+@functools.cache
+def _blas_controller():
+    """The BLAS libraries loaded (scipy's, which the kernel calls, among them). The kernel
+    runs them on one thread: a batch's products are small (hundreds of rows), and OpenBLAS
+    splitting each over threads costs more than it gains; on a busy machine, whose other
+    processes keep its waiting threads from their cores, an epoch ran 30 times slower."""
+    return ThreadpoolController()
