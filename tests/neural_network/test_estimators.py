@@ -69,6 +69,17 @@ def test_initial_weights_are_glorot_uniform():
     np.testing.assert_allclose(logistic.layers()[0][0], weights[0] / np.sqrt(3.0))
 
 
+def test_initial_weights_are_scikit_learns_for_the_same_random_state():
+    # One Adam step of rate 1e-12 moves scikit-learn's initial weights by at most 1e-12.
+    reference = SklearnMLPClassifier(hidden_layer_sizes=(6, 5), max_iter=1,
+                                     learning_rate_init=1e-12, random_state=7).fit(X, y_three)
+    state = NetworkState.new((4, 6, 5, 3), "relu", Adam(), np.float64, check_random_state(7),
+                             1e-3)
+    weights, biases = state.layers()
+    for ours, theirs in zip(weights + biases, reference.coefs_ + reference.intercepts_):
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=2e-12)
+
+
 def test_digits_accuracy_matches_scikit_learn_with_the_defaults():
     X_digits, y_digits = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X_digits / 16, y_digits,
