@@ -1,4 +1,5 @@
-"""gdfast: gradient descent for linear and logistic models, compiled, behind scikit-learn's API."""
+"""gdfast: gradient descent for linear and logistic models and multilayer perceptrons, compiled,
+behind scikit-learn's API."""
 import pathlib as _pathlib
 
 # The one declaration of the version: pyproject.toml reads this line (without importing).

@@ -158,3 +158,17 @@ def test_verbose_prints_each_epoch_and_max_iter_warns(capsys):
     assert [line.split(",")[0] for line in lines[:3]] == ["Iteration 1", "Iteration 2",
                                                           "Iteration 3"]
     assert lines[3].startswith("Restart 1 of 2: loss ")
+
+
+def test_restarts_escape_a_poor_local_minimum_of_xor():
+    X_xor, y_xor = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float), np.array([0, 1, 1, 0])
+    kw = dict(hidden_layer_sizes=(2,), activation="tanh", optimizer="sgd", learning_rate=0.5,
+              batch_size=None, max_iter=2000, tol=0.0, random_state=1)
+    stuck = MLPClassifier(**kw).fit(X_xor, y_xor)
+    assert stuck.loss_curve_[-1] > 0.3 and stuck.score(X_xor, y_xor) < 1.0
+    assert abs(stuck.loss_curve_[-1] - stuck.loss_curve_[-500]) < 1e-3     # settled there
+    restarted = MLPClassifier(**kw, n_restarts=8).fit(X_xor, y_xor)
+    assert restarted.restart_losses_[0] == stuck.loss_curve_[-1]
+    assert max(restarted.restart_losses_) > 0.3                 # other runs got stuck too
+    assert min(restarted.restart_losses_) < 0.01
+    assert restarted.score(X_xor, y_xor) == 1.0

@@ -73,7 +73,7 @@ cdef inline void activate(floating* z, Py_ssize_t n, int activation) noexcept no
     cdef Py_ssize_t j
     if activation == RELU:
         for j in range(n):
-            if not z[j] > 0:
+            if z[j] < 0:        # a NaN stays NaN, to be reported
                 z[j] = 0
     elif activation == TANH:
         for j in range(n):
