@@ -8,6 +8,7 @@ from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 from sklearn.utils import check_random_state
 
 from gdfast import MLPClassifier, MLPRegressor
+from gdfast.neural_network import _engine
 from gdfast.neural_network._state import NetworkState
 from gdfast.optim import Adam
 
@@ -172,3 +173,17 @@ def test_restarts_escape_a_poor_local_minimum_of_xor():
     assert max(restarted.restart_losses_) > 0.3                 # other runs got stuck too
     assert min(restarted.restart_losses_) < 0.01
     assert restarted.score(X_xor, y_xor) == 1.0
+
+
+def test_centred_training_reports_the_network_of_the_raw_inputs():
+    shifted = X * 3 + 50
+    model = MLPRegressor(hidden_layer_sizes=(6,), max_iter=5, random_state=0).fit(shifted,
+                                                                                 y_real)
+    state = model._state
+    np.testing.assert_allclose(state.mean, shifted.mean(axis=0), rtol=1e-12)
+    weights, biases = state.layers()
+    trained = _engine.forward(shifted - state.mean, weights, biases, "relu")[-1][:, 0]
+    np.testing.assert_allclose(model.predict(shifted), trained, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(model.intercepts_[0], biases[0] - state.mean @ weights[0])
+    raw = MLPRegressor(hidden_layer_sizes=(6,), max_iter=5, random_state=0, center=False)
+    assert not np.any(raw.fit(shifted, y_real)._state.mean)

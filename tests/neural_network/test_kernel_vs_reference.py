@@ -9,18 +9,19 @@ from neural_network.network_problems import OUTPUTS, problem
 
 
 def train(engine, output, activation, optimizer, batch_size, *, dtype=np.float64, epochs=3,
-          l2=0.1, unit_weights=False):
+          l2=0.1, unit_weights=False, center=False):
     X, Y, weights, theta, sizes = problem(output, dtype=dtype)
+    mean = np.linspace(-1.0, 1.0, X.shape[1]).astype(dtype) if center else None
     cls = OPTIMIZER_CLASSES[optimizer]
     state = np.zeros((cls.n_buffers, theta.size), dtype=dtype)
     scalars, order = np.ones(4), np.arange(len(X))
     config = dict(cls().kernel_config(), batch_size=batch_size, shuffle=True,
-                  learning_rate=0.003, l2=l2, unit_weights=unit_weights)
+                  learning_rate=0.003, l2=l2, unit_weights=unit_weights, center=center)
     t, rng_state, results = 0, 12345, []
     for _ in range(epochs):
         status, loss_sum, t, rng_state, lr = _engine.run_epoch(
             engine, X, Y, weights, theta, state, scalars, order, sizes, activation, output,
-            config, t, rng_state)
+            config, t, rng_state, mean=mean)
         results.append((status, loss_sum, t, rng_state, lr))
     return theta, state, scalars, order, results
 
@@ -73,3 +74,13 @@ def test_the_penalty_acts_on_weights_only():
     np.testing.assert_allclose(difference[is_weight], 0.1 * 5.0 / len(X) * theta[is_weight],
                                rtol=1e-12)
     np.testing.assert_array_equal(difference[~is_weight], 0.0)
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("batch_size", [1, 6])
+def test_centred_inputs(output, batch_size):
+    kernel = train("cython", output, "relu", "nadam", batch_size, center=True)
+    reference = train("numpy", output, "relu", "nadam", batch_size, center=True)
+    np.testing.assert_allclose(kernel[0], reference[0], rtol=0, atol=1e-10)
+    uncentred = train("cython", output, "relu", "nadam", batch_size)
+    assert np.max(np.abs(kernel[0] - uncentred[0])) > 1e-4      # the mean was used

@@ -15,6 +15,7 @@ _Floating = np.float32 | np.float64
 def parameter_layout(layer_sizes: Sequence[int]) -> tuple[list[int], int]: ...
 def run_epoch(
     X: npt.NDArray[_Floating],
+    mean: npt.NDArray[_Floating],
     Y: npt.NDArray[_Floating],
     sample_weight: npt.NDArray[_Floating],
     coef: npt.NDArray[_Floating],

@@ -144,15 +144,17 @@ cdef double output_loss(const Network* net, const floating* z, const floating* Y
 
 
 cdef double batch_gradient_into(
-    const Network* net, const floating* X, const floating* Y, const floating* sample_weight,
-    bint unit_weights, const floating* theta, floating* grad, floating* acts,
+    const Network* net, const floating* X, const floating* mean, bint center,
+    const floating* Y, const floating* sample_weight, bint unit_weights, const floating* theta, floating* grad, floating* acts,
     floating* delta, floating* delta_prev, const Py_ssize_t* rows, Py_ssize_t n_rows,
     double scale,
 ) noexcept nogil:
     """Forward and backward pass of `rows`: grad = scale · Σ s_i ∂ℓ_i/∂θ (no penalty);
     return Σ s_i ℓ_i. acts holds every layer's activations of the batch (row-major, the
-    input's first); delta and delta_prev are scratch of n_rows × (the widest layer)."""
+    input's first: x − mean with center); delta and delta_prev are scratch of n_rows × (the
+    widest layer)."""
     cdef Py_ssize_t L = net.n_layers, l, i, j, fin, fout, n_in = net.sizes[0]
+    cdef const floating* x
     cdef floating* a
     cdef floating* z
     cdef const floating* W
@@ -160,7 +162,12 @@ cdef double batch_gradient_into(
     cdef floating* swap
     cdef double loss
     for i in range(n_rows):
-        memcpy(acts + i * n_in, X + rows[i] * n_in, n_in * sizeof(floating))
+        if center:
+            x = X + rows[i] * n_in
+            for j in range(n_in):
+                acts[i * n_in + j] = x[j] - mean[j]
+        else:
+            memcpy(acts + i * n_in, X + rows[i] * n_in, n_in * sizeof(floating))
     for l in range(L):
         fin, fout = net.sizes[l], net.sizes[l + 1]
         W = theta + net.param_offset[l]
@@ -227,7 +234,8 @@ cdef bint all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
 
 
 cdef int epoch_loop(
-    const Network* net, const floating* X, Py_ssize_t n_samples, const floating* Y,
+    const Network* net, const floating* X, const floating* mean, Py_ssize_t n_samples,
+    const floating* Y,
     const floating* sample_weight, floating* theta, Py_ssize_t n_params, floating* grad,
     floating* state, ScalarState* scalars, floating* acts, floating* delta,
     floating* delta_prev, Py_ssize_t* order, const EpochConfig* cfg, const RunList* weights,
@@ -241,7 +249,8 @@ cdef int epoch_loop(
     loss_sum[0] = 0.0
     while start < n_samples:
         n_rows = min(cfg.batch_size, n_samples - start)
-        batch_loss = batch_gradient_into(net, X, Y, sample_weight, cfg.unit_weights, theta,
+        batch_loss = batch_gradient_into(net, X, mean, cfg.center, Y, sample_weight,
+                                         cfg.unit_weights, theta,
                                          grad, acts, delta, delta_prev, order + start, n_rows,
                                          1.0 / n_rows)
         if not isfinite(batch_loss):
@@ -276,13 +285,15 @@ def parameter_layout(layer_sizes):
 
 
 def run_epoch(
-    const floating[:, ::1] X, const floating[:, ::1] Y, const floating[::1] sample_weight,
+    const floating[:, ::1] X, const floating[::1] mean, const floating[:, ::1] Y,
+    const floating[::1] sample_weight,
     floating[::1] coef, floating[:, ::1] state, double[::1] scalars, Py_ssize_t[::1] order,
     layer_sizes, int activation, int output, dict config, long long t, uint64_t rng_state,
 ):
     """Run one epoch in place on `coef`, `state`, `scalars` and `order`.
 
-    Y: the targets, one row of sizes[-1] values per sample (one-hot rows for softmax, 0/1 for
+    mean: the feature means the first layer subtracts (config["center"]: the centred
+    parametrisation, whose first biases are c = b + mean·W₁); Y: the targets, one row of sizes[-1] values per sample (one-hot rows for softmax, 0/1 for
     logistic); layer_sizes: units per layer, input first; activation, output: codes of
     ACTIVATIONS and OUTPUTS; config: the linear kernel's EpochConfig (l2 is α, divided by
     each batch's row count here). Other arguments as gdfast._kernels.linear.run_epoch.
@@ -299,6 +310,8 @@ def run_epoch(
         raise ValueError("X and Y must have as many columns as the input and output layers")
     if n_samples < 1 or Y.shape[0] != n_samples or sample_weight.shape[0] != n_samples:
         raise ValueError("X, Y and sample_weight must have the same, non-zero, number of rows")
+    if mean.shape[0] != X.shape[1]:
+        raise ValueError("mean must hold one value per feature")
     if coef.shape[0] != n_params:
         raise ValueError(f"coef must hold {n_params} parameters for these layers")
     if order.shape[0] != n_samples or np.any(np.asarray(order) < 0) \
@@ -338,7 +351,7 @@ def run_epoch(
     cdef int status
     cdef bint check_signals = threading.current_thread() is threading.main_thread()
     with nogil:
-        status = epoch_loop(&net, &X[0, 0], n_samples, &Y[0, 0], &sample_weight[0], &coef[0],
+        status = epoch_loop(&net, &X[0, 0], &mean[0], n_samples, &Y[0, 0], &sample_weight[0], &coef[0],
                             n_params, &grad[0], state_ptr, <ScalarState*>&scalars[0], &acts[0],
                             &delta[0], &delta_prev[0], &order[0], &cfg, &weights, &t,
                             &rng_state, check_signals, &loss_sum, &lr)

@@ -77,12 +77,17 @@ def output_loss(z, Y, output):
     return losses, np.exp(shifted - log_norm) - Y
 
 
-def batch_gradient(X, Y, sample_weight, theta, rows, layer_sizes, activation, output):
+def batch_gradient(X, Y, sample_weight, theta, rows, layer_sizes, activation, output,
+                   mean=None):
     """(gradient, loss sum): the gradient of Σ s_i ℓ_i / len(rows) in the flat layout, and
-    Σ s_i ℓ_i, over the rows X[rows], in float64; no penalty."""
+    Σ s_i ℓ_i, over the rows X[rows] (less `mean`, if given: the centred parametrisation),
+    in float64; no penalty."""
     theta = theta.astype(np.float64)
     weights, biases = unpack(theta, layer_sizes)
-    layers = forward(X[rows].astype(np.float64), weights, biases, activation)
+    inputs = X[rows].astype(np.float64)
+    if mean is not None:
+        inputs = inputs - mean.astype(np.float64)
+    layers = forward(inputs, weights, biases, activation)
     s = sample_weight[rows].astype(np.float64)
     losses, dz = output_loss(layers[-1], Y[rows].astype(np.float64), output)
     delta = s[:, None] * dz / len(rows)
@@ -96,16 +101,16 @@ def batch_gradient(X, Y, sample_weight, theta, rows, layer_sizes, activation, ou
     return gradient, float(s @ losses)
 
 
-def run_epoch(X, Y, sample_weight, coef, state, scalars, order, layer_sizes, activation,
+def run_epoch(X, mean, Y, sample_weight, coef, state, scalars, order, layer_sizes, activation,
               output, config, t, rng_state):
     """Same arguments and result as gdfast._kernels.mlp.run_epoch, with the activation, the
     output and the optimizer named by their strings."""
     with np.errstate(over="ignore", invalid="ignore"):
-        return _epoch(X, Y, sample_weight, coef, state, scalars, order, list(layer_sizes),
+        return _epoch(X, mean, Y, sample_weight, coef, state, scalars, order, list(layer_sizes),
                       activation, output, config, t, rng_state)
 
 
-def _epoch(X, Y, sample_weight, coef, state, scalars, order, layer_sizes, activation, output,
+def _epoch(X, mean, Y, sample_weight, coef, state, scalars, order, layer_sizes, activation, output,
            config, t, rng_state):
     n_samples = X.shape[0]
     if config["shuffle"] and config["batch_size"] < n_samples:
@@ -116,7 +121,8 @@ def _epoch(X, Y, sample_weight, coef, state, scalars, order, layer_sizes, activa
     for start in range(0, n_samples, config["batch_size"]):
         rows = order[start:start + config["batch_size"]]
         gradient, batch_loss = batch_gradient(X, Y, weights, coef, rows, layer_sizes,
-                                              activation, output)
+                                              activation, output,
+                                              mean if config["center"] else None)
         if not np.isfinite(batch_loss):
             return STATUS_NONFINITE, loss_sum, t, rng_state, lr
         loss_sum += batch_loss

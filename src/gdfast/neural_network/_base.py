@@ -43,6 +43,7 @@ class BaseMLP(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
+        "center": ["boolean"],
         "warm_start": ["boolean"],
         "n_restarts": [POSITIVE_INTEGER],
         "verbose": ["verbose"],
@@ -51,8 +52,8 @@ class BaseMLP(BaseEstimator):
 
     def __init__(self, hidden_layer_sizes, *, activation, optimizer, learning_rate,
                  lr_schedule, alpha, batch_size, max_iter, tol, n_iter_no_change,
-                 early_stopping, validation_fraction, shuffle, random_state, warm_start,
-                 n_restarts, verbose, engine):
+                 early_stopping, validation_fraction, shuffle, random_state, center,
+                 warm_start, n_restarts, verbose, engine):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.optimizer = optimizer
@@ -67,6 +68,7 @@ class BaseMLP(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.shuffle = shuffle
         self.random_state = random_state
+        self.center = center
         self.warm_start = warm_start
         self.n_restarts = n_restarts
         self.verbose = verbose
@@ -134,9 +136,7 @@ class BaseMLP(BaseEstimator):
         return _engine.forward(X, weights, biases, self.activation)[-1]
 
     def _set_fitted(self, state):
-        weights, biases = state.layers()
-        self.coefs_ = [W.copy() for W in weights]
-        self.intercepts_ = [b.copy() for b in biases]
+        self.coefs_, self.intercepts_ = state.model_layers()
         self.n_layers_ = len(state.layer_sizes)
         self.n_outputs_ = state.layer_sizes[-1]
         self.out_activation_ = self._output
@@ -184,12 +184,14 @@ class BaseMLP(BaseEstimator):
         random_state = check_random_state(self.random_state)
         base_rate = (optimizer.default_learning_rate if self.learning_rate == "auto"
                      else float(self.learning_rate))
+        # weights @ X reads X once; np.average would build a weighted copy of it.
+        mean = (sample_weight @ X / np.sum(sample_weight)).astype(X.dtype) if self.center else None
         n_runs = 1 if resume else self.n_restarts
         runs = []
         for run in range(n_runs):
             state = (self._state.copy() if resume else
                      NetworkState.new(layer_sizes, self.activation, optimizer, X.dtype,
-                                      random_state, base_rate))
+                                      random_state, base_rate, mean))
             runs.append(self._train(X, Y, sample_weight, state, optimizer, schedule,
                                     base_rate, 1 if partial else self.max_iter,
                                     stopping=not partial, validation=validation,
@@ -259,6 +261,7 @@ class BaseMLP(BaseEstimator):
         else:
             batch = min(self.batch_size, n_samples)
         config = {"batch_size": batch, "shuffle": bool(self.shuffle), "learning_rate": rate,
+                  "center": bool(self.center),
                   "l2": float(self.alpha), "unit_weights": unit_weights}
         config.update(optimizer.kernel_config())
         config.update(schedule.kernel_config(self.alpha))
@@ -285,7 +288,7 @@ class BaseMLP(BaseEstimator):
             status, loss_sum, state.t, state.rng_state, last_rate = _engine.run_epoch(
                 self.engine, X, Y, sample_weight, state.coef, state.buffers, state.scalars,
                 order, state.layer_sizes, self.activation, self._output, config, state.t,
-                state.rng_state)
+                state.rng_state, mean=state.mean)
             state.epoch += 1
             loss = loss_sum / n_samples + self._penalty_value(state, n_samples)
             if status != _engine.STATUS_OK or not np.isfinite(loss):

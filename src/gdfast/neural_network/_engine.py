@@ -21,18 +21,21 @@ forward = _reference.forward
 
 
 def run_epoch(engine, X, Y, sample_weight, coef, state, scalars, order, layer_sizes,
-              activation, output, config, t, rng_state):
+              activation, output, config, t, rng_state, mean=None):
     """One epoch with the chosen engine; see gdfast._kernels.mlp.run_epoch. config is
-    completed from the linear engine's neutral config (l2 is the network's α)."""
+    completed from the linear engine's neutral config (l2 is the network's α); `mean`, the
+    feature means of the centred parametrisation (config["center"]), defaults to zeros."""
     config = _linear_engine._full_config(config)
+    if mean is None:
+        mean = np.zeros(X.shape[1], dtype=X.dtype)
     if engine == "cython":
         with _blas_controller().limit(limits=1, user_api="blas"):
-            return _kernel.run_epoch(X, Y, sample_weight, coef, state, scalars, order,
+            return _kernel.run_epoch(X, mean, Y, sample_weight, coef, state, scalars, order,
                                      np.asarray(layer_sizes, dtype=np.intp),
                                      _kernel.ACTIVATIONS[activation], _kernel.OUTPUTS[output],
                                      _linear_engine._kernel_codes(config), t, rng_state)
-    return _reference.run_epoch(X, Y, sample_weight, coef, state, scalars, order, layer_sizes,
-                                activation, output, config, t, rng_state)
+    return _reference.run_epoch(X, mean, Y, sample_weight, coef, state, scalars, order,
+                                layer_sizes, activation, output, config, t, rng_state)
 
 
 @functools.cache

@@ -41,6 +41,11 @@ PARAMETERS_DOC = """
     shuffle : bool, default=True
     random_state : int, RandomState or None, default=None
         Seeds the initial weights of every run, the shuffle and the validation split.
+    center : bool, default=True
+        Feed the first layer x − mean, the rows' weighted feature means (computed once; X is
+        not copied), as the linear estimators do, and report the first biases of the raw
+        inputs, b = c − mean·W₁. The same network; descent is better conditioned when
+        features sit far from zero. False trains on the raw x, as scikit-learn's MLP does.
     warm_start : bool, default=False
         fit() continues from the fitted weights and optimizer state (one run).
     n_restarts : int, default=1
@@ -88,14 +93,14 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def __init__(self, hidden_layer_sizes=(100,), *, activation="relu", optimizer="adam",
                  learning_rate="auto", lr_schedule="constant", alpha=1e-4, batch_size="auto",
                  max_iter=200, tol=1e-4, n_iter_no_change=10, early_stopping=False,
-                 validation_fraction=0.1, shuffle=True, random_state=None, warm_start=False,
-                 n_restarts=1, verbose=0, engine="cython"):
+                 validation_fraction=0.1, shuffle=True, random_state=None, center=True,
+                 warm_start=False, n_restarts=1, verbose=0, engine="cython"):
         super().__init__(hidden_layer_sizes, activation=activation, optimizer=optimizer,
                          learning_rate=learning_rate, lr_schedule=lr_schedule, alpha=alpha,
                          batch_size=batch_size, max_iter=max_iter, tol=tol,
                          n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, shuffle=shuffle,
-                         random_state=random_state, warm_start=warm_start,
+                         random_state=random_state, center=center, warm_start=warm_start,
                          n_restarts=n_restarts, verbose=verbose, engine=engine)
 
     def __sklearn_tags__(self):
@@ -146,14 +151,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def __init__(self, hidden_layer_sizes=(100,), *, activation="relu", optimizer="adam",
                  learning_rate="auto", lr_schedule="constant", alpha=1e-4, batch_size="auto",
                  max_iter=200, tol=1e-4, n_iter_no_change=10, early_stopping=False,
-                 validation_fraction=0.1, shuffle=True, random_state=None, warm_start=False,
-                 n_restarts=1, verbose=0, engine="cython"):
+                 validation_fraction=0.1, shuffle=True, random_state=None, center=True,
+                 warm_start=False, n_restarts=1, verbose=0, engine="cython"):
         super().__init__(hidden_layer_sizes, activation=activation, optimizer=optimizer,
                          learning_rate=learning_rate, lr_schedule=lr_schedule, alpha=alpha,
                          batch_size=batch_size, max_iter=max_iter, tol=tol,
                          n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, shuffle=shuffle,
-                         random_state=random_state, warm_start=warm_start,
+                         random_state=random_state, center=center, warm_start=warm_start,
                          n_restarts=n_restarts, verbose=verbose, engine=engine)
 
     @property
