@@ -1,6 +1,7 @@
 """Backpropagation's gradient equals a finite-difference gradient of the batch objective,
 for the NumPy twin's batch_gradient and for the kernel's own (read off one plain step)."""
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from gdfast._slow import mlp as reference
@@ -25,6 +26,7 @@ def finite_difference(theta, *args, h=1e-6):
     return gradient
 
 
+@pytest.mark.usefixtures("each_network_build")
 @settings(derandomize=True, deadline=None, max_examples=60)
 @given(hidden=st.lists(st.integers(1, 4), min_size=1, max_size=3),
        n_inputs=st.integers(1, 4), n_outputs=st.integers(2, 3),

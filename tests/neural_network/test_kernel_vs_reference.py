@@ -26,6 +26,7 @@ def train(engine, output, activation, optimizer, batch_size, *, dtype=np.float64
     return theta, state, scalars, order, results
 
 
+@pytest.mark.usefixtures("each_network_build")
 @pytest.mark.parametrize("batch_size", [1, 5, 23])
 @pytest.mark.parametrize("optimizer", list(OPTIMIZER_CLASSES))
 @pytest.mark.parametrize("activation", _engine.ACTIVATION_NAMES)
@@ -46,6 +47,7 @@ def test_kernel_equals_reference(output, activation, optimizer, batch_size):
     assert np.max(np.abs(kernel[0])) < 100                          # and did not diverge
 
 
+@pytest.mark.usefixtures("each_network_build")
 @pytest.mark.parametrize("output", OUTPUTS)
 def test_unit_weights_and_float32(output):
     for unit_weights in (False, True):
@@ -76,6 +78,7 @@ def test_the_penalty_acts_on_weights_only():
     np.testing.assert_array_equal(difference[~is_weight], 0.0)
 
 
+@pytest.mark.usefixtures("each_network_build")
 @pytest.mark.parametrize("output", OUTPUTS)
 @pytest.mark.parametrize("batch_size", [1, 6])
 def test_centred_inputs(output, batch_size):
@@ -84,3 +87,9 @@ def test_centred_inputs(output, batch_size):
     np.testing.assert_allclose(kernel[0], reference[0], rtol=0, atol=1e-10)
     uncentred = train("cython", output, "relu", "nadam", batch_size)
     assert np.max(np.abs(kernel[0] - uncentred[0])) > 1e-4      # the mean was used
+
+
+def test_the_engine_runs_the_build_the_linear_models_run():
+    from gdfast.linear_model import _engine as linear_engine
+    avx2 = linear_engine.kernel.__name__.endswith("_avx2")
+    assert _engine.kernel.__name__.endswith("_avx2") == avx2

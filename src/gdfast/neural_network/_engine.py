@@ -4,6 +4,7 @@ Both take the same arrays; the config names the optimizer and schedule by string
 the linear models (gdfast.linear_model._engine), and only the kernel needs them as codes.
 """
 import functools
+import importlib
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -11,6 +12,24 @@ from threadpoolctl import ThreadpoolController
 from gdfast._kernels import mlp as _kernel
 from gdfast._slow import mlp as _reference
 from gdfast.linear_model import _engine as _linear_engine
+
+
+def available_kernels():
+    """The compiled builds of the network kernel that can run here, baseline first: the
+    AVX2 build wherever the linear models' AVX2 build can run."""
+    builds = [_kernel]
+    if len(_linear_engine.available_kernels()) > 1:
+        try:
+            builds.append(importlib.import_module("gdfast._kernels.mlp_avx2"))
+        except ImportError:
+            pass
+    return builds
+
+
+# The build every 'cython' engine call goes through: the one GDFAST_KERNEL selects for the
+# linear models (tests swap it to cover each build).
+kernel = {module.__name__.rsplit(".", 1)[1]: module for module in available_kernels()}.get(
+    "mlp_avx2" if _linear_engine.kernel.__name__.endswith("_avx2") else "mlp", _kernel)
 
 ENGINES = _linear_engine.ENGINES
 ACTIVATION_NAMES = tuple(_kernel.ACTIVATIONS)
@@ -30,7 +49,7 @@ def run_epoch(engine, X, Y, sample_weight, coef, state, scalars, order, layer_si
         mean = np.zeros(X.shape[1], dtype=X.dtype)
     if engine == "cython":
         with _blas_controller().limit(limits=1, user_api="blas"):
-            return _kernel.run_epoch(X, mean, Y, sample_weight, coef, state, scalars, order,
+            return kernel.run_epoch(X, mean, Y, sample_weight, coef, state, scalars, order,
                                      np.asarray(layer_sizes, dtype=np.intp),
                                      _kernel.ACTIVATIONS[activation], _kernel.OUTPUTS[output],
                                      _linear_engine._kernel_codes(config), t, rng_state)
