@@ -36,7 +36,8 @@ CASES = [
     (MLPClassifier(), (X, np.zeros(40)), ValueError, "greater than one; got 1 class"),
     (MLPClassifier(), (X, np.column_stack([y_class, 1 - y_class])), ValueError,
      r"y should be a 1d array, got an array of shape \(40, 2\)"),
-    (MLPRegressor(), (X, y_real, -np.ones(40)), ValueError, "Negative values in data passed to `sample_weight`"),
+    (MLPRegressor(), (X, y_real, -np.ones(40)), ValueError,
+     "Negative values in data passed to `sample_weight`"),
     (MLPRegressor(), (X, y_real, np.zeros(40)), ValueError, "sample_weight is zero for every row"),
 ]
 

@@ -145,7 +145,8 @@ cdef double output_loss(const Network* net, const floating* z, const floating* Y
 
 cdef double batch_gradient_into(
     const Network* net, const floating* X, const floating* mean, bint center,
-    const floating* Y, const floating* sample_weight, bint unit_weights, const floating* theta, floating* grad, floating* acts,
+    const floating* Y, const floating* sample_weight, bint unit_weights, const floating* theta,
+    floating* grad, floating* acts,
     floating* delta, floating* delta_prev, const Py_ssize_t* rows, Py_ssize_t n_rows,
     double scale,
 ) noexcept nogil:
@@ -293,8 +294,8 @@ def run_epoch(
     """Run one epoch in place on `coef`, `state`, `scalars` and `order`.
 
     mean: the feature means the first layer subtracts (config["center"]: the centred
-    parametrisation, whose first biases are c = b + mean·W₁); Y: the targets, one row of sizes[-1] values per sample (one-hot rows for softmax, 0/1 for
-    logistic); layer_sizes: units per layer, input first; activation, output: codes of
+    parametrisation, whose first biases are c = b + mean·W₁); Y: the targets, one row of
+    layer_sizes[-1] values per sample (one-hot rows for softmax, 0/1 for logistic); layer_sizes: units per layer, input first; activation, output: codes of
     ACTIVATIONS and OUTPUTS; config: the linear kernel's EpochConfig (l2 is α, divided by
     each batch's row count here). Other arguments as gdfast._kernels.linear.run_epoch.
     Return (status, sum of weighted per-sample losses, t, rng_state, last learning rate).
@@ -335,7 +336,8 @@ def run_epoch(
     cdef Py_ssize_t[::1] param_offset = np.asarray(offsets, dtype=np.intp)
     cdef Py_ssize_t[::1] unit_offset = units
     cdef Py_ssize_t[::1] runs = np.asarray(
-        [bound for o, fin, fout in zip(offsets, sizes_array[:sizes_array.shape[0] - 1], sizes_array[1:])
+        [bound for o, fin, fout in zip(offsets, sizes_array[:sizes_array.shape[0] - 1],
+                                       sizes_array[1:])
          for bound in (o, o + fin * fout)], dtype=np.intp)
     dtype = np.asarray(coef).dtype
     cdef floating[::1] grad = np.empty(n_params, dtype=dtype)
@@ -351,8 +353,8 @@ def run_epoch(
     cdef int status
     cdef bint check_signals = threading.current_thread() is threading.main_thread()
     with nogil:
-        status = epoch_loop(&net, &X[0, 0], &mean[0], n_samples, &Y[0, 0], &sample_weight[0], &coef[0],
-                            n_params, &grad[0], state_ptr, <ScalarState*>&scalars[0], &acts[0],
+        status = epoch_loop(&net, &X[0, 0], &mean[0], n_samples, &Y[0, 0], &sample_weight[0],
+                            &coef[0], n_params, &grad[0], state_ptr, <ScalarState*>&scalars[0], &acts[0],
                             &delta[0], &delta_prev[0], &order[0], &cfg, &weights, &t,
                             &rng_state, check_signals, &loss_sum, &lr)
     if status == INTERRUPTED:

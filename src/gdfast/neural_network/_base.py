@@ -187,17 +187,23 @@ class BaseMLP(BaseEstimator):
         # weights @ X reads X once; np.average would build a weighted copy of it.
         mean = (sample_weight @ X / np.sum(sample_weight)).astype(X.dtype) if self.center else None
         n_runs = 1 if resume else self.n_restarts
-        runs = []
+        runs, interrupt = [], None
         for run in range(n_runs):
             state = (self._state.copy() if resume else
                      NetworkState.new(layer_sizes, self.activation, optimizer, X.dtype,
                                       random_state, base_rate, mean))
-            runs.append(self._train(X, Y, sample_weight, state, optimizer, schedule,
-                                    base_rate, 1 if partial else self.max_iter,
-                                    stopping=not partial, validation=validation,
-                                    unit_weights=unit_weights))
+            state, history, interrupt = self._train(
+                X, Y, sample_weight, state, optimizer, schedule, base_rate,
+                1 if partial else self.max_iter, stopping=not partial, validation=validation,
+                unit_weights=unit_weights)
+            if history["loss"]:
+                runs.append((state, history))
+            if interrupt is not None:
+                break
             if self.verbose and n_runs > 1:
-                print(f"Restart {run + 1} of {n_runs}: loss {runs[-1][1]['loss'][-1]:.6g}")
+                print(f"Restart {run + 1} of {n_runs}: loss {history['loss'][-1]:.6g}")
+        if not runs:
+            raise interrupt     # Ctrl-C before any epoch finished: the model is as it was
         # The best run: the highest validation score, or the lowest final training loss.
         if validation is not None:
             chosen = int(np.argmax([max(history["validation"]) for _, history in runs]))
@@ -221,6 +227,8 @@ class BaseMLP(BaseEstimator):
         self.best_loss_ = None if validation else min(self.loss_curve_)
         self.t_ = state.t
         self._set_fitted(state)
+        if interrupt is not None:
+            raise interrupt     # Ctrl-C: the finished epochs (and runs) are kept
 
     def _split_validation(self, X, Y, sample_weight, y_original):
         """Hold out validation_fraction of the rows (stratified for classifiers)."""
@@ -270,64 +278,80 @@ class BaseMLP(BaseEstimator):
     def _train(self, X, Y, sample_weight, state, optimizer, schedule, base_rate, n_epochs, *,
                stopping, validation, unit_weights):
         """Run epochs on `state` (the caller's own copy) until n_epochs or the stopping rule;
-        return (state, history). With `validation`, the best score's weights are restored."""
+        return (state, history, interrupt). With `validation`, the best score's weights are
+        restored. Ctrl-C (KeyboardInterrupt) during an epoch discards that epoch: the state
+        and history of the finished ones are returned with the exception as `interrupt`
+        (None otherwise), for the caller to keep them and raise it again."""
         n_samples = X.shape[0]
         adaptive = isinstance(schedule, Adaptive)
         order = np.arange(n_samples, dtype=np.intp)
         history = {"loss": [], "validation": []}
         best, best_coef, epochs_without_improvement = np.inf, None, 0
         best_score = -np.inf
-        stopped_by_rule = False
+        stopped_by_rule, interrupt = False, None
         started = time.perf_counter()
-        for _ in range(n_epochs):
-            rate = (state.adaptive_rate if adaptive
-                    else schedule.epoch_rate(base_rate, state.epoch, self.max_iter))
-            config = self._epoch_config(n_samples, optimizer, schedule, rate, unit_weights)
-            if adaptive and not stopping:
-                config.update(schedule="invscaling", power_t=schedule.stream_power_t)
-            status, loss_sum, state.t, state.rng_state, last_rate = _engine.run_epoch(
-                self.engine, X, Y, sample_weight, state.coef, state.buffers, state.scalars,
-                order, state.layer_sizes, self.activation, self._output, config, state.t,
-                state.rng_state, mean=state.mean)
-            state.epoch += 1
-            loss = loss_sum / n_samples + self._penalty_value(state, n_samples)
-            if status != _engine.STATUS_OK or not np.isfinite(loss):
-                raise ValueError(
-                    f"The loss or the weights became infinite or NaN at epoch #{state.epoch} "
-                    f"(learning rate {rate:g}): training diverged. Use a smaller "
-                    "learning_rate, or scale the features (e.g. StandardScaler).")
-            history["loss"].append(loss)
-            if validation is not None:
-                score = self._validation_score(state, *validation)
-                history["validation"].append(score)
-                if score > best_score:
-                    best_score, best_coef = score, state.coef.copy()
-                # Higher scores are better: watched as a loss, its negative.
-                current = -score
-            else:
-                current = loss
-            if self.verbose:
-                extra = (f", validation score {history['validation'][-1]:.6g}"
-                         if validation is not None else "")
-                print(f"Iteration {state.epoch}, loss = {loss:.8f}{extra}, learning rate "
-                      f"{last_rate:.6g}, {time.perf_counter() - started:.3f} s")
-            if not stopping:
-                continue
-            epochs_without_improvement = (epochs_without_improvement + 1
-                                          if current > best - self.tol else 0)
-            best = min(best, current)
-            if epochs_without_improvement < self.n_iter_no_change:
-                continue
-            epochs_without_improvement = 0
-            if adaptive and state.adaptive_rate > schedule.min_rate_fraction * base_rate:
-                state.adaptive_rate *= schedule.factor
-                continue
-            stopped_by_rule = True
-            break
-        if stopping and not stopped_by_rule:
+        checkpoint = None
+        try:
+            for _ in range(n_epochs):
+                # What a Ctrl-C during this epoch returns to: O(parameters) to copy.
+                checkpoint = (state.copy(), best, best_score, best_coef,
+                              epochs_without_improvement, len(history["loss"]))
+                rate = (state.adaptive_rate if adaptive
+                        else schedule.epoch_rate(base_rate, state.epoch, self.max_iter))
+                config = self._epoch_config(n_samples, optimizer, schedule, rate, unit_weights)
+                if adaptive and not stopping:
+                    config.update(schedule="invscaling", power_t=schedule.stream_power_t)
+                status, loss_sum, state.t, state.rng_state, last_rate = _engine.run_epoch(
+                    self.engine, X, Y, sample_weight, state.coef, state.buffers, state.scalars,
+                    order, state.layer_sizes, self.activation, self._output, config, state.t,
+                    state.rng_state, mean=state.mean)
+                state.epoch += 1
+                loss = loss_sum / n_samples + self._penalty_value(state, n_samples)
+                if status != _engine.STATUS_OK or not np.isfinite(loss):
+                    raise ValueError(
+                        "The loss or the weights became infinite or NaN at epoch "
+                        f"#{state.epoch} (learning rate {rate:g}): training diverged. Use a "
+                        "smaller learning_rate, or scale the features (e.g. StandardScaler).")
+                history["loss"].append(loss)
+                if validation is not None:
+                    score = self._validation_score(state, *validation)
+                    history["validation"].append(score)
+                    if score > best_score:
+                        best_score, best_coef = score, state.coef.copy()
+                    # Higher scores are better: watched as a loss, its negative.
+                    current = -score
+                else:
+                    current = loss
+                if self.verbose:
+                    extra = (f", validation score {history['validation'][-1]:.6g}"
+                             if validation is not None else "")
+                    print(f"Iteration {state.epoch}, loss = {loss:.8f}{extra}, learning rate "
+                          f"{last_rate:.6g}, {time.perf_counter() - started:.3f} s")
+                if not stopping:
+                    continue
+                epochs_without_improvement = (epochs_without_improvement + 1
+                                              if current > best - self.tol else 0)
+                best = min(best, current)
+                if epochs_without_improvement < self.n_iter_no_change:
+                    continue
+                epochs_without_improvement = 0
+                if adaptive and state.adaptive_rate > schedule.min_rate_fraction * base_rate:
+                    state.adaptive_rate *= schedule.factor
+                    continue
+                stopped_by_rule = True
+                break
+        except KeyboardInterrupt as exc:
+            if checkpoint is None:
+                raise
+            state, best, best_score, best_coef, epochs_without_improvement, n_finished = \
+                checkpoint
+            for values in history.values():
+                del values[n_finished:]
+            interrupt = exc
+        if stopping and not stopped_by_rule and interrupt is None:
             warnings.warn(f"Maximum number of epochs ({self.max_iter}) reached before the "
                           "loss stopped improving by tol; increase max_iter, or scale the "
                           "features (e.g. StandardScaler).", ConvergenceWarning)
         if best_coef is not None:
             state.coef = best_coef
-        return state, history
+        return state, history, interrupt
