@@ -295,9 +295,10 @@ def run_epoch(
 
     mean: the feature means the first layer subtracts (config["center"]: the centred
     parametrisation, whose first biases are c = b + mean·W₁); Y: the targets, one row of
-    layer_sizes[-1] values per sample (one-hot rows for softmax, 0/1 for logistic); layer_sizes: units per layer, input first; activation, output: codes of
-    ACTIVATIONS and OUTPUTS; config: the linear kernel's EpochConfig (l2 is α, divided by
-    each batch's row count here). Other arguments as gdfast._kernels.linear.run_epoch.
+    layer_sizes[-1] values per sample (one-hot rows for softmax, 0/1 for logistic);
+    layer_sizes: units per layer, input first; activation, output: codes of ACTIVATIONS and
+    OUTPUTS; config: the linear kernel's EpochConfig (l2 is α, divided by each batch's row
+    count here). Other arguments as gdfast._kernels.linear.run_epoch.
     Return (status, sum of weighted per-sample losses, t, rng_state, last learning rate).
     """
     cdef EpochConfig cfg = config
