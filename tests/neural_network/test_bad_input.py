@@ -81,3 +81,38 @@ def test_prediction_input_is_checked():
         MLPClassifier().partial_fit(X, y_class)
     with pytest.raises(ValueError, match="not in classes"):
         MLPClassifier().partial_fit(X, y_class + 5, classes=[0, 1])
+
+
+def kernel_arguments(**changes):
+    """Valid arguments of the engine's run_epoch for a 3-2-1 network, with `changes`."""
+    from gdfast.neural_network import _engine
+    n_params = _engine.parameter_layout([3, 2, 1])[1]
+    arguments = dict(engine="cython", X=np.zeros((4, 3)), Y=np.zeros((4, 1)),
+                     sample_weight=np.ones(4), coef=np.zeros(n_params),
+                     state=np.zeros((3, n_params)), scalars=np.ones(4), order=np.arange(4),
+                     layer_sizes=[3, 2, 1], activation="relu", output="identity",
+                     config={"optimizer": "adam", "batch_size": 2}, t=0, rng_state=1)
+    arguments.update(changes)
+    return arguments
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"order": np.array([0, 1, 2, 4])}, r"order must hold one row index in \[0, n_samples\)"),
+    ({"order": np.arange(3)}, "order must hold one row index"),
+    ({"coef": np.zeros(5)}, "coef must hold 11 parameters"),
+    ({"state": np.zeros((2, 11))}, "one row the size of coef per optimizer buffer"),
+    ({"Y": np.zeros((4, 2))}, "as many columns as the input and output layers"),
+    ({"layer_sizes": [3, 0, 1]}, "at least two positive sizes"),
+    ({"sample_weight": np.ones(3)}, "same, non-zero, number of rows"),
+    ({"output": "logistic", "layer_sizes": [3, 2, 2], "Y": np.zeros((4, 2)),
+      "coef": np.zeros(14), "state": np.zeros((3, 14))}, "the logistic output has one unit"),
+])
+def test_the_kernel_checks_what_its_loop_relies_on(changes, message):
+    from gdfast.neural_network import _engine
+    arguments = kernel_arguments(**changes)
+    coef = arguments["coef"].copy()
+    with pytest.raises(ValueError, match=message):
+        _engine.run_epoch(**arguments)
+    np.testing.assert_array_equal(arguments["coef"], coef)
+    # and the same arguments, put right, run
+    _engine.run_epoch(**kernel_arguments())

@@ -1,4 +1,10 @@
 """Ctrl-C during a network's fit keeps the epochs (and restarts) that finished."""
+import _thread
+import sys
+import threading
+import time
+import traceback
+
 import numpy as np
 import pytest
 
@@ -66,3 +72,45 @@ def test_ctrl_c_in_the_first_epoch_leaves_the_model_as_it_was(monkeypatch):
         model.partial_fit(X, labels)
     for W, old in zip(model.coefs_, before):
         np.testing.assert_array_equal(W, old)
+
+
+def test_ctrl_c_inside_a_compiled_epoch_stops_it_and_keeps_the_finished_ones(monkeypatch):
+    """A real (simulated) SIGINT while the kernel runs an epoch without the GIL: the kernel
+    looks at signals every few milliseconds of work and stops the epoch."""
+    big = np.random.default_rng(6).normal(size=(40_000, 40))
+    target = big[:, 0] * big[:, 1]
+    params = dict(hidden_layer_sizes=(64,), random_state=0, max_iter=10, tol=0.0)
+    expected = MLPRegressor(**dict(params, max_iter=2)).fit(big, target)
+    real, calls = _engine.run_epoch, []
+    main = threading.main_thread()
+
+    def interrupt_once_inside_the_kernel():
+        # With a long switch interval the main thread only lets this one run once it has
+        # released the GIL: inside the kernel's epoch.
+        while True:
+            frame = sys._current_frames()[main.ident]
+            if frame.f_code.co_name == "run_epoch" and frame.f_code.co_filename == \
+                    _engine.__file__:
+                break
+            time.sleep(0.0005)
+        _thread.interrupt_main()
+
+    def run_epoch(*args, **kwargs):
+        calls.append(None)
+        if len(calls) == 3:
+            threading.Thread(target=interrupt_once_inside_the_kernel, daemon=True).start()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_engine, "run_epoch", run_epoch)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(10.0)
+    model = MLPRegressor(**params)
+    try:
+        with pytest.raises(KeyboardInterrupt) as raised:
+            model.fit(big, target)
+    finally:
+        sys.setswitchinterval(interval)
+    # raised by the kernel itself, not by Python code around it
+    assert traceback.extract_tb(raised.value.__traceback__)[-1].filename.endswith("mlp.pyx")
+    assert model.n_iter_ == 2
+    np.testing.assert_array_equal(model.coefs_[0], expected.coefs_[0])

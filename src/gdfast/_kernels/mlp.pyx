@@ -275,6 +275,14 @@ cdef int epoch_loop(
     return OK
 
 
+cdef bint indices_in_range(const Py_ssize_t[::1] order, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(order.shape[0]):
+        if order[i] < 0 or order[i] >= n:
+            return False
+    return True
+
+
 def parameter_layout(layer_sizes):
     """(offset of each layer's weights in the flat vector, total parameter count)."""
     offsets, total = [], 0
@@ -316,8 +324,7 @@ def run_epoch(
         raise ValueError("mean must hold one value per feature")
     if coef.shape[0] != n_params:
         raise ValueError(f"coef must hold {n_params} parameters for these layers")
-    if order.shape[0] != n_samples or np.any(np.asarray(order) < 0) \
-            or np.any(np.asarray(order) >= n_samples):
+    if order.shape[0] != n_samples:
         raise ValueError("order must hold one row index in [0, n_samples) per row")
     if activation not in ACTIVATIONS.values() or output not in OUTPUTS.values():
         raise ValueError("unknown activation or output code")
@@ -353,11 +360,19 @@ def run_epoch(
     cdef double loss_sum = 0.0, lr = 0.0
     cdef int status
     cdef bint check_signals = threading.current_thread() is threading.main_thread()
+    cdef bint order_ok
+    # The indices are checked in the loop's own GIL-free section: a signal that arrives
+    # meanwhile is then answered by the loop, and not by whatever Python code would run next.
     with nogil:
-        status = epoch_loop(&net, &X[0, 0], &mean[0], n_samples, &Y[0, 0], &sample_weight[0],
-                            &coef[0], n_params, &grad[0], state_ptr, <ScalarState*>&scalars[0], &acts[0],
-                            &delta[0], &delta_prev[0], &order[0], &cfg, &weights, &t,
-                            &rng_state, check_signals, &loss_sum, &lr)
+        order_ok = indices_in_range(order, n_samples)
+        if order_ok:
+            status = epoch_loop(&net, &X[0, 0], &mean[0], n_samples, &Y[0, 0],
+                                &sample_weight[0], &coef[0], n_params, &grad[0], state_ptr,
+                                <ScalarState*>&scalars[0], &acts[0], &delta[0], &delta_prev[0],
+                                &order[0], &cfg, &weights, &t, &rng_state, check_signals,
+                                &loss_sum, &lr)
+    if not order_ok:
+        raise ValueError("order must hold one row index in [0, n_samples) per row")
     if status == INTERRUPTED:
         raise_pending()
     return status, loss_sum, t, rng_state, lr
