@@ -1,8 +1,8 @@
 """The compiled extensions of gdfast; all other metadata lives in pyproject.toml.
 
-One kernel source, two builds on x86-64: gdfast._kernels.linear for the baseline instruction
-set and gdfast._kernels.linear_avx2 with AVX2 and FMA, which gdfast loads only on CPUs that
-have them (a run-time check, so wheels stay portable). -march=native would make wheels crash on older CPUs
+Each kernel source, two builds on x86-64: gdfast._kernels.linear (and .mlp) for the baseline
+instruction set and gdfast._kernels.linear_avx2 (and .mlp_avx2) with AVX2 and FMA, which gdfast
+loads only on CPUs that have them (a run-time check, so wheels stay portable). -march=native would make wheels crash on older CPUs
 and -ffast-math breaks the finiteness checks, so neither is ever used.
 
 Bounds and wraparound checks are off: the kernels validate shapes at their Python entry
@@ -56,10 +56,11 @@ def kernel(name, extra_args=()):
     )
 
 
-extensions = [kernel("linear")]
+extensions = [kernel("linear"), kernel("mlp")]
 if (platform.machine().lower() in ("x86_64", "amd64") and sys.platform != "win32"
         and os.environ.get("GDFAST_NO_AVX2", "") in ("", "0")):
-    extensions.append(kernel("linear_avx2", ["-mavx2", "-mfma"]))
+    extensions += [kernel("linear_avx2", ["-mavx2", "-mfma"]),
+                   kernel("mlp_avx2", ["-mavx2", "-mfma"])]
 
 setup(
     ext_modules=cythonize(

@@ -63,3 +63,11 @@ def test_ci_tests_the_lowest_versions_the_package_declares():
     for name, lowest in declared.items():
         # numpy>=1.24 is met by the pin 1.24.4: the pin starts with the declared version.
         assert (pins[name] + ".").startswith(lowest + "."), (name, pins[name], lowest)
+
+
+def test_the_network_kernel_has_its_stub():
+    from gdfast._kernels import mlp
+    declared = declared_names("mlp")
+    public = {name for name in dir(mlp) if not name.startswith("_")
+              and (name.isupper() or callable(getattr(mlp, name)))} - {"threading", "np"}
+    assert public == declared

@@ -1,4 +1,5 @@
-"""gdfast: gradient descent for linear and logistic models, compiled, behind scikit-learn's API."""
+"""gdfast: gradient descent for linear and logistic models and multilayer perceptrons, compiled,
+behind scikit-learn's API."""
 import pathlib as _pathlib
 
 # The one declaration of the version: pyproject.toml reads this line (without importing).
@@ -22,6 +23,8 @@ except ImportError as _exc:
         "a source checkout, which needs a C compiler).") from _exc
 
 from gdfast.linear_model import GDClassifier, GDRegressor  # noqa: E402
+from gdfast.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
 from gdfast import optim, schedules  # noqa: E402
 
-__all__ = ["GDClassifier", "GDRegressor", "optim", "schedules"]
+__all__ = ["GDClassifier", "GDRegressor", "MLPClassifier", "MLPRegressor", "optim",
+           "schedules"]
