@@ -1,0 +1,43 @@
+# The rows an epoch reads, described once: what the loops need to find row i of X.
+#
+# Only dense rows exist now. A CSR source (data, indices, indptr) is meant to become a second
+# kind of this struct, and the loops to branch on the kind once per batch, to a CSR loop of
+# their own, never per feature. Dense rows do not report their column indices as
+# scikit-learn's SequentialDataset does: a loop over (index, value) pairs reads w through
+# the indices, an indexed load per feature, and the dense loops' four-row groups (dot4,
+# axpy4), contiguous vector loads and span prefetching would all be lost. A per-batch
+# branch keeps one specialised loop per kind, each as fast as it can be.
+#
+# A C struct cannot carry the element type of the values: they are kept untyped, and each
+# accessor takes a typed pointer of the caller's (the parameters, of the data's dtype) only
+# to name that type; the kernel's entry points check that X and the parameters agree.
+
+from cython cimport floating
+
+
+cdef enum RowKind:
+    DENSE_ROWS = 0      # X row-major: row i starts row_stride values after row i - 1
+    # CSR_ROWS: values = data, with the indices and indptr arrays added below
+
+
+cdef struct RowSource:
+    int kind
+    const void* values
+    Py_ssize_t n_features
+    Py_ssize_t row_stride
+
+
+cdef inline RowSource dense_rows(const floating* X, Py_ssize_t n_features) noexcept nogil:
+    """A C-contiguous matrix of n_features columns."""
+    cdef RowSource rows
+    rows.kind = DENSE_ROWS
+    rows.values = X
+    rows.n_features = n_features
+    rows.row_stride = n_features
+    return rows
+
+
+cdef inline const floating* dense_row(const RowSource* rows, Py_ssize_t i,
+                                      const floating* of_type) noexcept nogil:
+    """Where dense row i starts (of_type names the element type only)."""
+    return <const floating*>rows.values + i * rows.row_stride
