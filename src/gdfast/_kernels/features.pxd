@@ -14,7 +14,8 @@
 # row's non-zeros, the mean's share a per-batch constant (w∘s)·mean.
 #
 # The arrays are kept untyped (a C struct cannot carry the element type); each function
-# takes the typed pointers of its caller, which fix that type.
+# takes the typed pointers of its caller, which fix that type. The map is taken by value,
+# as the row source is (rowsource.pxd, dense_row), so that its fields stay in registers.
 
 from cython cimport floating
 
@@ -35,7 +36,7 @@ cdef inline FeatureMap centring(const floating* mean, bint center) noexcept nogi
     return features
 
 
-cdef inline floating mapped_dot(const FeatureMap* features, const floating* x,
+cdef inline floating mapped_dot(FeatureMap features, const floating* x,
                                 const floating* w, Py_ssize_t n) noexcept nogil:
     """w·z for one raw row x."""
     if features.center:
@@ -43,7 +44,7 @@ cdef inline floating mapped_dot(const FeatureMap* features, const floating* x,
     return dot(x, w, n)
 
 
-cdef inline void mapped_step(const FeatureMap* features, floating step, floating a,
+cdef inline void mapped_step(FeatureMap features, floating step, floating a,
                              const floating* x, floating* w, Py_ssize_t n) noexcept nogil:
     """w −= step · (a · z) for one raw row x: the fused SGD update."""
     cdef const floating* mean = <const floating*>features.mean
@@ -56,7 +57,7 @@ cdef inline void mapped_step(const FeatureMap* features, floating step, floating
             w[j] -= step * (a * x[j])
 
 
-cdef inline double mapped_offset(const FeatureMap* features, const floating* w,
+cdef inline double mapped_offset(FeatureMap features, const floating* w,
                                  double intercept, Py_ssize_t n) noexcept nogil:
     """c − w·mean: what w·x needs added to become the score w·z + c."""
     if features.center:
@@ -64,7 +65,7 @@ cdef inline double mapped_offset(const FeatureMap* features, const floating* w,
     return intercept
 
 
-cdef inline void map_gradient(const FeatureMap* features, floating* g,
+cdef inline void map_gradient(FeatureMap features, floating* g,
                               Py_ssize_t n) noexcept nogil:
     """Turn a batch's Σ a·x (g[0:n]) into Σ a·z, given Σ a in g[n] (the intercept's entry:
     the map needs fit_intercept, which the entry points check)."""

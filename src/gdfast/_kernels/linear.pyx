@@ -79,7 +79,7 @@ cdef Py_ssize_t prefetch_distance(Py_ssize_t row_bytes) noexcept nogil:
 
 
 cdef double accumulate_batch(
-    const EpochConfig* cfg, const RowSource* source, const FeatureMap* features,
+    const EpochConfig* cfg, const RowSource* row_source, const FeatureMap* feature_map,
     Py_ssize_t n_outputs, const floating* y, const floating* sample_weight,
     const floating* theta, floating* grad, double* scores, double* dscores, double* offsets,
     const Py_ssize_t* rows, Py_ssize_t n_rows, Py_ssize_t n_rows_ahead, Py_ssize_t distance,
@@ -98,7 +98,9 @@ cdef double accumulate_batch(
     is needed (this matters for the stochastic mode, where every batch is one row).
     """
     # A CSR source will branch here, once per batch, to a loop of its own (rowsource.pxd).
-    cdef Py_ssize_t n_features = source.n_features, stride = source.row_stride
+    cdef RowSource source = row_source[0]
+    cdef FeatureMap features = feature_map[0]
+    cdef Py_ssize_t n_features = source.n_features
     cdef Py_ssize_t i = 0, k, r, row
     cdef const floating* x
     cdef const floating* xs[4]
@@ -125,8 +127,7 @@ cdef double accumulate_batch(
                     rows[i + 3 + distance] == rows[i + distance] + 3:
                 # Four rows in sequence (always, in a full batch): one span, each of its
                 # cache lines requested once rather than once per row it holds part of.
-                prefetch_row(dense_row(source, rows[i + distance], theta),
-                             3 * stride + n_features)
+                prefetch_row(dense_row(source, rows[i + distance], theta), 4 * n_features)
             else:
                 for r in range(4):
                     if i + r + distance < n_rows_ahead:
@@ -238,7 +239,7 @@ cdef double accumulate_batch_in_threads(
 
 
 cdef double sgd_on_one_row(
-    const RowSource* source, const FeatureMap* features, const floating* y,
+    RowSource source, FeatureMap features, const floating* y,
     const floating* sample_weight, floating* theta, Py_ssize_t row, int loss, double epsilon,
     bint fit_intercept, bint unit_weights, double lr,
 ) noexcept nogil:
@@ -455,6 +456,9 @@ cdef int epoch_loop(
     double* loss_sum, double* lr,
 ) noexcept nogil:
     cdef Py_ssize_t n_samples = order.shape[0], n_features = source.n_features
+    # Copies of the row source and the feature map for the one-row path (see dense_row).
+    cdef RowSource rows = source[0]
+    cdef FeatureMap row_features = features[0]
     cdef Py_ssize_t n_outputs = n_outputs_of(theta.shape[0], n_features)
     cdef Py_ssize_t n_params = theta.shape[0]
     cdef Py_ssize_t distance = prefetch_distance(n_features * sizeof(floating))
@@ -477,12 +481,12 @@ cdef int epoch_loop(
     if fused_sgd:
         while start < n_samples:
             if start + distance < n_samples:
-                prefetch_sample(dense_row(source, order[start + distance], &theta[0]),
+                prefetch_sample(dense_row(rows, order[start + distance], &theta[0]),
                                 n_features, &y[0], &sample_weight[0], order[start + distance],
                                 not cfg.unit_weights)
             t[0] += 1
             lr[0] = step_learning_rate(cfg, t[0])
-            batch_loss = sgd_on_one_row(source, features, &y[0], &sample_weight[0], &theta[0],
+            batch_loss = sgd_on_one_row(rows, row_features, &y[0], &sample_weight[0], &theta[0],
                                         order[start], cfg.loss, cfg.epsilon,
                                         cfg.fit_intercept, cfg.unit_weights, lr[0])
             if not isfinite(batch_loss):
