@@ -6,7 +6,9 @@
 # one optimizer step.
 # The parameters are one flat vector of n_outputs rows of (n_features + 1) entries, the
 # intercept last in each row (layout.pxd); the rows are read through a RowSource
-# (rowsource.pxd) and seen by the model through a FeatureMap (features.pxd).
+# (rowsource.pxd) and seen by the model through a FeatureMap (features.pxd). Dense rows are
+# read as contiguous runs, not as (index, value) pairs: the four-row groups and the prefetch
+# of spans depend on it; another kind of rows gets loops of its own, chosen once per batch.
 # gdfast/_slow/linear.py is the slow, obvious twin of this file.
 # The two halves of a step are also entry points of their own (batch_gradient,
 # optimizer_step), running the same code, for callers that sum gradients over chunks of rows

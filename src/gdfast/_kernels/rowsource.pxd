@@ -8,6 +8,14 @@
 # axpy4), contiguous vector loads and span prefetching would all be lost. A per-batch
 # branch keeps one specialised loop per kind, each as fast as it can be.
 #
+# The CSR kind, as planned: values = data, plus `const int* indices` and `const Py_ssize_t*
+# indptr` fields (scipy's int32 indices as they are; int64 ones checked to fit, then
+# converted once per fit); a `csr_row(rows, i, &nnz)` accessor giving the row's values and
+# indices; accumulate_batch branching on `kind` at its top to a CSR loop (scores by a
+# gathered dot, the gradient by a scattered axpy, the feature map's constants per batch as
+# for dense rows); and the one-row SGD path keeping each output's weights as a
+# ScaledVector (weights.pxd) so that an update with l2 or weight decay stays O(nnz).
+#
 # A C struct cannot carry the element type of the values: they are kept untyped, and each
 # accessor takes a typed pointer of the caller's (the parameters, of the data's dtype) only
 # to name that type; the kernel's entry points check that X and the parameters agree.
