@@ -201,7 +201,7 @@ def _check_gradient_arguments(X, y, sample_weight, mean, coef, rows, config):
         raise ValueError(f"mean has {len(mean)} values for {n_features} features.")
     if not _layout.holds_whole_outputs(coef.size, n_features):
         raise ValueError(f"coef has {coef.size} entries; a model of {n_features} features "
-                         f"needs n_features + 1 = {n_features + 1} per output.")
+                         f"needs n_features + 1 = {_layout.output_len(n_features)} per output.")
     rows = np.asarray(rows)
     if rows.ndim != 1 or not (rows.dtype.kind in "iu" or rows.size == 0):
         raise ValueError("rows must be a 1-d array of integer row indices into X; got "
