@@ -5,7 +5,11 @@
 # batch), and for each batch accumulates the mean gradient of the weighted losses, then takes
 # one optimizer step.
 # The parameters are one flat vector of n_outputs rows of (n_features + 1) entries, the
-# intercept last in each row. gdfast/_slow/linear.py is the slow, obvious twin of this file.
+# intercept last in each row (layout.pxd); the rows are read through a RowSource
+# (rowsource.pxd) and seen by the model through a FeatureMap (features.pxd). Dense rows are
+# read as contiguous runs, not as (index, value) pairs: the four-row groups and the prefetch
+# of spans depend on it; another kind of rows gets loops of its own, chosen once per batch.
+# gdfast/_slow/linear.py is the slow, obvious twin of this file.
 # The two halves of a step are also entry points of their own (batch_gradient,
 # optimizer_step), running the same code, for callers that sum gradients over chunks of rows
 # or update parameter vectors of other shapes.
@@ -24,8 +28,14 @@ from gdfast._kernels.losses cimport loss_and_derivative, sample_loss
 from gdfast._kernels.step cimport (step_learning_rate, LinearLayout, RunList, decayed_runs,
                                    update_parameters)
 from gdfast._kernels.shuffle cimport random_permutation
-from gdfast._kernels.rows cimport (dot, dot4, dot_centered, axpy, axpy4, scale_into, prefetch_row,
+from gdfast._kernels.rows cimport (dot, dot4, axpy, axpy4, scale_into, prefetch_row,
                    prefetch_sample, gd_cpu_has_avx2_fma)
+from gdfast._kernels.rowsource cimport RowSource, dense_rows, dense_row
+from gdfast._kernels.features cimport (FeatureMap, centring, mapped_dot, mapped_step,
+                                       mapped_offset, map_gradient)
+from gdfast._kernels.layout cimport output_len, n_outputs_of, weights_start
+from gdfast._kernels.weights cimport (ScaledVector, scaled_vector, shrink, add_scaled,
+                                      scaled_dot, materialise)
 
 
 # The option names Python uses, mapped to the kernel's codes. The optimizers' names are
@@ -71,8 +81,8 @@ cdef Py_ssize_t prefetch_distance(Py_ssize_t row_bytes) noexcept nogil:
 
 
 cdef double accumulate_batch(
-    const EpochConfig* cfg, const floating* X, Py_ssize_t n_features, Py_ssize_t n_outputs,
-    const floating* y, const floating* sample_weight, const floating* mean,
+    const EpochConfig* cfg, const RowSource* row_source, const FeatureMap* feature_map,
+    Py_ssize_t n_outputs, const floating* y, const floating* sample_weight,
     const floating* theta, floating* grad, double* scores, double* dscores, double* offsets,
     const Py_ssize_t* rows, Py_ssize_t n_rows, Py_ssize_t n_rows_ahead, Py_ssize_t distance,
     double scale,
@@ -82,14 +92,17 @@ cdef double accumulate_batch(
     weighted losses.
 
     theta and grad hold n_outputs rows of (n_features weights, intercept); scores, dscores
-    and offsets are scratch space of n_outputs values. With cfg.center the scores are
-    w·(x − mean) + c: mean·w is taken once per batch, and the weights' gradient Σ a·(x − mean)
-    is Σ a·x less (Σ a)·mean, corrected once at the end of the batch.
+    and offsets are scratch space of n_outputs values. The rows are read raw and the
+    feature map folded in (features.pxd): its offset once per batch, its gradient correction
+    once at the end.
     rows[n_rows:n_rows_ahead] are the rows that follow this batch; they are prefetched.
     The first row writes the gradient instead of adding to it, so no separate zeroing pass
     is needed (this matters for the stochastic mode, where every batch is one row).
     """
-    cdef Py_ssize_t row_len = n_features + 1
+    # A CSR source will branch here, once per batch, to a loop of its own (rowsource.pxd).
+    cdef RowSource source = row_source[0]
+    cdef FeatureMap features = feature_map[0]
+    cdef Py_ssize_t n_features = source.n_features
     cdef Py_ssize_t i = 0, k, r, row
     cdef const floating* x
     cdef const floating* xs[4]
@@ -99,9 +112,9 @@ cdef double accumulate_batch(
     cdef double weight, loss_sum = 0.0
     cdef floating a
     for k in range(n_outputs):
-        offsets[k] = theta[k * row_len + n_features]
-        if cfg.center:
-            offsets[k] -= dot(mean, theta + k * row_len, n_features)
+        offsets[k] = mapped_offset(features, theta + weights_start(k, n_features),
+                                   theta[weights_start(k, n_features) + n_features],
+                                   n_features)
     if n_outputs == 1:
         # Four rows at a time (see dot4, axpy4): the same operations in the same order as
         # the row-at-a-time loop below, which takes the rows left over. Where GCC fuses a
@@ -111,17 +124,18 @@ cdef double accumulate_batch(
         # checked against the previous build, last-bit differences in a few).
         while i + 4 <= n_rows:
             for r in range(4):
-                xs[r] = X + rows[i + r] * n_features
+                xs[r] = dense_row(source, rows[i + r], theta)
             if i + 3 + distance < n_rows_ahead and \
                     rows[i + 3 + distance] == rows[i + distance] + 3:
                 # Four rows in sequence (always, in a full batch): one span, each of its
                 # cache lines requested once rather than once per row it holds part of.
-                prefetch_row(X + rows[i + distance] * n_features, 4 * n_features)
+                prefetch_row(dense_row(source, rows[i + distance], theta), 4 * n_features)
             else:
                 for r in range(4):
                     if i + r + distance < n_rows_ahead:
-                        prefetch_sample(X, n_features, y, sample_weight,
-                                        rows[i + r + distance], not cfg.unit_weights)
+                        prefetch_sample(dense_row(source, rows[i + r + distance], theta),
+                                        n_features, y, sample_weight, rows[i + r + distance],
+                                        not cfg.unit_weights)
             dot4(xs[0], xs[1], xs[2], xs[3], theta, n_features, dots)
             for r in range(4):
                 row = rows[i + r]
@@ -143,16 +157,16 @@ cdef double accumulate_batch(
             i += 4
     while i < n_rows:
         if i + distance < n_rows_ahead:
-            prefetch_sample(X, n_features, y, sample_weight, rows[i + distance],
-                            not cfg.unit_weights)
+            prefetch_sample(dense_row(source, rows[i + distance], theta), n_features, y,
+                            sample_weight, rows[i + distance], not cfg.unit_weights)
         row = rows[i]
-        x = X + row * n_features
+        x = dense_row(source, row, theta)
         for k in range(n_outputs):
-            scores[k] = dot(x, theta + k * row_len, n_features) + offsets[k]
+            scores[k] = dot(x, theta + weights_start(k, n_features), n_features) + offsets[k]
         weight = 1.0 if cfg.unit_weights else sample_weight[row]
         loss_sum += weight * sample_loss(cfg, scores, n_outputs, y[row], dscores)
         for k in range(n_outputs):
-            g = grad + k * row_len
+            g = grad + weights_start(k, n_features)
             a = <floating>(weight * dscores[k] * scale)
             if i == 0:
                 scale_into(a, x, g, n_features)
@@ -162,10 +176,8 @@ cdef double accumulate_batch(
                 if cfg.fit_intercept:
                     g[n_features] += a
         i += 1
-    if cfg.center:
-        for k in range(n_outputs):
-            g = grad + k * row_len
-            axpy(-g[n_features], mean, g, n_features)
+    for k in range(n_outputs):
+        map_gradient(features, grad + weights_start(k, n_features), n_features)
     return loss_sum
 
 
@@ -184,8 +196,8 @@ cdef inline bint split_over_threads(const EpochConfig* cfg, Py_ssize_t n_rows,
 
 
 cdef double accumulate_batch_in_threads(
-    const EpochConfig* cfg, const floating* X, Py_ssize_t n_features, Py_ssize_t n_outputs,
-    const floating* y, const floating* sample_weight, const floating* mean,
+    const EpochConfig* cfg, const RowSource* source, const FeatureMap* features,
+    Py_ssize_t n_outputs, const floating* y, const floating* sample_weight,
     const floating* theta, floating* grad, floating* thread_grads, Py_ssize_t grads_stride,
     double* thread_scratch, Py_ssize_t scratch_stride, double* thread_losses,
     const Py_ssize_t* rows, Py_ssize_t n_rows, Py_ssize_t distance, double scale,
@@ -195,7 +207,7 @@ cdef double accumulate_batch_in_threads(
     of threads (summation order) but never on how the threads were scheduled.
     Each thread's buffers start `*_stride` values apart, whole cache lines, so no two
     threads ever write the same line."""
-    cdef Py_ssize_t n_params = n_outputs * (n_features + 1)
+    cdef Py_ssize_t n_params = n_outputs * output_len(source.n_features)
     cdef Py_ssize_t n_chunks = cfg.n_threads
     cdef Py_ssize_t chunk_rows = (n_rows + n_chunks - 1) // n_chunks
     cdef Py_ssize_t c, start, count, j
@@ -208,8 +220,9 @@ cdef double accumulate_batch_in_threads(
         g = thread_grads + c * grads_stride
         scratch = thread_scratch + c * scratch_stride
         if count > 0:
-            thread_losses[c] = accumulate_batch(cfg, X, n_features, n_outputs, y, sample_weight,
-                                                mean, theta, g, scratch, scratch + n_outputs,
+            thread_losses[c] = accumulate_batch(cfg, source, features, n_outputs, y,
+                                                sample_weight, theta, g, scratch,
+                                                scratch + n_outputs,
                                                 scratch + 2 * n_outputs, rows + start, count,
                                                 count, distance, scale)
         else:
@@ -228,31 +241,21 @@ cdef double accumulate_batch_in_threads(
 
 
 cdef double sgd_on_one_row(
-    const floating* X, Py_ssize_t n_features, const floating* y, const floating* sample_weight,
-    const floating* mean, floating* theta, Py_ssize_t row, int loss, double epsilon,
-    bint fit_intercept, bint center, bint unit_weights, double lr,
+    RowSource source, FeatureMap features, const floating* y,
+    const floating* sample_weight, floating* theta, Py_ssize_t row, int loss, double epsilon,
+    bint fit_intercept, bint unit_weights, double lr,
 ) noexcept nogil:
-    """Plain SGD on one row in a single pass, θ -= lr·(a·x): the stochastic mode's common
+    """Plain SGD on one row in a single pass, θ -= lr·(a·z): the stochastic mode's common
     case, where materialising the gradient first would read and write it twice more.
-    Same arithmetic, in the same order, as accumulate_batch followed by sgd_step (centred:
-    x − mean in place of x)."""
-    cdef const floating* x = X + row * n_features
+    Same arithmetic, in the same order, as accumulate_batch followed by sgd_step."""
+    cdef Py_ssize_t n_features = source.n_features
+    cdef const floating* x = dense_row(source, row, theta)
     cdef double dloss, weight = 1.0 if unit_weights else sample_weight[row]
-    cdef double p
-    if center:
-        p = dot_centered(x, mean, theta, n_features) + theta[n_features]
-    else:
-        p = dot(x, theta, n_features) + theta[n_features]
+    cdef double p = mapped_dot(features, x, theta, n_features) + theta[n_features]
     cdef double loss_value = weight * loss_and_derivative(loss, p, y[row], epsilon, &dloss)
     cdef floating a = <floating>(weight * dloss)
     cdef floating step = <floating>lr
-    cdef Py_ssize_t j
-    if center:
-        for j in range(n_features):
-            theta[j] -= step * (a * (x[j] - mean[j]))
-    else:
-        for j in range(n_features):
-            theta[j] -= step * (a * x[j])
+    mapped_step(features, step, a, x, theta, n_features)
     if fit_intercept:
         theta[n_features] -= step * a
     return loss_value
@@ -292,16 +295,19 @@ cdef bint all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
 
 
 cdef int epoch_loop(
-    const floating[:, ::1] X, const floating[::1] y, const floating[::1] sample_weight,
-    const floating[::1] mean,
-    floating[::1] theta, floating[::1] grad, floating[:, ::1] state, double[::1] scalars,
+    const RowSource* source, const FeatureMap* features, const floating[::1] y,
+    const floating[::1] sample_weight, floating[::1] theta, floating[::1] grad,
+    floating[:, ::1] state, double[::1] scalars,
     double[::1] scratch, floating[:, ::1] thread_grads, double[:, ::1] thread_scratch,
     double[::1] thread_losses, Py_ssize_t[::1] order, const EpochConfig* cfg, long long* t,
     uint64_t* rng, bint check_signals,
     double* loss_sum, double* lr,
 ) noexcept nogil:
-    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
-    cdef Py_ssize_t n_outputs = theta.shape[0] // (n_features + 1)
+    cdef Py_ssize_t n_samples = order.shape[0], n_features = source.n_features
+    # Copies of the row source and the feature map for the one-row path (see dense_row).
+    cdef RowSource rows = source[0]
+    cdef FeatureMap row_features = features[0]
+    cdef Py_ssize_t n_outputs = n_outputs_of(theta.shape[0], n_features)
     cdef Py_ssize_t n_params = theta.shape[0]
     cdef Py_ssize_t distance = prefetch_distance(n_features * sizeof(floating))
     cdef Py_ssize_t start, n_rows
@@ -323,14 +329,14 @@ cdef int epoch_loop(
     if fused_sgd:
         while start < n_samples:
             if start + distance < n_samples:
-                prefetch_sample(&X[0, 0], n_features, &y[0], &sample_weight[0],
-                                order[start + distance], not cfg.unit_weights)
+                prefetch_sample(dense_row(rows, order[start + distance], &theta[0]),
+                                n_features, &y[0], &sample_weight[0], order[start + distance],
+                                not cfg.unit_weights)
             t[0] += 1
             lr[0] = step_learning_rate(cfg, t[0])
-            batch_loss = sgd_on_one_row(&X[0, 0], n_features, &y[0], &sample_weight[0],
-                                        &mean[0], &theta[0], order[start], cfg.loss,
-                                        cfg.epsilon, cfg.fit_intercept, cfg.center,
-                                        cfg.unit_weights, lr[0])
+            batch_loss = sgd_on_one_row(rows, row_features, &y[0], &sample_weight[0], &theta[0],
+                                        order[start], cfg.loss, cfg.epsilon,
+                                        cfg.fit_intercept, cfg.unit_weights, lr[0])
             if not isfinite(batch_loss):
                 return NONFINITE
             loss_sum[0] += batch_loss
@@ -343,13 +349,13 @@ cdef int epoch_loop(
         n_rows = min(cfg.batch_size, n_samples - start)
         if split_over_threads(cfg, n_rows, n_features):
             batch_loss = accumulate_batch_in_threads(
-                cfg, &X[0, 0], n_features, n_outputs, &y[0], &sample_weight[0], &mean[0],
-                &theta[0], &grad[0], &thread_grads[0, 0], thread_grads.shape[1],
+                cfg, source, features, n_outputs, &y[0], &sample_weight[0], &theta[0],
+                &grad[0], &thread_grads[0, 0], thread_grads.shape[1],
                 &thread_scratch[0, 0], thread_scratch.shape[1], &thread_losses[0],
                 &order[start], n_rows, distance, 1.0 / n_rows)
         else:
-            batch_loss = accumulate_batch(cfg, &X[0, 0], n_features, n_outputs, &y[0],
-                                          &sample_weight[0], &mean[0], &theta[0], &grad[0],
+            batch_loss = accumulate_batch(cfg, source, features, n_outputs, &y[0],
+                                          &sample_weight[0], &theta[0], &grad[0],
                                           &scratch[0], &scratch[n_outputs],
                                           &scratch[2 * n_outputs], &order[start], n_rows,
                                           n_samples - start, distance, 1.0 / n_rows)
@@ -360,7 +366,7 @@ cdef int epoch_loop(
         lr[0] = step_learning_rate(cfg, t[0])
         update_parameters(cfg, &theta[0], &grad[0], state_ptr, n_params,
                           <ScalarState*>&scalars[0], t[0], lr[0],
-                          LinearLayout(n_outputs, n_features + 1))
+                          LinearLayout(n_outputs, output_len(n_features)))
         start += n_rows
         if start >= next_check:
             if signal_handler_raised():
@@ -420,10 +426,12 @@ def run_epoch(
     cdef double[::1] thread_losses = thread_buffers[2]
     # Python runs signal handlers in the main thread only.
     cdef bint check_signals = threading.current_thread() is threading.main_thread()
+    cdef RowSource source = dense_rows(&X[0, 0], n_features)
+    cdef FeatureMap features = centring(&mean[0], cfg.center)
     with nogil:
-        status = epoch_loop(X, y, sample_weight, mean, coef, grad_view, state, scalars, scratch,
-                            thread_grads, thread_scratch, thread_losses, order, &cfg, &t,
-                            &rng_state, check_signals, &loss_sum, &lr)
+        status = epoch_loop(&source, &features, y, sample_weight, coef, grad_view, state,
+                            scalars, scratch, thread_grads, thread_scratch, thread_losses,
+                            order, &cfg, &t, &rng_state, check_signals, &loss_sum, &lr)
     if status == INTERRUPTED:
         raise_pending()
     return status, loss_sum, t, rng_state, lr
@@ -443,9 +451,10 @@ cdef Py_ssize_t check_model(
         raise ValueError("mean must hold one value per feature")
     if cfg.center and not cfg.fit_intercept:
         raise ValueError("center needs fit_intercept")
-    if coef.shape[0] == 0 or coef.shape[0] % (n_features + 1) != 0:
-        raise ValueError(f"coef must hold n_features + 1 = {n_features + 1} entries per output")
-    n_outputs = coef.shape[0] // (n_features + 1)
+    if coef.shape[0] == 0 or coef.shape[0] % output_len(n_features) != 0:
+        raise ValueError(f"coef must hold n_features + 1 = {output_len(n_features)} entries "
+                         "per output")
+    n_outputs = n_outputs_of(coef.shape[0], n_features)
     if cfg.loss not in LOSSES.values():
         raise ValueError(f"unknown loss code {cfg.loss}")
     if cfg.multiclass not in MULTICLASS.values():
@@ -588,16 +597,18 @@ def batch_gradient(
     cdef floating[:, ::1] thread_grads = thread_buffers[0]
     cdef double[:, ::1] thread_scratch = thread_buffers[1]
     cdef double[::1] thread_losses = thread_buffers[2]
+    cdef RowSource source = dense_rows(&X[0, 0], n_features)
+    cdef FeatureMap features = centring(&mean[0], cfg.center)
     with nogil:
         if split_over_threads(&cfg, n_rows, n_features):
             loss_sum = accumulate_batch_in_threads(
-                &cfg, &X[0, 0], n_features, n_outputs, &y[0], &sample_weight[0], &mean[0],
+                &cfg, &source, &features, n_outputs, &y[0], &sample_weight[0],
                 &coef[0], &grad[0], &thread_grads[0, 0], thread_grads.shape[1],
                 &thread_scratch[0, 0], thread_scratch.shape[1], &thread_losses[0],
                 &rows[0], n_rows, distance, 1.0)
         else:
-            loss_sum = accumulate_batch(&cfg, &X[0, 0], n_features, n_outputs, &y[0],
-                                        &sample_weight[0], &mean[0], &coef[0], &grad[0],
+            loss_sum = accumulate_batch(&cfg, &source, &features, n_outputs, &y[0],
+                                        &sample_weight[0], &coef[0], &grad[0],
                                         &scratch[0], &scratch[n_outputs],
                                         &scratch[2 * n_outputs], &rows[0], n_rows, n_rows,
                                         distance, 1.0)
@@ -636,3 +647,28 @@ def optimizer_step(
         update_parameters(&cfg, &coef[0], &g[0], state_ptr, n, <ScalarState*>&scalars[0], t,
                           lr, RunList(&decayed[0], decayed.shape[0] // 2))
     return t, lr
+
+
+def _scaled_vector_steps(floating[::1] v, const floating[::1] data, const int[::1] indices,
+                         const double[::1] factors, const double[::1] steps):
+    """For tests of weights.pxd, which the epoch loop does not use yet: starting from w = v,
+    for each i take w ← factors[i]·w, then w ← w + steps[i]·x, x the sparse row of the given
+    values at the given feature indices, in the lazy form w = scale·v. Return (w·x and the
+    scale after the last step, before folding it in); v ends holding w."""
+    if data.shape[0] != indices.shape[0] or factors.shape[0] != steps.shape[0]:
+        raise ValueError("data and indices, factors and steps must have equal lengths")
+    cdef Py_ssize_t k, i
+    for k in range(indices.shape[0]):
+        if indices[k] < 0 or indices[k] >= v.shape[0]:
+            raise ValueError("indices must lie in [0, len(v))")
+    cdef ScaledVector w = scaled_vector(&v[0], v.shape[0])
+    cdef double product
+    with nogil:
+        for i in range(factors.shape[0]):
+            shrink(&w, factors[i], &data[0])
+            add_scaled(&w, steps[i], &data[0], &indices[0], data.shape[0])
+        product = scaled_dot(&w, &data[0], &indices[0], data.shape[0])
+    scale = w.scale
+    with nogil:
+        materialise(&w, &data[0])
+    return product, scale

@@ -130,14 +130,15 @@ cdef inline void prefetch_row(const floating* row, Py_ssize_t n) noexcept nogil:
         gd_prefetch(p + n_bytes - 1)
 
 
-cdef inline void prefetch_sample(const floating* X, Py_ssize_t n_features, const floating* y,
+cdef inline void prefetch_sample(const floating* x, Py_ssize_t n_features, const floating* y,
                                  const floating* sample_weight, Py_ssize_t row,
                                  bint weighted) noexcept nogil:
-    """Request a row, its target and its weight. In a shuffled order the target and weight
-    are as scattered as the row: y and sample_weight have one value per row (8 MB each for
-    1M float64 rows), so unrequested their loads miss the cache as the row's would, and on
-    narrow rows they would cost as much as the row itself."""
-    prefetch_row(X + row * n_features, n_features)
+    """Request row `row` (its n_features values at x), its target and its weight. In a
+    shuffled order the target and weight are as scattered as the row: y and sample_weight
+    have one value per row (8 MB each for 1M float64 rows), so unrequested their loads miss
+    the cache as the row's would, and on narrow rows they would cost as much as the row
+    itself."""
+    prefetch_row(x, n_features)
     gd_prefetch(y + row)
     if weighted:
         gd_prefetch(sample_weight + row)

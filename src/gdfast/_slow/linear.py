@@ -7,6 +7,8 @@ the same shuffle seed: the generator below is the kernel's), both take the same 
 """
 import numpy as np
 
+from gdfast import _layout
+
 # --- losses: L(p, y) per sample and dL/dp, vectorised over a batch ---------------------
 # Each takes predictions p, targets y and the loss's epsilon (huber's δ, the insensitive
 # band's ε; ignored by the others) and returns (losses, dL/dp).
@@ -172,11 +174,6 @@ OPTIMIZERS = {"sgd": sgd, "momentum": momentum, "nesterov": nesterov, "adagrad":
               "nadam": nadam, "adamax": adamax}
 
 
-def is_weight(n_params, n_features):
-    """True for the coefficients, False for the intercept ending each output's row."""
-    return np.arange(n_params) % (n_features + 1) != n_features
-
-
 def step(theta, g, buffers, t, lr, config, scalars, decay_mask):
     """Penalty and weight decay, then the optimizer's rule; the first two act only where
     decay_mask is True (weights), never on the other entries (intercepts, biases)."""
@@ -245,6 +242,15 @@ def random_permutation(order, state):
 STATUS_OK, STATUS_NONFINITE = 0, 1
 
 
+def mapped_features(Xb, mean, config):
+    """The rows Xb as the model sees them, in float64: z = x − mean with config["center"],
+    else x itself (the kernel's FeatureMap, which folds the same map into its sums)."""
+    Z = Xb.astype(np.float64)
+    if config["center"]:
+        Z = Z - mean.astype(np.float64)
+    return Z
+
+
 def batch_gradient(X, y, sample_weight, mean, theta, rows, config):
     """Sum over `rows` of the weighted loss gradient, and of the weighted losses (float64).
 
@@ -255,12 +261,10 @@ def batch_gradient(X, y, sample_weight, mean, theta, rows, config):
     Neither sum includes a penalty, and neither is divided by the number of rows.
     """
     n_features = X.shape[1]
-    W = theta.reshape(-1, n_features + 1).astype(np.float64)
+    W = _layout.by_output(theta, n_features).astype(np.float64)
     n_outputs = W.shape[0]
-    Xb = X[rows].astype(np.float64)
-    if config["center"]:
-        Xb = Xb - mean.astype(np.float64)
-    P = Xb @ W[:, :n_features].T + W[:, n_features]
+    Z = mapped_features(X[rows], mean, config)
+    P = Z @ W[:, :n_features].T + W[:, n_features]
     targets = y[rows].astype(np.float64)
     if config["multiclass"] == "multinomial":
         losses, dP = multinomial_log_loss(P, targets.astype(np.intp))
@@ -275,10 +279,11 @@ def batch_gradient(X, y, sample_weight, mean, theta, rows, config):
     weights = (np.ones(len(rows)) if config["unit_weights"]
                else sample_weight[rows].astype(np.float64))
     A = weights[:, None] * dP
-    grad = np.empty((n_outputs, n_features + 1))
-    grad[:, :n_features] = A.T @ Xb
-    grad[:, n_features] = A.sum(axis=0) if config["fit_intercept"] else 0.0
-    return grad.ravel(), float(weights @ losses)
+    grad = _layout.zeros(n_outputs, n_features, np.float64)
+    by_output = _layout.by_output(grad, n_features)
+    by_output[:, :n_features] = A.T @ Z
+    by_output[:, n_features] = A.sum(axis=0) if config["fit_intercept"] else 0.0
+    return grad, float(weights @ losses)
 
 
 def soft_threshold(theta, threshold, decay_mask):
@@ -324,7 +329,7 @@ def _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rn
     # A full batch sums over every row whatever their order: shuffling it would only cost time.
     if config["shuffle"] and config["batch_size"] < n_samples:
         rng_state = random_permutation(order, rng_state)
-    decay_mask = is_weight(coef.size, X.shape[1])
+    decay_mask = _layout.is_weight(_layout.n_outputs(coef.size, X.shape[1]), X.shape[1])
     loss_sum, lr = 0.0, 0.0
     for start in range(0, n_samples, config["batch_size"]):
         rows = order[start:start + config["batch_size"]]

@@ -15,6 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, InvalidParameterError, Options
 from sklearn.utils.validation import _check_sample_weight, _is_fitted, validate_data
 
+from gdfast import _layout
 from gdfast._constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INTEGER, one_of
 from gdfast.linear_model import _engine
 from gdfast.linear_model._state import TrainingState
@@ -317,7 +318,7 @@ class BaseGD(BaseEstimator):
         l2, l1 = self._penalty_strengths()
         if l2 == 0 and l1 == 0:
             return 0.0
-        weights = coef.reshape(-1, n_features + 1)[:, :n_features].astype(np.float64)
+        weights = _layout.by_output(coef, n_features)[:, :n_features].astype(np.float64)
         return 0.5 * l2 * float(np.sum(weights ** 2)) + l1 * float(np.sum(np.abs(weights)))
 
     def _new_state(self, X, y, sample_weight, optimizer):
@@ -344,7 +345,7 @@ class BaseGD(BaseEstimator):
             raise ValueError("the optimizer changed since the last fit; its state cannot carry "
                              "over. Refit from scratch (warm_start=False).")
         state = state.copy()
-        n_outputs = state.coef.shape[0] // (n_features + 1)
+        n_outputs = _layout.n_outputs(state.coef.shape[0], n_features)
         state.set_model_coef(np.reshape(self.coef_, (n_outputs, n_features)), self.intercept_)
         return state
 
@@ -543,7 +544,7 @@ class BaseGD(BaseEstimator):
 
     def _print_epoch(self, state, loss, current, validation, rate, started):
         n_features = state.mean.shape[0]
-        norm = float(np.linalg.norm(state.coef.reshape(-1, n_features + 1)[:, :n_features]))
+        norm = float(np.linalg.norm(_layout.by_output(state.coef, n_features)[:, :n_features]))
         extra = f", validation score {current:.6g}" if validation is not None else ""
         print(f"-- Epoch {state.epoch}: loss {loss:.6g}{extra}, norm(w) {norm:.6g}, "
               f"learning rate {rate:.6g}, {time.perf_counter() - started:.3f} s")

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from gdfast import optim
+from gdfast import _layout, optim
 from gdfast.optim import schedules
 from gdfast._kernels import linear as _kernel
 from gdfast._slow import linear as _reference
@@ -102,7 +102,7 @@ def _kernel_codes(config):
 def linear_decay_mask(n_features, n_outputs=1):
     """The decay mask of a linear model's parameters: True on each output's n_features
     weights, False on the intercept that ends its row (the mask run_epoch uses)."""
-    return _reference.is_weight(n_outputs * (n_features + 1), n_features)
+    return _layout.is_weight(n_outputs, n_features)
 
 
 def batch_gradient(engine, X, y, sample_weight, coef, rows, config, mean=None):
@@ -199,9 +199,9 @@ def _check_gradient_arguments(X, y, sample_weight, mean, coef, rows, config):
                          f"{len(sample_weight)}; give one target and one weight per row.")
     if len(mean) != n_features:
         raise ValueError(f"mean has {len(mean)} values for {n_features} features.")
-    if coef.size == 0 or coef.size % (n_features + 1) != 0:
+    if not _layout.holds_whole_outputs(coef.size, n_features):
         raise ValueError(f"coef has {coef.size} entries; a model of {n_features} features "
-                         f"needs n_features + 1 = {n_features + 1} per output.")
+                         f"needs n_features + 1 = {_layout.output_len(n_features)} per output.")
     rows = np.asarray(rows)
     if rows.ndim != 1 or not (rows.dtype.kind in "iu" or rows.size == 0):
         raise ValueError("rows must be a 1-d array of integer row indices into X; got "
@@ -209,7 +209,7 @@ def _check_gradient_arguments(X, y, sample_weight, mean, coef, rows, config):
     if rows.size and (rows.min() < 0 or rows.max() >= n_samples):
         raise ValueError(f"rows must hold indices in [0, {n_samples}) (X has {n_samples} "
                          f"rows); got values from {rows.min()} to {rows.max()}.")
-    n_outputs = coef.size // (n_features + 1)
+    n_outputs = _layout.n_outputs(coef.size, n_features)
     if config["multiclass"] != "none":
         labels = y[rows]
         if not np.all((labels >= 0) & (labels < n_outputs) & (labels == np.floor(labels))):

@@ -3,6 +3,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from gdfast import _layout
 from gdfast.linear_model import _engine
 
 
@@ -24,26 +25,26 @@ class TrainingState:
     def new(cls, mean, intercepts, optimizer, seed, base_rate):
         """A fresh state: weights 0, intercepts as given, the optimizer's initial buffers."""
         dtype, n_features = mean.dtype, mean.shape[0]
-        coef = np.zeros((len(intercepts), n_features + 1), dtype=dtype)
-        coef[:, n_features] = intercepts
+        coef = _layout.zeros(len(intercepts), n_features, dtype)
+        _layout.by_output(coef, n_features)[:, n_features] = intercepts
         n_params = coef.size
         buffers = np.zeros((_engine.state_rows(optimizer.name), n_params), dtype=dtype)
         for row, value in zip(buffers, optimizer.initial_buffer_values()):
             row[:] = value
-        return cls(coef=coef.ravel(), mean=mean, buffers=buffers,
+        return cls(coef=coef, mean=mean, buffers=buffers,
                    scalars=np.ones(_engine.SCALAR_STATE_SIZE), t=0, epoch=0,
                    rng_state=int(seed),
                    base_rate=float(base_rate), adaptive_rate=float(base_rate))
 
     def model_coef(self):
         """(weights of shape (n_outputs, n_features), intercepts b = c − w·mean)."""
-        rows = self.coef.reshape(-1, self.mean.shape[0] + 1)
+        rows = _layout.by_output(self.coef, self.mean.shape[0])
         weights = rows[:, :-1]
         return weights.copy(), rows[:, -1] - weights @ self.mean
 
     def set_model_coef(self, weights, intercepts):
         """Store a model's weights and intercepts b in this state's parametrisation."""
-        rows = self.coef.reshape(-1, self.mean.shape[0] + 1)
+        rows = _layout.by_output(self.coef, self.mean.shape[0])
         rows[:, :-1] = weights
         rows[:, -1] = intercepts + rows[:, :-1] @ self.mean
 
