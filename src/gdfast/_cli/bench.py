@@ -19,6 +19,7 @@ from time import perf_counter
 
 import numpy as np
 
+from gdfast import _layout
 from gdfast.linear_model import _engine
 
 # name -> (rows, features). In the large shapes X (float64) is 80-160 MB, far more than the
@@ -198,8 +199,8 @@ def epoch_function(case, data, engine="cython"):
                   shuffle=True, fit_intercept=True, learning_rate=LEARNING_RATE,
                   unit_weights=True)                  # as in a fit without sample_weight
     sample_weight = np.ones(n_samples, dtype=X.dtype)
-    coef = np.zeros(n_features + 1, dtype=X.dtype)
-    state = np.zeros((_engine.state_rows(case.optimizer), n_features + 1), dtype=X.dtype)
+    coef = _layout.zeros(1, n_features, X.dtype)
+    state = np.zeros((_engine.state_rows(case.optimizer), coef.size), dtype=X.dtype)
     scalars = np.ones(_engine.SCALAR_STATE_SIZE)
     order = np.arange(n_samples, dtype=np.intp)
 

@@ -13,6 +13,7 @@ place), and the tasks they run on each chunk of rows.
 """
 import numpy as np
 
+from gdfast import _layout
 from gdfast.dask._chunks import reduce_chunks
 from gdfast._kernels.linear import STATUS_NONFINITE
 from gdfast._slow.linear import random_permutation
@@ -99,7 +100,8 @@ def gradient_epoch(model, X, y, sample_weight, prepare, n_samples):
     starts = np.concatenate([[0], np.cumsum(X.chunks[0])])
 
     def epoch(state, config):
-        decay_mask = _engine.linear_decay_mask(n_features, state.coef.size // (n_features + 1))
+        decay_mask = _engine.linear_decay_mask(n_features,
+                                               _layout.n_outputs(state.coef.size, n_features))
         batch_size = config["batch_size"]
         if batch_size >= n_samples:
             batches = [None]
