@@ -119,9 +119,8 @@ cdef double accumulate_batch(
         # Four rows at a time (see dot4, axpy4): the same operations in the same order as
         # the row-at-a-time loop below, which takes the rows left over. Where GCC fuses a
         # multiply with an add is its choice, though: it vectorises the four rows' weight ×
-        # loss products and no longer fuses them into the loss sum, whose last bits can
-        # then differ from the row loop's (coefficients matched bit for bit in most cases
-        # checked against the previous build, last-bit differences in a few).
+        # loss products without fusing them into the loss sum, so the loss sum's last bits
+        # can differ from the row loop's (the tests' tolerances allow for it).
         while i + 4 <= n_rows:
             for r in range(4):
                 xs[r] = dense_row(source, rows[i + r], theta)
@@ -185,8 +184,8 @@ cdef enum:
     # A batch's gradient is split over threads only from this many values (rows × features,
     # 8 MiB of float64): below it the work per batch is under a few hundred microseconds,
     # and a thread barrier that waits on a busy core (another process, a BLAS pool) can cost
-    # a scheduler time slice, milliseconds. Measured: 10,000 × 20 full batches ran 14× slower
-    # on two threads than on one while the other core was busy.
+    # a scheduler time slice, milliseconds: on small batches two threads lose badly to one
+    # whenever the other core is busy.
     PARALLEL_MIN_VALUES = 1 << 20
 
 
