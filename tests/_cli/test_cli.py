@@ -318,3 +318,58 @@ def test_gdfast_console_script(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert bad.stderr.startswith("gdfast: error:")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_compare_networks_per_optimizer_matches_the_estimators_and_draws_curves(
+        monkeypatch, tmp_path, capsys):
+    code, out, err = run_main(monkeypatch, tmp_path, capsys, "compare", "iris", "--model",
+                              "mlp", "--hidden", "16,8", "--optimizers", "sgd,adam",
+                              "--epochs", "30")
+    assert code == 0
+    assert "model: a network (MLPRegressor / MLPClassifier), hidden layers (16, 8)" in out
+    rows = table_rows(out, ["sgd", "adam"])
+    from sklearn.datasets import load_iris
+    from sklearn.preprocessing import StandardScaler
+    from gdfast import MLPClassifier
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    for name, rate in (("sgd", 0.01), ("adam", 0.001)):
+        model = MLPClassifier((16, 8), optimizer=name, batch_size=32, max_iter=30, tol=1e-4,
+                              n_iter_no_change=5, random_state=0).fit(X, y)
+        row = rows[name]
+        assert float(row[1]) == rate
+        assert row[2].rstrip("+") == str(model.n_iter_)
+        assert float(row[3]) == pytest.approx(model.loss_curve_[-1], rel=1e-5)
+        assert float(row[4]) == pytest.approx(model.score(X, y), abs=1e-4)
+    assert "[2/2] adam" in err
+    assert_speaks_to_a_user(out + err)
+    assert (tmp_path / "gdfast-compare.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_compare_network_regression_runs_every_epoch_with_tol_none(monkeypatch, tmp_path,
+                                                                   capsys):
+    code, out, _ = run_main(monkeypatch, tmp_path, capsys, "compare", "diabetes", "--model",
+                            "mlp", "--optimizers", "adam", "--epochs", "12", "--tol", "none",
+                            "--no-plot")
+    assert code == 0
+    assert "hidden layers (32,)" in out
+    row = table_rows(out, ["adam"])["adam"]
+    assert row[2] == "12+"
+    assert 0 < float(row[4]) <= 1          # R² on the training data
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "mlp", "--hidden", "32,0"], "--hidden 32,0: expected positive whole numbers"),
+    (["--model", "mlp", "--hidden", "a"], "--hidden a: expected positive whole numbers"),
+    (["--hidden", "16"], "--hidden applies to --model mlp only"),
+    (["--model", "tree"], "argument --model: invalid choice"),
+])
+def test_compare_bad_network_options_exit_2_with_one_line(monkeypatch, tmp_path, capsys, args,
+                                                          message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "iris", "--no-plot", *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
