@@ -373,3 +373,64 @@ def test_compare_bad_network_options_exit_2_with_one_line(monkeypatch, tmp_path,
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def _demo_values(out):
+    """The 'name = literal' lines of the demo's backpropagation section, in order (a name
+    printed twice, before and after the update, gives a list of two)."""
+    import ast
+    section = out[out.index("2. Backpropagation"):out.index("3. Batch modes")]
+    values = {}
+    for line in section.splitlines():
+        name, equals, literal = line.strip().partition(" = ")
+        if equals and literal[:1] in "[-0123456789":
+            values.setdefault(name, []).append(np.array(ast.literal_eval(literal), dtype=float))
+    return section, values
+
+
+def test_demo_backpropagation_numbers_are_consistent(monkeypatch, tmp_path, capsys):
+    code, out, _ = run_main(monkeypatch, tmp_path, capsys, "demo", "--rows", "100")
+    assert code == 0
+    section, v = _demo_values(out)
+    X, y = v["X"][0], v["y"][0]
+    (W1, W1_new), (b1, b1_new), (W2, W2_new), (b2, b2_new) = v["W1"], v["b1"], v["W2"], v["b2"]
+    # Forward, from the printed weights (six decimals: agreement to ~1e-5).
+    z = X @ W1 + b1
+    h = np.tanh(z)
+    p = (h @ W2 + b2)[:, 0]
+    close = dict(abs=2e-5)
+    assert v["z"][0] == pytest.approx(z, **close) and v["h"][0] == pytest.approx(h, **close)
+    assert v["p"][0] == pytest.approx(p, **close)
+    assert v["L"][0] == pytest.approx(np.mean(0.5 * (p - y) ** 2), **close)
+    # Backward: the gradient of each layer, here by finite differences of the loss.
+    def loss(W1, b1, W2, b2):
+        return np.mean(0.5 * ((np.tanh(X @ W1 + b1) @ W2 + b2)[:, 0] - y) ** 2)
+    params = [W1, b1, W2, b2]
+    for index, name in enumerate(("dL/dW1", "dL/db1", "dL/dW2", "dL/db2")):
+        numeric = np.zeros_like(params[index])
+        for position in np.ndindex(numeric.shape):
+            shifted = [q.copy() for q in params], [q.copy() for q in params]
+            shifted[0][index][position] += 1e-6
+            shifted[1][index][position] -= 1e-6
+            numeric[position] = (loss(*shifted[0]) - loss(*shifted[1])) / 2e-6
+        assert v[name][0] == pytest.approx(numeric, abs=1e-5), name
+    # Update: θ − 0.5·dL/dθ, and the estimator's own second step from the same start.
+    for old, new, grad in ((W1, W1_new, "dL/dW1"), (b1, b1_new, "dL/db1"),
+                           (W2, W2_new, "dL/dW2"), (b2, b2_new, "dL/db2")):
+        assert new == pytest.approx(old - 0.5 * v[grad][0], abs=2e-6)
+    from gdfast import MLPRegressor
+    model = MLPRegressor((2,), activation="tanh", optimizer="sgd", learning_rate=0.5,
+                         batch_size=None, alpha=0.0, shuffle=False, center=False,
+                         random_state=0)
+    model.partial_fit(X, y)
+    assert model.coefs_[0] == pytest.approx(W1, abs=1e-6)
+    model.partial_fit(X, y)
+    assert model.coefs_[0] == pytest.approx(W1_new, abs=1e-6)
+    assert model.intercepts_[1] == pytest.approx(b2_new, abs=1e-6)
+    assert v["L after the step"][0] == pytest.approx(loss(*[model.coefs_[0],
+                                                           model.intercepts_[0],
+                                                           model.coefs_[1],
+                                                           model.intercepts_[1]]), **close)
+    difference = float(section.split("largest difference ")[1].split(".\n")[0].rstrip("."))
+    assert difference < 1e-12
+    assert_speaks_to_a_user(section)
