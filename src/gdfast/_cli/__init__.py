@@ -30,8 +30,9 @@ def main(argv=None):
     bench = _add_command(
         commands, "bench", "measure speed and memory on this machine: one epoch of every batch "
         "mode and optimizer against the time to read X once, the NumPy reference and "
-        "scikit-learn; one epoch of a network against scikit-learn's MLPClassifier; the time the default estimators take to come within 1%% of the optimal "
-        "loss; the peak memory a fit adds; print a table and write it as JSON")
+        "scikit-learn; one epoch of a network against scikit-learn's MLPClassifier; the "
+        "time the default estimators take to come within 1%% of the optimal loss; the peak "
+        "memory a fit adds; print a table and write it as JSON")
     bench.add_argument("--quick", action="store_true",
                        help="only the small sizes (2,000 rows; a 64 MB X for the memory of a "
                             "fit): tens of seconds instead of many minutes")
