@@ -1,7 +1,8 @@
 """What `python -m gdfast bench` measures: one training epoch of each case against the cost
 of reading X once (`X @ w`), the NumPy reference and scikit-learn's SGD, timed in the same
 run, and the time the default estimators take to come within 1% of the optimal training
-loss. `pytest benchmarks --benchmark-only` times the same cases (benchmarks/conftest.py).
+loss. The networks' section is gdfast._cli.bench_network. `pytest benchmarks
+--benchmark-only` times the same linear cases (benchmarks/conftest.py).
 
 Every ratio is against a baseline measured in this run on this machine: a number from
 another machine or another run would compare two machines, not two methods.
