@@ -136,3 +136,19 @@ def test_without_matplotlib_paths_work_and_plots_say_how_to_install(tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert 'pip install "gdfast[plot]"' in done.stdout
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_loss_curves_of_networks():
+    from gdfast import MLPClassifier, MLPRegressor
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, 3))
+    networks = [MLPRegressor((8,), optimizer="sgd", max_iter=12,
+                             random_state=0).fit(X, X[:, 0] ** 2),
+                MLPClassifier((8, 4), max_iter=7, random_state=0).fit(X, X[:, 1] > 0)]
+    figure = plots.plot_loss_curves(networks)
+    lines = figure.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["1: sgd", "2: adam"]
+    for line, network in zip(lines, networks):
+        np.testing.assert_array_equal(line.get_xdata(), np.arange(1, network.n_iter_ + 1))
+        np.testing.assert_array_equal(line.get_ydata(), network.loss_curve_)

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from gdfast._cli import main
@@ -80,3 +81,42 @@ def test_bench_bad_arguments_exit_2_with_one_line(tmp_path, monkeypatch, capsys,
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "error" in err, err
     assert not list(tmp_path.iterdir())      # failed before measuring or writing anything
+
+
+def test_bench_network_section_prints_its_rows_and_writes_them(tmp_path):
+    done = _bench(tmp_path, "--quick", "--only", "network")
+    assert done.returncode == 0, done.stderr
+    assert "Networks: MLPClassifier, hidden (100,), relu, Adam" in done.stdout
+    report = json.loads((tmp_path / "gdfast-bench.json").read_text())
+    kinds = {}
+    for result in report["results"]:
+        kinds.setdefault(result["kind"], []).append(result)
+    assert set(kinds) == {"network-epoch", "network-accuracy"}
+    epochs = kinds["network-epoch"]
+    assert sorted((e["batch_size"], e["dtype"]) for e in epochs) == [
+        (32, "float32"), (32, "float64"), (200, "float32"), (200, "float64")]
+    table = done.stdout.splitlines()
+    for epoch in epochs:
+        assert epoch["n_samples"] == 2_000 and epoch["n_features"] == 100
+        assert epoch["seconds"] > 0 and epoch["sklearn_seconds"] > 0
+        assert epoch["x_sklearn"] == pytest.approx(epoch["sklearn_seconds"] / epoch["seconds"])
+        assert epoch["x_numpy"] == pytest.approx(epoch["numpy_seconds"] / epoch["seconds"])
+        assert epoch["sklearn_seconds"] == min(epoch["sklearn_default_threads_seconds"],
+                                               epoch["sklearn_one_thread_seconds"])
+        if epoch["dtype"] == "float32":
+            assert epoch["x_float64"] == pytest.approx(epoch["seconds"]
+                                                       / epoch["float64_seconds"])
+        # Its row in the printed table, with the same ratios.
+        [row] = [line.split() for line in table
+                 if line.split()[:3] == ["2kx100", str(epoch["batch_size"]), epoch["dtype"]]]
+        assert float(row[5]) == pytest.approx(epoch["x_sklearn"], abs=0.051)
+        assert float(row[7]) == pytest.approx(epoch["x_numpy"], abs=0.051)
+        assert epoch["name"] in done.stderr
+    [accuracy] = kinds["network-accuracy"]
+    assert len(accuracy["gdfast_accuracies"]) == len(accuracy["seeds"]) == 5
+    assert accuracy["gdfast_accuracy"] == pytest.approx(np.mean(accuracy["gdfast_accuracies"]))
+    assert accuracy["sklearn_accuracy"] == pytest.approx(np.mean(accuracy["sklearn_accuracies"]))
+    assert 0.9 < accuracy["gdfast_accuracy"] <= 1 and 0.9 < accuracy["sklearn_accuracy"] <= 1
+    assert accuracy["within_tolerance"] == (abs(accuracy["difference"]) <= 0.01)
+    assert (f"gdfast MLPClassifier {accuracy['gdfast_accuracy']:.4f}" in done.stdout
+            and f"scikit-learn MLPClassifier {accuracy['sklearn_accuracy']:.4f}" in done.stdout)

@@ -318,3 +318,119 @@ def test_gdfast_console_script(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert bad.stderr.startswith("gdfast: error:")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_compare_networks_per_optimizer_matches_the_estimators_and_draws_curves(
+        monkeypatch, tmp_path, capsys):
+    code, out, err = run_main(monkeypatch, tmp_path, capsys, "compare", "iris", "--model",
+                              "mlp", "--hidden", "16,8", "--optimizers", "sgd,adam",
+                              "--epochs", "30")
+    assert code == 0
+    assert "model: a network (MLPRegressor / MLPClassifier), hidden layers (16, 8)" in out
+    rows = table_rows(out, ["sgd", "adam"])
+    from sklearn.datasets import load_iris
+    from sklearn.preprocessing import StandardScaler
+    from gdfast import MLPClassifier
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    for name, rate in (("sgd", 0.01), ("adam", 0.001)):
+        model = MLPClassifier((16, 8), optimizer=name, batch_size=32, max_iter=30, tol=1e-4,
+                              n_iter_no_change=5, random_state=0).fit(X, y)
+        row = rows[name]
+        assert float(row[1]) == rate
+        assert row[2].rstrip("+") == str(model.n_iter_)
+        assert float(row[3]) == pytest.approx(model.loss_curve_[-1], rel=1e-5)
+        assert float(row[4]) == pytest.approx(model.score(X, y), abs=1e-4)
+    assert "[2/2] adam" in err
+    assert_speaks_to_a_user(out + err)
+    assert (tmp_path / "gdfast-compare.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_compare_network_regression_runs_every_epoch_with_tol_none(monkeypatch, tmp_path,
+                                                                   capsys):
+    code, out, _ = run_main(monkeypatch, tmp_path, capsys, "compare", "diabetes", "--model",
+                            "mlp", "--optimizers", "adam", "--epochs", "12", "--tol", "none",
+                            "--no-plot")
+    assert code == 0
+    assert "hidden layers (32,)" in out
+    row = table_rows(out, ["adam"])["adam"]
+    assert row[2] == "12+"
+    assert 0 < float(row[4]) <= 1          # R² on the training data
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "mlp", "--hidden", "32,0"], "--hidden 32,0: expected positive whole numbers"),
+    (["--model", "mlp", "--hidden", "a"], "--hidden a: expected positive whole numbers"),
+    (["--hidden", "16"], "--hidden applies to --model mlp only"),
+    (["--model", "tree"], "argument --model: invalid choice"),
+])
+def test_compare_bad_network_options_exit_2_with_one_line(monkeypatch, tmp_path, capsys, args,
+                                                          message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "iris", "--no-plot", *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def _demo_values(out):
+    """The 'name = literal' lines of the demo's backpropagation section, in order (a name
+    printed twice, before and after the update, gives a list of two)."""
+    import ast
+    section = out[out.index("2. Backpropagation"):out.index("3. Batch modes")]
+    values = {}
+    for line in section.splitlines():
+        name, equals, literal = line.strip().partition(" = ")
+        if equals and literal[:1] in "[-0123456789":
+            values.setdefault(name, []).append(np.array(ast.literal_eval(literal), dtype=float))
+    return section, values
+
+
+def test_demo_backpropagation_numbers_are_consistent(monkeypatch, tmp_path, capsys):
+    code, out, _ = run_main(monkeypatch, tmp_path, capsys, "demo", "--rows", "100")
+    assert code == 0
+    section, v = _demo_values(out)
+    X, y = v["X"][0], v["y"][0]
+    (W1, W1_new), (b1, b1_new), (W2, W2_new), (b2, b2_new) = v["W1"], v["b1"], v["W2"], v["b2"]
+    # Forward, from the printed weights (six decimals: agreement to ~1e-5).
+    z = X @ W1 + b1
+    h = np.tanh(z)
+    p = (h @ W2 + b2)[:, 0]
+    close = dict(abs=2e-5)
+    assert v["z"][0] == pytest.approx(z, **close) and v["h"][0] == pytest.approx(h, **close)
+    assert v["p"][0] == pytest.approx(p, **close)
+    assert v["L"][0] == pytest.approx(np.mean(0.5 * (p - y) ** 2), **close)
+    # Backward: the gradient of each layer, here by finite differences of the loss.
+    def loss(W1, b1, W2, b2):
+        return np.mean(0.5 * ((np.tanh(X @ W1 + b1) @ W2 + b2)[:, 0] - y) ** 2)
+    params = [W1, b1, W2, b2]
+    for index, name in enumerate(("dL/dW1", "dL/db1", "dL/dW2", "dL/db2")):
+        numeric = np.zeros_like(params[index])
+        for position in np.ndindex(numeric.shape):
+            shifted = [q.copy() for q in params], [q.copy() for q in params]
+            shifted[0][index][position] += 1e-6
+            shifted[1][index][position] -= 1e-6
+            numeric[position] = (loss(*shifted[0]) - loss(*shifted[1])) / 2e-6
+        assert v[name][0] == pytest.approx(numeric, abs=1e-5), name
+    # Update: θ − 0.5·dL/dθ, and the estimator's own second step from the same start.
+    for old, new, grad in ((W1, W1_new, "dL/dW1"), (b1, b1_new, "dL/db1"),
+                           (W2, W2_new, "dL/dW2"), (b2, b2_new, "dL/db2")):
+        assert new == pytest.approx(old - 0.5 * v[grad][0], abs=2e-6)
+    from gdfast import MLPRegressor
+    model = MLPRegressor((2,), activation="tanh", optimizer="sgd", learning_rate=0.5,
+                         batch_size=None, alpha=0.0, shuffle=False, center=False,
+                         random_state=0)
+    model.partial_fit(X, y)
+    assert model.coefs_[0] == pytest.approx(W1, abs=1e-6)
+    model.partial_fit(X, y)
+    assert model.coefs_[0] == pytest.approx(W1_new, abs=1e-6)
+    assert model.intercepts_[1] == pytest.approx(b2_new, abs=1e-6)
+    assert v["L after the step"][0] == pytest.approx(loss(*[model.coefs_[0],
+                                                           model.intercepts_[0],
+                                                           model.coefs_[1],
+                                                           model.intercepts_[1]]), **close)
+    difference = float(section.split("largest difference ")[1].split(".\n")[0].rstrip("."))
+    assert difference < 1e-12
+    assert_speaks_to_a_user(section)

@@ -30,8 +30,9 @@ def main(argv=None):
     bench = _add_command(
         commands, "bench", "measure speed and memory on this machine: one epoch of every batch "
         "mode and optimizer against the time to read X once, the NumPy reference and "
-        "scikit-learn; the time the default estimators take to come within 1%% of the optimal "
-        "loss; the peak memory a fit adds; print a table and write it as JSON")
+        "scikit-learn; one epoch of a network against scikit-learn's MLPClassifier; the "
+        "time the default estimators take to come within 1%% of the optimal loss; the peak "
+        "memory a fit adds; print a table and write it as JSON")
     bench.add_argument("--quick", action="store_true",
                        help="only the small sizes (2,000 rows; a 64 MB X for the memory of a "
                             "fit): tens of seconds instead of many minutes")
@@ -39,7 +40,8 @@ def main(argv=None):
                        help="where to write the results (default gdfast-bench.json)")
     bench.add_argument("--only", action="append", default=[], metavar="PATTERN",
                        help="only the cases whose name contains PATTERN ('*' matches "
-                            "anything, e.g. '200kx100-per-sample' or 'quality'); repeatable")
+                            "anything, e.g. '200kx100-per-sample', 'network' or 'quality'); "
+                            "repeatable")
     compare = _add_compare_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "demo":
@@ -71,6 +73,12 @@ def _add_compare_parser(commands):
     compare.add_argument("--target", metavar="COLUMN",
                          help="the file's target column: a header name or an index "
                               "(default the last column)")
+    compare.add_argument("--model", choices=_compare.MODELS, default="linear",
+                         help="linear (default): GDRegressor/GDClassifier; mlp: a network, "
+                              "MLPRegressor/MLPClassifier with relu hidden layers")
+    compare.add_argument("--hidden", default="32", metavar="SIZES",
+                         help="with --model mlp, the units of each hidden layer, "
+                              "comma-separated, e.g. 32,16 (default 32)")
     compare.add_argument("--task", choices=_compare.TASKS, default="auto",
                          help="auto (default): classification for text labels or a few "
                               "integer values, else regression")
@@ -130,8 +138,15 @@ def _compare_settings(parser, args):
             numbers[option] = -1.0
         if not 0 < numbers[option] < float("inf"):
             parser.error(f"{option} {text}: expected a positive number or '{word}'")
+    sizes = [size.strip() for size in args.hidden.split(",")]
+    if not all(size.isdigit() and int(size) >= 1 for size in sizes):
+        parser.error(f"--hidden {args.hidden}: expected positive whole numbers separated by "
+                     "commas, e.g. 32,16")
+    if args.hidden != "32" and args.model != "mlp":
+        parser.error("--hidden applies to --model mlp only")
     return dict(optimizers=chosen, batch_size=batch_size, epochs=args.epochs,
-                tol=numbers["--tol"], learning_rate=numbers["--learning-rate"])
+                tol=numbers["--tol"], learning_rate=numbers["--learning-rate"],
+                model=args.model, hidden=tuple(int(size) for size in sizes))
 
 
 def _matplotlib_installed():
@@ -165,7 +180,8 @@ def _run_compare(parser, args):
     batch = "full batch" if settings["batch_size"] is None else f"batch size {settings['batch_size']}"
     print(f"data: {description}")
     print(f"task: {task}" + (" (guessed; --task to choose)" if args.task == "auto" else "")
-          + f"; {batch}; {_compare.scaling_phrase(task, not args.no_scale)}\n")
+          + f"; {batch}; {_compare.scaling_phrase(task, not args.no_scale)}")
+    print(f"model: {_compare.model_phrase(settings['model'], settings['hidden'])}\n")
     results, X_used, y_used = _compare.run(
         X, y, task, optimizers, seed=args.seed, scale=not args.no_scale,
         progress=lambda line: print(line, file=sys.stderr, flush=True), **settings)
@@ -173,7 +189,9 @@ def _run_compare(parser, args):
     fitted = {r["optimizer"]: r["model"] for r in results if r["model"] is not None}
     if plot and fitted:
         plots.plot_loss_curves(fitted, path=args.png,
-                               title=f"{os.path.basename(args.data)}: {task}, {batch}")
+                               title=f"{os.path.basename(args.data)}: {task}, {batch}"
+                                     + ("" if args.model == "linear" else
+                                        f", network {settings['hidden']}"))
         print(f"\nloss curves written to {args.png}")
     elif not args.no_plot and fitted:
         print('\nloss curves not drawn: they need matplotlib, an optional extra (pip install '

@@ -1,7 +1,8 @@
 """What `python -m gdfast bench` measures: one training epoch of each case against the cost
 of reading X once (`X @ w`), the NumPy reference and scikit-learn's SGD, timed in the same
 run, and the time the default estimators take to come within 1% of the optimal training
-loss. `pytest benchmarks --benchmark-only` times the same cases (benchmarks/conftest.py).
+loss. The networks' section is gdfast._cli.bench_network. `pytest benchmarks
+--benchmark-only` times the same linear cases (benchmarks/conftest.py).
 
 Every ratio is against a baseline measured in this run on this machine: a number from
 another machine or another run would compare two machines, not two methods.
@@ -20,6 +21,7 @@ from time import perf_counter
 import numpy as np
 
 from gdfast import _layout
+from gdfast._cli import bench_network
 from gdfast.linear_model import _engine
 
 # name -> (rows, features). In the large shapes X (float64) is 80-160 MB, far more than the
@@ -411,7 +413,8 @@ def _run_memory(sizes, only, progress):
 
 def run(sizes=("small", "large"), only=(), progress=None):
     """Measure the selected cases; return a list of result dicts, each with a "kind":
-    "floor" (one per shape), "epoch" (one per case), "quality" (one per estimator) or
+    "floor" (one per shape), "epoch" (one per case), "network-epoch" and
+    "network-accuracy" (gdfast._cli.bench_network), "quality" (one per estimator) or
     "memory" (one per estimator, dtype and path).
     `only`: shell-style patterns a case or quality name must contain. `progress(text)` is
     called once per finished measurement."""
@@ -468,6 +471,7 @@ def run(sizes=("small", "large"), only=(), progress=None):
     for result in results:            # every ratio against the fastest floor of the run
         if result["kind"] == "epoch":
             _add_ratios(result, floors[result["shape"]]["seconds"])
+    results += bench_network.run(sizes, only, matches, min_seconds, progress)
     results += _run_quality(sizes, only, progress)
     results += _run_memory(sizes, only, progress)
     return results
@@ -504,7 +508,7 @@ def names(sizes):
     return [case.name for case in cases(sizes)] + [
         f"quality-{_quality_shape(size)}-{name}"
         for size in sizes for name in _quality_estimators()] + [
-        case.name for case in memory_cases(sizes)]
+        case.name for case in memory_cases(sizes)] + bench_network.names(sizes)
 
 
 def _run_quality(sizes, only, progress):
@@ -608,6 +612,7 @@ def format_table(results, machine=None):
                   "gdfast is (scikit-learn: SGDRegressor or",
                   "SGDClassifier(log_loss), fit with max_iter=1 and the same constant step). "
                   "f32/f64: float32 s/epoch ÷ float64 s/epoch."]
+    lines += bench_network.format_table(results)
     quality = [r for r in results if r["kind"] == "quality"]
     if quality:
         first = quality[0]

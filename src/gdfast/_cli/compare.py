@@ -1,5 +1,6 @@
 """What `gdfast compare` does: train one estimator per optimizer on the same data, print a
-table of how far and how fast each got, and draw their loss curves side by side.
+table of how far and how fast each got, and draw their loss curves side by side. The model is
+linear (GDRegressor/GDClassifier) or a network (MLPRegressor/MLPClassifier).
 
 Data is a built-in set or the user's .csv/.npy file with a target column. Reading errors are
 `DataError`s whose message is one line a user can act on.
@@ -16,10 +17,15 @@ from sklearn.preprocessing import StandardScaler
 
 from gdfast.linear_model._classifier import GDClassifier
 from gdfast.linear_model._regressor import GDRegressor
+from gdfast.neural_network import MLPClassifier, MLPRegressor
 from gdfast._textbook import textbook_data
-from gdfast.optim import OPTIMIZER_CLASSES
+from gdfast.optim import OPTIMIZER_CLASSES, get_optimizer
 
 TASKS = ("auto", "regression", "classification")
+MODELS = ("linear", "mlp")
+# Epochs without an improvement of tol before a fit stops, for both kinds of model (the
+# networks' own default is 10; one rule keeps the table's epochs comparable).
+N_ITER_NO_CHANGE = 5
 MAX_CLASSES_GUESSED = 20
 
 
@@ -178,8 +184,40 @@ def guess_task(y):
     return "regression"
 
 
+def make_estimator(model, task, optimizer, *, batch_size, epochs, tol, learning_rate, seed,
+                   hidden=(32,)):
+    """The estimator `compare` trains for one optimizer: linear or a network (`hidden`, the
+    units of each hidden layer; relu). tol=None runs every epoch."""
+    common = dict(optimizer=optimizer, learning_rate=learning_rate, batch_size=batch_size,
+                  max_iter=epochs, random_state=seed)
+    if model == "linear":
+        Estimator = GDClassifier if task == "classification" else GDRegressor
+        return Estimator(tol=tol, n_iter_no_change=N_ITER_NO_CHANGE, **common)
+    Estimator = MLPClassifier if task == "classification" else MLPRegressor
+    # A network's tol is a number: "every epoch" is a patience longer than the fit.
+    patience = N_ITER_NO_CHANGE if tol is not None else epochs + 1
+    return Estimator(hidden_layer_sizes=tuple(hidden), tol=0.0 if tol is None else tol,
+                     n_iter_no_change=patience, **common)
+
+
+def learning_rate_of(model):
+    """The base learning rate a fitted estimator used ('auto' resolved)."""
+    if hasattr(model, "learning_rates_"):
+        return model.learning_rates_[0]
+    rate = model.learning_rate
+    return get_optimizer(model.optimizer).default_learning_rate if rate == "auto" else rate
+
+
+def model_phrase(model, hidden=(32,)):
+    """How `compare` describes the model it trains, e.g. 'a network, hidden layers (32,)'."""
+    if model == "linear":
+        return "linear (GDRegressor / GDClassifier)"
+    return (f"a network (MLPRegressor / MLPClassifier), hidden layers {tuple(hidden)}, relu, "
+            "l2 alpha 1e-4")
+
+
 def run(X, y, task, optimizers, *, batch_size, epochs, tol, learning_rate, seed, scale,
-        progress=lambda line: None):
+        model="linear", hidden=(32,), progress=lambda line: None):
     """Fit one estimator per optimizer on the same data; returns (results, X, y): a list of
     result dicts (model None if the fit failed, with the reason in 'error') and the X and y
     the models were trained on.
@@ -192,30 +230,31 @@ def run(X, y, task, optimizers, *, batch_size, epochs, tol, learning_rate, seed,
     R² is the same on either scale."""
     if scale:
         X = StandardScaler().fit_transform(X)
-    Estimator = GDClassifier if task == "classification" else GDRegressor
     if task == "regression":
         y = np.asarray(y, dtype=np.float64)
         if scale:
             y = StandardScaler().fit_transform(y.reshape(-1, 1)).ravel()
     results = []
     for number, name in enumerate(optimizers, 1):
-        model = Estimator(optimizer=name, learning_rate=learning_rate, batch_size=batch_size,
-                          max_iter=epochs, tol=tol, random_state=seed)
+        estimator = make_estimator(model, task, name, batch_size=batch_size, epochs=epochs,
+                                   tol=tol, learning_rate=learning_rate, seed=seed,
+                                   hidden=hidden)
         start = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             try:
-                model.fit(X, y)
+                fitted = estimator.fit(X, y)
                 error = None
             except ValueError as exc:
-                model, error = None, str(exc).split(". ")[0]
+                fitted, error = None, str(exc).split(". ")[0]
         seconds = time.perf_counter() - start
-        plateau = model is not None and not any(
+        plateau = fitted is not None and not any(
             issubclass(w.category, ConvergenceWarning) for w in caught)
-        results.append({"optimizer": name, "model": model, "seconds": seconds,
+        results.append({"optimizer": name, "model": fitted, "seconds": seconds,
                         "error": error, "plateau": plateau})
         progress(f"[{number}/{len(optimizers)}] {name}: "
-                 + (f"{model.n_iter_} epochs, {seconds:.2f} s" if model else f"failed ({error})"))
+                 + (f"{fitted.n_iter_} epochs, {seconds:.2f} s" if fitted
+                    else f"failed ({error})"))
     return results, X, y
 
 
@@ -237,14 +276,16 @@ def format_table(results, X, y, task, scale=True):
             lines.append(f"{r['optimizer']:<10} failed: {r['error']}")
             continue
         epochs = f"{model.n_iter_}" + ("" if r["plateau"] else "+")
-        lines.append(f"{r['optimizer']:<10} {model.learning_rates_[0]:>13.4g} {epochs:>7} "
+        lines.append(f"{r['optimizer']:<10} {learning_rate_of(model):>13.4g} {epochs:>7} "
                      f"{model.loss_curve_[-1]:>12.6g} {model.score(X, y):>9.4f} "
                      f"{r['seconds']:>9.3f}")
     lines.append("")
     lines.append("epochs: until the loss stopped improving by tol for 5 epochs; '+' means "
                  "--epochs ran out first.")
-    lines.append("final loss: the training loss of the last epoch (mean over its batches); "
-                 f"{score_name} on the training data.")
+    network = any(hasattr(r["model"], "coefs_") for r in results)
+    lines += textwrap.wrap("final loss: the training loss of the last epoch (mean over its "
+                           "batches" + ("; a network's includes its l2 penalty" if network
+                                        else "") + f"); {score_name} on the training data.", 96)
     if scale:
         note = (f"{scaling_phrase(task, scale)} (mean 0, variance 1), so that each optimizer's "
                 "default learning rate suits the data")

@@ -1,4 +1,5 @@
-"""What `python -m gdfast demo` shows: the textbook example, then each batch mode on a
+"""What `python -m gdfast demo` shows: the textbook example, one step of backpropagation on
+a tiny network (gdfast._cli.demo_network), then each batch mode on a
 synthetic regression and classification problem, through the compiled kernel and through
 the NumPy reference, with the loss each reached and the time each took."""
 import time
@@ -6,6 +7,7 @@ import time
 import numpy as np
 
 from gdfast import GDClassifier, GDRegressor
+from gdfast._cli import demo_network
 from gdfast.linear_model import _engine
 from gdfast._textbook import textbook_data
 from gdfast.optim import OPTIMIZER_CLASSES
@@ -77,7 +79,7 @@ def batch_modes_table(n_samples):
     X, y_reg, y_clf = synthetic_problems(n_samples)
     Xb = np.column_stack([X, np.ones(n_samples)])
     best_mse = np.mean((Xb @ np.linalg.lstsq(Xb, y_reg, rcond=None)[0] - y_reg) ** 2)
-    print(f"2. Batch modes on synthetic data ({n_samples} rows × {X.shape[1]} features), "
+    print(f"3. Batch modes on synthetic data ({n_samples} rows × {X.shape[1]} features), "
           "constant learning rates,\n   stopping when the epoch loss stops improving (tol=1e-4).")
     print(f"   Least-squares optimum of the regression: MSE {best_mse:.5f}.\n")
     header = (f"   {'problem':<15} {'batch mode':<14} {'engine':<7} {'epochs':>6} "
@@ -106,7 +108,7 @@ def optimizers_table(n_samples, epochs=10):
     X = X * np.linspace(0.1, 10, X.shape[1])       # features on different scales
     Xb = np.column_stack([X, np.ones(n_samples)])
     best_mse = np.mean((Xb @ np.linalg.lstsq(Xb, y_reg, rcond=None)[0] - y_reg) ** 2)
-    print(f"\n3. Every optimizer, {epochs} epochs of mini-batch 32 on the regression with its "
+    print(f"\n4. Every optimizer, {epochs} epochs of mini-batch 32 on the regression with its "
           "features rescaled\n   from 0.1 to 10 (an ill-conditioned valley): the adaptive "
           "rules at their standard\n   learning rates, the plain-gradient family at 1e-3 "
           "(their steps must stay below 2/L here).")
@@ -128,5 +130,6 @@ def run(n_samples=10_000):
           "NumPy (engine='numpy').")
     print(f"Compiled kernel in use: {_engine.kernel.__name__}.\n")
     textbook_example()
+    demo_network.walkthrough()
     batch_modes_table(n_samples)
     optimizers_table(n_samples)
