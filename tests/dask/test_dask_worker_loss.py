@@ -1,0 +1,139 @@
+"""A worker process killed in the middle of a fit, on a cluster of two worker processes: the
+scheduler either runs the lost task again on a worker that remains (the fit completes with
+the model it would have had) or, once a task has cost it more workers than it allows, the
+fit fails with a message saying so and the estimator keeps its previous model."""
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+pytest.importorskip("distributed")
+
+import dask  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
+
+import gdfast  # noqa: E402
+from gdfast import dask as gd_dask  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+N_CHUNKS = 4
+# The chunk load on which the worker is killed: in the fourth pass over the data (the first
+# pass gives the feature means; each later one is an epoch), so max_iter - 3 epochs remain.
+VICTIM = 3 * N_CHUNKS + 1
+PARAMS = {"max_iter": 16, "tol": None, "optimizer": "momentum", "random_state": 0}
+# How long the victim load sleeps: far longer than the kill takes to land.
+VICTIM_SLEEP = 120.0
+
+
+def regression(n_samples=400, n_features=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features)) + 1.0
+    return X, X @ rng.standard_normal(n_features) + 0.5 + 0.1 * rng.standard_normal(n_samples)
+
+
+def _numbered_chunk(block, marks, victim):
+    """The chunk as it is, after numbering its load (an empty file in `marks`, numbers taken
+    in order across processes by exclusive creation). The load numbered `victim` writes its
+    worker's process id to marks/victim and sleeps: it is still running when the test kills
+    that process."""
+    number = 0
+    while True:
+        try:
+            os.close(os.open(os.path.join(marks, str(number)), os.O_CREAT | os.O_EXCL))
+            break
+        except FileExistsError:
+            number += 1
+    if number == victim:
+        with open(os.path.join(marks, "victim.part"), "w") as file:
+            file.write(str(os.getpid()))
+        os.replace(os.path.join(marks, "victim.part"), os.path.join(marks, "victim"))
+        time.sleep(VICTIM_SLEEP)
+    return block
+
+
+def numbered_chunks(X, marks):
+    """X as a dask array whose every chunk load is numbered by _numbered_chunk; not persisted,
+    so each pass of the fit loads every chunk again."""
+    return da.from_array(X, chunks=(len(X) // N_CHUNKS, X.shape[1])).map_blocks(
+        _numbered_chunk, str(marks), VICTIM, dtype=X.dtype)
+
+
+def kill_the_victim(marks, killed, fit_ended):
+    """In a thread: wait for the victim load to start, then kill its worker process
+    (SIGKILL: no clean-up, as when a machine is lost); `killed` gets the process id."""
+    path = os.path.join(marks, "victim")
+    while not os.path.exists(path):
+        if fit_ended.wait(0.01):
+            return
+    with open(path) as file:
+        pid = int(file.read())
+    os.kill(pid, signal.SIGKILL)
+    killed.append(pid)
+
+
+def fit_while_a_worker_is_killed(model, X, y, marks):
+    """model.fit(X, y) while a thread kills the worker running the victim load; the process
+    id it killed (the fit's exception, if any, propagates)."""
+    killed, fit_ended = [], threading.Event()
+    killer = threading.Thread(target=kill_the_victim, args=(marks, killed, fit_ended),
+                              daemon=True)
+    killer.start()
+    try:
+        model.fit(X, y)
+    finally:
+        fit_ended.set()
+        killer.join()
+    assert killed, "the victim load never started"
+    return killed[0]
+
+
+def two_worker_processes(allowed_failures):
+    """A cluster of two one-thread worker processes whose scheduler gives up on a task once
+    `allowed_failures` + 1 workers have died running it."""
+    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
+        return LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                            dashboard_address="127.0.0.1:0")
+
+
+def test_the_fit_completes_on_the_remaining_worker(tmp_path):
+    X, y = regression()
+    reference = gdfast.GDRegressor(batch_size=None, **PARAMS).fit(X, y)
+    with two_worker_processes(allowed_failures=3) as cluster, Client(cluster) as client:
+        workers = set(client.run(os.getpid).values())
+        model = gd_dask.GDRegressor(**PARAMS)
+        killed = fit_while_a_worker_is_killed(model, numbered_chunks(X, tmp_path), y,
+                                              tmp_path)
+    assert killed in workers
+    # The lost load ran again elsewhere, and the later passes went on: more loads than the
+    # victim's number, and every epoch's steps as in memory.
+    assert len([name for name in os.listdir(tmp_path) if name.isdigit()]) > VICTIM + 1
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=0, atol=1e-10)
+    assert model.n_iter_ == PARAMS["max_iter"]
+
+
+def test_a_fit_the_scheduler_gives_up_on_keeps_the_previous_model(tmp_path):
+    X, y = regression()
+    with two_worker_processes(allowed_failures=0) as cluster, Client(cluster):
+        model = gd_dask.GDRegressor(**dict(PARAMS, max_iter=5)).fit(
+            da.from_array(X, chunks=(100, 4)), y)
+        before = {name: np.copy(value) for name, value in vars(model).items()
+                  if name.endswith("_") and isinstance(value, np.ndarray)}
+        before_state = model._state.copy()
+        model.set_params(max_iter=PARAMS["max_iter"], warm_start=True)
+        with pytest.raises(RuntimeError, match="A Dask worker died") as error:
+            fit_while_a_worker_is_killed(model, numbered_chunks(X, tmp_path), y, tmp_path)
+    # What happened, what the estimator kept, what to do; the scheduler's own message after.
+    message = str(error.value)
+    assert "keeps the model it had before" in message and "fit again" in message
+    assert "allowed-failures" in message and "_numbered_chunk" in message
+    assert type(error.value.__cause__).__name__ == "KilledWorker"
+    assert model.n_iter_ == 5 and model.max_iter == PARAMS["max_iter"]
+    for name, value in before.items():
+        np.testing.assert_array_equal(getattr(model, name), value)
+    np.testing.assert_array_equal(model._state.coef, before_state.coef)
