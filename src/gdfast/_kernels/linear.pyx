@@ -28,6 +28,8 @@ from gdfast._kernels.losses cimport loss_and_derivative, sample_loss
 from gdfast._kernels.step cimport (step_learning_rate, LinearLayout, RunList, decayed_runs,
                                    update_parameters)
 from gdfast._kernels.shuffle cimport random_permutation
+from gdfast._kernels.guards cimport (SIGNAL_CHECK_WORK, all_finite, indices_in_range,
+                                    raise_pending, signal_handler_raised)
 from gdfast._kernels.rows cimport (dot, dot4, axpy, axpy4, scale_into, prefetch_row,
                    prefetch_sample, gd_cpu_has_avx2_fma)
 from gdfast._kernels.rowsource cimport RowSource, dense_rows, dense_row
@@ -260,39 +262,6 @@ cdef double sgd_on_one_row(
     return loss_value
 
 
-cdef extern from "Python.h":
-    # Declared without an exception value: the exception a handler raises stays pending for
-    # run_epoch to raise once the loop has returned.
-    int PyErr_CheckSignals()
-
-
-cdef enum:
-    # Work (rows × parameters) between two looks at pending signals: a few milliseconds of
-    # any update rule, so Ctrl-C is answered at once, and each look (taking the GIL, when no
-    # other thread holds it, for a flag test) costs a negligible share of it.
-    SIGNAL_CHECK_WORK = 1 << 22
-
-
-cdef bint signal_handler_raised() noexcept nogil:
-    """Run the Python handlers of any signal that arrived (Ctrl-C's raises
-    KeyboardInterrupt); whether one raised."""
-    with gil:
-        return PyErr_CheckSignals() != 0
-
-
-cdef int raise_pending() except -1:
-    """Raise the exception a signal handler left pending."""
-    return -1
-
-
-cdef bint all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t j
-    for j in range(n):
-        if not isfinite(v[j]):
-            return False
-    return True
-
-
 cdef int epoch_loop(
     const RowSource* source, const FeatureMap* features, const floating[::1] y,
     const floating[::1] sample_weight, floating[::1] theta, floating[::1] grad,
@@ -518,14 +487,6 @@ cdef bint class_indices_in_range(const floating[::1] y, const Py_ssize_t[::1] ro
     for i in range(rows.shape[0]):
         label = y[rows[i]]
         if not (label >= 0 and label < n_classes and label == <Py_ssize_t>label):
-            return False
-    return True
-
-
-cdef bint indices_in_range(const Py_ssize_t[::1] order, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(order.shape[0]):
-        if order[i] < 0 or order[i] >= n:
             return False
     return True
 

@@ -22,6 +22,8 @@ from scipy.linalg.cython_blas cimport dgemm, sgemm
 from gdfast._kernels.config cimport *
 from gdfast._kernels.step cimport step_learning_rate, RunList, update_parameters
 from gdfast._kernels.shuffle cimport random_permutation
+from gdfast._kernels.guards cimport (SIGNAL_CHECK_WORK, all_finite, indices_in_range,
+                                    raise_pending, signal_handler_raised)
 
 
 cdef enum Activation:
@@ -205,35 +207,6 @@ cdef double batch_gradient_into(
     return loss
 
 
-cdef extern from "Python.h":
-    # Declared without an exception value: the exception a handler raises stays pending for
-    # run_epoch to raise once the loop has returned.
-    int PyErr_CheckSignals()
-
-
-cdef int raise_pending() except -1:
-    """Raise the exception a signal handler left pending."""
-    return -1
-
-
-cdef bint signal_handler_raised() noexcept nogil:
-    with gil:
-        return PyErr_CheckSignals() != 0
-
-
-cdef enum:
-    # Work (rows × parameters) between two looks at pending signals: a few milliseconds.
-    SIGNAL_CHECK_WORK = 1 << 22
-
-
-cdef bint all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t j
-    for j in range(n):
-        if not isfinite(v[j]):
-            return False
-    return True
-
-
 cdef int epoch_loop(
     const Network* net, const floating* X, const floating* mean, Py_ssize_t n_samples,
     const floating* Y,
@@ -273,14 +246,6 @@ cdef int epoch_loop(
     if not all_finite(theta, n_params):
         return NONFINITE
     return OK
-
-
-cdef bint indices_in_range(const Py_ssize_t[::1] order, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(order.shape[0]):
-        if order[i] < 0 or order[i] >= n:
-            return False
-    return True
 
 
 def parameter_layout(layer_sizes):
