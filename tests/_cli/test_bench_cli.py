@@ -18,7 +18,7 @@ def _bench(tmp_path, *args):
 
 def test_bench_quick_prints_table_and_writes_json(tmp_path):
     done = _bench(tmp_path, "--quick", "--only", "2kx100-*-squared_error-sgd-float64",
-                  "--only", "quality-2kx20-GDRegressor")
+                  "--only", "quality-2kx20-raw-GDRegressor", "--only", "quality-real-wine")
     assert done.returncode == 0, done.stderr
     assert "× floor" in done.stdout
     assert "2kx100" in done.stdout and "GDRegressor" in done.stdout
@@ -30,7 +30,7 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path):
     kinds = {}
     for result in report["results"]:
         kinds.setdefault(result["kind"], []).append(result)
-    assert set(kinds) == {"floor", "epoch", "quality"}
+    assert set(kinds) == {"floor", "epoch", "quality", "quality-real"}
     assert [floor["shape"] for floor in kinds["floor"]] == ["2kx100"]
     assert kinds["floor"][0]["shuffled_read_seconds"] > 0
     assert "reading the rows in a shuffled order" in done.stdout
@@ -44,7 +44,15 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path):
     assert all("x_sklearn" in epoch for epoch in per_sample)
     [quality] = kinds["quality"]
     assert quality["estimator"] == "GDRegressor"
-    assert {"optimal_loss", "epochs", "seconds", "ratio", "default_epochs"} <= set(quality)
+    assert {"optimal_loss", "epochs", "seconds", "ratio", "default_epochs", "short_ratio",
+            "default_ratio"} <= set(quality)
+    assert quality["scaling"] == "raw" and quality["short_epochs"] == 2
+    assert quality["default_ratio"] >= 1 - 1e-9          # nothing beats the optimum
+    [real] = kinds["quality-real"]
+    assert real["data"] == "wine" and real["metric"] == "accuracy"
+    assert real["difference"] == pytest.approx(real["gdfast_score"] - real["exact_score"])
+    [row] = [line.split() for line in done.stdout.splitlines() if line.startswith("wine ")]
+    assert row[4] == f"{real['gdfast_score']:.4f}" and row[6] == f"{real['exact_score']:.4f}"
 
 
 def test_bench_json_path_is_honoured(tmp_path, monkeypatch, capsys):
