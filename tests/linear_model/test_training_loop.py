@@ -127,8 +127,12 @@ def test_a_slow_full_batch_descent_is_not_taken_for_convergence():
 def test_running_out_of_epochs_warns_and_says_what_to_do():
     X, y = ill_conditioned(2_000, 10, seed=0, spread=3)
     with pytest.warns(ConvergenceWarning, match=r"Maximum number of epochs \(50\).*"
-                                                "Increase max_iter, or scale the features"):
-        GDRegressor(batch_size=None, max_iter=50, random_state=0).fit(X, y)
+                                                r"Increase max_iter, or scale the features "
+                                                r"\(scale=True\)"):
+        GDRegressor(batch_size=None, max_iter=50, scale=False, random_state=0).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match=r"Maximum number of epochs \(3\).*"
+                                                r"Increase max_iter\.$"):
+        GDRegressor(batch_size=None, max_iter=3, random_state=0).fit(X, y)
 
 
 @pytest.mark.parametrize("schedule", ["adaptive", "constant"])

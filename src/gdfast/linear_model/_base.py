@@ -533,8 +533,9 @@ class BaseGD(BaseEstimator):
                 if status != _engine.STATUS_OK:
                     raise ValueError(
                         f"Floating-point under-/overflow occurred at epoch #{state.epoch}. "
-                        "Scaling input data with StandardScaler or MinMaxScaler might help, or "
-                        f"a smaller learning_rate (now {base_rate:g}).")
+                        + ("A smaller" if self._scaled() else
+                           "Scaling the features (scale=True) might help, or a smaller")
+                        + f" learning_rate (now {base_rate:g}).")
                 loss = loss_sum / n_samples + self._penalty_value(state.coef, n_features)
                 history["loss"].append(loss)
                 history["rate"].append(last_rate)
@@ -604,7 +605,8 @@ class BaseGD(BaseEstimator):
             warnings.warn(
                 f"Maximum number of epochs ({self.max_iter}) reached before convergence: the "
                 f"objective was still improving by more than tol={self.tol:g}. Increase "
-                "max_iter, or scale the features (e.g. StandardScaler), which speeds descent.",
+                + ("max_iter." if self._scaled() else
+                   "max_iter, or scale the features (scale=True), which speeds descent."),
                 ConvergenceWarning)
 
 
