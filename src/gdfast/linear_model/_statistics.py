@@ -23,10 +23,19 @@ class Moments(NamedTuple):
 
 
 def _row_blocks(X, sample_weight):
+    """(rows, their weights) in float64, a block of rows at a time."""
     block = max(1, BLOCK_VALUES // max(1, X.shape[1]))
     for start in range(0, X.shape[0], block):
         yield (X[start:start + block].astype(np.float64, copy=False),
                sample_weight[start:start + block].astype(np.float64, copy=False))
+
+
+def _weighted_mean(X, weights):
+    """Σ s·x / Σ s over the rows of X, in float64, one pass."""
+    weighted_sum = np.zeros(X.shape[1])
+    for rows, row_weights in _row_blocks(X, weights):
+        weighted_sum += row_weights @ rows
+    return weighted_sum / np.sum(weights)
 
 
 def weighted_moments(X, sample_weight):
@@ -37,10 +46,7 @@ def weighted_moments(X, sample_weight):
     taken out, so features with large offsets and small spreads keep their digits."""
     weights = np.asarray(sample_weight, dtype=np.float64)
     total = float(np.sum(weights))
-    weighted_sum = np.zeros(X.shape[1])
-    for rows, row_weights in _row_blocks(X, weights):
-        weighted_sum += row_weights @ rows
-    mean = weighted_sum / total
+    mean = _weighted_mean(X, weights)
     squares, deviations = np.zeros(X.shape[1]), np.zeros(X.shape[1])
     for rows, row_weights in _row_blocks(X, weights):
         centred = rows - mean
@@ -88,12 +94,8 @@ def feature_statistics(X, sample_weight, *, center, scale):
     center, the scale is still the spread around the mean, as StandardScaler(with_mean=False)
     takes it."""
     if not scale:
-        mean = np.zeros(X.shape[1])
-        if center:
-            weights = np.asarray(sample_weight, dtype=np.float64)
-            for rows, row_weights in _row_blocks(X, weights):
-                mean += row_weights @ rows
-            mean /= np.sum(weights)
+        mean = (_weighted_mean(X, np.asarray(sample_weight, dtype=np.float64)) if center
+                else np.zeros(X.shape[1]))
         return mean.astype(X.dtype), np.ones(X.shape[1], dtype=X.dtype)
     return statistics_from_moments(weighted_moments(X, sample_weight), X.dtype,
                                    center=center, scale=scale)
