@@ -11,8 +11,9 @@
 # batch's scores use the scaled weights w∘s (computed once per batch, into scratch), and
 # Σ a·z = (Σ a·x − (Σ a)·mean)∘s, one multiplication more in the end-of-batch correction;
 # the one-row SGD path reads (x_j − mean_j)·s_j. Without centring, z = x∘s: the same
-# with the mean's terms left out. With s = NULL, each of these is centring exactly. For CSR rows the same algebra keeps an update O(nnz): w·x over the
-# row's non-zeros, the mean's share a per-batch constant (w∘s)·mean.
+# with the mean's terms left out. With s = NULL, each of these is centring exactly. For CSR
+# rows the same algebra keeps an update O(nnz): w·x over the row's non-zeros, the mean's
+# share a per-batch constant (w∘s)·mean.
 #
 # The arrays are kept untyped (a C struct cannot carry the element type); each function
 # takes the typed pointers of its caller, which fix that type. The map is taken by value,
