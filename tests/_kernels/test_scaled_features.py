@@ -4,11 +4,11 @@ one-row SGD, the four-row groups, the thread split), loss, dtype, multi-output m
 penalty; and with every scale 1 it is centring alone, bit for bit."""
 import numpy as np
 import pytest
+from helpers import relative_error
+from twin_cases import BATCH_MODES, KERNEL_CONFIG, OPTIMIZER_CASES, problem, tolerance
 
 from gdfast._kernels import linear as _kernel
 from gdfast.linear_model import _engine
-from helpers import relative_error
-from twin_cases import BATCH_MODES, KERNEL_CONFIG, OPTIMIZER_CASES, problem, tolerance
 
 pytestmark = pytest.mark.usefixtures("each_kernel_build")
 

@@ -48,9 +48,9 @@ def test_scaling_equals_a_standard_scaler_in_front(center, batch_size, optimizer
     for target_name, Estimator in CASES:
         y = targets[target_name]
         for penalty in (None, "l2", "l1", "elasticnet"):
-            params = dict(penalty=penalty, alpha=0.01, batch_size=batch_size,
-                          optimizer=optimizer, max_iter=15, tol=None, random_state=3,
-                          center=center)
+            params = {"penalty": penalty, "alpha": 0.01, "batch_size": batch_size,
+                      "optimizer": optimizer, "max_iter": 15, "tol": None, "random_state": 3,
+                      "center": center}
             if optimizer == "momentum":
                 params["learning_rate"] = 0.01
             ours = Estimator(scale=True, **params).fit(X, y, sample_weight=sample_weight)
@@ -100,7 +100,7 @@ def test_coefficients_are_in_the_original_units(engine):
 def test_scale_auto_follows_center_and_false_is_centring_alone():
     X, targets, _ = problem(center=True)
     y = targets["regression"]
-    params = dict(batch_size=8, max_iter=5, tol=None, random_state=0)
+    params = {"batch_size": 8, "max_iter": 5, "tol": None, "random_state": 0}
     default = GDRegressor(**params).fit(X, y)
     explicit = GDRegressor(scale=True, **params).fit(X, y)
     assert np.array_equal(default.coef_, explicit.coef_)
@@ -213,8 +213,8 @@ def test_two_halves_equal_one_call_without_statistics():
     call on both; with statistics that follow the stream they need not be."""
     X, targets, _ = problem(center=False)
     y = targets["regression"]
-    params = dict(center=False, scale=False, learning_rate=0.001, shuffle=False,
-                  lr_schedule="constant")
+    params = {"center": False, "scale": False, "learning_rate": 0.001, "shuffle": False,
+              "lr_schedule": "constant"}
     halves = GDRegressor(**params).partial_fit(X[:100], y[:100]).partial_fit(X[100:], y[100:])
     whole = GDRegressor(**params).partial_fit(X, y)
     assert np.array_equal(halves.coef_, whole.coef_)
