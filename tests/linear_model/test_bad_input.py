@@ -110,9 +110,9 @@ def test_divergence_with_a_users_learning_rate_names_the_epoch_and_the_remedy():
     X = X_GOOD * 1e4
     for model in (GDRegressor(learning_rate=1.0, center=False),
                   GDClassifier(loss="modified_huber", learning_rate=1e300, center=False)):
-        with pytest.raises(ValueError, match=r"overflow occurred at epoch #\d+\. Scaling input "
-                                             r"data with StandardScaler or MinMaxScaler might "
-                                             r"help, or a smaller learning_rate"):
+        with pytest.raises(ValueError, match=r"overflow occurred at epoch #\d+\. Scaling the "
+                                             r"features \(scale=True\) might help, or a smaller "
+                                             r"learning_rate"):
             model.fit(X, Y_REG if isinstance(model, GDRegressor) else Y_CLF)
         assert not hasattr(model, "coef_")
 

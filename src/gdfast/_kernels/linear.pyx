@@ -33,8 +33,8 @@ from gdfast._kernels.guards cimport (SIGNAL_CHECK_WORK, all_finite, indices_in_r
 from gdfast._kernels.rows cimport (dot, dot4, axpy, axpy4, scale_into, prefetch_row,
                    prefetch_sample, gd_cpu_has_avx2_fma)
 from gdfast._kernels.rowsource cimport RowSource, dense_rows, dense_row
-from gdfast._kernels.features cimport (FeatureMap, centring, mapped_dot, mapped_step,
-                                       mapped_offset, map_gradient)
+from gdfast._kernels.features cimport (FeatureMap, feature_map, mapped_weights, mapped_dot,
+                                       mapped_step, mapped_offset, map_gradient)
 from gdfast._kernels.layout cimport output_len, n_outputs_of, weights_start
 from gdfast._kernels.weights cimport (ScaledVector, scaled_vector, shrink, add_scaled,
                                       scaled_dot, materialise)
@@ -93,7 +93,8 @@ cdef double accumulate_batch(
     batch mean; a thread's share of a batch uses the whole batch's); return the sum of the
     weighted losses.
 
-    theta and grad hold n_outputs rows of (n_features weights, intercept); scores, dscores
+    theta and grad hold n_outputs rows of (n_features weights, intercept), theta those the
+    raw rows are multiplied by (with scales, w∘s: mapped_weights); scores, dscores
     and offsets are scratch space of n_outputs values. The rows are read raw and the
     feature map folded in (features.pxd): its offset once per batch, its gradient correction
     once at the end.
@@ -269,7 +270,7 @@ cdef int epoch_loop(
     double[::1] scratch, floating[:, ::1] thread_grads, double[:, ::1] thread_scratch,
     double[::1] thread_losses, Py_ssize_t[::1] order, const EpochConfig* cfg, long long* t,
     uint64_t* rng, bint check_signals,
-    double* loss_sum, double* lr,
+    double* loss_sum, double* lr, floating* scaled,
 ) noexcept nogil:
     cdef Py_ssize_t n_samples = order.shape[0], n_features = source.n_features
     # Copies of the row source and the feature map for the one-row path (see dense_row).
@@ -280,6 +281,7 @@ cdef int epoch_loop(
     cdef Py_ssize_t distance = prefetch_distance(n_features * sizeof(floating))
     cdef Py_ssize_t start, n_rows
     cdef double batch_loss
+    cdef const floating* model
     # Raw pointers from here on: passing memoryviews to the per-batch functions would copy
     # their descriptors (hundreds of bytes each) at every step.
     cdef floating* state_ptr = &state[0, 0] if state.shape[0] > 0 else NULL
@@ -315,15 +317,17 @@ cdef int epoch_loop(
                 next_check = start + check_rows
     while start < n_samples:
         n_rows = min(cfg.batch_size, n_samples - start)
+        # What the raw rows are multiplied by: theta, or with scales w∘s (into `scaled`).
+        model = mapped_weights(row_features, &theta[0], scaled, n_outputs, n_features)
         if split_over_threads(cfg, n_rows, n_features):
             batch_loss = accumulate_batch_in_threads(
-                cfg, source, features, n_outputs, &y[0], &sample_weight[0], &theta[0],
+                cfg, source, features, n_outputs, &y[0], &sample_weight[0], model,
                 &grad[0], &thread_grads[0, 0], thread_grads.shape[1],
                 &thread_scratch[0, 0], thread_scratch.shape[1], &thread_losses[0],
                 &order[start], n_rows, distance, 1.0 / n_rows)
         else:
             batch_loss = accumulate_batch(cfg, source, features, n_outputs, &y[0],
-                                          &sample_weight[0], &theta[0], &grad[0],
+                                          &sample_weight[0], model, &grad[0],
                                           &scratch[0], &scratch[n_outputs],
                                           &scratch[2 * n_outputs], &order[start], n_rows,
                                           n_samples - start, distance, 1.0 / n_rows)
@@ -349,11 +353,13 @@ def run_epoch(
     const floating[:, ::1] X, const floating[::1] y, const floating[::1] sample_weight,
     const floating[::1] mean, floating[::1] coef, floating[:, ::1] state, double[::1] scalars,
     Py_ssize_t[::1] order,
-    dict config, long long t, uint64_t rng_state,
+    dict config, long long t, uint64_t rng_state, const floating[::1] inv_scale=None,
 ):
     """Run one epoch in place on `coef`, `state`, `scalars` and `order`.
 
     mean: the feature means of the centred parametrisation (used when config["center"]);
+    inv_scale: the features' scales s, the model seeing z = (x − mean)∘s (used, and needed,
+    when config["scale"]);
     coef: flat parameters (n_features + 1 per output, intercept last); state: the optimizer's
     buffers, one parameter-sized row each; scalars: its scalar state (SCALAR_STATE_SIZE
     doubles, all 1.0 when new); order: the rows' visiting order, overwritten first with a
@@ -381,6 +387,7 @@ def run_epoch(
     if not order_ok:
         raise ValueError("order must hold row indices in [0, n_samples)")
     n_outputs = check_model(X, y, sample_weight, mean, coef, order, &cfg)
+    check_inv_scale(inv_scale, n_features, &cfg)
     check_optimizer_state(coef, state, scalars, &cfg)
     if cfg.batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -395,11 +402,20 @@ def run_epoch(
     # Python runs signal handlers in the main thread only.
     cdef bint check_signals = threading.current_thread() is threading.main_thread()
     cdef RowSource source = dense_rows(&X[0, 0], n_features)
-    cdef FeatureMap features = centring(&mean[0], cfg.center)
+    cdef const floating* scales = NULL
+    cdef floating* scaled_ptr = NULL
+    # With scales, the scaled weights w∘s of each batch (mapped_weights) go in `scaled`.
+    cdef floating[::1] scaled
+    if cfg.scale:
+        scales = &inv_scale[0]
+        scaled = np.empty_like(coef)
+        scaled_ptr = &scaled[0]
+    cdef FeatureMap features = feature_map(&mean[0], cfg.center, scales)
     with nogil:
         status = epoch_loop(&source, &features, y, sample_weight, coef, grad_view, state,
                             scalars, scratch, thread_grads, thread_scratch, thread_losses,
-                            order, &cfg, &t, &rng_state, check_signals, &loss_sum, &lr)
+                            order, &cfg, &t, &rng_state, check_signals, &loss_sum, &lr,
+                            scaled_ptr)
     if status == INTERRUPTED:
         raise_pending()
     return status, loss_sum, t, rng_state, lr
@@ -442,6 +458,14 @@ cdef Py_ssize_t check_model(
     if cfg.n_threads < 1:
         raise ValueError("n_threads must be at least 1")
     return n_outputs
+
+
+cdef int check_inv_scale(const floating[::1] inv_scale, Py_ssize_t n_features,
+                         const EpochConfig* cfg) except -1:
+    """Check the scales the feature map reads when cfg.scale."""
+    if cfg.scale and (inv_scale is None or inv_scale.shape[0] != n_features):
+        raise ValueError("scale needs inv_scale, one value per feature")
+    return 0
 
 
 cdef int check_optimizer_state(
@@ -523,13 +547,14 @@ def read_rows_in_order(const floating[:, ::1] X, const Py_ssize_t[::1] order,
 def batch_gradient(
     const floating[:, ::1] X, const floating[::1] y, const floating[::1] sample_weight,
     const floating[::1] mean, const floating[::1] coef, const Py_ssize_t[::1] rows,
-    dict config,
+    dict config, const floating[::1] inv_scale=None,
 ):
     """The gradient sum and loss sum of `rows` at `coef`, with the epoch loop's own code.
 
     Return (gradient, loss_sum): gradient, shaped and typed like coef, holds for each output
-    k the sum over the rows i of sample_weight[i] · dL/dp_k(x_i, y_i) · (x_i − mean, 1) (x_i
-    alone without config["center"]; the intercept's entry is 0 without
+    k the sum over the rows i of sample_weight[i] · dL/dp_k(x_i, y_i) · (z_i, 1), z_i = x_i −
+    mean (x_i alone without config["center"]), times inv_scale with config["scale"]; the
+    intercept's entry is 0 without
     config["fit_intercept"]); loss_sum is the sum of sample_weight[i] · L(x_i, y_i). Neither
     includes a penalty or weight decay (optimizer_step adds those), and neither is divided by
     the number of rows: sums over disjoint sets of rows add up to the sum over their union,
@@ -547,6 +572,7 @@ def batch_gradient(
     if not rows_ok:
         raise ValueError("rows must hold row indices in [0, n_samples)")
     n_outputs = check_model(X, y, sample_weight, mean, coef, rows, &cfg)
+    check_inv_scale(inv_scale, n_features, &cfg)
     gradient = np.zeros(coef.shape[0], dtype=np.asarray(coef).dtype)
     if n_rows == 0:
         return gradient, loss_sum
@@ -558,17 +584,26 @@ def batch_gradient(
     cdef double[:, ::1] thread_scratch = thread_buffers[1]
     cdef double[::1] thread_losses = thread_buffers[2]
     cdef RowSource source = dense_rows(&X[0, 0], n_features)
-    cdef FeatureMap features = centring(&mean[0], cfg.center)
+    cdef const floating* scales = NULL
+    cdef floating* scaled_ptr = NULL
+    cdef floating[::1] scaled
+    if cfg.scale:
+        scales = &inv_scale[0]
+        scaled = np.empty_like(gradient)
+        scaled_ptr = &scaled[0]
+    cdef FeatureMap features = feature_map(&mean[0], cfg.center, scales)
+    cdef const floating* model
     with nogil:
+        model = mapped_weights(features, &coef[0], scaled_ptr, n_outputs, n_features)
         if split_over_threads(&cfg, n_rows, n_features):
             loss_sum = accumulate_batch_in_threads(
                 &cfg, &source, &features, n_outputs, &y[0], &sample_weight[0],
-                &coef[0], &grad[0], &thread_grads[0, 0], thread_grads.shape[1],
+                model, &grad[0], &thread_grads[0, 0], thread_grads.shape[1],
                 &thread_scratch[0, 0], thread_scratch.shape[1], &thread_losses[0],
                 &rows[0], n_rows, distance, 1.0)
         else:
             loss_sum = accumulate_batch(&cfg, &source, &features, n_outputs, &y[0],
-                                        &sample_weight[0], &coef[0], &grad[0],
+                                        &sample_weight[0], model, &grad[0],
                                         &scratch[0], &scratch[n_outputs],
                                         &scratch[2 * n_outputs], &rows[0], n_rows, n_rows,
                                         distance, 1.0)

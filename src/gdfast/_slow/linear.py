@@ -242,28 +242,32 @@ def random_permutation(order, state):
 STATUS_OK, STATUS_NONFINITE = 0, 1
 
 
-def mapped_features(Xb, mean, config):
+def mapped_features(Xb, mean, config, inv_scale=None):
     """The rows Xb as the model sees them, in float64: z = x − mean with config["center"],
-    else x itself (the kernel's FeatureMap, which folds the same map into its sums)."""
+    else x itself, times inv_scale with config["scale"] (the kernel's FeatureMap, which
+    folds the same map into its sums)."""
     Z = Xb.astype(np.float64)
     if config["center"]:
         Z = Z - mean.astype(np.float64)
+    if config["scale"]:
+        Z = Z * inv_scale.astype(np.float64)
     return Z
 
 
-def batch_gradient(X, y, sample_weight, mean, theta, rows, config):
+def batch_gradient(X, y, sample_weight, mean, theta, rows, config, inv_scale=None):
     """Sum over `rows` of the weighted loss gradient, and of the weighted losses (float64).
 
     theta holds one row of n_features weights and an intercept per output. With one output,
     y is the target of the loss; with several, y holds class indices (0 .. K-1) and the
     outputs are either K one-vs-rest models or one multinomial (softmax) model. With
-    config["center"] the model is p = w·(x − mean) + c: the same model, recentred.
+    config["center"] the model is p = w·(x − mean) + c: the same model, recentred; with
+    config["scale"], p = w·((x − mean)∘inv_scale) + c (x∘inv_scale without centring).
     Neither sum includes a penalty, and neither is divided by the number of rows.
     """
     n_features = X.shape[1]
     W = _layout.by_output(theta, n_features).astype(np.float64)
     n_outputs = W.shape[0]
-    Z = mapped_features(X[rows], mean, config)
+    Z = mapped_features(X[rows], mean, config, inv_scale)
     P = Z @ W[:, :n_features].T + W[:, n_features]
     targets = y[rows].astype(np.float64)
     if config["multiclass"] == "multinomial":
@@ -310,7 +314,8 @@ def optimizer_step(coef, gradient, state, scalars, decay_mask, config, t):
     return t, lr
 
 
-def run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rng_state):
+def run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rng_state,
+              inv_scale=None):
     """One pass over the rows of X in `order` (a fresh random permutation if shuffling),
     updating coef, state, scalars, order in place.
 
@@ -321,10 +326,11 @@ def run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t,
     # Divergence is reported through the status, as the kernel does, not as warnings.
     with np.errstate(over="ignore", invalid="ignore"):
         return _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t,
-                      rng_state)
+                      rng_state, inv_scale)
 
 
-def _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rng_state):
+def _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rng_state,
+           inv_scale):
     n_samples = X.shape[0]
     # A full batch sums over every row whatever their order: shuffling it would only cost time.
     if config["shuffle"] and config["batch_size"] < n_samples:
@@ -333,7 +339,8 @@ def _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rn
     loss_sum, lr = 0.0, 0.0
     for start in range(0, n_samples, config["batch_size"]):
         rows = order[start:start + config["batch_size"]]
-        grad, batch_loss = batch_gradient(X, y, sample_weight, mean, coef, rows, config)
+        grad, batch_loss = batch_gradient(X, y, sample_weight, mean, coef, rows, config,
+                                          inv_scale)
         if not np.isfinite(batch_loss):
             return STATUS_NONFINITE, loss_sum, t, rng_state, lr
         loss_sum += batch_loss

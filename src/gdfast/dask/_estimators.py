@@ -48,13 +48,16 @@ DASK_PARAMETERS_DOC = """
     n_jobs : int or None, default=None
         Threads each chunk's task uses for a large batch; None means 1 (Dask already runs one
         task per worker thread).
+    scale : False, default=False
+        The features are not scaled (True and 'auto' are refused): scale them beforehand
+        (e.g. dask-ml's StandardScaler) if their spreads differ widely.
     early_stopping : bool, default=False
         As in memory, with the held-out rows drawn in each chunk: about validation_fraction
         of every chunk's rows (seeded by random_state; not stratified), scored unweighted.
 """
 
 _EXTRA_PARAMETERS = {"strategy": "gradient", "local_epochs": 1}
-_CHANGED_DEFAULTS = {"batch_size": None}
+_CHANGED_DEFAULTS = {"batch_size": None, "scale": False}
 
 
 def _dask_init(base):
@@ -93,6 +96,15 @@ class _DaskTraining:
     def _n_threads(self):
         return 1 if self.n_jobs is None else super()._n_threads()
 
+    def _scaled(self):
+        """The chunked passes centre but do not scale yet."""
+        if super()._scaled():
+            raise ValueError(f"scale={self.scale!r}: the Dask estimators do not scale the "
+                             "features yet. Pass scale=False (the default here), and scale "
+                             "them beforehand if their spreads differ widely (e.g. with "
+                             "dask-ml's StandardScaler).")
+        return False
+
     # --- fitting -------------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -114,6 +126,7 @@ class _DaskTraining:
 
     def _train_chunked(self, X, y, sample_weight, *, partial, classes):
         optimizer, schedule = self._options(partial=partial)
+        self._scaled()
         resume = hasattr(self, "_state") and (partial or self.warm_start)
         X, y, sample_weight = self._chunked_data(X, y, sample_weight,
                                                  reset=not (partial and resume))

@@ -17,7 +17,7 @@ from sklearn.utils.validation import _check_sample_weight, _is_fitted, validate_
 
 from gdfast import _layout
 from gdfast._constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INTEGER, one_of
-from gdfast.linear_model import _engine
+from gdfast.linear_model import _engine, _statistics
 from gdfast.linear_model._state import TrainingState
 from gdfast.optim import OPTIMIZER_CLASSES, Optimizer, get_optimizer
 from gdfast.optim.schedules import SCHEDULE_CLASSES, Adaptive, Schedule, get_schedule
@@ -94,6 +94,7 @@ class BaseGD(BaseEstimator):
         "random_state": ["random_state"],
         "fit_intercept": ["boolean"],
         "center": ["boolean"],
+        "scale": ["boolean", one_of(["auto"])],
         "warm_start": ["boolean"],
         "n_jobs": [POSITIVE_INTEGER, Options(Integral, {-1}), None],
         "verbose": ["verbose"],
@@ -111,8 +112,8 @@ class BaseGD(BaseEstimator):
 
     def __init__(self, loss, *, optimizer, learning_rate, lr_schedule, warmup_steps, penalty,
                  alpha, l1_ratio, batch_size, max_iter, tol, n_iter_no_change, early_stopping,
-                 validation_fraction, shuffle, random_state, fit_intercept, center, warm_start,
-                 n_jobs, verbose, engine):
+                 validation_fraction, shuffle, random_state, fit_intercept, center, scale,
+                 warm_start, n_jobs, verbose, engine):
         self.loss = loss
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -131,6 +132,7 @@ class BaseGD(BaseEstimator):
         self.random_state = random_state
         self.fit_intercept = fit_intercept
         self.center = center
+        self.scale = scale
         self.warm_start = warm_start
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -213,29 +215,33 @@ class BaseGD(BaseEstimator):
 
     # --- training -------------------------------------------------------------------------
 
-    def _base_rate(self, optimizer, X, sample_weight, mean):
+    def _base_rate(self, optimizer, X, sample_weight, mean, inv_scale=None):
         """γ₀: the user's, or with 'auto' the optimizer's default (adaptive rules) or the step
         1/L from the data (plain-gradient family); a state keeps the one it started with."""
         if self.learning_rate != "auto" or not optimizer.plain_gradient:
             return self._rate_from_row_norms(optimizer, 0.0, 0.0, X.shape[0])
-        total, largest = self._row_norm_sums(X, sample_weight, mean)
+        total, largest = self._row_norm_sums(X, sample_weight, mean, inv_scale)
         return self._rate_from_row_norms(optimizer, total, largest, X.shape[0])
 
-    def _row_norm_sums(self, X, sample_weight, mean):
-        """(Σ s·‖(x − mean, 1)‖², max s·‖(x − mean, 1)‖²) over the rows of X (the 1 only
-        with an intercept): what the automatic step needs from the data. Sums over disjoint
-        sets of rows add up, their maxima take the largest."""
-        # ‖x − mean‖² = ‖x‖² − 2 x·mean + ‖mean‖², without a centred copy of X, in float64,
-        # a block of rows at a time: float32 X converted whole would be a copy twice its
-        # size, and even a few per-row vectors cost several % of a float32 X's memory.
+    def _row_norm_sums(self, X, sample_weight, mean, inv_scale=None):
+        """(Σ s·‖(z, 1)‖², max s·‖(z, 1)‖²) over the rows of X, z = (x − mean)∘inv_scale the
+        features the model sees (the 1 only with an intercept): what the automatic step
+        needs from the data. Sums over disjoint sets of rows add up, their maxima take the
+        largest."""
+        # In float64, a block of rows at a time: float32 X converted whole would be a copy
+        # twice its size, and even a few per-row vectors cost several % of a float32 X's
+        # memory. z is formed per block rather than expanded as ‖x‖² − 2x·mean + ‖mean‖²,
+        # which loses the digits of features far from zero with small spreads.
         mean = mean.astype(np.float64)
-        mean_norm = mean @ mean
+        scales = None if inv_scale is None else inv_scale.astype(np.float64)
         block = max(1, ROW_BLOCK_VALUES // max(1, X.shape[1]))
         total, largest = 0.0, 0.0
         for start in range(0, X.shape[0], block):
-            rows = X[start:start + block].astype(np.float64, copy=False)
-            squared_norms = np.einsum("ij,ij->i", rows, rows) - 2.0 * (rows @ mean) + mean_norm
-            squared_norms = np.maximum(squared_norms, 0.0) + float(self.fit_intercept)
+            rows = X[start:start + block].astype(np.float64)
+            rows -= mean
+            if scales is not None:
+                rows *= scales
+            squared_norms = np.einsum("ij,ij->i", rows, rows) + float(self.fit_intercept)
             squared_norms *= sample_weight[start:start + block]
             total += float(np.sum(squared_norms))
             largest = max(largest, float(np.max(squared_norms)))
@@ -267,6 +273,10 @@ class BaseGD(BaseEstimator):
 
     def _centred(self):
         return bool(self.center and self.fit_intercept)
+
+    def _scaled(self):
+        """Whether the model trains on scaled features: scale, or with 'auto' center."""
+        return bool(self.center if self.scale == "auto" else self.scale)
 
     def _initial_intercepts(self, y, sample_weight):
         """The best constant model for the encoded targets (one value per output)."""
@@ -305,6 +315,7 @@ class BaseGD(BaseEstimator):
             "shuffle": bool(self.shuffle),
             "fit_intercept": bool(self.fit_intercept),
             "center": self._centred(),
+            "scale": self._scaled(),
             "learning_rate": rate,
             "warmup_steps": float(self.warmup_steps),
             "l2": l2,
@@ -321,19 +332,38 @@ class BaseGD(BaseEstimator):
         weights = _layout.by_output(coef, n_features)[:, :n_features].astype(np.float64)
         return 0.5 * l2 * float(np.sum(weights ** 2)) + l1 * float(np.sum(np.abs(weights)))
 
-    def _new_state(self, X, y, sample_weight, optimizer):
+    def _new_state(self, X, y, sample_weight, optimizer, *, stream=False):
         """Weights at zero; with center, the feature means and the best constant intercepts,
-        else the textbook start, everything at zero."""
+        else the textbook start, everything at zero; with scale, the features' scales.
+        stream (partial_fit): the state also keeps the rows' moments, which later chunks
+        update (_follow_stream)."""
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        if self._centred():
-            # weights @ X reads X once; np.average would build a weighted copy of it.
-            mean = (sample_weight @ X / np.sum(sample_weight)).astype(X.dtype)
-            intercepts = self._initial_intercepts(y, sample_weight)
+        center, scale = self._centred(), self._scaled()
+        moments = None
+        if stream and (center or scale):
+            moments = _statistics.weighted_moments(X, sample_weight)
+            mean, inv_scale = _statistics.statistics_from_moments(moments, X.dtype,
+                                                                  center=center, scale=scale)
         else:
-            mean = np.zeros(X.shape[1], dtype=X.dtype)
-            intercepts = np.zeros(self._n_outputs())
+            mean, inv_scale = _statistics.feature_statistics(X, sample_weight, center=center,
+                                                             scale=scale)
+        intercepts = (self._initial_intercepts(y, sample_weight) if center
+                      else np.zeros(self._n_outputs()))
         return TrainingState.new(mean, intercepts, optimizer, seed,
-                                 self._base_rate(optimizer, X, sample_weight, mean))
+                                 self._base_rate(optimizer, X, sample_weight, mean, inv_scale),
+                                 inv_scale=inv_scale, moments=moments)
+
+    def _follow_stream(self, state, X, sample_weight, optimizer):
+        """A stream's next chunk: the statistics become those of every row so far (the
+        chunk's moments combined with the state's), and the state moves to them with the
+        model unchanged (TrainingState.restandardise)."""
+        if state.moments is None:
+            return
+        state.moments = _statistics.combined_moments(
+            state.moments, _statistics.weighted_moments(X, sample_weight))
+        mean, inv_scale = _statistics.statistics_from_moments(
+            state.moments, state.coef.dtype, center=self._centred(), scale=self._scaled())
+        state.restandardise(mean, inv_scale, optimizer.buffer_units)
 
     def _resume_state(self, n_features, dtype, optimizer):
         """The fitted state, with coef_ and intercept_ as they are now (a user may set them)."""
@@ -346,7 +376,13 @@ class BaseGD(BaseEstimator):
                              "over. Refit from scratch (warm_start=False).")
         state = state.copy()
         n_outputs = _layout.n_outputs(state.coef.shape[0], n_features)
-        state.set_model_coef(np.reshape(self.coef_, (n_outputs, n_features)), self.intercept_)
+        weights = np.reshape(self.coef_, (n_outputs, n_features))
+        fitted_weights, fitted_intercepts = state.model_coef()
+        # Only a model set by the user is stored again: w∘s / s need not give w back
+        # exactly, and continuing a run must take the same steps as not stopping it.
+        if not (np.array_equal(weights, fitted_weights)
+                and np.array_equal(self.intercept_, fitted_intercepts)):
+            state.set_model_coef(weights, self.intercept_)
         return state
 
     def _fit_encoded(self, X, y, sample_weight, optimizer, schedule, *, partial, y_original=None):
@@ -367,7 +403,9 @@ class BaseGD(BaseEstimator):
         sample_weight = normalised
         resume = hasattr(self, "_state") and (partial or self.warm_start)
         state = (self._resume_state(n_features, X.dtype, optimizer) if resume
-                 else self._new_state(X, y, sample_weight, optimizer))
+                 else self._new_state(X, y, sample_weight, optimizer, stream=partial))
+        if partial and resume:
+            self._follow_stream(state, X, sample_weight, optimizer)
         n_epochs = 1 if partial else self.max_iter
         state, history, interrupt = self._train(
             self._in_memory_epoch(X, y, sample_weight, unit_weights), X.shape, state,
@@ -405,7 +443,8 @@ class BaseGD(BaseEstimator):
             config["unit_weights"] = unit_weights
             status, loss_sum, state.t, state.rng_state, last_rate = _engine.run_epoch(
                 self.engine, X, y, sample_weight, state.coef, state.buffers, state.scalars,
-                order, config, state.t, state.rng_state, mean=state.mean)
+                order, config, state.t, state.rng_state, mean=state.mean,
+                inv_scale=state.inv_scale)
             return status, loss_sum, last_rate
         return epoch
 
@@ -494,8 +533,9 @@ class BaseGD(BaseEstimator):
                 if status != _engine.STATUS_OK:
                     raise ValueError(
                         f"Floating-point under-/overflow occurred at epoch #{state.epoch}. "
-                        "Scaling input data with StandardScaler or MinMaxScaler might help, or "
-                        f"a smaller learning_rate (now {base_rate:g}).")
+                        + ("A smaller" if self._scaled() else
+                           "Scaling the features (scale=True) might help, or a smaller")
+                        + f" learning_rate (now {base_rate:g}).")
                 loss = loss_sum / n_samples + self._penalty_value(state.coef, n_features)
                 history["loss"].append(loss)
                 history["rate"].append(last_rate)
@@ -565,7 +605,8 @@ class BaseGD(BaseEstimator):
             warnings.warn(
                 f"Maximum number of epochs ({self.max_iter}) reached before convergence: the "
                 f"objective was still improving by more than tol={self.tol:g}. Increase "
-                "max_iter, or scale the features (e.g. StandardScaler), which speeds descent.",
+                + ("max_iter." if self._scaled() else
+                   "max_iter, or scale the features (scale=True), which speeds descent."),
                 ConvergenceWarning)
 
 

@@ -15,7 +15,8 @@ PARAMETERS_DOC = """
     learning_rate : float or 'auto', default='auto'
         Base step size γ₀ (scikit-learn's eta0; its learning_rate is lr_schedule here).
         'auto': for sgd, momentum and nesterov the step 1/L from the data, L = c·max over
-        rows of ‖(x, 1)‖² with c the loss's curvature bound (as scikit-learn's SAG solver),
+        rows of ‖(z, 1)‖², z the features as the model sees them (centred and scaled per
+        center and scale), with c the loss's curvature bound (as scikit-learn's SAG solver),
         which does not diverge on unscaled data; for the adaptive optimizers
         their standard default (PyTorch's: 1e-3 for Adam and AdamW, 2e-3 for NAdam and
         Adamax, 1.0 for AdaDelta, 1e-2 for AdaGrad and RMSprop).
@@ -59,8 +60,20 @@ PARAMETERS_DOC = """
         feature means (computed once; X is not copied), starting the intercept at the best
         constant model (mean target, median for the robust losses, the classes' log-odds).
         The model, objective and optimum are unchanged; descent is far better conditioned
-        when features sit far from zero, so defaults converge on unscaled data. False runs
-        the textbook iteration from all-zero parameters.
+        when features sit far from zero, so defaults converge on unscaled data. False (with
+        scale=False, which 'auto' then is) runs the textbook iteration from all-zero
+        parameters.
+    scale : bool or 'auto', default='auto'
+        Train on features divided by their weighted standard deviations,
+        z = (x − mean)/std (x/std with center=False), as after StandardScaler with the same
+        sample_weight (a constant feature keeps scale 1); X is not copied. 'auto' is the
+        value of center: True by default, False for the textbook iteration. coef_ and
+        intercept_ are always in the original units. The penalty applies to the weights
+        of z, so alpha means what it means after a StandardScaler: with the same random
+        state and max_iter, predictions equal make_pipeline(StandardScaler(), the same
+        estimator with scale=False) up to rounding. In partial_fit the means and scales
+        follow the stream: after each call they are those of every row seen so far (as
+        StandardScaler.partial_fit's), the model carried over unchanged.
     warm_start : bool, default=False
         fit() continues from the fitted coefficients and optimizer state.
     n_jobs : int or None, default=None
@@ -120,7 +133,7 @@ class GDRegressor(RegressorMixin, BaseGD):
                  alpha=1e-4, l1_ratio=0.15, batch_size=1, max_iter=1000, tol=1e-3,
                  n_iter_no_change=5, early_stopping=False, validation_fraction=0.1,
                  shuffle=True, random_state=None, fit_intercept=True, center=True,
-                 warm_start=False, n_jobs=None, verbose=0, engine="cython"):
+                 scale="auto", warm_start=False, n_jobs=None, verbose=0, engine="cython"):
         self.epsilon = epsilon
         super().__init__(loss, optimizer=optimizer, learning_rate=learning_rate,
                          lr_schedule=lr_schedule, warmup_steps=warmup_steps, penalty=penalty,
@@ -129,7 +142,7 @@ class GDRegressor(RegressorMixin, BaseGD):
                          early_stopping=early_stopping,
                          validation_fraction=validation_fraction, shuffle=shuffle,
                          random_state=random_state, fit_intercept=fit_intercept,
-                         center=center, warm_start=warm_start, n_jobs=n_jobs,
+                         center=center, scale=scale, warm_start=warm_start, n_jobs=n_jobs,
                          verbose=verbose, engine=engine)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -145,9 +158,9 @@ class GDRegressor(RegressorMixin, BaseGD):
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over these rows, continuing the fitted coefficients and optimizer state.
 
-        The first call fixes the feature means (center), the starting intercept and the
-        'auto' rate from its rows; with lr_schedule='adaptive' the rate decays as γ₀/t^(1/3)
-        over the updates t."""
+        The first call fixes the starting intercept and the 'auto' rate from its rows; the
+        feature means and scales (center, scale) are those of every row seen so far; with
+        lr_schedule='adaptive' the rate decays as γ₀/t^(1/3) over the updates t."""
         optimizer, schedule = self._options(partial=True)
         first_call = not hasattr(self, "_state")
         X, y, sample_weight = self._validate_fit_data(X, y, sample_weight, y_numeric=True,

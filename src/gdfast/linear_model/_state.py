@@ -5,12 +5,14 @@ import numpy as np
 
 from gdfast import _layout
 from gdfast.linear_model import _engine
+from gdfast.linear_model._statistics import Moments
 
 
 @dataclass
 class TrainingState:
-    coef: np.ndarray        # flat: n_features weights then the intercept, per output (in the
-                            # centred parametrisation, the intercept is c = b + w·mean)
+    coef: np.ndarray        # flat: n_features weights then the intercept, per output, of the
+                            # model p = w·z + c on z = (x − mean)∘inv_scale: the weights of
+                            # the original features are w∘inv_scale, and b = c − (w∘s)·mean
     mean: np.ndarray        # the feature means of the centred parametrisation (zeros: none)
     buffers: np.ndarray     # the optimizer's state, one parameter-sized row per buffer
     scalars: np.ndarray     # the optimizer's scalar state (running products), float64
@@ -20,10 +22,14 @@ class TrainingState:
                             # next epoch draws the same row order (no per-row data is kept)
     base_rate: float        # γ₀ of learning_rate="auto", fixed when the state is created
     adaptive_rate: float    # the current rate of the 'adaptive' schedule
+    inv_scale: np.ndarray = None   # the features' scales s (ones: none)
+    moments: Moments | None = None     # of every row trained on so far, for a stream
+                                       # (partial_fit) whose statistics follow its chunks
 
     @classmethod
-    def new(cls, mean, intercepts, optimizer, seed, base_rate):
-        """A fresh state: weights 0, intercepts as given, the optimizer's initial buffers."""
+    def new(cls, mean, intercepts, optimizer, seed, base_rate, inv_scale=None, moments=None):
+        """A fresh state: weights 0, intercepts as given, the optimizer's initial buffers;
+        inv_scale None: every scale 1."""
         dtype, n_features = mean.dtype, mean.shape[0]
         coef = _layout.zeros(len(intercepts), n_features, dtype)
         _layout.by_output(coef, n_features)[:, n_features] = intercepts
@@ -31,25 +37,52 @@ class TrainingState:
         buffers = np.zeros((_engine.state_rows(optimizer.name), n_params), dtype=dtype)
         for row, value in zip(buffers, optimizer.initial_buffer_values()):
             row[:] = value
+        if inv_scale is None:
+            inv_scale = np.ones(n_features, dtype=dtype)
         return cls(coef=coef, mean=mean, buffers=buffers,
                    scalars=np.ones(_engine.SCALAR_STATE_SIZE), t=0, epoch=0,
                    rng_state=int(seed),
-                   base_rate=float(base_rate), adaptive_rate=float(base_rate))
+                   base_rate=float(base_rate), adaptive_rate=float(base_rate),
+                   inv_scale=inv_scale, moments=moments)
 
     def model_coef(self):
-        """(weights of shape (n_outputs, n_features), intercepts b = c − w·mean)."""
+        """(weights w∘s of shape (n_outputs, n_features), intercepts b = c − (w∘s)·mean): the
+        model in the original units."""
         rows = _layout.by_output(self.coef, self.mean.shape[0])
-        weights = rows[:, :-1]
-        return weights.copy(), rows[:, -1] - weights @ self.mean
+        weights = rows[:, :-1] * self.inv_scale
+        return weights, rows[:, -1] - weights @ self.mean
 
     def set_model_coef(self, weights, intercepts):
         """Store a model's weights and intercepts b in this state's parametrisation."""
         rows = _layout.by_output(self.coef, self.mean.shape[0])
-        rows[:, :-1] = weights
-        rows[:, -1] = intercepts + rows[:, :-1] @ self.mean
+        rows[:, :-1] = weights / self.inv_scale
+        rows[:, -1] = intercepts + np.asarray(weights, dtype=rows.dtype) @ self.mean
+
+    def restandardise(self, mean, inv_scale, buffer_units):
+        """Move to the statistics (mean, inv_scale), the model p(x) unchanged: each weight
+        becomes w' = w·s/s', each intercept c' = c + (w∘s)·(mean' − mean), and each
+        feature's entries of the optimizer's buffers change as its gradients do, by
+        r = s'/s to the power of the buffer's units (buffer_units, the optimizer's). The
+        intercepts' buffer entries are kept: a shift of the mean moves part of the weights'
+        gradient into the intercept's, which the buffers do not follow."""
+        n_features = self.mean.shape[0]
+        rows = _layout.by_output(self.coef, n_features)
+        old_mean, old_scale = self.mean.astype(np.float64), self.inv_scale.astype(np.float64)
+        new_mean, new_scale = mean.astype(np.float64), inv_scale.astype(np.float64)
+        weights = rows[:, :-1].astype(np.float64) * old_scale       # the model's w∘s
+        intercepts = rows[:, -1].astype(np.float64) + weights @ (new_mean - old_mean)
+        rows[:, :-1] = weights / new_scale
+        rows[:, -1] = intercepts
+        ratio = new_scale / old_scale
+        for buffer, units in zip(self.buffers, buffer_units):
+            if units != 0:
+                entries = _layout.by_output(buffer, n_features)[:, :-1]
+                entries *= (ratio ** units).astype(buffer.dtype)
+        self.mean, self.inv_scale = mean, inv_scale
 
     def copy(self):
         """A copy to train on, so that a failed epoch leaves the fitted state untouched:
         O(parameters), nothing per row."""
         return replace(self, coef=self.coef.copy(), mean=self.mean.copy(),
-                       buffers=self.buffers.copy(), scalars=self.scalars.copy())
+                       inv_scale=self.inv_scale.copy(), buffers=self.buffers.copy(),
+                       scalars=self.scalars.copy())
