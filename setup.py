@@ -56,7 +56,7 @@ def kernel(name, extra_args=()):
     )
 
 
-extensions = [kernel("linear"), kernel("mlp")]
+extensions = [kernel("linear"), kernel("mlp"), kernel("statistics")]
 if (platform.machine().lower() in ("x86_64", "amd64") and sys.platform != "win32"
         and os.environ.get("GDFAST_NO_AVX2", "") in ("", "0")):
     extensions += [kernel("linear_avx2", ["-mavx2", "-mfma"]),

@@ -18,15 +18,13 @@ from sklearn.utils.validation import _check_sample_weight, _is_fitted, validate_
 from gdfast import _layout
 from gdfast._constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INTEGER, one_of
 from gdfast.linear_model import _engine
+from gdfast.linear_model._statistics import check_finite, describe_features, row_norm_sums
 from gdfast.linear_model._state import TrainingState
 from gdfast.optim import OPTIMIZER_CLASSES, Optimizer, get_optimizer
 from gdfast.optim.schedules import SCHEDULE_CLASSES, Adaptive, Schedule, get_schedule
 
 # The in-kernel shuffle draws row indices from 32 random bits.
 MAX_ROWS = 2**32 - 1
-# Values (rows × features) per block where X is read in float64 a block at a time: 2 MiB,
-# large enough that the Python loop over blocks costs little next to reading them.
-ROW_BLOCK_VALUES = 1 << 18
 # The plain-gradient family (Optimizer.plain_gradient) takes, with learning_rate="auto", the
 # step 1/L for the curvature bound L = c · max s·||(x, 1)||² over rows with weight s
 # (scikit-learn's SAG uses the same bound), or for a full batch c · mean s·||(x, 1)||²; c
@@ -185,13 +183,15 @@ class BaseGD(BaseEstimator):
         return super().set_params(**params)
 
     def _validate_fit_data(self, X, y, sample_weight, *, y_numeric, reset=True):
-        """Check X, y and sample_weight; X keeps float32 or becomes float64, C-ordered."""
+        """Check X, y and sample_weight; X keeps float32 or becomes float64, C-ordered.
+        X's values are checked to be finite later, by the fit's one pass over X (see
+        _fit_encoded): scikit-learn's check would read X once more."""
         if _all_zero(sample_weight):
             raise ValueError("sample_weight is zero for every row: at least one row needs a "
                              "positive weight.")
         try:
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                                 y_numeric=y_numeric, reset=reset)
+                                 y_numeric=y_numeric, reset=reset, ensure_all_finite=False)
         except (ValueError, TypeError) as error:
             raise _without_data(error) from None
         if X.shape[0] > MAX_ROWS:
@@ -213,34 +213,27 @@ class BaseGD(BaseEstimator):
 
     # --- training -------------------------------------------------------------------------
 
-    def _base_rate(self, optimizer, X, sample_weight, mean):
+    def _needs_row_norms(self, optimizer):
+        """Whether the step comes from the data's row norms (see CURVATURE)."""
+        return self.learning_rate == "auto" and optimizer.plain_gradient
+
+    def _base_rate(self, optimizer, X, sample_weight, statistics):
         """γ₀: the user's, or with 'auto' the optimizer's default (adaptive rules) or the step
-        1/L from the data (plain-gradient family); a state keeps the one it started with."""
-        if self.learning_rate != "auto" or not optimizer.plain_gradient:
+        1/L from the data (plain-gradient family); a state keeps the one it started with.
+        A full batch needs only the total of the row norms, which the features' moments
+        give; a smaller batch also needs the largest one."""
+        if not self._needs_row_norms(optimizer):
             return self._rate_from_row_norms(optimizer, 0.0, 0.0, X.shape[0])
-        total, largest = self._row_norm_sums(X, sample_weight, mean)
+        total = statistics.norm_total(self.fit_intercept)
+        largest = (0.0 if self._full_batch(X.shape[0])
+                   else statistics.largest_norm(X, sample_weight, self.fit_intercept))
         return self._rate_from_row_norms(optimizer, total, largest, X.shape[0])
 
     def _row_norm_sums(self, X, sample_weight, mean):
         """(Σ s·‖(x − mean, 1)‖², max s·‖(x − mean, 1)‖²) over the rows of X (the 1 only
         with an intercept): what the automatic step needs from the data. Sums over disjoint
         sets of rows add up, their maxima take the largest."""
-        # ‖x − mean‖² = ‖x‖² − 2 x·mean + ‖mean‖², without a centred copy of X, in float64,
-        # a block of rows at a time: float32 X converted whole would be a copy twice its
-        # size, and even a few per-row vectors cost several % of a float32 X's memory.
-        mean = mean.astype(np.float64)
-        mean_norm = mean @ mean
-        block = max(1, ROW_BLOCK_VALUES // max(1, X.shape[1]))
-        total, largest = 0.0, 0.0
-        for start in range(0, X.shape[0], block):
-            rows = X[start:start + block].astype(np.float64, copy=False)
-            squared_norms = np.einsum("ij,ij->i", rows, rows) - 2.0 * (rows @ mean) + mean_norm
-            squared_norms = np.maximum(squared_norms, 0.0) + float(self.fit_intercept)
-            squared_norms *= sample_weight[start:start + block]
-            total += float(np.sum(squared_norms))
-            largest = max(largest, float(np.max(squared_norms)))
-            del rows, squared_norms       # before the next block's are made
-        return total, largest
+        return row_norm_sums(X, sample_weight, mean, np.ones(X.shape[1]), self.fit_intercept)
 
     def _rate_from_row_norms(self, optimizer, total, largest, n_samples):
         """γ₀ from _row_norm_sums' (total, largest) over n_samples rows."""
@@ -323,17 +316,18 @@ class BaseGD(BaseEstimator):
 
     def _new_state(self, X, y, sample_weight, optimizer):
         """Weights at zero; with center, the feature means and the best constant intercepts,
-        else the textbook start, everything at zero."""
+        else the textbook start, everything at zero. One pass over X gives the means, checks
+        that X is finite and gives what the automatic step needs."""
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        statistics = describe_features(
+            X, sample_weight, center=self._centred(), scale=False, n_threads=self._n_threads(),
+            distances=self._needs_row_norms(optimizer) and not self._full_batch(X.shape[0]))
         if self._centred():
-            # weights @ X reads X once; np.average would build a weighted copy of it.
-            mean = (sample_weight @ X / np.sum(sample_weight)).astype(X.dtype)
             intercepts = self._initial_intercepts(y, sample_weight)
         else:
-            mean = np.zeros(X.shape[1], dtype=X.dtype)
             intercepts = np.zeros(self._n_outputs())
-        return TrainingState.new(mean, intercepts, optimizer, seed,
-                                 self._base_rate(optimizer, X, sample_weight, mean))
+        return TrainingState.new(statistics.mean, intercepts, optimizer, seed,
+                                 self._base_rate(optimizer, X, sample_weight, statistics))
 
     def _resume_state(self, n_features, dtype, optimizer):
         """The fitted state, with coef_ and intercept_ as they are now (a user may set them)."""
@@ -357,15 +351,20 @@ class BaseGD(BaseEstimator):
         y_original: the targets as given, for the validation score of early stopping.
         """
         n_features = X.shape[1]
+        resume = hasattr(self, "_state") and (partial or self.warm_start)
+        split = self.early_stopping and not partial
+        if resume or split:
+            # A new state's pass over X checks it, but a resumed state takes no pass, and a
+            # split's pass reads only the training rows.
+            check_finite(X)
         validation = None
-        if self.early_stopping and not partial:
+        if split:
             X, X_val, y, _, sample_weight, _, _, y_val = self._split_validation(
                 X, y, sample_weight, y_original)
             validation = (X_val, y_val)
         normalised = self._normalise_weights(sample_weight)
         unit_weights = normalised is sample_weight     # returned as given only if all ones
         sample_weight = normalised
-        resume = hasattr(self, "_state") and (partial or self.warm_start)
         state = (self._resume_state(n_features, X.dtype, optimizer) if resume
                  else self._new_state(X, y, sample_weight, optimizer))
         n_epochs = 1 if partial else self.max_iter
