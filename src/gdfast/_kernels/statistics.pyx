@@ -144,10 +144,20 @@ def shifted_moments(const floating[:, ::1] X, const floating[::1] sample_weight,
     cdef double[:, ::1] sums = segment
     cdef float* out = NULL if distances is None else &distances[0]
     cdef int failed = 0
-    for k in prange(n_segments, nogil=True, num_threads=max(1, n_threads), schedule="dynamic"):
-        if segment_sums(X, sample_weight, &shift[0], k * SEGMENT_ROWS,
-                        min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out) != 0:
-            failed += 1
+    # Threads only where each gets segments to sum: starting a team costs more than a
+    # small X takes to read.
+    cdef int threads = <int> max(1, min(n_threads, n_segments // 2))
+    if threads == 1:
+        with nogil:
+            for k in range(n_segments):
+                if segment_sums(X, sample_weight, &shift[0], k * SEGMENT_ROWS,
+                                min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out) != 0:
+                    failed += 1
+    else:
+        for k in prange(n_segments, nogil=True, num_threads=threads, schedule="dynamic"):
+            if segment_sums(X, sample_weight, &shift[0], k * SEGMENT_ROWS,
+                            min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out) != 0:
+                failed += 1
     if failed:
         raise MemoryError("no memory for the sums of the features")
     total = segment.sum(axis=0)         # in segment order: the same for any thread count

@@ -1,11 +1,22 @@
 """What a fit learns of the features before its first epoch, in one compiled read of X: the
 weighted means and standard deviations (centring and scaling), the check that X is finite,
 and what the automatic step needs of the row norms."""
+import importlib
 from dataclasses import dataclass
 
 import numpy as np
 
-from gdfast._kernels import statistics as _kernel
+from gdfast.linear_model import _engine
+
+
+def _select_kernel():
+    """The build of the statistics kernel that matches the epoch loop's: AVX2 and FMA where
+    _engine runs its AVX2 build, the baseline otherwise."""
+    avx2 = _engine.kernel.__name__.endswith("_avx2")
+    return importlib.import_module("gdfast._kernels.statistics" + ("_avx2" if avx2 else ""))
+
+
+_kernel = _select_kernel()
 
 # Rows, evenly spaced through X, whose mean is the point the sums are taken around: enough
 # that it lies close to the means next to the spread of most data, few enough to cost
