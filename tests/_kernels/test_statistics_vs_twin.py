@@ -73,8 +73,10 @@ def test_moments_do_not_depend_on_the_thread_count(kernel):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_distances_match_the_twin(kernel, dtype):
+@pytest.mark.parametrize("n_features", [6, 8, 21])     # below, at and past eight lanes
+def test_distances_match_the_twin(kernel, dtype, n_features):
     X, weights = offset_data(dtype)
+    X = np.ascontiguousarray(np.tile(X, 4)[:, :n_features])
     shift = shift_of(X)
     computed = np.full(X.shape[0], np.nan, dtype=np.float32)
     reference = np.empty(X.shape[0])

@@ -23,6 +23,12 @@ from libc.stdlib cimport free, malloc
 cdef enum:
     BLOCK_ROWS = 256
     SEGMENT_ROWS = 8192
+    LANES = 8
+
+
+cdef inline double lane_sum(const double* lanes) noexcept nogil:
+    return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5])
+                                                              + (lanes[6] + lanes[7]))
 
 
 cdef inline double squared_distance(const floating* x, const double* c,
@@ -72,6 +78,8 @@ cdef int segment_sums(const floating[:, ::1] X, const floating[::1] weights,
     Four rows at a time: each load and store of a block sum then serves four values of X."""
     cdef Py_ssize_t d = X.shape[1], i, j, k, block, end
     cdef double s, s0, s1, s2, s3, e0, e1, e2, e3, p0, p1, p2, p3, c
+    cdef double lanes[4 * LANES]
+    cdef Py_ssize_t width
     cdef const floating* x0
     cdef const floating* x1
     cdef const floating* x2
@@ -93,21 +101,59 @@ cdef int segment_sums(const floating[:, ::1] X, const floating[::1] weights,
             s0, s1, s2, s3 = weights[i], weights[i + 1], weights[i + 2], weights[i + 3]
             sums[0] += (s0 + s1) + (s2 + s3)
             x0, x1, x2, x3 = &X[i, 0], &X[i + 1, 0], &X[i + 2, 0], &X[i + 3, 0]
-            for j in range(d):
-                c = shift[j]
-                e0 = x0[j] - c
-                e1 = x1[j] - c
-                e2 = x2[j] - c
-                e3 = x3[j] - c
-                p0 = s0 * e0
-                p1 = s1 * e1
-                p2 = s2 * e2
-                p3 = s3 * e3
-                first[j] += (p0 + p1) + (p2 + p3)
-                second[j] += (p0 * e0 + p1 * e1) + (p2 * e2 + p3 * e3)
-            if distances != NULL:
+            if distances == NULL:
+                for j in range(d):
+                    c = shift[j]
+                    e0 = x0[j] - c
+                    e1 = x1[j] - c
+                    e2 = x2[j] - c
+                    e3 = x3[j] - c
+                    p0 = s0 * e0
+                    p1 = s1 * e1
+                    p2 = s2 * e2
+                    p3 = s3 * e3
+                    first[j] += (p0 + p1) + (p2 + p3)
+                    second[j] += (p0 * e0 + p1 * e1) + (p2 * e2 + p3 * e3)
+            else:
+                for k in range(4 * LANES):
+                    lanes[k] = 0.0
+                j = 0
+                while j + LANES <= d:
+                    for k in range(LANES):
+                        c = shift[j + k]
+                        e0 = x0[j + k] - c
+                        e1 = x1[j + k] - c
+                        e2 = x2[j + k] - c
+                        e3 = x3[j + k] - c
+                        p0 = s0 * e0
+                        p1 = s1 * e1
+                        p2 = s2 * e2
+                        p3 = s3 * e3
+                        first[j + k] += (p0 + p1) + (p2 + p3)
+                        second[j + k] += (p0 * e0 + p1 * e1) + (p2 * e2 + p3 * e3)
+                        lanes[k] += e0 * e0
+                        lanes[LANES + k] += e1 * e1
+                        lanes[2 * LANES + k] += e2 * e2
+                        lanes[3 * LANES + k] += e3 * e3
+                    j += LANES
+                for k in range(d - j):
+                    c = shift[j + k]
+                    e0 = x0[j + k] - c
+                    e1 = x1[j + k] - c
+                    e2 = x2[j + k] - c
+                    e3 = x3[j + k] - c
+                    p0 = s0 * e0
+                    p1 = s1 * e1
+                    p2 = s2 * e2
+                    p3 = s3 * e3
+                    first[j + k] += (p0 + p1) + (p2 + p3)
+                    second[j + k] += (p0 * e0 + p1 * e1) + (p2 * e2 + p3 * e3)
+                    lanes[k] += e0 * e0
+                    lanes[LANES + k] += e1 * e1
+                    lanes[2 * LANES + k] += e2 * e2
+                    lanes[3 * LANES + k] += e3 * e3
                 for k in range(4):
-                    distances[i + k] = sqrt(squared_distance(&X[i + k, 0], shift, d))
+                    distances[i + k] = sqrt(lane_sum(&lanes[k * LANES]))
             i += 4
         while i < end:
             s = weights[i]
