@@ -128,3 +128,20 @@ def test_bench_network_section_prints_its_rows_and_writes_them(tmp_path):
     assert accuracy["within_tolerance"] == (abs(accuracy["difference"]) <= 0.01)
     assert (f"gdfast MLPClassifier {accuracy['gdfast_accuracy']:.4f}" in done.stdout
             and f"scikit-learn MLPClassifier {accuracy['sklearn_accuracy']:.4f}" in done.stdout)
+
+
+def test_bench_fit_setup_lines_per_batch_mode(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "--quick", "--only", "setup"]) == 0
+    out = capsys.readouterr().out
+    results = json.loads((tmp_path / "gdfast-bench.json").read_text())["results"]
+    assert [r["kind"] for r in results] == ["setup"] * 3
+    assert [r["path"] for r in results] == ["per-sample", "mini-batch-32", "full-batch"]
+    for result in results:
+        assert result["n_samples"] == 2_000 and result["n_features"] == 100
+        assert result["x_floor"] == result["seconds"] / result["floor_seconds"]
+        [line] = [line for line in out.splitlines()
+                  if line.startswith(f"  fit setup {result['path']} ")]
+        assert f"= {result['x_floor']:.2f}x floor" in line
+    assert ("Fit setup, 2,000 x 100 float64: GDRegressor's default fit with max_iter=1 minus "
+            "its epoch, ÷ the floor X @ w") in out

@@ -1,7 +1,7 @@
 """What `python -m gdfast bench` measures: one training epoch of each case against the cost
 of reading X once (`X @ w`), the NumPy reference and scikit-learn's SGD, timed in the same
-run, and the time the default estimators take to come within 1% of the optimal training
-loss. The networks' section is gdfast._cli.bench_network. `pytest benchmarks
+run, what a fit costs besides its epochs (its setup), and the time the default estimators
+take to come within 1% of the optimal training loss. The networks' section is gdfast._cli.bench_network. `pytest benchmarks
 --benchmark-only` times the same linear cases (benchmarks/conftest.py).
 
 Every ratio is against a baseline measured in this run on this machine: a number from
@@ -125,6 +125,11 @@ class MemoryCase:
         return "-".join(["memory", size, self.estimator, self.dtype, self.path])
 
 
+def setup_names(sizes=("small", "large")):
+    """One fit-setup measurement per batch mode on each size's first shape."""
+    return [f"setup-{SIZES[size][0]}-{path}" for size in sizes for path in PATHS]
+
+
 def memory_cases(sizes=("small", "large")):
     return [MemoryCase(MEMORY_X_BYTES[size], estimator, dtype, path) for size in sizes
             for estimator in ("GDRegressor", "GDClassifier")
@@ -241,6 +246,62 @@ def min_seconds(function, *, warmup=True, min_runs=3, budget=TIME_BUDGET, max_ru
     return min(times), len(times)
 
 
+def fit_setup_seconds(X, y, path, repeats=3):
+    """(setup, epoch) seconds of GDRegressor's default fit cut after one epoch (max_iter=1),
+    with the batch size of `path`: the epoch timed inside the fit, the setup the rest of the
+    fit's time (the data checks, the features' statistics, the automatic step, the initial
+    intercept). The fastest setup of `repeats` fits, with its fit's epoch."""
+    from gdfast import GDRegressor
+    best = None
+    for _ in range(repeats):
+        model = GDRegressor(batch_size=PATHS[path], max_iter=1, tol=None, random_state=0)
+        epochs = []
+        in_memory_epoch = model._in_memory_epoch
+
+        def timed_epoch(*args):
+            epoch = in_memory_epoch(*args)
+
+            def run(state, config):
+                start = perf_counter()
+                result = epoch(state, config)
+                epochs.append(perf_counter() - start)
+                return result
+            return run
+
+        model._in_memory_epoch = timed_epoch
+        start = perf_counter()
+        model.fit(X, y)
+        seconds = perf_counter() - start
+        setup = (seconds - epochs[0], epochs[0])
+        best = setup if best is None or setup[0] < best[0] else best
+    return best
+
+
+def _run_setup(sizes, only, progress):
+    results = []
+    for size in sizes:
+        shape = SIZES[size][0]
+        chosen = [path for path in PATHS if matches(f"setup-{shape}-{path}", only)]
+        if not chosen:
+            continue
+        data = make_data(shape)
+        X, y = data.arrays("float64", "squared_error")
+        samples = [floor_seconds(X, FLOOR_REPEATS[size])]
+        for path in chosen:
+            fit_setup_seconds(X, y, path, repeats=1)          # warm-up
+            setup, epoch = fit_setup_seconds(X, y, path)
+            samples.append(floor_seconds(X, 5))
+            results.append({"kind": "setup", "name": f"setup-{shape}-{path}", "shape": shape,
+                            "path": path, "n_samples": X.shape[0], "n_features": X.shape[1],
+                            "seconds": setup, "epoch_seconds": epoch})
+        for result in results[-len(chosen):]:
+            result["floor_seconds"] = min(samples)
+            result["x_floor"] = result["seconds"] / result["floor_seconds"]
+            progress(f"{result['name']}: fit setup {result['seconds']:.3e} s = "
+                     f"{result['x_floor']:.2f}x floor")
+    return results
+
+
 def _peak_rss_bytes():
     """The peak resident set size of this process so far (ru_maxrss: KiB on Linux, bytes
     on macOS)."""
@@ -336,8 +397,9 @@ def _run_memory(sizes, only, progress):
 def run(sizes=("small", "large"), only=(), progress=None):
     """Measure the selected cases; return a list of result dicts, each with a "kind":
     "floor" (one per shape), "epoch" (one per case), "network-epoch" and
-    "network-accuracy" (gdfast._cli.bench_network), "quality" (one per estimator and feature
-    scaling) and "quality-real" (one per bundled data set; gdfast._cli.bench_quality) or
+    "network-accuracy" (gdfast._cli.bench_network), "setup" (one per batch mode), "quality"
+    (one per estimator and feature scaling) and "quality-real" (one per bundled data set;
+    gdfast._cli.bench_quality) or
     "memory" (one per estimator, dtype and path).
     `only`: shell-style patterns a case or quality name must contain. `progress(text)` is
     called once per finished measurement."""
@@ -395,6 +457,7 @@ def run(sizes=("small", "large"), only=(), progress=None):
         if result["kind"] == "epoch":
             _add_ratios(result, floors[result["shape"]]["seconds"])
     results += bench_network.run(sizes, only, matches, min_seconds, progress)
+    results += _run_setup(sizes, only, progress)
     results += bench_quality.run(sizes, only, matches, progress)
     results += _run_memory(sizes, only, progress)
     return results
@@ -423,7 +486,8 @@ def _progress_line(result):
 
 def names(sizes):
     """The name of every case, time-to-quality and memory measurement, for --only."""
-    return [case.name for case in cases(sizes)] + bench_quality.names(sizes) + [
+    return [case.name for case in cases(sizes)] + bench_quality.names(sizes) + \
+        setup_names(sizes) + [
         case.name for case in memory_cases(sizes)] + bench_network.names(sizes)
 
 
@@ -508,6 +572,14 @@ def format_table(results, machine=None):
                   "SGDClassifier(log_loss), fit with max_iter=1 and the same constant step). "
                   "f32/f64: float32 s/epoch ÷ float64 s/epoch."]
     lines += bench_network.format_table(results)
+    setups = [r for r in results if r["kind"] == "setup"]
+    if setups:
+        first = setups[0]
+        lines += ["", f"Fit setup, {first['n_samples']:,} x {first['n_features']} float64: "
+                  "GDRegressor's default fit with max_iter=1 minus its epoch, ÷ the floor X @ w"]
+        for r in setups:
+            lines.append(f"  fit setup {r['path']:<14} {r['seconds']:.3e} s = "
+                         f"{r['x_floor']:.2f}x floor (its epoch {r['epoch_seconds']:.3e} s)")
     lines += bench_quality.format_table(results)
     memory = [r for r in results if r["kind"] == "memory"]
     if memory:

@@ -137,7 +137,8 @@ class _DaskTraining:
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             holdout = (float(self.validation_fraction), int(seed))
         prepare = _chunks.Preparation(self._task_model(), dtype, self._is_classifier(),
-                                      class_weights, holdout=holdout)
+                                      class_weights, holdout=holdout,
+                                      first_rows=_chunks.first_rows(X))
         sums = _chunks.reduce_chunks(chunk_statistics, X, y, sample_weight, prepare,
                                      prepare.model)
         n_samples, total = int(sums["rows"]), float(sums["weight"])
@@ -153,7 +154,8 @@ class _DaskTraining:
         unit_weights = sample_weight is None and class_weights is None
         # The weights rescaled to average 1 over the rows, as in memory.
         prepare = _chunks.Preparation(prepare.model, dtype, prepare.classifier, class_weights,
-                                      1.0 if unit_weights else n_samples / total, holdout)
+                                      1.0 if unit_weights else n_samples / total, holdout,
+                                      first_rows=prepare.first_rows)
         state = (self._resume_state(X.shape[1], dtype, optimizer) if resume
                  else self._chunked_new_state(X, y, sample_weight, prepare, sums, optimizer))
         epoch = EPOCHS[self.strategy](self, X, y, sample_weight, prepare, n_samples)

@@ -24,9 +24,6 @@ from gdfast.optim.schedules import SCHEDULE_CLASSES, Adaptive, Schedule, get_sch
 
 # The in-kernel shuffle draws row indices from 32 random bits.
 MAX_ROWS = 2**32 - 1
-# Values (rows × features) per block where X is read in float64 a block at a time: 2 MiB,
-# large enough that the Python loop over blocks costs little next to reading them.
-ROW_BLOCK_VALUES = 1 << 18
 # The plain-gradient family (Optimizer.plain_gradient) takes, with learning_rate="auto", the
 # step 1/L for the curvature bound L = c · max s·||(x, 1)||² over rows with weight s
 # (scikit-learn's SAG uses the same bound), or for a full batch c · mean s·||(x, 1)||²; c
@@ -187,13 +184,15 @@ class BaseGD(BaseEstimator):
         return super().set_params(**params)
 
     def _validate_fit_data(self, X, y, sample_weight, *, y_numeric, reset=True):
-        """Check X, y and sample_weight; X keeps float32 or becomes float64, C-ordered."""
+        """Check X, y and sample_weight; X keeps float32 or becomes float64, C-ordered.
+        X's values are checked to be finite later, by the fit's one pass over X (see
+        _fit_encoded): scikit-learn's check would read X once more."""
         if _all_zero(sample_weight):
             raise ValueError("sample_weight is zero for every row: at least one row needs a "
                              "positive weight.")
         try:
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                                 y_numeric=y_numeric, reset=reset)
+                                 y_numeric=y_numeric, reset=reset, ensure_all_finite=False)
         except (ValueError, TypeError) as error:
             raise _without_data(error) from None
         if X.shape[0] > MAX_ROWS:
@@ -215,12 +214,20 @@ class BaseGD(BaseEstimator):
 
     # --- training -------------------------------------------------------------------------
 
-    def _base_rate(self, optimizer, X, sample_weight, mean, inv_scale=None):
+    def _needs_row_norms(self, optimizer):
+        """Whether the step comes from the data's row norms (see CURVATURE)."""
+        return self.learning_rate == "auto" and optimizer.plain_gradient
+
+    def _base_rate(self, optimizer, X, sample_weight, statistics):
         """γ₀: the user's, or with 'auto' the optimizer's default (adaptive rules) or the step
-        1/L from the data (plain-gradient family); a state keeps the one it started with."""
-        if self.learning_rate != "auto" or not optimizer.plain_gradient:
+        1/L from the data (plain-gradient family); a state keeps the one it started with.
+        A full batch needs only the total of the row norms, which the features' moments
+        give; a smaller batch also needs the largest one."""
+        if not self._needs_row_norms(optimizer):
             return self._rate_from_row_norms(optimizer, 0.0, 0.0, X.shape[0])
-        total, largest = self._row_norm_sums(X, sample_weight, mean, inv_scale)
+        total = statistics.norm_total(self.fit_intercept)
+        largest = (0.0 if self._full_batch(X.shape[0])
+                   else statistics.largest_norm(X, sample_weight, self.fit_intercept))
         return self._rate_from_row_norms(optimizer, total, largest, X.shape[0])
 
     def _row_norm_sums(self, X, sample_weight, mean, inv_scale=None):
@@ -228,25 +235,9 @@ class BaseGD(BaseEstimator):
         features the model sees (the 1 only with an intercept): what the automatic step
         needs from the data. Sums over disjoint sets of rows add up, their maxima take the
         largest."""
-        # In float64, a block of rows at a time: float32 X converted whole would be a copy
-        # twice its size, and even a few per-row vectors cost several % of a float32 X's
-        # memory. z is formed per block rather than expanded as ‖x‖² − 2x·mean + ‖mean‖²,
-        # which loses the digits of features far from zero with small spreads.
-        mean = mean.astype(np.float64)
-        scales = None if inv_scale is None else inv_scale.astype(np.float64)
-        block = max(1, ROW_BLOCK_VALUES // max(1, X.shape[1]))
-        total, largest = 0.0, 0.0
-        for start in range(0, X.shape[0], block):
-            rows = X[start:start + block].astype(np.float64)
-            rows -= mean
-            if scales is not None:
-                rows *= scales
-            squared_norms = np.einsum("ij,ij->i", rows, rows) + float(self.fit_intercept)
-            squared_norms *= sample_weight[start:start + block]
-            total += float(np.sum(squared_norms))
-            largest = max(largest, float(np.max(squared_norms)))
-            del rows, squared_norms       # before the next block's are made
-        return total, largest
+        if inv_scale is None:
+            inv_scale = np.ones(X.shape[1])
+        return _statistics.row_norm_sums(X, sample_weight, mean, inv_scale, self.fit_intercept)
 
     def _rate_from_row_norms(self, optimizer, total, largest, n_samples):
         """γ₀ from _row_norm_sums' (total, largest) over n_samples rows."""
@@ -334,24 +325,21 @@ class BaseGD(BaseEstimator):
 
     def _new_state(self, X, y, sample_weight, optimizer, *, stream=False):
         """Weights at zero; with center, the feature means and the best constant intercepts,
-        else the textbook start, everything at zero; with scale, the features' scales.
-        stream (partial_fit): the state also keeps the rows' moments, which later chunks
-        update (_follow_stream)."""
+        else the textbook start, everything at zero; with scale, the features' scales. One
+        pass over X gives the means and scales, checks that X is finite and gives what the
+        automatic step needs. stream (partial_fit): the state also keeps the rows' moments,
+        which later chunks update (_follow_stream)."""
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         center, scale = self._centred(), self._scaled()
-        moments = None
-        if stream and (center or scale):
-            moments = _statistics.weighted_moments(X, sample_weight)
-            mean, inv_scale = _statistics.statistics_from_moments(moments, X.dtype,
-                                                                  center=center, scale=scale)
-        else:
-            mean, inv_scale = _statistics.feature_statistics(X, sample_weight, center=center,
-                                                             scale=scale)
+        statistics = _statistics.describe_features(
+            X, sample_weight, center=center, scale=scale, n_threads=self._n_threads(),
+            distances=self._needs_row_norms(optimizer) and not self._full_batch(X.shape[0]))
+        moments = statistics.moments() if stream and (center or scale) else None
         intercepts = (self._initial_intercepts(y, sample_weight) if center
                       else np.zeros(self._n_outputs()))
-        return TrainingState.new(mean, intercepts, optimizer, seed,
-                                 self._base_rate(optimizer, X, sample_weight, mean, inv_scale),
-                                 inv_scale=inv_scale, moments=moments)
+        return TrainingState.new(statistics.mean, intercepts, optimizer, seed,
+                                 self._base_rate(optimizer, X, sample_weight, statistics),
+                                 inv_scale=statistics.inv_scale, moments=moments)
 
     def _follow_stream(self, state, X, sample_weight, optimizer):
         """A stream's next chunk: the statistics become those of every row so far (the
@@ -360,7 +348,8 @@ class BaseGD(BaseEstimator):
         if state.moments is None:
             return
         state.moments = _statistics.combined_moments(
-            state.moments, _statistics.weighted_moments(X, sample_weight))
+            state.moments, _statistics.weighted_moments(X, sample_weight,
+                                                        n_threads=self._n_threads()))
         mean, inv_scale = _statistics.statistics_from_moments(
             state.moments, state.coef.dtype, center=self._centred(), scale=self._scaled())
         state.restandardise(mean, inv_scale, optimizer.buffer_units)
@@ -393,15 +382,20 @@ class BaseGD(BaseEstimator):
         y_original: the targets as given, for the validation score of early stopping.
         """
         n_features = X.shape[1]
+        resume = hasattr(self, "_state") and (partial or self.warm_start)
+        split = self.early_stopping and not partial
+        if resume or split:
+            # A new state's pass over X checks it, but a resumed state takes no pass, and a
+            # split's pass reads only the training rows.
+            _statistics.check_finite(X)
         validation = None
-        if self.early_stopping and not partial:
+        if split:
             X, X_val, y, _, sample_weight, _, _, y_val = self._split_validation(
                 X, y, sample_weight, y_original)
             validation = (X_val, y_val)
         normalised = self._normalise_weights(sample_weight)
         unit_weights = normalised is sample_weight     # returned as given only if all ones
         sample_weight = normalised
-        resume = hasattr(self, "_state") and (partial or self.warm_start)
         state = (self._resume_state(n_features, X.dtype, optimizer) if resume
                  else self._new_state(X, y, sample_weight, optimizer, stream=partial))
         if partial and resume:
