@@ -51,6 +51,9 @@ DASK_PARAMETERS_DOC = """
     early_stopping : bool, default=False
         As in memory, with the held-out rows drawn in each chunk: about validation_fraction
         of every chunk's rows (seeded by random_state; not stratified), scored unweighted.
+    average : bool or int, default=False
+        As in memory, with strategy='gradient' (the client averages the iterates of its
+        steps); strategy='local_sgd' refuses it.
 """
 
 _EXTRA_PARAMETERS = {"strategy": "gradient", "local_epochs": 1}
@@ -114,6 +117,11 @@ class _DaskTraining:
 
     def _train_chunked(self, X, y, sample_weight, *, partial, classes):
         optimizer, schedule = self._options(partial=partial)
+        if self.strategy == "local_sgd" and self._average_start() is not None:
+            raise ValueError(
+                f"average={self.average!r} needs strategy='gradient': with 'local_sgd' every "
+                "chunk takes its own updates, so there is no single sequence of iterates to "
+                "average. Use strategy='gradient' or average=False.")
         resume = hasattr(self, "_state") and (partial or self.warm_start)
         X, y, sample_weight = self._chunked_data(X, y, sample_weight,
                                                  reset=not (partial and resume))
