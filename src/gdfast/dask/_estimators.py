@@ -211,7 +211,8 @@ class _DaskTraining:
             largest = _chunks.reduce_chunks(chunk_largest_row_norm, X, y, sample_weight,
                                             prepare, prepare.model, mean)["max_norm"]
         rate = self._rate_from_row_norms(optimizer, norm_total, float(largest), n_samples)
-        return TrainingState.new(mean, intercepts, optimizer, seed, rate)
+        return TrainingState.new(mean, intercepts, optimizer, seed, rate,
+                                 self._average_start())
 
     def _validation_score(self, state, X, y, prepare):
         """The score (R² or accuracy, unweighted as in memory) of state's model on the rows
