@@ -193,7 +193,7 @@ def test_the_kernel_needs_one_scale_per_feature():
     for bad in (None, inv_scale[:-1]):
         with pytest.raises(ValueError, match="scale needs inv_scale, one value per feature"):
             _kernel.run_epoch(X, y, weights, mean, coef, np.zeros((0, 8)), np.ones(4), order,
-                              config, 0, 0, bad)
+                              config, 0, 0, np.empty(0), 0, bad)
         with pytest.raises(ValueError, match="scale needs inv_scale, one value per feature"):
             _kernel.batch_gradient(X, y, weights, mean, coef, order, config, bad)
     with pytest.raises(ValueError, match="inv_scale 6 for 7 features"):

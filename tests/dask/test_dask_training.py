@@ -303,3 +303,29 @@ def test_early_stopping_watches_rows_held_out_in_each_chunk(estimator):
     # The coefficients kept are those of the best validation score.
     assert in_memory.score(X[held_out], y[held_out]) == pytest.approx(
         model.best_validation_score_, abs=1e-10)
+
+
+@pytest.mark.usefixtures("client")
+@pytest.mark.parametrize("average", [True, 5])
+@pytest.mark.parametrize("batch_size", [70, None])
+def test_gradient_strategy_averages_as_in_memory(average, batch_size):
+    """The client averages the iterates of its steps: the in-memory model, average and
+    last iterate alike."""
+    X, y = regression(seed=13)
+    params = {"batch_size": batch_size, "optimizer": "momentum", "max_iter": 8, "tol": None,
+              "random_state": 4, "average": average, "scale": False}
+    reference = gdfast.GDRegressor(**params).fit(X, y)
+    model = gd_dask.GDRegressor(**params).fit(*chunked(X, y, chunks=CHUNKINGS[1]))
+    assert_same_fit(model, reference)
+    np.testing.assert_allclose(model._state.coef, reference._state.coef, rtol=0,
+                               atol=TOLERANCE)
+    assert model._state.n_averaged == reference._state.n_averaged > 0
+    assert not np.allclose(model._state.average, model._state.coef, rtol=1e-6)
+
+
+@pytest.mark.usefixtures("client")
+def test_local_sgd_refuses_averaging():
+    X, y = regression()
+    with pytest.raises(ValueError, match="average=True needs strategy='gradient'"):
+        gd_dask.GDRegressor(strategy="local_sgd", average=True).fit(
+            *chunked(X, y, chunks=CHUNKINGS[0]))

@@ -3,7 +3,8 @@
 # An epoch walks the rows in `order` (a fresh random permutation drawn here, if asked), cuts
 # them into batches of `batch_size` rows (1 = stochastic, k = mini-batch, n_samples = full
 # batch), and for each batch accumulates the mean gradient of the weighted losses, then takes
-# one optimizer step.
+# one optimizer step, then (if asked) folds the new parameters into their running average
+# (averaging.pxd).
 # The parameters are one flat vector of n_outputs rows of (n_features + 1) entries, the
 # intercept last in each row (layout.pxd); the rows are read through a RowSource
 # (rowsource.pxd) and seen by the model through a FeatureMap (features.pxd). Dense rows are
@@ -38,6 +39,7 @@ from gdfast._kernels.features cimport (FeatureMap, feature_map, mapped_weights, 
 from gdfast._kernels.layout cimport output_len, n_outputs_of, weights_start
 from gdfast._kernels.weights cimport (ScaledVector, scaled_vector, shrink, add_scaled,
                                       scaled_dot, materialise)
+from gdfast._kernels.averaging cimport update_average
 
 
 # The option names Python uses, mapped to the kernel's codes. The optimizers' names are
@@ -242,7 +244,7 @@ cdef double accumulate_batch_in_threads(
     return loss_sum
 
 
-cdef double sgd_on_one_row(
+cdef inline double sgd_on_one_row(
     RowSource source, FeatureMap features, const floating* y,
     const floating* sample_weight, floating* theta, Py_ssize_t row, int loss, double epsilon,
     bint fit_intercept, bint unit_weights, double lr,
@@ -263,6 +265,41 @@ cdef double sgd_on_one_row(
     return loss_value
 
 
+cdef int averaged_sgd_rows(
+    const EpochConfig* cfg, RowSource rows, FeatureMap row_features, const floating[::1] y,
+    const floating[::1] sample_weight, floating[::1] theta, Py_ssize_t[::1] order,
+    Py_ssize_t distance, Py_ssize_t check_rows, Py_ssize_t next_check, long long* t,
+    double* loss_sum, double* lr, floating* average, long long average_start,
+) noexcept nogil:
+    """epoch_loop's stochastic plain-SGD epoch with averaging: its one-row loop, each new
+    iterate folded into `average` after update average_start. A loop of its own, so that
+    the loop without averaging holds no test for it."""
+    cdef Py_ssize_t n_samples = order.shape[0], n_features = rows.n_features
+    cdef Py_ssize_t n_params = theta.shape[0], start = 0
+    cdef double batch_loss
+    while start < n_samples:
+        if start + distance < n_samples:
+            prefetch_sample(dense_row(rows, order[start + distance], &theta[0]),
+                            n_features, &y[0], &sample_weight[0], order[start + distance],
+                            not cfg.unit_weights)
+        t[0] += 1
+        lr[0] = step_learning_rate(cfg, t[0])
+        batch_loss = sgd_on_one_row(rows, row_features, &y[0], &sample_weight[0], &theta[0],
+                                    order[start], cfg.loss, cfg.epsilon,
+                                    cfg.fit_intercept, cfg.unit_weights, lr[0])
+        if t[0] > average_start:
+            update_average(average, &theta[0], n_params, t[0] - average_start)
+        if not isfinite(batch_loss):
+            return NONFINITE
+        loss_sum[0] += batch_loss
+        start += 1
+        if start >= next_check:
+            if signal_handler_raised():
+                return INTERRUPTED
+            next_check = start + check_rows
+    return OK
+
+
 cdef int epoch_loop(
     const RowSource* source, const FeatureMap* features, const floating[::1] y,
     const floating[::1] sample_weight, floating[::1] theta, floating[::1] grad,
@@ -270,7 +307,8 @@ cdef int epoch_loop(
     double[::1] scratch, floating[:, ::1] thread_grads, double[:, ::1] thread_scratch,
     double[::1] thread_losses, Py_ssize_t[::1] order, const EpochConfig* cfg, long long* t,
     uint64_t* rng, bint check_signals,
-    double* loss_sum, double* lr, floating* scaled,
+    double* loss_sum, double* lr, floating* scaled, floating* average,
+    long long average_start,
 ) noexcept nogil:
     cdef Py_ssize_t n_samples = order.shape[0], n_features = source.n_features
     # Copies of the row source and the feature map for the one-row path (see dense_row).
@@ -282,6 +320,7 @@ cdef int epoch_loop(
     cdef Py_ssize_t start, n_rows
     cdef double batch_loss
     cdef const floating* model
+    cdef int status
     # Raw pointers from here on: passing memoryviews to the per-batch functions would copy
     # their descriptors (hundreds of bytes each) at every step.
     cdef floating* state_ptr = &state[0, 0] if state.shape[0] > 0 else NULL
@@ -296,7 +335,14 @@ cdef int epoch_loop(
         random_permutation(&order[0], n_samples, rng)
     loss_sum[0] = 0.0
     start = 0
-    if fused_sgd:
+    if fused_sgd and average != NULL:
+        status = averaged_sgd_rows(cfg, rows, row_features, y, sample_weight, theta, order,
+                                   distance, check_rows, next_check, t, loss_sum, lr,
+                                   average, average_start)
+        if status != OK:
+            return status
+        start = n_samples
+    elif fused_sgd:
         while start < n_samples:
             if start + distance < n_samples:
                 prefetch_sample(dense_row(rows, order[start + distance], &theta[0]),
@@ -339,12 +385,16 @@ cdef int epoch_loop(
         update_parameters(cfg, &theta[0], &grad[0], state_ptr, n_params,
                           <ScalarState*>&scalars[0], t[0], lr[0],
                           LinearLayout(n_outputs, output_len(n_features)))
+        if average != NULL and t[0] > average_start:
+            update_average(average, &theta[0], n_params, t[0] - average_start)
         start += n_rows
         if start >= next_check:
             if signal_handler_raised():
                 return INTERRUPTED
             next_check = start + check_rows
     if not all_finite(&theta[0], n_params):
+        return NONFINITE
+    if average != NULL and t[0] > average_start and not all_finite(average, n_params):
         return NONFINITE
     return OK
 
@@ -353,9 +403,10 @@ def run_epoch(
     const floating[:, ::1] X, const floating[::1] y, const floating[::1] sample_weight,
     const floating[::1] mean, floating[::1] coef, floating[:, ::1] state, double[::1] scalars,
     Py_ssize_t[::1] order,
-    dict config, long long t, uint64_t rng_state, const floating[::1] inv_scale=None,
+    dict config, long long t, uint64_t rng_state, floating[::1] average,
+    long long average_start, const floating[::1] inv_scale=None,
 ):
-    """Run one epoch in place on `coef`, `state`, `scalars` and `order`.
+    """Run one epoch in place on `coef`, `state`, `scalars`, `order` and `average`.
 
     mean: the feature means of the centred parametrisation (used when config["center"]);
     inv_scale: the features' scales s, the model seeing z = (x − mean)∘s (used, and needed,
@@ -365,7 +416,9 @@ def run_epoch(
     doubles, all 1.0 when new); order: the rows' visiting order, overwritten first with a
     fresh random permutation drawn from rng_state if config["shuffle"] (and batches are
     smaller than the data), else used as given; t: updates taken so far; rng_state: the
-    shuffle generator's state.
+    shuffle generator's state; average: empty (no averaging), or the running mean of the
+    iterates coef after the updates t > average_start, which each update from there on
+    folds in as the (t − average_start)-th (its content before the first is not read).
     Return (status, sum of weighted per-sample losses, t, rng_state, last learning rate).
     Called from the main thread, the epoch runs the handlers of signals that arrive (every
     few milliseconds of work); if one raises, as Ctrl-C's does, the epoch stops where it is
@@ -391,6 +444,11 @@ def run_epoch(
     check_optimizer_state(coef, state, scalars, &cfg)
     if cfg.batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    if average.shape[0] != 0 and average.shape[0] != coef.shape[0]:
+        raise ValueError("average must be empty (no averaging) or the size of coef")
+    if average_start < 0:
+        raise ValueError("average_start must be at least 0")
+    cdef floating* average_ptr = &average[0] if average.shape[0] > 0 else NULL
     grad = np.empty_like(coef)
     cdef floating[::1] grad_view = grad
     cdef double[::1] scratch = np.empty(3 * n_outputs)   # scores, dL/dscore, offsets
@@ -415,7 +473,7 @@ def run_epoch(
         status = epoch_loop(&source, &features, y, sample_weight, coef, grad_view, state,
                             scalars, scratch, thread_grads, thread_scratch, thread_losses,
                             order, &cfg, &t, &rng_state, check_signals, &loss_sum, &lr,
-                            scaled_ptr)
+                            scaled_ptr, average_ptr, average_start)
     if status == INTERRUPTED:
         raise_pending()
     return status, loss_sum, t, rng_state, lr

@@ -193,6 +193,15 @@ def record_running_products(scalars, running, config, t):
         scalars[2], scalars[3] = running["mu_product"], 0.96 ** (t * config["momentum_decay"])
 
 
+def update_average(average, coef, k):
+    """Fold the k-th averaged iterate coef into the mean `average` of the k − 1 before it,
+    in place: ā ← ā + (θ − ā)/k; the first (k = 1) sets ā = θ."""
+    if k == 1:
+        average[:] = coef
+    else:
+        average += coef.dtype.type(1.0 / k) * (coef - average)
+
+
 # --- learning rate of one update ---------------------------------------------------------
 
 
@@ -315,9 +324,10 @@ def optimizer_step(coef, gradient, state, scalars, decay_mask, config, t):
 
 
 def run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rng_state,
-              inv_scale=None):
+              average, average_start, inv_scale=None):
     """One pass over the rows of X in `order` (a fresh random permutation if shuffling),
-    updating coef, state, scalars, order in place.
+    updating coef, state, scalars, order in place, and the running mean `average` of the
+    iterates after the updates t > average_start (unless it is empty).
 
     Same arguments and result as gdfast._kernel.run_epoch, but `config` names the loss, the
     optimizer and the schedule by their strings. Returns
@@ -326,11 +336,11 @@ def run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t,
     # Divergence is reported through the status, as the kernel does, not as warnings.
     with np.errstate(over="ignore", invalid="ignore"):
         return _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t,
-                      rng_state, inv_scale)
+                      rng_state, average, average_start, inv_scale)
 
 
 def _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rng_state,
-           inv_scale):
+           average, average_start, inv_scale):
     n_samples = X.shape[0]
     # A full batch sums over every row whatever their order: shuffling it would only cost time.
     if config["shuffle"] and config["batch_size"] < n_samples:
@@ -345,6 +355,9 @@ def _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rn
             return STATUS_NONFINITE, loss_sum, t, rng_state, lr
         loss_sum += batch_loss
         t, lr = optimizer_step(coef, grad / len(rows), state, scalars, decay_mask, config, t)
-    if not np.all(np.isfinite(coef)):
+        if average.size and t > average_start:
+            update_average(average, coef, t - average_start)
+    averaged = average.size and t > average_start
+    if not (np.all(np.isfinite(coef)) and (not averaged or np.all(np.isfinite(average)))):
         return STATUS_NONFINITE, loss_sum, t, rng_state, lr
     return STATUS_OK, loss_sum, t, rng_state, lr

@@ -54,6 +54,9 @@ DASK_PARAMETERS_DOC = """
     early_stopping : bool, default=False
         As in memory, with the held-out rows drawn in each chunk: about validation_fraction
         of every chunk's rows (seeded by random_state; not stratified), scored unweighted.
+    average : bool or int, default=False
+        As in memory, with strategy='gradient' (the client averages the iterates of its
+        steps); strategy='local_sgd' refuses it.
 """
 
 _EXTRA_PARAMETERS = {"strategy": "gradient", "local_epochs": 1}
@@ -127,6 +130,11 @@ class _DaskTraining:
     def _train_chunked(self, X, y, sample_weight, *, partial, classes):
         optimizer, schedule = self._options(partial=partial)
         self._scaled()
+        if self.strategy == "local_sgd" and self._average_start() is not None:
+            raise ValueError(
+                f"average={self.average!r} needs strategy='gradient': with 'local_sgd' every "
+                "chunk takes its own updates, so there is no single sequence of iterates to "
+                "average. Use strategy='gradient' or average=False.")
         resume = hasattr(self, "_state") and (partial or self.warm_start)
         X, y, sample_weight = self._chunked_data(X, y, sample_weight,
                                                  reset=not (partial and resume))
@@ -218,7 +226,8 @@ class _DaskTraining:
             largest = _chunks.reduce_chunks(chunk_largest_row_norm, X, y, sample_weight,
                                             prepare, prepare.model, mean)["max_norm"]
         rate = self._rate_from_row_norms(optimizer, norm_total, float(largest), n_samples)
-        return TrainingState.new(mean, intercepts, optimizer, seed, rate)
+        return TrainingState.new(mean, intercepts, optimizer, seed, rate,
+                                 average_start=self._average_start())
 
     def _validation_score(self, state, X, y, prepare):
         """The score (R² or accuracy, unweighted as in memory) of state's model on the rows

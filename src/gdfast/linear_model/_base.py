@@ -93,6 +93,7 @@ class BaseGD(BaseEstimator):
         "center": ["boolean"],
         "scale": ["boolean", one_of(["auto"])],
         "warm_start": ["boolean"],
+        "average": ["boolean", POSITIVE_INTEGER],
         "n_jobs": [POSITIVE_INTEGER, Options(Integral, {-1}), None],
         "verbose": ["verbose"],
         "engine": [one_of(_engine.ENGINES)],
@@ -110,7 +111,7 @@ class BaseGD(BaseEstimator):
     def __init__(self, loss, *, optimizer, learning_rate, lr_schedule, warmup_steps, penalty,
                  alpha, l1_ratio, batch_size, max_iter, tol, n_iter_no_change, early_stopping,
                  validation_fraction, shuffle, random_state, fit_intercept, center, scale,
-                 warm_start, n_jobs, verbose, engine):
+                 warm_start, average, n_jobs, verbose, engine):
         self.loss = loss
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -131,6 +132,7 @@ class BaseGD(BaseEstimator):
         self.center = center
         self.scale = scale
         self.warm_start = warm_start
+        self.average = average
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.engine = engine
@@ -276,6 +278,13 @@ class BaseGD(BaseEstimator):
     def _multiclass(self):
         return "none"
 
+    def _average_start(self):
+        """The update after which the iterates are averaged (average=True: 0), or None
+        without averaging."""
+        if isinstance(self.average, (bool, np.bool_)):
+            return 0 if self.average else None
+        return int(self.average)
+
     def _penalty_strengths(self):
         """(l2, l1) strengths: objective = mean loss + l2·½‖w‖² + l1·‖w‖₁."""
         if self.penalty == "l2":
@@ -339,7 +348,8 @@ class BaseGD(BaseEstimator):
                       else np.zeros(self._n_outputs()))
         return TrainingState.new(statistics.mean, intercepts, optimizer, seed,
                                  self._base_rate(optimizer, X, sample_weight, statistics),
-                                 inv_scale=statistics.inv_scale, moments=moments)
+                                 inv_scale=statistics.inv_scale, moments=moments,
+                                 average_start=self._average_start())
 
     def _follow_stream(self, state, X, sample_weight, optimizer):
         """A stream's next chunk: the statistics become those of every row so far (the
@@ -355,7 +365,10 @@ class BaseGD(BaseEstimator):
         state.restandardise(mean, inv_scale, optimizer.buffer_units)
 
     def _resume_state(self, n_features, dtype, optimizer):
-        """The fitted state, with coef_ and intercept_ as they are now (a user may set them)."""
+        """The fitted state, with coef_ and intercept_ as they are now (a user may set them).
+        When they are the averaged model the fit left, the state goes on from its last
+        iterate and running average; coefficients set by hand are the iterate to go on from,
+        and the average starts afresh."""
         state = self._state
         if state.coef.dtype != dtype:
             raise ValueError(f"this model was trained on {state.coef.dtype} data; continuing "
@@ -371,7 +384,10 @@ class BaseGD(BaseEstimator):
         # exactly, and continuing a run must take the same steps as not stopping it.
         if not (np.array_equal(weights, fitted_weights)
                 and np.array_equal(self.intercept_, fitted_intercepts)):
+            if state.n_averaged > 0:
+                state.average_start = state.t           # set by hand: average afresh
             state.set_model_coef(weights, self.intercept_)
+        state.set_averaging(self._average_start())
         return state
 
     def _fit_encoded(self, X, y, sample_weight, optimizer, schedule, *, partial, y_original=None):
@@ -438,7 +454,8 @@ class BaseGD(BaseEstimator):
             status, loss_sum, state.t, state.rng_state, last_rate = _engine.run_epoch(
                 self.engine, X, y, sample_weight, state.coef, state.buffers, state.scalars,
                 order, config, state.t, state.rng_state, mean=state.mean,
-                inv_scale=state.inv_scale)
+                inv_scale=state.inv_scale, average=state.average,
+                average_start=state.average_start)
             return status, loss_sum, last_rate
         return epoch
 
@@ -541,7 +558,7 @@ class BaseGD(BaseEstimator):
                 if self.verbose:
                     self._print_epoch(state, loss, current, validation, last_rate, started)
                 if current > best and validation is not None:
-                    best_coef = state.coef.copy()
+                    best_coef = state.model_vector().copy()
                 if not stopping or self.tol is None:
                     best = max(best, current)
                     continue
@@ -568,7 +585,7 @@ class BaseGD(BaseEstimator):
         if stopping and self.tol is not None:
             self._warn_if_stopped_early(stop)
         if best_coef is not None:
-            state.coef = best_coef        # the best validation score's coefficients
+            state.restore_model(best_coef)    # the best validation score's coefficients
         return state, history, interrupt
 
     def _epoch_rate(self, state, schedule, base_rate):

@@ -72,21 +72,43 @@ def state_rows(optimizer):
 
 
 def run_epoch(engine, X, y, sample_weight, coef, state, scalars, order, config, t, rng_state,
-              mean=None, inv_scale=None):
+              mean=None, inv_scale=None, average=None, average_start=0):
     """One epoch with the chosen engine; see gdfast._kernels.linear.run_epoch. `mean` (the feature
     means of the centred parametrisation, used with config["center"]) defaults to zeros,
     `inv_scale` (the features' scales s of z = (x − mean)∘s, used with config["scale"]) to
-    ones."""
+    ones. `average`, if given, is the running mean of the iterates after the updates
+    t > average_start, updated in place (see docs/mathematics.md, section "Averaging");
+    None averages nothing."""
     config = dict(NEUTRAL_CONFIG, **config)
     if mean is None:
         mean = np.zeros(X.shape[1], dtype=X.dtype)
     if inv_scale is None:
         inv_scale = np.ones(X.shape[1], dtype=X.dtype)
+    average = _checked_average(average, average_start, coef)
     if engine == "cython":
         return kernel.run_epoch(X, y, sample_weight, mean, coef, state, scalars, order,
-                                _kernel_codes(config), t, rng_state, inv_scale)
+                                _kernel_codes(config), t, rng_state, average, average_start,
+                                inv_scale)
     return _reference.run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, config,
-                                t, rng_state, inv_scale)
+                                t, rng_state, average, average_start, inv_scale)
+
+
+def _checked_average(average, average_start, coef):
+    """run_epoch's average buffer as the engines take it (empty: none), checked."""
+    if isinstance(average_start, bool) or not isinstance(average_start, (int, np.integer)) \
+            or average_start < 0:
+        raise ValueError("average_start must be the number of updates after which averaging "
+                         f"starts, an integer >= 0; got {average_start!r}.")
+    dtype = getattr(coef, "dtype", np.float64)
+    if average is None:
+        return np.empty(0, dtype=dtype)
+    if not (isinstance(average, np.ndarray) and average.ndim == 1
+            and average.shape == np.shape(coef) and average.dtype == dtype
+            and average.flags.c_contiguous and average.flags.writeable):
+        raise ValueError(f"average must be a writable contiguous 1-d {dtype} array of coef's "
+                         f"shape {np.shape(coef)} (the running mean of the parameters), or "
+                         f"None; got {_describe(average)}.")
+    return average
 
 
 def _kernel_codes(config):

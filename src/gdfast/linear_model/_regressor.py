@@ -76,6 +76,14 @@ PARAMETERS_DOC = """
         StandardScaler.partial_fit's), the model carried over unchanged.
     warm_start : bool, default=False
         fit() continues from the fitted coefficients and optimizer state.
+    average : bool or int, default=False
+        True: coef_ and intercept_ are the average of the parameters after every update
+        (Polyak–Ruppert averaging); an integer m >= 1: of those after update m (the
+        averaging starts once the update count t exceeds m; an update is one batch, so one
+        row with batch_size=1). The optimizer goes on from the last iterate, which the state
+        keeps beside the average, so partial_fit and warm_start resume both exactly.
+        loss_curve_ and the stopping rule follow the iterates; early stopping scores and
+        keeps the averaged model.
     n_jobs : int or None, default=None
         Threads that share the gradient of a batch of 2**20 values (rows × features) or more
         (full batches and large mini-batches of big data sets). None or -1: every core this process may use. The result depends on
@@ -92,7 +100,8 @@ ATTRIBUTES_DOC = """
     t_ : int, updates (optimizer steps) taken since the state was created.
     loss_curve_ : list of float, the training objective of each epoch: the mean loss of the
         epoch's batches, each measured just before its update (as scikit-learn's MLP does),
-        plus the penalty at the end of the epoch.
+        plus the penalty at the end of the epoch (with average, the iterates' objective,
+        not the averaged model's).
     learning_rates_ : list of float, the learning rate of each epoch's last update.
     best_loss_ : float, the lowest training objective (None with early_stopping).
     validation_scores_ : list of float, the validation score of each epoch (early_stopping).
@@ -133,7 +142,8 @@ class GDRegressor(RegressorMixin, BaseGD):
                  alpha=1e-4, l1_ratio=0.15, batch_size=1, max_iter=1000, tol=1e-3,
                  n_iter_no_change=5, early_stopping=False, validation_fraction=0.1,
                  shuffle=True, random_state=None, fit_intercept=True, center=True,
-                 scale="auto", warm_start=False, n_jobs=None, verbose=0, engine="cython"):
+                 scale="auto", warm_start=False, average=False, n_jobs=None, verbose=0,
+                 engine="cython"):
         self.epsilon = epsilon
         super().__init__(loss, optimizer=optimizer, learning_rate=learning_rate,
                          lr_schedule=lr_schedule, warmup_steps=warmup_steps, penalty=penalty,
@@ -142,7 +152,8 @@ class GDRegressor(RegressorMixin, BaseGD):
                          early_stopping=early_stopping,
                          validation_fraction=validation_fraction, shuffle=shuffle,
                          random_state=random_state, fit_intercept=fit_intercept,
-                         center=center, scale=scale, warm_start=warm_start, n_jobs=n_jobs,
+                         center=center, scale=scale, warm_start=warm_start, average=average,
+                         n_jobs=n_jobs,
                          verbose=verbose, engine=engine)
 
     @_fit_context(prefer_skip_nested_validation=True)
