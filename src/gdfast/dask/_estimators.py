@@ -54,9 +54,10 @@ DASK_PARAMETERS_DOC = """
     early_stopping : bool, default=False
         As in memory, with the held-out rows drawn in each chunk: about validation_fraction
         of every chunk's rows (seeded by random_state; not stratified), scored unweighted.
-    average : bool or int, default=False
+    average : bool, int or 'auto', default='auto'
         As in memory, with strategy='gradient' (the client averages the iterates of its
-        steps); strategy='local_sgd' refuses it.
+        steps); strategy='local_sgd' refuses True and an integer, and 'auto' averages
+        nothing there.
 """
 
 _EXTRA_PARAMETERS = {"strategy": "gradient", "local_epochs": 1}
@@ -98,6 +99,13 @@ class _DaskTraining:
 
     def _n_threads(self):
         return 1 if self.n_jobs is None else super()._n_threads()
+
+    def _average_start(self, n_samples=None):
+        """As in memory; 'auto' averages nothing with 'local_sgd', whose chunks take their
+        own updates (no single sequence of iterates)."""
+        if self.strategy == "local_sgd" and self.average == "auto":
+            return None
+        return super()._average_start(n_samples)
 
     def _scaled(self):
         """The chunked passes centre but do not scale yet."""
@@ -164,7 +172,7 @@ class _DaskTraining:
         prepare = _chunks.Preparation(prepare.model, dtype, prepare.classifier, class_weights,
                                       1.0 if unit_weights else n_samples / total, holdout,
                                       first_rows=prepare.first_rows)
-        state = (self._resume_state(X.shape[1], dtype, optimizer) if resume
+        state = (self._resume_state(X.shape[0], X.shape[1], dtype, optimizer) if resume
                  else self._chunked_new_state(X, y, sample_weight, prepare, sums, optimizer))
         epoch = EPOCHS[self.strategy](self, X, y, sample_weight, prepare, n_samples)
         state, history, interrupt = self._train(
@@ -227,7 +235,7 @@ class _DaskTraining:
                                             prepare, prepare.model, mean)["max_norm"]
         rate = self._rate_from_row_norms(optimizer, norm_total, float(largest), n_samples)
         return TrainingState.new(mean, intercepts, optimizer, seed, rate,
-                                 average_start=self._average_start())
+                                 average_start=self._average_start(n_samples))
 
     def _validation_score(self, state, X, y, prepare):
         """The score (R² or accuracy, unweighted as in memory) of state's model on the rows
