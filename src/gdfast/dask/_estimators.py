@@ -208,7 +208,7 @@ class _DaskTraining:
             intercepts = np.zeros(self._n_outputs())
         # Σ s'·‖(x − mean, 1)‖² for the rescaled weights s' = s·n/W, expanded in the sums.
         centre = mean.astype(np.float64)
-        squares = (float(sums["weighted_squares"]) - 2.0 * float(weighted_x @ centre)
+        squares = (float(np.sum(sums["weighted_x2"])) - 2.0 * float(weighted_x @ centre)
                    + total * float(centre @ centre))
         norm_total = (n_samples / total) * max(squares, 0.0) + n_samples * float(self.fit_intercept)
         largest = 0.0
