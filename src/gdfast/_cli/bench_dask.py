@@ -178,12 +178,13 @@ def time_to_quality(name, problem, loss, optimum, budget, largest=1000):
 
 def _chunk_nothing(X, y, sample_weight, coef):
     """A chunk task that reads nothing: its round costs only scheduling and communication."""
-    return {"sum": np.zeros_like(coef)}
+    return {"sum": 0.0}
 
 
 def _chunk_read(X, y, sample_weight, coef):
-    """A chunk task that reads its rows once (X @ w): the least any pass over them costs."""
-    return {"sum": np.asarray(X) @ coef[:-1]}
+    """A chunk task that reads its rows once (X @ w, summed: one number back, as small as a
+    gradient): the least any pass over them costs."""
+    return {"sum": float(np.sum(np.asarray(X) @ coef[:-1]))}
 
 
 def _best_seconds(function, repeats=5):
