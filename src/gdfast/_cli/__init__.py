@@ -43,6 +43,13 @@ def main(argv=None):
                        help="only the cases whose name contains PATTERN ('*' matches "
                             "anything, e.g. '200kx100-per-sample', 'network', 'setup' or 'quality'); "
                             "repeatable")
+    bench.add_argument("--dask", action="store_true",
+                       help="instead: gdfast.dask against dask-glm and dask-ml (those "
+                            "installed) on a local cluster of two worker processes, time to "
+                            "within 1%% of the optimal training loss and the time per round "
+                            '(needs the extra: pip install "gdfast[dask]")')
+    bench.add_argument("--rows", type=int, default=None, metavar="N",
+                       help="with --dask, rows of the data (default 4000000)")
     compare = _add_compare_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "demo":
@@ -201,6 +208,10 @@ def _run_compare(parser, args):
 
 
 def _run_bench(parser, args):
+    if args.dask:
+        return _run_bench_dask(parser, args)
+    if args.rows is not None:
+        parser.error("--rows applies to --dask only")
     from gdfast._cli import bench as _bench
 
     sizes = ("small",) if args.quick else ("large",)
@@ -217,4 +228,23 @@ def _run_bench(parser, args):
     _bench.write_json(results, args.json, machine)
     print(f"\nwritten to {args.json}; rerun with: {parser.prog}"
           + (" --quick" if args.quick else ""))
+    return 0
+
+
+def _run_bench_dask(parser, args):
+    if args.quick or args.only:
+        parser.error("--quick and --only do not apply to --dask (use --rows for a smaller run)")
+    try:
+        import dask.array  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError:
+        parser.error('--dask needs Dask, an optional extra: pip install "gdfast[dask]"')
+    from gdfast._cli import bench_dask
+
+    rows = bench_dask.DEFAULT_ROWS if args.rows is None else args.rows
+    if rows < 10 * bench_dask.N_CHUNKS:
+        parser.error(f"--rows must be at least {10 * bench_dask.N_CHUNKS}")
+    results, notes = bench_dask.run(rows, progress=lambda line: print(line, file=sys.stderr,
+                                                                      flush=True))
+    print(bench_dask.format_table(results, notes))
     return 0

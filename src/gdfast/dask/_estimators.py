@@ -7,6 +7,7 @@ from functools import partial
 import dask
 import dask.array as da
 import numpy as np
+from distributed import KilledWorker
 from sklearn.base import _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
@@ -59,6 +60,17 @@ DASK_PARAMETERS_DOC = """
         steps); strategy='local_sgd' refuses True and an integer, and 'auto' averages
         nothing there.
 """
+
+# The scheduler runs a task again on another worker when the one running it dies, up to its
+# allowed-failures; past that the computation fails with Dask's KilledWorker, given to the
+# user with what it means for the estimator and what to do.
+WORKER_LOST = (
+    "A Dask worker died while running a task of this fit, and the scheduler gave up on the "
+    "task (it retries a task on another worker up to distributed.scheduler.allowed-failures "
+    "times). The fit stopped and the estimator keeps the model it had before (none, if it "
+    "was not fitted). Workers die when they run out of memory (their memory_limit), are "
+    "killed or lose their machine: see the workers' logs, then fit again. Dask's message: "
+    "{error}")
 
 _EXTRA_PARAMETERS = {"strategy": "gradient", "local_epochs": 1}
 _CHANGED_DEFAULTS = {"batch_size": None, "scale": False}
@@ -130,9 +142,11 @@ class _DaskTraining:
         previous = dict(self.__dict__)
         try:
             self._train_chunked(X, y, sample_weight, partial=partial, classes=classes)
-        except BaseException:
+        except BaseException as error:
             self.__dict__.clear()
             self.__dict__.update(previous)
+            if isinstance(error, KilledWorker):
+                raise RuntimeError(WORKER_LOST.format(error=error)) from error
             raise
 
     def _train_chunked(self, X, y, sample_weight, *, partial, classes):
@@ -225,7 +239,7 @@ class _DaskTraining:
             intercepts = np.zeros(self._n_outputs())
         # Σ s'·‖(x − mean, 1)‖² for the rescaled weights s' = s·n/W, expanded in the sums.
         centre = mean.astype(np.float64)
-        squares = (float(sums["weighted_squares"]) - 2.0 * float(weighted_x @ centre)
+        squares = (float(np.sum(sums["weighted_x2"])) - 2.0 * float(weighted_x @ centre)
                    + total * float(centre @ centre))
         norm_total = (n_samples / total) * max(squares, 0.0) + n_samples * float(self.fit_intercept)
         largest = 0.0
