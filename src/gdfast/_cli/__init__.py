@@ -104,8 +104,9 @@ def _add_compare_parser(commands):
                          help="one rate for all, or auto: each optimizer's own (default)")
     compare.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
     compare.add_argument("--no-scale", action="store_true",
-                         help="train on the raw features and target (default: standardise "
-                              "the features, and a regression's target, so that every "
+                         help="train on the raw features and target (default: the linear "
+                              "estimators standardise the features themselves, scale=True, "
+                              "and a regression's target is standardised, so that every "
                               "optimizer's default rate suits the data)")
     compare.add_argument("--png", default="gdfast-compare.png", metavar="PATH",
                          help="where to write the loss curves (default gdfast-compare.png; "
@@ -188,12 +189,14 @@ def _run_compare(parser, args):
     batch = "full batch" if settings["batch_size"] is None else f"batch size {settings['batch_size']}"
     print(f"data: {description}")
     print(f"task: {task}" + (" (guessed; --task to choose)" if args.task == "auto" else "")
-          + f"; {batch}; {_compare.scaling_phrase(task, not args.no_scale)}")
+          + f"; {batch}; "
+          + _compare.scaling_phrase(task, not args.no_scale, settings["model"]))
     print(f"model: {_compare.model_phrase(settings['model'], settings['hidden'])}\n")
     results, X_used, y_used = _compare.run(
         X, y, task, optimizers, seed=args.seed, scale=not args.no_scale,
         progress=lambda line: print(line, file=sys.stderr, flush=True), **settings)
-    print(_compare.format_table(results, X_used, y_used, task, scale=not args.no_scale))
+    print(_compare.format_table(results, X_used, y_used, task, scale=not args.no_scale,
+                                model_kind=settings["model"]))
     fitted = {r["optimizer"]: r["model"] for r in results if r["model"] is not None}
     if plot and fitted:
         plots.plot_loss_curves(fitted, path=args.png,
