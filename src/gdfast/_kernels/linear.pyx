@@ -32,7 +32,9 @@ from gdfast._kernels.guards cimport (SIGNAL_CHECK_WORK, all_finite, indices_in_r
                                     raise_pending, signal_handler_raised)
 from gdfast._kernels.rows cimport (dot, dot4, axpy, axpy4, scale_into, prefetch_row,
                    prefetch_sample, gd_cpu_has_avx2_fma)
-from gdfast._kernels.rowsource cimport RowSource, dense_rows, dense_row
+from gdfast._kernels.rowsource cimport RowSource, dense_rows, dense_row, csr_rows
+from gdfast._kernels.csr cimport (SparseWork, sparse_step_kind, idle_buffers, csr_epoch_loop,
+                                  LAZY_SGD, LAZY_COMPACT, DENSE_STEP)
 from gdfast._kernels.features cimport (FeatureMap, centring, mapped_dot, mapped_step,
                                        mapped_offset, map_gradient)
 from gdfast._kernels.layout cimport output_len, n_outputs_of, weights_start
@@ -411,12 +413,21 @@ cdef Py_ssize_t check_model(
     const EpochConfig* cfg,
 ) except -1:
     """Check what the gradient of `rows` (indices already checked) reads; return n_outputs."""
-    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1], n_outputs
+    if mean.shape[0] != X.shape[1]:
+        raise ValueError("mean must hold one value per feature")
+    return check_model_shapes(X.shape[0], X.shape[1], y, sample_weight, coef, rows, cfg)
+
+
+cdef Py_ssize_t check_model_shapes(
+    Py_ssize_t n_samples, Py_ssize_t n_features, const floating[::1] y,
+    const floating[::1] sample_weight, const floating[::1] coef, const Py_ssize_t[::1] rows,
+    const EpochConfig* cfg,
+) except -1:
+    """check_model for rows of any kind, given their shape."""
+    cdef Py_ssize_t n_outputs
     cdef bint labels_ok
     if y.shape[0] != n_samples or sample_weight.shape[0] != n_samples:
         raise ValueError("X, y and sample_weight must have the same number of rows")
-    if mean.shape[0] != n_features:
-        raise ValueError("mean must hold one value per feature")
     if cfg.center and not cfg.fit_intercept:
         raise ValueError("center needs fit_intercept")
     if coef.shape[0] == 0 or coef.shape[0] % output_len(n_features) != 0:
@@ -489,6 +500,122 @@ cdef bint class_indices_in_range(const floating[::1] y, const Py_ssize_t[::1] ro
         if not (label >= 0 and label < n_classes and label == <Py_ssize_t>label):
             return False
     return True
+
+
+SPARSE_STEP_KINDS = {LAZY_SGD: "lazy sgd", LAZY_COMPACT: "lazy compact",
+                     DENSE_STEP: "dense step"}
+
+
+def sparse_update_kind(dict config):
+    """How run_epoch_csr takes an update under `config` (kernel codes): 'lazy sgd' and
+    'lazy compact' cost O(nnz of the batch), 'dense step' O(n_features) (csr.pxd)."""
+    cdef EpochConfig cfg = config
+    return SPARSE_STEP_KINDS[sparse_step_kind(&cfg)]
+
+
+cdef int check_csr(const Py_ssize_t[::1] indptr, const int[::1] indices, Py_ssize_t nnz,
+                   Py_ssize_t n_features) except -1:
+    """What the CSR loops read without bounds checks: indptr non-decreasing from 0 to nnz,
+    every column index in [0, n_features). O(nnz)."""
+    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, i
+    cdef bint ok = True
+    if n_rows < 1:
+        raise ValueError("a CSR matrix needs at least one row")
+    if indices.shape[0] != nnz or indptr[0] != 0 or indptr[n_rows] != nnz:
+        raise ValueError(f"the CSR arrays disagree: indptr must run from 0 to len(data) = "
+                         f"{nnz} = len(indices) ({indices.shape[0]}); got {indptr[0]} to "
+                         f"{indptr[n_rows]}")
+    with nogil:
+        for i in range(n_rows):
+            if indptr[i + 1] < indptr[i]:
+                ok = False
+                break
+    if not ok:
+        raise ValueError("the CSR indptr must be non-decreasing")
+    with nogil:
+        for i in range(nnz):
+            if indices[i] < 0 or indices[i] >= n_features:
+                ok = False
+                break
+    if not ok:
+        raise ValueError(f"the CSR column indices must lie in [0, {n_features})")
+    return 0
+
+
+def run_epoch_csr(
+    const floating[::1] data, const int[::1] indices, const Py_ssize_t[::1] indptr,
+    Py_ssize_t n_features, const floating[::1] y, const floating[::1] sample_weight,
+    floating[::1] coef, floating[:, ::1] state, double[::1] scalars, Py_ssize_t[::1] order,
+    dict config, long long t, uint64_t rng_state,
+):
+    """run_epoch over the rows of a CSR matrix (data, indices, indptr; n_features columns):
+    the same arguments and result but mean (CSR rows are trained uncentred: config["center"]
+    must be false). Duplicate column indices in a row add up, as in scipy; their order does
+    not matter. One thread."""
+    cdef EpochConfig cfg = config
+    cdef Py_ssize_t n_samples = indptr.shape[0] - 1, n_outputs, max_nnz = 0, i, capacity
+    cdef double loss_sum = 0.0, lr = 0.0
+    cdef int status
+    cdef bint order_ok
+    check_csr(indptr, indices, data.shape[0], n_features)
+    if order.shape[0] != n_samples:
+        raise ValueError("order must hold one index per row")
+    with nogil:
+        order_ok = indices_in_range(order, n_samples)
+    if not order_ok:
+        raise ValueError("order must hold row indices in [0, n_samples)")
+    if cfg.center:
+        raise ValueError("center is not available for CSR rows: centring would make every "
+                         "row dense; train without it")
+    n_outputs = check_model_shapes(n_samples, n_features, y, sample_weight, coef, order, &cfg)
+    check_optimizer_state(coef, state, scalars, &cfg)
+    if cfg.batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    for i in range(n_samples):
+        max_nnz = max(max_nnz, indptr[i + 1] - indptr[i])
+    cdef SparseWork work
+    work.n_features = n_features
+    work.n_outputs = n_outputs
+    work.n_params = coef.shape[0]
+    work.kind = sparse_step_kind(&cfg)
+    work.lazy_l1 = cfg.l1 > 0 and work.kind != DENSE_STEP
+    work.n_idle = idle_buffers(&cfg, &work.idle_factor) if work.kind == LAZY_COMPACT else 0
+    dtype = np.asarray(coef).dtype
+    # Per column: the l1 part applied (only with lazy l1) and the update it is at; the
+    # gradient buffer; the batch's columns; for LAZY_COMPACT, gathered vectors that hold
+    # every column a batch can touch, with each output's intercept.
+    applied = np.zeros(n_features if work.lazy_l1 else 1)
+    seen = np.empty(max(n_features, 1), dtype=np.int64)
+    grad = np.zeros(coef.shape[0], dtype=dtype)
+    touched = np.empty(max(n_features, 1), dtype=np.intp)
+    capacity = n_outputs * (min(n_features, min(cfg.batch_size, n_samples) * max_nnz) + 1)
+    compact = np.empty((2 + state.shape[0]) * capacity if work.kind == LAZY_COMPACT else 1,
+                       dtype=dtype)
+    cdef double[::1] applied_view = applied
+    cdef long long[::1] seen_view = seen
+    cdef floating[::1] grad_view = grad
+    cdef Py_ssize_t[::1] touched_view = touched
+    cdef floating[::1] compact_view = compact
+    cdef double[::1] scratch = np.empty(2 * n_outputs)   # scores, dL/dscore
+    work.applied = &applied_view[0]
+    work.seen = &seen_view[0]
+    work.grad = &grad_view[0]
+    work.touched = &touched_view[0]
+    work.compact = &compact_view[0]
+    work.compact_len = capacity
+    cdef bint check_signals = threading.current_thread() is threading.main_thread()
+    cdef RowSource source = csr_rows(&data[0] if data.shape[0] > 0 else <const floating*>NULL,
+                                     &indices[0] if indices.shape[0] > 0 else <const int*>NULL,
+                                     &indptr[0], n_features)
+    cdef floating* state_ptr = &state[0, 0] if state.shape[0] > 0 else NULL
+    with nogil:
+        status = csr_epoch_loop(source, &y[0], &sample_weight[0], &coef[0], state_ptr,
+                                state.shape[0], <ScalarState*>&scalars[0], &order[0],
+                                n_samples, &work, &cfg, &t, &rng_state, check_signals,
+                                &scratch[0], &scratch[n_outputs], &loss_sum, &lr)
+    if status == INTERRUPTED:
+        raise_pending()
+    return status, loss_sum, t, rng_state, lr
 
 
 def cpu_supports_avx2_fma():

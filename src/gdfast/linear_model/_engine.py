@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from gdfast import _layout, optim
+from gdfast.linear_model import _sparse
 from gdfast.optim import schedules
 from gdfast._kernels import linear as _kernel
 from gdfast._slow import linear as _reference
@@ -75,6 +76,9 @@ def run_epoch(engine, X, y, sample_weight, coef, state, scalars, order, config, 
     """One epoch with the chosen engine; see gdfast._kernels.linear.run_epoch. `mean` (the feature
     means of the centred parametrisation) defaults to zeros."""
     config = dict(NEUTRAL_CONFIG, **config)
+    if _sparse.is_sparse(X):
+        return _run_sparse_epoch(engine, X, y, sample_weight, coef, state, scalars, order,
+                                 config, t, rng_state)
     if mean is None:
         mean = np.zeros(X.shape[1], dtype=X.dtype)
     if engine == "cython":
@@ -82,6 +86,28 @@ def run_epoch(engine, X, y, sample_weight, coef, state, scalars, order, config, 
                                 _kernel_codes(config), t, rng_state)
     return _reference.run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, config,
                                 t, rng_state)
+
+
+def _run_sparse_epoch(engine, X, y, sample_weight, coef, state, scalars, order, config, t,
+                      rng_state):
+    """run_epoch on a CSR X (a scipy.sparse matrix or array, or a prepared KernelCSR),
+    trained uncentred."""
+    config = dict(config, center=False)
+    if engine == "cython":
+        rows = _sparse.kernel_csr(X)
+        return kernel.run_epoch_csr(rows.data, rows.indices, rows.indptr, rows.shape[1], y,
+                                    sample_weight, coef, state, scalars, order,
+                                    _kernel_codes(config), t, rng_state)
+    X = X.matrix if isinstance(X, _sparse.KernelCSR) else X
+    return _reference.run_epoch(X, y, sample_weight, np.zeros(X.shape[1], dtype=X.dtype), coef,
+                                state, scalars, order, config, t, rng_state)
+
+
+def sparse_update_kind(config):
+    """How the kernel updates on CSR rows under `config`: 'lazy sgd' and 'lazy compact'
+    in O(nnz of the batch) per update, 'dense step' in O(n_features) (the exact update of
+    the rules whose skipped steps cannot be caught up late)."""
+    return kernel.sparse_update_kind(_kernel_codes(_full_config(config)))
 
 
 def _kernel_codes(config):

@@ -1,0 +1,355 @@
+# Epochs over CSR rows (rowsource.pxd), at O(nnz of the batch) per update wherever the
+# update of the coordinates a batch does not touch can be caught up exactly later.
+#
+# A batch is two phases, as in the dense loop:
+#   gradient  every row's columns are first brought up to date (catch_up), then its scores
+#             are gathered dots, and a·x is scattered into a dense gradient buffer that is
+#             zero outside the batch's columns; `touched` lists those columns, each once
+#             (a column's `seen` stamp is the update that last touched it).
+#   step      one of three forms, chosen once per epoch (sparse_step_kind):
+#     LAZY_SGD      plain SGD. Weights are kept as scale · v (weights.pxd): the l2 penalty
+#                   and weight decay shrink `scale` in O(1), the loss part moves v on the
+#                   touched columns only.
+#     LAZY_COMPACT  an optimizer whose rule leaves a coordinate with a zero gradient alone,
+#                   or changes only its state by a known factor (AdaGrad: nothing; RMSprop
+#                   without momentum: the mean square (and mean) times alpha; AdaDelta: both
+#                   averages times rho), and the Adam family with `lazy` (which by
+#                   definition leaves the other coordinates alone, PyTorch's SparseAdam).
+#                   The touched columns' parameters, gradient and state are gathered into
+#                   short vectors, update_parameters (step.pxd: the one copy of every rule)
+#                   steps them, and they are scattered back. The state decay of skipped
+#                   steps is applied when a column is next touched, in one power.
+#     DENSE_STEP    anything else (momentum, exact Adam, adaptive rules with l2): the
+#                   gradient buffer is a whole gradient and update_parameters steps every
+#                   parameter, O(n_features) per update, the same update as for dense rows.
+# The l1 proximal step (in the lazy forms) is applied late too: two soft-thresholdings are
+# one of the sum of their thresholds, and a shrink by f > 0 commutes with one as
+# S_c(f·v) = f·S_{c/f}(v), so a running sum of every step's threshold in units of v
+# (`threshold`) and, per column, the part already applied (`applied`) catch a column up in
+# one step. Before the epoch ends (and when the scale nears underflow) `settle` brings every
+# column up to date and folds the scale in, so what the epoch returns is plain parameters
+# and state, the same as the dense loop's.
+# No feature map: CSR rows are trained uncentred (centring would make every row dense).
+
+from cython cimport floating
+from libc.math cimport fabs, isfinite, pow
+from libc.stdint cimport uint64_t
+
+from gdfast._kernels.config cimport *
+from gdfast._kernels.guards cimport SIGNAL_CHECK_WORK, all_finite, signal_handler_raised
+from gdfast._kernels.shuffle cimport random_permutation
+from gdfast._kernels.step cimport step_learning_rate
+from gdfast._kernels.losses cimport sample_loss
+from gdfast._kernels.step cimport LinearLayout, update_parameters, towards_zero
+from gdfast._kernels.layout cimport weights_start
+from gdfast._kernels.rowsource cimport RowSource, csr_row
+from gdfast._kernels.weights cimport ScaledVector, scaled_dot, add_scaled
+
+
+cdef enum SparseStep:
+    LAZY_SGD = 0
+    LAZY_COMPACT = 1
+    DENSE_STEP = 2
+
+
+cdef inline bint moving_moments(int optimizer) noexcept nogil:
+    return optimizer == ADAM or optimizer == ADAMW or optimizer == NADAM or optimizer == ADAMAX
+
+
+cdef inline int sparse_step_kind(const EpochConfig* cfg) noexcept nogil:
+    """How an update on CSR rows is taken (see the header)."""
+    cdef double coupled = cfg.l2 + (0.0 if cfg.optimizer == ADAMW else cfg.weight_decay)
+    if cfg.optimizer == SGD:
+        return LAZY_SGD
+    if cfg.lazy and moving_moments(cfg.optimizer):
+        return LAZY_COMPACT
+    if coupled == 0 and (cfg.optimizer == ADAGRAD or cfg.optimizer == ADADELTA
+                         or (cfg.optimizer == RMSPROP and cfg.momentum == 0)):
+        return LAZY_COMPACT
+    return DENSE_STEP
+
+
+cdef inline int idle_buffers(const EpochConfig* cfg, double* factor) noexcept nogil:
+    """How many of the optimizer's first buffers decay, each by *factor, over a step that
+    gives a coordinate a zero gradient (LAZY_COMPACT's exact rules)."""
+    if cfg.lazy and moving_moments(cfg.optimizer):
+        return 0
+    if cfg.optimizer == RMSPROP:
+        factor[0] = cfg.rmsprop_alpha
+        return 2        # mean square, mean gradient
+    if cfg.optimizer == ADADELTA:
+        factor[0] = cfg.rho
+        return 2        # square averages of the gradient and of the update
+    return 0
+
+
+cdef struct SparseWork:
+    Py_ssize_t n_features
+    Py_ssize_t n_outputs
+    Py_ssize_t n_params
+    int kind                    # SparseStep
+    double scale                # weights = scale · stored values (1 unless LAZY_SGD)
+    bint lazy_l1                # the l1 step is applied late (LAZY_SGD, LAZY_COMPACT)
+    double threshold            # sum of the l1 thresholds so far, in stored-value units
+    double* applied             # per column: the part of `threshold` already applied
+    long long* seen             # per column: the update its parameters and state are at
+    int n_idle                  # buffers that decay over a skipped step ...
+    double idle_factor          # ... by this factor
+    void* grad                  # n_params; zero outside the batch's columns between steps
+    Py_ssize_t* touched         # the batch's columns, each once
+    Py_ssize_t n_touched
+    void* compact               # LAZY_COMPACT: gathered parameters, gradient and state
+    Py_ssize_t compact_len      # entries of each gathered vector it can hold
+
+
+cdef inline void catch_up(SparseWork* work, floating* theta, floating* state, Py_ssize_t j,
+                          long long now) noexcept nogil:
+    """Bring column j up to update `now`: the l1 thresholds and state decay it skipped."""
+    cdef Py_ssize_t k, r, at
+    cdef floating c, f
+    if work.lazy_l1:
+        c = <floating>(work.threshold - work.applied[j])
+        if c > 0:
+            for k in range(work.n_outputs):
+                at = weights_start(k, work.n_features) + j
+                theta[at] = towards_zero(theta[at], c)
+        work.applied[j] = work.threshold
+    if work.n_idle > 0 and work.seen[j] < now:
+        f = <floating>pow(work.idle_factor, <double>(now - work.seen[j]))
+        for r in range(work.n_idle):
+            for k in range(work.n_outputs):
+                state[r * work.n_params + weights_start(k, work.n_features) + j] *= f
+    work.seen[j] = now
+
+
+cdef inline void settle(SparseWork* work, floating* theta, floating* state,
+                        long long now) noexcept nogil:
+    """Bring every column up to update `now` and fold the scale into the weights: O(n)."""
+    cdef Py_ssize_t j, k
+    cdef floating s = <floating>work.scale
+    for j in range(work.n_features):
+        catch_up(work, theta, state, j, now)
+    if work.scale != 1.0:
+        for k in range(work.n_outputs):
+            for j in range(weights_start(k, work.n_features),
+                           weights_start(k, work.n_features) + work.n_features):
+                theta[j] = s * theta[j]
+    work.scale = 1.0
+    work.threshold = 0.0
+    if work.lazy_l1:
+        for j in range(work.n_features):
+            work.applied[j] = 0.0
+
+
+cdef inline void shrink_weights(SparseWork* work, floating* theta, floating* state,
+                                double factor, long long now) noexcept nogil:
+    """weights ← factor · weights in O(1); settled once |scale| falls below 1e-9, before
+    the next step divides by it (weights.pxd, shrink)."""
+    work.scale *= factor
+    if fabs(work.scale) < 1e-9:
+        settle(work, theta, state, now)
+
+
+cdef inline double csr_batch_gradient(
+    const EpochConfig* cfg, SparseWork* work, RowSource source, const floating* y,
+    const floating* sample_weight, floating* theta, floating* state, const Py_ssize_t* rows,
+    Py_ssize_t n_rows, double scale, long long t, double* scores, double* dscores,
+) noexcept nogil:
+    """Phase one of update t: catch the rows' columns up to update t − 1, then add
+    scale · Σ sample_weight · dL/dθ over `rows` into the gradient buffer; return the sum of
+    the weighted losses."""
+    cdef Py_ssize_t nf = work.n_features, i, p, k, nnz, j, row
+    cdef floating* grad = <floating*>work.grad
+    cdef floating* g
+    cdef const floating* x
+    cdef const int* columns
+    cdef ScaledVector w
+    cdef double weight, loss_sum = 0.0
+    cdef floating a
+    w.n = nf
+    w.scale = work.scale
+    for i in range(n_rows):
+        row = rows[i]
+        x = csr_row(source, row, theta, &columns, &nnz)
+        for p in range(nnz):
+            j = columns[p]
+            if work.seen[j] != t:
+                catch_up(work, theta, state, j, t - 1)
+                work.seen[j] = t
+                work.touched[work.n_touched] = j
+                work.n_touched += 1
+        for k in range(work.n_outputs):
+            w.values = theta + weights_start(k, nf)
+            scores[k] = scaled_dot(&w, x, columns, nnz) + theta[weights_start(k, nf) + nf]
+        weight = 1.0 if cfg.unit_weights else sample_weight[row]
+        loss_sum += weight * sample_loss(cfg, scores, work.n_outputs, y[row], dscores)
+        for k in range(work.n_outputs):
+            a = <floating>(weight * dscores[k] * scale)
+            g = grad + weights_start(k, nf)
+            for p in range(nnz):
+                g[columns[p]] += a * x[p]
+            if cfg.fit_intercept:
+                g[nf] += a
+    return loss_sum
+
+
+cdef inline void compact_step(
+    const EpochConfig* cfg, SparseWork* work, floating* theta, floating* state,
+    Py_ssize_t n_state, ScalarState* scalars, long long t, double lr,
+) noexcept nogil:
+    """LAZY_COMPACT's step: update_parameters on the touched columns and the intercepts,
+    gathered per output as (columns..., intercept); the l1 step is left to catch_up."""
+    cdef Py_ssize_t nf = work.n_features, m = work.n_touched, length = m + 1
+    cdef Py_ssize_t n = work.n_outputs * length, k, i, r, at, to
+    cdef floating* grad = <floating*>work.grad
+    cdef floating* th_c = <floating*>work.compact
+    cdef floating* g_c = th_c + work.compact_len
+    cdef floating* state_c = g_c + work.compact_len
+    cdef EpochConfig step_cfg = cfg[0]
+    step_cfg.l1 = 0.0
+    for k in range(work.n_outputs):
+        for i in range(length):
+            at = weights_start(k, nf) + (work.touched[i] if i < m else nf)
+            to = k * length + i
+            th_c[to] = theta[at]
+            g_c[to] = grad[at]
+            grad[at] = 0
+            for r in range(n_state):
+                state_c[r * n + to] = state[r * work.n_params + at]
+    update_parameters(&step_cfg, th_c, g_c, state_c, n, scalars, t, lr,
+                      LinearLayout(work.n_outputs, length))
+    for k in range(work.n_outputs):
+        for i in range(length):
+            at = weights_start(k, nf) + (work.touched[i] if i < m else nf)
+            to = k * length + i
+            theta[at] = th_c[to]
+            for r in range(n_state):
+                state[r * work.n_params + at] = state_c[r * n + to]
+
+
+cdef inline void csr_step(
+    const EpochConfig* cfg, SparseWork* work, floating* theta, floating* state,
+    Py_ssize_t n_state, ScalarState* scalars, long long t, double lr,
+) noexcept nogil:
+    """Phase two of update t: step with the gradient buffer, and leave it zero."""
+    cdef Py_ssize_t nf = work.n_features, i, k, j, at
+    cdef floating* grad = <floating*>work.grad
+    cdef double coupled = cfg.l2 + (0.0 if cfg.optimizer == ADAMW else cfg.weight_decay)
+    cdef floating step
+    if work.kind == LAZY_SGD:
+        if coupled != 0:
+            shrink_weights(work, theta, state, 1.0 - lr * coupled, t)
+        step = <floating>(lr / work.scale)
+        for k in range(work.n_outputs):
+            for i in range(work.n_touched):
+                at = weights_start(k, nf) + work.touched[i]
+                theta[at] -= step * grad[at]
+                grad[at] = 0
+            at = weights_start(k, nf) + nf
+            theta[at] -= <floating>lr * grad[at]
+            grad[at] = 0
+    elif work.kind == LAZY_COMPACT:
+        compact_step(cfg, work, theta, state, n_state, scalars, t, lr)
+    else:
+        update_parameters(cfg, theta, grad, state, work.n_params, scalars, t, lr,
+                          LinearLayout(work.n_outputs, nf + 1))
+        for j in range(work.n_params):
+            grad[j] = 0
+    if work.lazy_l1:
+        work.threshold += lr * cfg.l1 / fabs(work.scale)
+    work.n_touched = 0
+
+
+cdef inline double sgd_on_one_csr_row(
+    const EpochConfig* cfg, SparseWork* work, RowSource source, const floating* y,
+    const floating* sample_weight, floating* theta, Py_ssize_t row, long long t, double lr,
+    double* scores, double* dscores,
+) noexcept nogil:
+    """LAZY_SGD on one row in a single pass, without the gradient buffer: the stochastic
+    mode's common case. The same update as csr_batch_gradient then csr_step."""
+    cdef Py_ssize_t nf = work.n_features, p, k, nnz
+    cdef const int* columns
+    cdef const floating* x = csr_row(source, row, theta, &columns, &nnz)
+    cdef double coupled = cfg.l2 + cfg.weight_decay
+    cdef double weight = 1.0 if cfg.unit_weights else sample_weight[row]
+    cdef double loss_value, a
+    cdef ScaledVector w
+    if work.lazy_l1:
+        for p in range(nnz):
+            catch_up(work, theta, <floating*>NULL, columns[p], t - 1)
+    w.n = nf
+    w.scale = work.scale
+    for k in range(work.n_outputs):
+        w.values = theta + weights_start(k, nf)
+        scores[k] = scaled_dot(&w, x, columns, nnz) + theta[weights_start(k, nf) + nf]
+    loss_value = weight * sample_loss(cfg, scores, work.n_outputs, y[row], dscores)
+    if coupled != 0:
+        shrink_weights(work, theta, <floating*>NULL, 1.0 - lr * coupled, t)
+    w.scale = work.scale
+    for k in range(work.n_outputs):
+        a = weight * dscores[k]
+        w.values = theta + weights_start(k, nf)
+        add_scaled(&w, -lr * a, x, columns, nnz)
+        if cfg.fit_intercept:
+            theta[weights_start(k, nf) + nf] -= <floating>lr * <floating>a
+    if work.lazy_l1:
+        work.threshold += lr * cfg.l1 / fabs(work.scale)
+    return loss_value
+
+
+cdef inline int csr_epoch_loop(
+    RowSource source, const floating* y, const floating* sample_weight, floating* theta,
+    floating* state, Py_ssize_t n_state, ScalarState* scalars, Py_ssize_t* order,
+    Py_ssize_t n_samples, SparseWork* work, const EpochConfig* cfg, long long* t,
+    uint64_t* rng, bint check_signals, double* scores, double* dscores,
+    double* loss_sum, double* lr,
+) noexcept nogil:
+    """One epoch over CSR rows (the dense epoch_loop's counterpart); work's buffers are
+    allocated by the caller, and settled here at the end."""
+    cdef Py_ssize_t start = 0, n_rows, j
+    cdef double batch_loss
+    # Signals are looked at every few milliseconds of work: rows × their mean non-zeros per
+    # output, and a whole parameter vector per update for DENSE_STEP.
+    cdef Py_ssize_t row_work = max(1, work.n_outputs * (source.indptr[n_samples] // n_samples))
+    if work.kind == DENSE_STEP:
+        row_work += max(1, work.n_params // cfg.batch_size)
+    cdef Py_ssize_t check_rows = max(1, SIGNAL_CHECK_WORK // row_work)
+    cdef Py_ssize_t next_check = check_rows if check_signals else n_samples + 1
+    cdef bint one_row_sgd = work.kind == LAZY_SGD and cfg.batch_size == 1
+    if cfg.shuffle and cfg.batch_size < n_samples:
+        random_permutation(order, n_samples, rng)
+    work.scale = 1.0
+    work.threshold = 0.0
+    work.n_touched = 0
+    for j in range(work.n_features):
+        work.seen[j] = t[0]
+        if work.lazy_l1:
+            work.applied[j] = 0.0
+    loss_sum[0] = 0.0
+    while start < n_samples:
+        n_rows = min(cfg.batch_size, n_samples - start)
+        t[0] += 1
+        lr[0] = step_learning_rate(cfg, t[0])
+        if one_row_sgd:
+            batch_loss = sgd_on_one_csr_row(cfg, work, source, y, sample_weight, theta,
+                                            order[start], t[0], lr[0], scores, dscores)
+        else:
+            batch_loss = csr_batch_gradient(cfg, work, source, y, sample_weight, theta, state,
+                                            order + start, n_rows, 1.0 / n_rows, t[0],
+                                            scores, dscores)
+        if not isfinite(batch_loss):
+            t[0] -= 1
+            return NONFINITE
+        loss_sum[0] += batch_loss
+        if not one_row_sgd:
+            csr_step(cfg, work, theta, state, n_state, scalars, t[0], lr[0])
+        start += n_rows
+        if start >= next_check:
+            if signal_handler_raised():
+                settle(work, theta, state, t[0])
+                return INTERRUPTED
+            next_check = start + check_rows
+    settle(work, theta, state, t[0])
+    if not all_finite(theta, work.n_params):
+        return NONFINITE
+    return OK
