@@ -17,7 +17,7 @@ from sklearn.utils.validation import _check_sample_weight, _is_fitted, validate_
 
 from gdfast import _layout
 from gdfast._constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INTEGER, one_of
-from gdfast.linear_model import _engine
+from gdfast.linear_model import _engine, _sparse
 from gdfast.linear_model._state import TrainingState
 from gdfast.optim import OPTIMIZER_CLASSES, Optimizer, get_optimizer
 from gdfast.optim.schedules import SCHEDULE_CLASSES, Adaptive, Schedule, get_schedule
@@ -185,15 +185,19 @@ class BaseGD(BaseEstimator):
         return super().set_params(**params)
 
     def _validate_fit_data(self, X, y, sample_weight, *, y_numeric, reset=True):
-        """Check X, y and sample_weight; X keeps float32 or becomes float64, C-ordered."""
+        """Check X, y and sample_weight; X keeps float32 or becomes float64, C-ordered, or
+        for sparse X, CSR (other formats are converted, a copy; a CSR X of either dtype is
+        used as it is)."""
         if _all_zero(sample_weight):
             raise ValueError("sample_weight is zero for every row: at least one row needs a "
                              "positive weight.")
         try:
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                                 y_numeric=y_numeric, reset=reset)
+                                 accept_sparse="csr", y_numeric=y_numeric, reset=reset)
         except (ValueError, TypeError) as error:
             raise _without_data(error) from None
+        if _sparse.is_sparse(X):
+            _sparse.check_csr(X)
         if X.shape[0] > MAX_ROWS:
             raise ValueError(f"X has {X.shape[0]} rows; gdfast handles at most {MAX_ROWS}.")
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
@@ -207,9 +211,13 @@ class BaseGD(BaseEstimator):
 
     def _validate_predict_data(self, X):
         try:
-            return validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=False)
+            X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
+                              accept_sparse="csr", reset=False)
         except (ValueError, TypeError) as error:
             raise _without_data(error) from None
+        if _sparse.is_sparse(X):
+            _sparse.check_csr(X)
+        return X
 
     # --- training -------------------------------------------------------------------------
 
@@ -218,7 +226,10 @@ class BaseGD(BaseEstimator):
         1/L from the data (plain-gradient family); a state keeps the one it started with."""
         if self.learning_rate != "auto" or not optimizer.plain_gradient:
             return self._rate_from_row_norms(optimizer, 0.0, 0.0, X.shape[0])
-        total, largest = self._row_norm_sums(X, sample_weight, mean)
+        if _sparse.is_sparse(X):
+            total, largest = _sparse.row_norm_sums(X, sample_weight, self.fit_intercept)
+        else:
+            total, largest = self._row_norm_sums(X, sample_weight, mean)
         return self._rate_from_row_norms(optimizer, total, largest, X.shape[0])
 
     def _row_norm_sums(self, X, sample_weight, mean):
@@ -265,8 +276,11 @@ class BaseGD(BaseEstimator):
     def _n_outputs(self):
         return 1
 
+    # Set by each fit: sparse X is trained uncentred (see `center` in the docstrings).
+    _trains_sparse = False
+
     def _centred(self):
-        return bool(self.center and self.fit_intercept)
+        return bool(self.center and self.fit_intercept and not self._trains_sparse)
 
     def _initial_intercepts(self, y, sample_weight):
         """The best constant model for the encoded targets (one value per output)."""
@@ -338,6 +352,10 @@ class BaseGD(BaseEstimator):
     def _resume_state(self, n_features, dtype, optimizer):
         """The fitted state, with coef_ and intercept_ as they are now (a user may set them)."""
         state = self._state
+        if self._trains_sparse and np.any(state.mean):
+            raise ValueError("this model was trained centred on dense X; it cannot continue on "
+                             "sparse X, which is trained uncentred. Fit on sparse X from the "
+                             "start, or give dense X (or set center=False from the start).")
         if state.coef.dtype != dtype:
             raise ValueError(f"this model was trained on {state.coef.dtype} data; continuing "
                              f"on {dtype} data is not supported. Convert X to {state.coef.dtype}.")
@@ -357,6 +375,7 @@ class BaseGD(BaseEstimator):
         y_original: the targets as given, for the validation score of early stopping.
         """
         n_features = X.shape[1]
+        self._trains_sparse = _sparse.is_sparse(X)
         validation = None
         if self.early_stopping and not partial:
             X, X_val, y, _, sample_weight, _, _, y_val = self._split_validation(
@@ -400,6 +419,8 @@ class BaseGD(BaseEstimator):
         # The rows' visiting order: reset by the kernel each shuffled epoch from the carried
         # generator state, so it is a working buffer of this fit, never part of the model.
         order = np.arange(X.shape[0], dtype=np.intp)
+        if _sparse.is_sparse(X):
+            X = _sparse.kernel_csr(X)       # the arrays the kernel reads, once per fit
 
         def epoch(state, config):
             config["unit_weights"] = unit_weights
@@ -437,7 +458,9 @@ class BaseGD(BaseEstimator):
                              "more rows, a larger validation_fraction, or "
                              "early_stopping=False.") from None
         X_train, X_val, y_train, y_val, w_train, w_val, orig_train, orig_val = parts
-        return (np.ascontiguousarray(X_train), X_val, np.ascontiguousarray(y_train), y_val,
+        if not _sparse.is_sparse(X_train):
+            X_train = np.ascontiguousarray(X_train)
+        return (X_train, X_val, np.ascontiguousarray(y_train), y_val,
                 np.ascontiguousarray(w_train), w_val, orig_train, orig_val)
 
     def _validation_score(self, state, X_val, y_val):

@@ -60,7 +60,10 @@ PARAMETERS_DOC = """
         constant model (mean target, median for the robust losses, the classes' log-odds).
         The model, objective and optimum are unchanged; descent is far better conditioned
         when features sit far from zero, so defaults converge on unscaled data. False runs
-        the textbook iteration from all-zero parameters.
+        the textbook iteration from all-zero parameters. Sparse X (scipy.sparse; CSR is read
+        as it is, other formats are converted to CSR) is always trained as with False, as
+        scikit-learn's StandardScaler(with_mean=False) leaves it: centring would make every
+        row dense, and the intercept absorbs the mean.
     warm_start : bool, default=False
         fit() continues from the fitted coefficients and optimizer state.
     n_jobs : int or None, default=None
