@@ -204,6 +204,11 @@ class BaseGD(BaseEstimator):
                                              ensure_non_negative=True)
         return X, y, np.ascontiguousarray(sample_weight)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     def __sklearn_is_fitted__(self):
         """Fitted once a fit has finished an epoch: a fit that failed or was interrupted
         before that leaves the estimator as it was, whatever data checks it got through."""
