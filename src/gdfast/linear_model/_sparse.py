@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 # Values per block where row norms are summed: small temporaries, few Python iterations.
-NORM_BLOCK_VALUES = 1 << 18
+NORM_BLOCK_VALUES = 1 << 16
 
 
 def is_sparse(X):
@@ -71,16 +71,27 @@ def row_norm_sums(X, sample_weight, fit_intercept):
     intercept), a block of rows at a time."""
     X = X.matrix if isinstance(X, KernelCSR) else X
     n_samples = X.shape[0]
+    # Duplicate columns add up before squaring; scipy knows (and caches) whether X has any.
+    canonical = X.has_canonical_format
     mean_row_nnz = max(1, X.nnz // max(1, n_samples))
     block = max(1, NORM_BLOCK_VALUES // mean_row_nnz)
     total, largest = 0.0, 0.0
     for start in range(0, n_samples, block):
         stop = min(n_samples, start + block)
         lo, hi = X.indptr[start], X.indptr[stop]
+        indptr = X.indptr[start:stop + 1] - lo
         values = X.data[lo:hi].astype(np.float64)
-        rows = np.repeat(np.arange(stop - start), np.diff(X.indptr[start:stop + 1]))
-        squared_norms = np.bincount(rows, weights=values * values, minlength=stop - start)
-        squared_norms = (squared_norms + float(fit_intercept)) * sample_weight[start:stop]
+        if not canonical:
+            # A copy of the block's indices too: summing duplicates sorts them in place.
+            block_rows = sp.csr_matrix((values, X.indices[lo:hi].copy(), indptr),
+                                       shape=(stop - start, X.shape[1]))
+            block_rows.has_canonical_format = False
+            block_rows.sum_duplicates()
+            values, indptr = block_rows.data, block_rows.indptr
+        sums = np.concatenate([[0.0], np.cumsum(values * values)])
+        squared_norms = sums[indptr[1:]] - sums[indptr[:-1]]
+        squared_norms = (np.maximum(squared_norms, 0.0) + float(fit_intercept)) \
+            * sample_weight[start:stop]
         total += float(np.sum(squared_norms))
         largest = max(largest, float(np.max(squared_norms)))
     return total, largest
