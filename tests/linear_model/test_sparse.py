@@ -339,8 +339,6 @@ def test_negative_or_out_of_range_indices_are_refused():
 def test_the_kernel_checks_the_csr_structure_itself():
     X, y = regression_problem()
     kernel_arrays = dict(data=X.data, indices=X.indices.copy(), indptr=X.indptr.astype(np.intp))
-    coef, state = np.zeros(N_FEATURES + 1), np.zeros((0, N_FEATURES + 1))
-    config = _engine._kernel_codes(_engine._full_config({}))
     for field, position, value, message in [("indices", 0, N_FEATURES, "column indices"),
                                             ("indices", 0, -3, "column indices"),
                                             ("indptr", 5, 0, "non-decreasing"),
@@ -348,9 +346,24 @@ def test_the_kernel_checks_the_csr_structure_itself():
         arrays = {name: array.copy() for name, array in kernel_arrays.items()}
         arrays[field][position] = value
         with pytest.raises(ValueError, match=message):
-            _engine.kernel.run_epoch_csr(arrays["data"], arrays["indices"], arrays["indptr"],
-                                         N_FEATURES, y, np.ones(N_SAMPLES), coef, state,
-                                         np.ones(4), np.arange(N_SAMPLES), config, 0, 1)
+            _engine.kernel.CSRRows(arrays["data"], arrays["indices"], arrays["indptr"],
+                                   N_FEATURES)
+    with pytest.raises(ValueError, match="int32 indices"):
+        _engine.kernel.CSRRows(X.data, X.indices.astype(np.int64), X.indptr.astype(np.intp),
+                               N_FEATURES)
+    rows = _engine.kernel.CSRRows(X.data, X.indices, X.indptr.astype(np.intp), N_FEATURES)
+    assert rows.distinct and rows.max_row_nnz == np.diff(X.indptr).max()
+    reversed_rows = X.copy()
+    for r in range(N_SAMPLES):
+        reversed_rows.indices[X.indptr[r]:X.indptr[r + 1]] = X.indices[X.indptr[r]:X.indptr[r + 1]][::-1]
+        reversed_rows.data[X.indptr[r]:X.indptr[r + 1]] = X.data[X.indptr[r]:X.indptr[r + 1]][::-1]
+    assert _engine.kernel.CSRRows(reversed_rows.data, reversed_rows.indices,
+                                  X.indptr.astype(np.intp), N_FEATURES).distinct
+    repeated = X.indices.copy()
+    repeated[X.indptr[3] + 1] = repeated[X.indptr[3]]
+    assert not _engine.kernel.CSRRows(X.data, repeated, X.indptr.astype(np.intp),
+                                      N_FEATURES).distinct
+    assert rows.n_samples == N_SAMPLES
 
 
 def test_unsorted_and_duplicate_indices_act_as_scipy_reads_them():

@@ -9,7 +9,8 @@
 #   step      one of three forms, chosen once per epoch (sparse_step_kind):
 #     LAZY_SGD      plain SGD. Weights are kept as scale · v (weights.pxd): the l2 penalty
 #                   and weight decay shrink `scale` in O(1), the loss part moves v on the
-#                   touched columns only.
+#                   row's columns only. Its step is a sum of one term per row, so it skips
+#                   the buffer: each row's a·x is added straight to v (sgd_on_csr_rows).
 #     LAZY_COMPACT  an optimizer whose rule leaves a coordinate with a zero gradient alone,
 #                   or changes only its state by a known factor (AdaGrad: nothing; RMSprop
 #                   without momentum: the mean square (and mean) times alpha; AdaDelta: both
@@ -18,7 +19,9 @@
 #                   The touched columns' parameters, gradient and state are gathered into
 #                   short vectors, update_parameters (step.pxd: the one copy of every rule)
 #                   steps them, and they are scattered back. The state decay of skipped
-#                   steps is applied when a column is next touched, in one power.
+#                   steps is applied when a column is next touched, in one power. One row
+#                   whose columns are distinct is its own touched list and gradient
+#                   (compact_on_one_csr_row): no buffer, no stamps.
 #     DENSE_STEP    anything else (momentum, exact Adam, adaptive rules with l2): the
 #                   gradient buffer is a whole gradient and update_parameters steps every
 #                   parameter, O(n_features) per update, the same update as for dense rows.
@@ -44,6 +47,7 @@ from gdfast._kernels.step cimport LinearLayout, update_parameters, towards_zero
 from gdfast._kernels.layout cimport weights_start
 from gdfast._kernels.rowsource cimport RowSource, csr_row
 from gdfast._kernels.weights cimport ScaledVector, scaled_dot, add_scaled
+from gdfast._kernels.rows cimport gd_prefetch
 
 
 cdef enum SparseStep:
@@ -100,6 +104,9 @@ cdef struct SparseWork:
     Py_ssize_t n_touched
     void* compact               # LAZY_COMPACT: gathered parameters, gradient and state
     Py_ssize_t compact_len      # entries of each gathered vector it can hold
+    bint distinct_columns       # no row repeats a column (its indices strictly increase)
+    double* slopes              # each batch row's weight · dL/dscore per output
+    EpochConfig compact_cfg     # LAZY_COMPACT's step: the epoch's, without the l1 step
 
 
 cdef inline void catch_up(SparseWork* work, floating* theta, floating* state, Py_ssize_t j,
@@ -114,12 +121,13 @@ cdef inline void catch_up(SparseWork* work, floating* theta, floating* state, Py
                 at = weights_start(k, work.n_features) + j
                 theta[at] = towards_zero(theta[at], c)
         work.applied[j] = work.threshold
-    if work.n_idle > 0 and work.seen[j] < now:
-        f = <floating>pow(work.idle_factor, <double>(now - work.seen[j]))
-        for r in range(work.n_idle):
-            for k in range(work.n_outputs):
-                state[r * work.n_params + weights_start(k, work.n_features) + j] *= f
-    work.seen[j] = now
+    if work.n_idle > 0:
+        if work.seen[j] < now:
+            f = <floating>pow(work.idle_factor, <double>(now - work.seen[j]))
+            for r in range(work.n_idle):
+                for k in range(work.n_outputs):
+                    state[r * work.n_params + weights_start(k, work.n_features) + j] *= f
+        work.seen[j] = now
 
 
 cdef inline void settle(SparseWork* work, floating* theta, floating* state,
@@ -127,8 +135,9 @@ cdef inline void settle(SparseWork* work, floating* theta, floating* state,
     """Bring every column up to update `now` and fold the scale into the weights: O(n)."""
     cdef Py_ssize_t j, k
     cdef floating s = <floating>work.scale
-    for j in range(work.n_features):
-        catch_up(work, theta, state, j, now)
+    if work.lazy_l1 or work.n_idle > 0:
+        for j in range(work.n_features):
+            catch_up(work, theta, state, j, now)
     if work.scale != 1.0:
         for k in range(work.n_outputs):
             for j in range(weights_start(k, work.n_features),
@@ -196,60 +205,72 @@ cdef inline double csr_batch_gradient(
 cdef inline void compact_step(
     const EpochConfig* cfg, SparseWork* work, floating* theta, floating* state,
     Py_ssize_t n_state, ScalarState* scalars, long long t, double lr,
+    const floating* row_values,
 ) noexcept nogil:
     """LAZY_COMPACT's step: update_parameters on the touched columns and the intercepts,
-    gathered per output as (columns..., intercept); the l1 step is left to catch_up."""
+    gathered per output as (columns..., intercept); the l1 step is left to catch_up
+    (work.compact_cfg has none). The gradient is the buffer's, or with row_values (one row
+    of distinct columns, listed in `touched`) slopes[k] · row_values, which skips the
+    buffer. The fields the loops read are copied to locals first: read through `work`,
+    they would be loaded again after every store (the compiler must assume aliasing)."""
     cdef Py_ssize_t nf = work.n_features, m = work.n_touched, length = m + 1
-    cdef Py_ssize_t n = work.n_outputs * length, k, i, r, at, to
+    cdef Py_ssize_t n_outputs = work.n_outputs, n_params = work.n_params
+    cdef Py_ssize_t n = n_outputs * length, k, i, r
+    cdef const Py_ssize_t* touched = work.touched
     cdef floating* grad = <floating*>work.grad
     cdef floating* th_c = <floating*>work.compact
     cdef floating* g_c = th_c + work.compact_len
     cdef floating* state_c = g_c + work.compact_len
-    cdef EpochConfig step_cfg = cfg[0]
-    step_cfg.l1 = 0.0
-    for k in range(work.n_outputs):
-        for i in range(length):
-            at = weights_start(k, nf) + (work.touched[i] if i < m else nf)
-            to = k * length + i
-            th_c[to] = theta[at]
-            g_c[to] = grad[at]
-            grad[at] = 0
-            for r in range(n_state):
-                state_c[r * n + to] = state[r * work.n_params + at]
-    update_parameters(&step_cfg, th_c, g_c, state_c, n, scalars, t, lr,
-                      LinearLayout(work.n_outputs, length))
-    for k in range(work.n_outputs):
-        for i in range(length):
-            at = weights_start(k, nf) + (work.touched[i] if i < m else nf)
-            to = k * length + i
-            theta[at] = th_c[to]
-            for r in range(n_state):
-                state[r * work.n_params + at] = state_c[r * n + to]
+    cdef floating* w
+    cdef floating* w_c
+    cdef floating slope
+    for k in range(n_outputs):
+        w, w_c = theta + weights_start(k, nf), th_c + k * length
+        for i in range(m):
+            w_c[i] = w[touched[i]]
+        w_c[m] = w[nf]
+        if row_values == NULL:
+            w, w_c = grad + weights_start(k, nf), g_c + k * length
+            for i in range(m):
+                w_c[i] = w[touched[i]]
+                w[touched[i]] = 0
+            w_c[m] = w[nf]
+            w[nf] = 0
+        else:
+            slope = <floating>work.slopes[k]
+            w_c = g_c + k * length
+            for i in range(m):
+                w_c[i] = slope * row_values[i]
+            w_c[m] = slope if cfg.fit_intercept else 0
+        for r in range(n_state):
+            w, w_c = state + r * n_params + weights_start(k, nf), state_c + r * n + k * length
+            for i in range(m):
+                w_c[i] = w[touched[i]]
+            w_c[m] = w[nf]
+    update_parameters(&work.compact_cfg, th_c, g_c, state_c, n, scalars, t, lr,
+                      LinearLayout(n_outputs, length))
+    for k in range(n_outputs):
+        w, w_c = theta + weights_start(k, nf), th_c + k * length
+        for i in range(m):
+            w[touched[i]] = w_c[i]
+        w[nf] = w_c[m]
+        for r in range(n_state):
+            w, w_c = state + r * n_params + weights_start(k, nf), state_c + r * n + k * length
+            for i in range(m):
+                w[touched[i]] = w_c[i]
+            w[nf] = w_c[m]
 
 
 cdef inline void csr_step(
     const EpochConfig* cfg, SparseWork* work, floating* theta, floating* state,
     Py_ssize_t n_state, ScalarState* scalars, long long t, double lr,
 ) noexcept nogil:
-    """Phase two of update t: step with the gradient buffer, and leave it zero."""
-    cdef Py_ssize_t nf = work.n_features, i, k, j, at
+    """Phase two of update t (LAZY_COMPACT, DENSE_STEP): step with the gradient buffer, and
+    leave it zero."""
+    cdef Py_ssize_t nf = work.n_features, j
     cdef floating* grad = <floating*>work.grad
-    cdef double coupled = cfg.l2 + (0.0 if cfg.optimizer == ADAMW else cfg.weight_decay)
-    cdef floating step
-    if work.kind == LAZY_SGD:
-        if coupled != 0:
-            shrink_weights(work, theta, state, 1.0 - lr * coupled, t)
-        step = <floating>(lr / work.scale)
-        for k in range(work.n_outputs):
-            for i in range(work.n_touched):
-                at = weights_start(k, nf) + work.touched[i]
-                theta[at] -= step * grad[at]
-                grad[at] = 0
-            at = weights_start(k, nf) + nf
-            theta[at] -= <floating>lr * grad[at]
-            grad[at] = 0
-    elif work.kind == LAZY_COMPACT:
-        compact_step(cfg, work, theta, state, n_state, scalars, t, lr)
+    if work.kind == LAZY_COMPACT:
+        compact_step(cfg, work, theta, state, n_state, scalars, t, lr, <floating*>NULL)
     else:
         update_parameters(cfg, theta, grad, state, work.n_params, scalars, t, lr,
                           LinearLayout(work.n_outputs, nf + 1))
@@ -260,40 +281,144 @@ cdef inline void csr_step(
     work.n_touched = 0
 
 
-cdef inline double sgd_on_one_csr_row(
+cdef enum:
+    PREFETCH_ROWS = 8
+
+
+cdef inline void prefetch_span(const void* first, Py_ssize_t n_bytes) noexcept nogil:
+    """Request every cache line of n_bytes > 0 from first, the last byte's line included."""
+    cdef const char* p = <const char*>first
+    cdef Py_ssize_t offset = 0
+    while offset < n_bytes:
+        gd_prefetch(p + offset)
+        offset += 64
+    gd_prefetch(p + n_bytes - 1)
+
+
+cdef inline void prefetch_ahead(RowSource source, const floating* theta, const floating* y,
+                                const floating* sample_weight, bint weighted,
+                                const floating* state, Py_ssize_t n_state,
+                                Py_ssize_t n_params, const Py_ssize_t* order,
+                                Py_ssize_t position, Py_ssize_t n_samples) noexcept nogil:
+    """Request what the row PREFETCH_ROWS positions ahead will read, in three stages, each
+    needing the previous one's data: its indptr entry (3 steps ahead), its values and
+    indices (2), then its target, weight and first output's weights and their n_state
+    buffers of state (1). In a shuffled order every one of those is a cache miss, and
+    waiting on them one row at a time would cost more than the row's arithmetic."""
+    cdef Py_ssize_t row, p, start, stop, r
+    cdef const int* columns
+    if position + 3 * PREFETCH_ROWS < n_samples:
+        gd_prefetch(source.indptr + order[position + 3 * PREFETCH_ROWS])
+    if position + 2 * PREFETCH_ROWS < n_samples:
+        row = order[position + 2 * PREFETCH_ROWS]
+        start, stop = source.indptr[row], source.indptr[row + 1]
+        if stop > start:
+            prefetch_span(source.indices + start, (stop - start) * sizeof(int))
+            prefetch_span(<const floating*>source.values + start,
+                          (stop - start) * sizeof(floating))
+    if position + PREFETCH_ROWS < n_samples:
+        row = order[position + PREFETCH_ROWS]
+        gd_prefetch(y + row)
+        if weighted:
+            gd_prefetch(sample_weight + row)
+        columns = source.indices
+        for p in range(source.indptr[row], source.indptr[row + 1]):
+            gd_prefetch(theta + columns[p])
+            for r in range(n_state):
+                gd_prefetch(state + r * n_params + columns[p])
+
+
+cdef inline double sgd_on_csr_rows(
     const EpochConfig* cfg, SparseWork* work, RowSource source, const floating* y,
-    const floating* sample_weight, floating* theta, Py_ssize_t row, long long t, double lr,
+    const floating* sample_weight, floating* theta, const Py_ssize_t* order,
+    Py_ssize_t position, Py_ssize_t n_rows, Py_ssize_t n_samples, long long t, double lr,
     double* scores, double* dscores,
 ) noexcept nogil:
-    """LAZY_SGD on one row in a single pass, without the gradient buffer: the stochastic
-    mode's common case. The same update as csr_batch_gradient then csr_step."""
-    cdef Py_ssize_t nf = work.n_features, p, k, nnz
+    """LAZY_SGD's update t on the rows order[position:position + n_rows], without the
+    gradient buffer: each row's scores and slopes a = weight · dL/dscore / n_rows first (at
+    the parameters before the update), then the shrink, then each row's a · x added to the
+    scaled weights (a second pass over rows still in cache) and Σ a to the intercepts. The
+    same update as csr_batch_gradient then csr_step."""
+    cdef Py_ssize_t nf = work.n_features, i, p, k, nnz, row
     cdef const int* columns
-    cdef const floating* x = csr_row(source, row, theta, &columns, &nnz)
+    cdef const floating* x
     cdef double coupled = cfg.l2 + cfg.weight_decay
-    cdef double weight = 1.0 if cfg.unit_weights else sample_weight[row]
-    cdef double loss_value, a
+    cdef double weight, loss_sum = 0.0, intercept_step
     cdef ScaledVector w
-    if work.lazy_l1:
-        for p in range(nnz):
-            catch_up(work, theta, <floating*>NULL, columns[p], t - 1)
     w.n = nf
-    w.scale = work.scale
-    for k in range(work.n_outputs):
-        w.values = theta + weights_start(k, nf)
-        scores[k] = scaled_dot(&w, x, columns, nnz) + theta[weights_start(k, nf) + nf]
-    loss_value = weight * sample_loss(cfg, scores, work.n_outputs, y[row], dscores)
+    for i in range(n_rows):
+        prefetch_ahead(source, theta, y, sample_weight, not cfg.unit_weights,
+                       <floating*>NULL, 0, work.n_params, order, position + i, n_samples)
+        row = order[position + i]
+        x = csr_row(source, row, theta, &columns, &nnz)
+        if work.lazy_l1:
+            for p in range(nnz):
+                catch_up(work, theta, <floating*>NULL, columns[p], t - 1)
+        w.scale = work.scale
+        for k in range(work.n_outputs):
+            w.values = theta + weights_start(k, nf)
+            scores[k] = scaled_dot(&w, x, columns, nnz) + theta[weights_start(k, nf) + nf]
+        weight = 1.0 if cfg.unit_weights else sample_weight[row]
+        loss_sum += weight * sample_loss(cfg, scores, work.n_outputs, y[row], dscores)
+        for k in range(work.n_outputs):
+            work.slopes[i * work.n_outputs + k] = weight * dscores[k] / n_rows
     if coupled != 0:
         shrink_weights(work, theta, <floating*>NULL, 1.0 - lr * coupled, t)
     w.scale = work.scale
-    for k in range(work.n_outputs):
-        a = weight * dscores[k]
-        w.values = theta + weights_start(k, nf)
-        add_scaled(&w, -lr * a, x, columns, nnz)
-        if cfg.fit_intercept:
-            theta[weights_start(k, nf) + nf] -= <floating>lr * <floating>a
+    for i in range(n_rows):
+        x = csr_row(source, order[position + i], theta, &columns, &nnz)
+        for k in range(work.n_outputs):
+            w.values = theta + weights_start(k, nf)
+            add_scaled(&w, -lr * work.slopes[i * work.n_outputs + k], x, columns, nnz)
+    if cfg.fit_intercept:
+        for k in range(work.n_outputs):
+            intercept_step = 0.0
+            for i in range(n_rows):
+                intercept_step += work.slopes[i * work.n_outputs + k]
+            theta[weights_start(k, nf) + nf] -= <floating>lr * <floating>intercept_step
     if work.lazy_l1:
         work.threshold += lr * cfg.l1 / fabs(work.scale)
+    return loss_sum
+
+
+cdef inline double compact_on_one_csr_row(
+    const EpochConfig* cfg, SparseWork* work, RowSource source, const floating* y,
+    const floating* sample_weight, floating* theta, floating* state, Py_ssize_t n_state,
+    ScalarState* scalars, const Py_ssize_t* order, Py_ssize_t position, Py_ssize_t n_samples,
+    long long t, double lr, double* scores, double* dscores,
+) noexcept nogil:
+    """LAZY_COMPACT's update t on one row of distinct columns, without the gradient buffer
+    or the seen stamps (unless state decays or l1 is lazy): the row's columns are the
+    touched ones."""
+    cdef Py_ssize_t nf = work.n_features, p, k, nnz
+    cdef const int* columns
+    cdef Py_ssize_t row = order[position]
+    cdef const floating* x
+    cdef double weight, loss_value
+    cdef ScaledVector w
+    prefetch_ahead(source, theta, y, sample_weight, not cfg.unit_weights, state, n_state,
+                   work.n_params, order, position, n_samples)
+    x = csr_row(source, row, theta, &columns, &nnz)
+    for p in range(nnz):
+        work.touched[p] = columns[p]
+    work.n_touched = nnz
+    if work.lazy_l1 or work.n_idle > 0:
+        for p in range(nnz):
+            catch_up(work, theta, state, columns[p], t - 1)
+            work.seen[columns[p]] = t          # current once this update is taken
+    w.n = nf
+    w.scale = 1.0
+    for k in range(work.n_outputs):
+        w.values = theta + weights_start(k, nf)
+        scores[k] = scaled_dot(&w, x, columns, nnz) + theta[weights_start(k, nf) + nf]
+    weight = 1.0 if cfg.unit_weights else sample_weight[row]
+    loss_value = weight * sample_loss(cfg, scores, work.n_outputs, y[row], dscores)
+    for k in range(work.n_outputs):
+        work.slopes[k] = weight * dscores[k]
+    compact_step(cfg, work, theta, state, n_state, scalars, t, lr, x)
+    if work.lazy_l1:
+        work.threshold += lr * cfg.l1
+    work.n_touched = 0
     return loss_value
 
 
@@ -315,34 +440,42 @@ cdef inline int csr_epoch_loop(
         row_work += max(1, work.n_params // cfg.batch_size)
     cdef Py_ssize_t check_rows = max(1, SIGNAL_CHECK_WORK // row_work)
     cdef Py_ssize_t next_check = check_rows if check_signals else n_samples + 1
-    cdef bint one_row_sgd = work.kind == LAZY_SGD and cfg.batch_size == 1
+    cdef bint one_compact_row = (work.kind == LAZY_COMPACT and cfg.batch_size == 1
+                                 and work.distinct_columns)
     if cfg.shuffle and cfg.batch_size < n_samples:
         random_permutation(order, n_samples, rng)
     work.scale = 1.0
     work.threshold = 0.0
     work.n_touched = 0
-    for j in range(work.n_features):
-        work.seen[j] = t[0]
-        if work.lazy_l1:
+    if work.kind != LAZY_SGD:         # LAZY_SGD reads no stamps
+        for j in range(work.n_features):
+            work.seen[j] = t[0]
+    if work.lazy_l1:
+        for j in range(work.n_features):
             work.applied[j] = 0.0
     loss_sum[0] = 0.0
     while start < n_samples:
         n_rows = min(cfg.batch_size, n_samples - start)
         t[0] += 1
         lr[0] = step_learning_rate(cfg, t[0])
-        if one_row_sgd:
-            batch_loss = sgd_on_one_csr_row(cfg, work, source, y, sample_weight, theta,
-                                            order[start], t[0], lr[0], scores, dscores)
+        if work.kind == LAZY_SGD:
+            batch_loss = sgd_on_csr_rows(cfg, work, source, y, sample_weight, theta, order,
+                                         start, n_rows, n_samples, t[0], lr[0], scores,
+                                         dscores)
+        elif one_compact_row:
+            batch_loss = compact_on_one_csr_row(cfg, work, source, y, sample_weight, theta,
+                                                state, n_state, scalars, order, start,
+                                                n_samples, t[0], lr[0], scores, dscores)
         else:
             batch_loss = csr_batch_gradient(cfg, work, source, y, sample_weight, theta, state,
                                             order + start, n_rows, 1.0 / n_rows, t[0],
                                             scores, dscores)
+            if isfinite(batch_loss):
+                csr_step(cfg, work, theta, state, n_state, scalars, t[0], lr[0])
         if not isfinite(batch_loss):
             t[0] -= 1
             return NONFINITE
         loss_sum[0] += batch_loss
-        if not one_row_sgd:
-            csr_step(cfg, work, theta, state, n_state, scalars, t[0], lr[0])
         start += n_rows
         if start >= next_check:
             if signal_handler_raised():

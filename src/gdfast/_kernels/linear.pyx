@@ -514,10 +514,11 @@ def sparse_update_kind(dict config):
 
 
 cdef int check_csr(const Py_ssize_t[::1] indptr, const int[::1] indices, Py_ssize_t nnz,
-                   Py_ssize_t n_features) except -1:
+                   Py_ssize_t n_features, bint* increasing) except -1:
     """What the CSR loops read without bounds checks: indptr non-decreasing from 0 to nnz,
-    every column index in [0, n_features). O(nnz)."""
-    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, i
+    every column index in [0, n_features). O(nnz). Sets *increasing to whether every row's
+    indices strictly increase (so none repeats)."""
+    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, i, r
     cdef bint ok = True
     if n_rows < 1:
         raise ValueError("a CSR matrix needs at least one row")
@@ -539,25 +540,84 @@ cdef int check_csr(const Py_ssize_t[::1] indptr, const int[::1] indices, Py_ssiz
                 break
     if not ok:
         raise ValueError(f"the CSR column indices must lie in [0, {n_features})")
+    increasing[0] = True
+    with nogil:
+        for r in range(n_rows):
+            for i in range(indptr[r] + 1, indptr[r + 1]):
+                if indices[i] <= indices[i - 1]:
+                    increasing[0] = False
+                    break
+            if not increasing[0]:
+                break
     return 0
 
 
+cdef bint columns_distinct(const Py_ssize_t[::1] indptr, const int[::1] indices,
+                           Py_ssize_t n_features) except -1:
+    """Whether no row repeats a column (indices checked), whatever their order: O(nnz)."""
+    cdef Py_ssize_t[::1] last_row = np.full(max(n_features, 1), -1, dtype=np.intp)
+    cdef Py_ssize_t r, i
+    with nogil:
+        for r in range(indptr.shape[0] - 1):
+            for i in range(indptr[r], indptr[r + 1]):
+                if last_row[indices[i]] == r:
+                    return False
+                last_row[indices[i]] = r
+    return True
+
+
+cdef class CSRRows:
+    """The arrays of a CSR matrix as the CSR loops read them, checked once when made (the
+    loops run without bounds checks): data (float32 or float64), int32 column indices, and
+    indptr (intp), with n_features columns. Also knows each row's largest count of values
+    and whether no row repeats a column (`distinct`)."""
+    cdef readonly object data, indices, indptr
+    cdef readonly Py_ssize_t n_features, max_row_nnz
+    cdef readonly bint distinct
+
+    def __init__(self, data, indices, indptr, Py_ssize_t n_features):
+        data, indices, indptr = np.asarray(data), np.asarray(indices), np.asarray(indptr)
+        if not (data.ndim == indices.ndim == indptr.ndim == 1
+                and data.dtype in (np.float32, np.float64) and indices.dtype == np.int32
+                and indptr.dtype == np.intp and data.flags.c_contiguous
+                and indices.flags.c_contiguous and indptr.flags.c_contiguous):
+            raise ValueError("CSRRows needs contiguous 1-d arrays: float32 or float64 data, "
+                             "int32 indices, intp indptr")
+        cdef bint increasing
+        check_csr(indptr, indices, data.shape[0], n_features, &increasing)
+        cdef const Py_ssize_t[::1] offsets = indptr
+        cdef Py_ssize_t i, largest = 0
+        for i in range(offsets.shape[0] - 1):
+            largest = max(largest, offsets[i + 1] - offsets[i])
+        self.data, self.indices, self.indptr = data, indices, indptr
+        self.n_features, self.max_row_nnz = n_features, largest
+        self.distinct = increasing or columns_distinct(indptr, indices, n_features)
+
+    @property
+    def n_samples(self):
+        return self.indptr.shape[0] - 1
+
+
 def run_epoch_csr(
-    const floating[::1] data, const int[::1] indices, const Py_ssize_t[::1] indptr,
-    Py_ssize_t n_features, const floating[::1] y, const floating[::1] sample_weight,
+    CSRRows rows, const floating[::1] y, const floating[::1] sample_weight,
     floating[::1] coef, floating[:, ::1] state, double[::1] scalars, Py_ssize_t[::1] order,
     dict config, long long t, uint64_t rng_state,
 ):
-    """run_epoch over the rows of a CSR matrix (data, indices, indptr; n_features columns):
-    the same arguments and result but mean (CSR rows are trained uncentred: config["center"]
-    must be false). Duplicate column indices in a row add up, as in scipy; their order does
-    not matter. One thread."""
+    """run_epoch over the rows of a CSR matrix (CSRRows): the same arguments and result but
+    mean (CSR rows are trained uncentred: config["center"] must be false). Duplicate column
+    indices in a row add up, as in scipy; their order does not matter. One thread."""
     cdef EpochConfig cfg = config
-    cdef Py_ssize_t n_samples = indptr.shape[0] - 1, n_outputs, max_nnz = 0, i, capacity
+    cdef Py_ssize_t n_samples = rows.n_samples, n_features = rows.n_features, n_outputs
+    cdef Py_ssize_t max_nnz = rows.max_row_nnz, capacity
     cdef double loss_sum = 0.0, lr = 0.0
     cdef int status
     cdef bint order_ok
-    check_csr(indptr, indices, data.shape[0], n_features)
+    if rows.data.dtype != np.asarray(coef).dtype:
+        raise ValueError(f"the CSR values are {rows.data.dtype} and coef {np.asarray(coef).dtype}; "
+                         "they must agree")
+    cdef const floating[::1] data = rows.data
+    cdef const int[::1] indices = rows.indices
+    cdef const Py_ssize_t[::1] indptr = rows.indptr
     if order.shape[0] != n_samples:
         raise ValueError("order must hold one index per row")
     with nogil:
@@ -571,8 +631,6 @@ def run_epoch_csr(
     check_optimizer_state(coef, state, scalars, &cfg)
     if cfg.batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    for i in range(n_samples):
-        max_nnz = max(max_nnz, indptr[i + 1] - indptr[i])
     cdef SparseWork work
     work.n_features = n_features
     work.n_outputs = n_outputs
@@ -583,11 +641,13 @@ def run_epoch_csr(
     dtype = np.asarray(coef).dtype
     # Per column: the l1 part applied (only with lazy l1) and the update it is at; the
     # gradient buffer; the batch's columns; for LAZY_COMPACT, gathered vectors that hold
-    # every column a batch can touch, with each output's intercept.
+    # every column a batch can touch, with each output's intercept. LAZY_SGD needs only
+    # the first.
+    cdef bint buffered = work.kind != LAZY_SGD
     applied = np.zeros(n_features if work.lazy_l1 else 1)
-    seen = np.empty(max(n_features, 1), dtype=np.int64)
-    grad = np.zeros(coef.shape[0], dtype=dtype)
-    touched = np.empty(max(n_features, 1), dtype=np.intp)
+    seen = np.empty(max(n_features, 1) if buffered else 1, dtype=np.int64)
+    grad = np.zeros(coef.shape[0] if buffered else 1, dtype=dtype)
+    touched = np.empty(max(n_features, 1) if buffered else 1, dtype=np.intp)
     capacity = n_outputs * (min(n_features, min(cfg.batch_size, n_samples) * max_nnz) + 1)
     compact = np.empty((2 + state.shape[0]) * capacity if work.kind == LAZY_COMPACT else 1,
                        dtype=dtype)
@@ -597,12 +657,17 @@ def run_epoch_csr(
     cdef Py_ssize_t[::1] touched_view = touched
     cdef floating[::1] compact_view = compact
     cdef double[::1] scratch = np.empty(2 * n_outputs)   # scores, dL/dscore
+    cdef double[::1] slopes = np.empty(min(cfg.batch_size, n_samples) * n_outputs)
     work.applied = &applied_view[0]
     work.seen = &seen_view[0]
     work.grad = &grad_view[0]
     work.touched = &touched_view[0]
     work.compact = &compact_view[0]
     work.compact_len = capacity
+    work.distinct_columns = rows.distinct
+    work.compact_cfg = cfg
+    work.compact_cfg.l1 = 0.0
+    work.slopes = &slopes[0]
     cdef bint check_signals = threading.current_thread() is threading.main_thread()
     cdef RowSource source = csr_rows(&data[0] if data.shape[0] > 0 else <const floating*>NULL,
                                      &indices[0] if indices.shape[0] > 0 else <const int*>NULL,

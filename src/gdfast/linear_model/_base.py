@@ -424,8 +424,8 @@ class BaseGD(BaseEstimator):
         # The rows' visiting order: reset by the kernel each shuffled epoch from the carried
         # generator state, so it is a working buffer of this fit, never part of the model.
         order = np.arange(X.shape[0], dtype=np.intp)
-        if _sparse.is_sparse(X):
-            X = _sparse.kernel_csr(X)       # the arrays the kernel reads, once per fit
+        if _sparse.is_sparse(X) and self.engine == "cython":
+            X = _engine.prepare_sparse(X)   # the arrays the kernel reads, checked once
 
         def epoch(state, config):
             config["unit_weights"] = unit_weights

@@ -94,13 +94,19 @@ def _run_sparse_epoch(engine, X, y, sample_weight, coef, state, scalars, order, 
     trained uncentred."""
     config = dict(config, center=False)
     if engine == "cython":
-        rows = _sparse.kernel_csr(X)
-        return kernel.run_epoch_csr(rows.data, rows.indices, rows.indptr, rows.shape[1], y,
-                                    sample_weight, coef, state, scalars, order,
-                                    _kernel_codes(config), t, rng_state)
+        return kernel.run_epoch_csr(prepare_sparse(X).rows, y, sample_weight, coef, state,
+                                    scalars, order, _kernel_codes(config), t, rng_state)
     X = X.matrix if isinstance(X, _sparse.KernelCSR) else X
     return _reference.run_epoch(X, y, sample_weight, np.zeros(X.shape[1], dtype=X.dtype), coef,
                                 state, scalars, order, config, t, rng_state)
+
+
+def prepare_sparse(X):
+    """A KernelCSR of a scipy.sparse CSR X: the kernel's arrays, checked once (O(nnz)), to
+    be passed to run_epoch in place of X for every epoch of a fit."""
+    if isinstance(X, _sparse.KernelCSR):
+        return X
+    return _sparse.KernelCSR(X, kernel.CSRRows(*_sparse.kernel_arrays(X), X.shape[1]))
 
 
 def sparse_update_kind(config):

@@ -20,11 +20,10 @@ def is_sparse(X):
 
 
 class KernelCSR(NamedTuple):
-    """A CSR matrix and the arrays the kernel reads from it, prepared once per fit."""
+    """A CSR matrix and the kernel's checked view of its arrays (the kernel's CSRRows),
+    prepared once per fit by gdfast.linear_model._engine.prepare_sparse."""
     matrix: object
-    data: np.ndarray
-    indices: np.ndarray       # int32
-    indptr: np.ndarray        # intp
+    rows: object
 
     @property
     def shape(self):
@@ -32,7 +31,7 @@ class KernelCSR(NamedTuple):
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.matrix.dtype
 
 
 def check_csr(X):
@@ -53,17 +52,17 @@ def check_csr(X):
                          f"{n_features} columns they must lie in [0, {n_features}).")
 
 
-def kernel_csr(X):
-    """The kernel's arrays of a checked CSR matrix (no copy of the values)."""
-    if isinstance(X, KernelCSR):
-        return X
+def kernel_arrays(X):
+    """(data, int32 indices, intp indptr) of a CSR matrix, for the kernel: no copy of the
+    values; int64 indices are converted (a copy of the indices), indptr made intp."""
     indices = X.indices
     if indices.dtype != np.int32:
         if X.shape[1] > np.iinfo(np.int32).max:
             raise ValueError(f"X has {X.shape[1]} columns; gdfast reads sparse matrices of at "
                              f"most {np.iinfo(np.int32).max} columns.")
         indices = indices.astype(np.int32)
-    return KernelCSR(X, X.data, indices, X.indptr.astype(np.intp, copy=False))
+    return (np.ascontiguousarray(X.data), np.ascontiguousarray(indices),
+            np.ascontiguousarray(X.indptr, dtype=np.intp))
 
 
 def row_norm_sums(X, sample_weight, fit_intercept):
