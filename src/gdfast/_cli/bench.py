@@ -1,7 +1,7 @@
 """What `python -m gdfast bench` measures: one training epoch of each case against the cost
 of reading X once (`X @ w`), the NumPy reference and scikit-learn's SGD, timed in the same
 run, and the time the default estimators take to come within 1% of the optimal training
-loss. The networks' section is gdfast._cli.bench_network. `pytest benchmarks
+loss. The networks' section is gdfast._cli.bench_network, sparse X's gdfast._cli.bench_sparse. `pytest benchmarks
 --benchmark-only` times the same linear cases (benchmarks/conftest.py).
 
 Every ratio is against a baseline measured in this run on this machine: a number from
@@ -21,7 +21,7 @@ from time import perf_counter
 import numpy as np
 
 from gdfast import _layout
-from gdfast._cli import bench_network
+from gdfast._cli import bench_network, bench_sparse
 from gdfast.linear_model import _engine
 
 # name -> (rows, features). In the large shapes X (float64) is 80-160 MB, far more than the
@@ -472,6 +472,7 @@ def run(sizes=("small", "large"), only=(), progress=None):
         if result["kind"] == "epoch":
             _add_ratios(result, floors[result["shape"]]["seconds"])
     results += bench_network.run(sizes, only, matches, min_seconds, progress)
+    results += bench_sparse.run(sizes, only, matches, progress)
     results += _run_quality(sizes, only, progress)
     results += _run_memory(sizes, only, progress)
     return results
@@ -508,7 +509,8 @@ def names(sizes):
     return [case.name for case in cases(sizes)] + [
         f"quality-{_quality_shape(size)}-{name}"
         for size in sizes for name in _quality_estimators()] + [
-        case.name for case in memory_cases(sizes)] + bench_network.names(sizes)
+        case.name for case in memory_cases(sizes)] + bench_network.names(sizes) + \
+        bench_sparse.names(sizes)
 
 
 def _run_quality(sizes, only, progress):
@@ -613,6 +615,7 @@ def format_table(results, machine=None):
                   "SGDClassifier(log_loss), fit with max_iter=1 and the same constant step). "
                   "f32/f64: float32 s/epoch ÷ float64 s/epoch."]
     lines += bench_network.format_table(results)
+    lines += bench_sparse.format_table(results)
     quality = [r for r in results if r["kind"] == "quality"]
     if quality:
         first = quality[0]
