@@ -380,11 +380,13 @@ def test_unsorted_and_duplicate_indices_act_as_scipy_reads_them():
                           shape=X.shape)
     assert not messy.has_canonical_format
     saved = copies(messy)
-    params = dict(max_iter=3, tol=None, random_state=0)
-    expected = GDRegressor(**params).fit(X, y)
-    model = GDRegressor(**params).fit(messy, y)
-    assert np.max(np.abs(model.coef_ - expected.coef_)) < 1e-10
-    np.testing.assert_allclose(model.predict(messy), expected.predict(X), atol=1e-10)
+    for optimizer, batch_size in [("sgd", 1), ("adagrad", 1), ("rmsprop", 5), ("adam", 1)]:
+        params = dict(optimizer=optimizer, batch_size=batch_size, max_iter=3, tol=None,
+                      random_state=0)
+        expected = GDRegressor(**params).fit(X, y)
+        model = GDRegressor(**params).fit(messy, y)
+        assert np.max(np.abs(model.coef_ - expected.coef_)) < 1e-10, optimizer
+        np.testing.assert_allclose(model.predict(messy), expected.predict(X), atol=1e-10)
     assert_unchanged(messy, saved)
 
 

@@ -28,8 +28,9 @@ CASES = [("per-sample", 1, "log_loss", "sgd"), ("per-sample", 1, "squared_error"
          ("mini-batch-32", 32, "squared_error", "sgd"),
          ("per-sample", 1, "log_loss", "adam-lazy")]
 LEARNING_RATE = 0.1
-# The NumPy reference densifies each batch: its epoch is timed on this many rows.
-REFERENCE_ROWS = 1_000
+# The NumPy reference densifies each batch (a 2^20-column row is 8 MB): its epoch is timed
+# on this many rows.
+REFERENCE_ROWS = {"large": 200, "small": 1_000, "test": 1_000}
 FLOOR_REPEATS = 10
 QUALITY_TOLERANCE = 0.01
 # Time to quality: log loss with scikit-learn's default l2 penalty (without one, fewer rows
@@ -244,7 +245,8 @@ def run(sizes, only, matches, progress):
         results.append({"kind": "sparse-floor", "shape": shape, "n_samples": n_samples,
                         "n_features": n_features, "nnz": int(X.nnz), "seconds": floor,
                         "x_bytes": csr_bytes(X)})
-        subset = X[:REFERENCE_ROWS]
+        n_reference = REFERENCE_ROWS[size]
+        subset = X[:n_reference]
         for case in selected:
             y = y_class if case.loss == "log_loss" else y_value
             seconds = min_seconds(epoch_function(case, X, y))
@@ -254,11 +256,11 @@ def run(sizes, only, matches, progress):
                 result["sklearn_seconds"] = min_seconds(sklearn_epoch_function(case, X, y),
                                                         runs=1)
                 result["x_sklearn"] = result["sklearn_seconds"] / seconds
-            reference = min_seconds(epoch_function(case, subset, y[:REFERENCE_ROWS], "numpy"),
+            reference = min_seconds(epoch_function(case, subset, y[:n_reference], "numpy"),
                                     runs=1)
-            mine = min_seconds(epoch_function(case, subset, y[:REFERENCE_ROWS]))
+            mine = min_seconds(epoch_function(case, subset, y[:n_reference]))
             result.update(numpy_subset_seconds=reference, subset_seconds=mine,
-                          x_numpy=reference / mine)
+                          x_numpy=reference / mine, numpy_subset_rows=n_reference)
             results.append(result)
             progress(f"{case.name}: {seconds:.3e} s/epoch = {result['x_floor']:.2f}x floor"
                      + (f", {result['x_sklearn']:.1f}x faster than scikit-learn"
@@ -304,8 +306,8 @@ def format_table(results):
                          f"{sklearn:>8} {r['x_numpy']:>10.0f}")
         lines += ["", "Shuffled epochs. sklearn: SGDClassifier/SGDRegressor's s/epoch on the "
                   "same CSR ÷ gdfast's. NumPy ref: on the first",
-                  f"{REFERENCE_ROWS:,} rows only (it densifies each batch), its s/epoch ÷ "
-                  "gdfast's on the same rows. adam-lazy: Adam(lazy=True)."]
+                  f"{epochs[0]['numpy_subset_rows']:,} rows only (it densifies each batch), "
+                  "its s/epoch ÷ gdfast's on the same rows. adam-lazy: Adam(lazy=True)."]
     for r in (r for r in results if r["kind"] == "sparse-memory"):
         lines.append(f"Memory: a default GDClassifier fit allocated {r['peak_bytes'] / 2**20:.1f} "
                      f"MiB at its peak (traced), {100 * r['x_fraction']:.1f}% of X's "

@@ -106,7 +106,28 @@ cdef struct SparseWork:
     Py_ssize_t compact_len      # entries of each gathered vector it can hold
     bint distinct_columns       # no row repeats a column (its indices strictly increase)
     double* slopes              # each batch row's weight · dL/dscore per output
+    const void* inv_scale       # per-feature scale of the values (NULL: all ones, the only
+                                # one used now; features.pxd's inv_scale)
+    void* scaled_row            # a row's values times their scales, when there are scales
     EpochConfig compact_cfg     # LAZY_COMPACT's step: the epoch's, without the l1 step
+
+
+cdef inline const floating* scaled_csr_row(RowSource source, SparseWork* work, Py_ssize_t i,
+                                           const floating* of_type, const int** columns,
+                                           Py_ssize_t* nnz) noexcept nogil:
+    """CSR row i as the model sees it (csr_row's arguments): every loop reads its rows here,
+    so that a per-feature scale s enters as x_j·s_j, one multiplication per non-zero, into
+    the row's copy in work.scaled_row (of max_row_nnz values). Without scales (NULL), the
+    row itself."""
+    cdef const floating* x = csr_row(source, i, of_type, columns, nnz)
+    cdef const floating* s = <const floating*>work.inv_scale
+    cdef floating* scaled = <floating*>work.scaled_row
+    cdef Py_ssize_t p
+    if s == NULL:
+        return x
+    for p in range(nnz[0]):
+        scaled[p] = x[p] * s[columns[0][p]]
+    return scaled
 
 
 cdef inline void catch_up(SparseWork* work, floating* theta, floating* state, Py_ssize_t j,
@@ -179,7 +200,7 @@ cdef inline double csr_batch_gradient(
     w.scale = work.scale
     for i in range(n_rows):
         row = rows[i]
-        x = csr_row(source, row, theta, &columns, &nnz)
+        x = scaled_csr_row(source, work, row, theta, &columns, &nnz)
         for p in range(nnz):
             j = columns[p]
             if work.seen[j] != t:
@@ -350,7 +371,7 @@ cdef inline double sgd_on_csr_rows(
         prefetch_ahead(source, theta, y, sample_weight, not cfg.unit_weights,
                        <floating*>NULL, 0, work.n_params, order, position + i, n_samples)
         row = order[position + i]
-        x = csr_row(source, row, theta, &columns, &nnz)
+        x = scaled_csr_row(source, work, row, theta, &columns, &nnz)
         if work.lazy_l1:
             for p in range(nnz):
                 catch_up(work, theta, <floating*>NULL, columns[p], t - 1)
@@ -366,7 +387,7 @@ cdef inline double sgd_on_csr_rows(
         shrink_weights(work, theta, <floating*>NULL, 1.0 - lr * coupled, t)
     w.scale = work.scale
     for i in range(n_rows):
-        x = csr_row(source, order[position + i], theta, &columns, &nnz)
+        x = scaled_csr_row(source, work, order[position + i], theta, &columns, &nnz)
         for k in range(work.n_outputs):
             w.values = theta + weights_start(k, nf)
             add_scaled(&w, -lr * work.slopes[i * work.n_outputs + k], x, columns, nnz)
@@ -398,7 +419,7 @@ cdef inline double compact_on_one_csr_row(
     cdef ScaledVector w
     prefetch_ahead(source, theta, y, sample_weight, not cfg.unit_weights, state, n_state,
                    work.n_params, order, position, n_samples)
-    x = csr_row(source, row, theta, &columns, &nnz)
+    x = scaled_csr_row(source, work, row, theta, &columns, &nnz)
     for p in range(nnz):
         work.touched[p] = columns[p]
     work.n_touched = nnz

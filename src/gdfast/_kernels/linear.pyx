@@ -8,7 +8,8 @@
 # intercept last in each row (layout.pxd); the rows are read through a RowSource
 # (rowsource.pxd) and seen by the model through a FeatureMap (features.pxd). Dense rows are
 # read as contiguous runs, not as (index, value) pairs: the four-row groups and the prefetch
-# of spans depend on it; another kind of rows gets loops of its own, chosen once per batch.
+# of spans depend on it. CSR rows get loops of their own (csr.pxd), chosen once per epoch
+# by the entry point run_epoch_csr.
 # gdfast/_slow/linear.py is the slow, obvious twin of this file.
 # The two halves of a step are also entry points of their own (batch_gradient,
 # optimizer_step), running the same code, for callers that sum gradients over chunks of rows
@@ -103,7 +104,7 @@ cdef double accumulate_batch(
     The first row writes the gradient instead of adding to it, so no separate zeroing pass
     is needed (this matters for the stochastic mode, where every batch is one row).
     """
-    # A CSR source will branch here, once per batch, to a loop of its own (rowsource.pxd).
+    # Dense rows only: CSR rows have an epoch loop of their own (csr.pxd, run_epoch_csr).
     cdef RowSource source = row_source[0]
     cdef FeatureMap features = feature_map[0]
     cdef Py_ssize_t n_features = source.n_features
@@ -666,6 +667,8 @@ def run_epoch_csr(
     work.compact_len = capacity
     work.distinct_columns = rows.distinct
     work.compact_cfg = cfg
+    work.inv_scale = NULL            # no per-feature scale yet (features.pxd)
+    work.scaled_row = NULL
     work.compact_cfg.l1 = 0.0
     work.slopes = &slopes[0]
     cdef bint check_signals = threading.current_thread() is threading.main_thread()

@@ -1,21 +1,23 @@
 # A weight vector kept as a scalar times a vector, w = scale · v, for rows that touch few
-# features (CSR rows, not wired in yet). With such rows a step's loss part changes only the
+# features (CSR rows: csr.pxd's plain SGD keeps each output's weights so). With such rows a step's loss part changes only the
 # row's non-zero entries, but the l2 penalty and weight decay shrink every weight,
 # w ← (1 − lr·λ)·w: kept as scale ← (1 − lr·λ)·scale, that costs O(1), and an update stays
 # O(nnz). Dense rows already cost O(n_features) per update, so their loops keep plain
 # vectors: the lazy form would only add a multiplication and change the rounding.
 #
-# How the sparse path will use it (one ScaledVector per output's weights; the intercepts,
-# never decayed, stay plain):
+# How the sparse path uses it (the intercepts, never decayed, stay plain; the outputs share
+# one scale, since they decay together, which csr.pxd keeps and shrinks itself because the
+# lazy l1 step must be settled before the scale is folded in):
 #   score      w·x + c              = scaled_dot(w, row) + c
 #   SGD step   w ← (1 − lr·λ)·w − lr·a·x
-#                                   = shrink(w, 1 − lr·λ); add_scaled(w, −lr·a, row)
-#   epoch end  materialise(w): v ← scale·v, scale ← 1, before anything reads w as a vector
-# Centring and scaling (features.pxd) keep O(nnz) with one running scalar more: the map's
-# dense part −(Σ a)·(mean∘s) of every step is a multiple of one constant vector m, so the
-# sparse path holds w = scale·v + u·m, with u a running scalar (shrink scales it too), and
-# the scores' constant w·m = scale·(v·m) + u·(m·m), with v·m updated by each add_scaled in
-# O(nnz).
+#                                   = scale ← (1 − lr·λ)·scale; add_scaled(w, −lr·a, row)
+#   epoch end  v ← scale·v, scale ← 1, before anything reads w as a vector
+# CSR rows are trained uncentred. Centring and scaling (features.pxd) could keep O(nnz) with
+# one running scalar more: the map's dense part −(Σ a)·(mean∘s) of every step is a multiple
+# of one constant vector m, so w = scale·v + u·m, with u a running scalar (shrink scales it
+# too), and the scores' constant w·m = scale·(v·m) + u·(m·m), with v·m updated by each
+# add_scaled in O(nnz). A per-feature scale alone (no centring) multiplies x_j by s_j in
+# scaled_dot and add_scaled: one multiplication per non-zero.
 #
 # The values are kept untyped (a C struct cannot carry the element type); each function
 # takes the caller's typed row, which fixes it.
