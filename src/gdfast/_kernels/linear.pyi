@@ -62,3 +62,38 @@ def read_rows_in_order(
     """Σ X[order[i]]·w on one core with the epoch loop's prefetching (a benchmark bound)."""
 
 def cpu_supports_avx2_fma() -> bool: ...
+
+class CSRRows:
+    """A CSR matrix's arrays (float data, int32 indices, intp indptr), checked once."""
+    data: npt.NDArray[_Floating]
+    indices: npt.NDArray[np.int32]
+    indptr: npt.NDArray[np.intp]
+    n_features: int
+    max_row_nnz: int
+    distinct: bool
+    @property
+    def n_samples(self) -> int: ...
+    def __init__(
+        self,
+        data: npt.NDArray[_Floating],
+        indices: npt.NDArray[np.int32],
+        indptr: npt.NDArray[np.intp],
+        n_features: int,
+    ) -> None: ...
+
+def run_epoch_csr(
+    rows: CSRRows,
+    y: npt.NDArray[_Floating],
+    sample_weight: npt.NDArray[_Floating],
+    coef: npt.NDArray[_Floating],
+    state: npt.NDArray[_Floating],
+    scalars: npt.NDArray[np.float64],
+    order: npt.NDArray[np.intp],
+    config: dict[str, int | float | bool],
+    t: int,
+    rng_state: int,
+) -> tuple[int, float, int, int, float]:
+    """run_epoch over CSR rows (trained uncentred)."""
+
+def sparse_update_kind(config: dict[str, int | float | bool]) -> str:
+    """'lazy sgd', 'lazy compact' or 'dense step': how run_epoch_csr updates under config."""
