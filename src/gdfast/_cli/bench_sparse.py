@@ -117,6 +117,15 @@ def floor_seconds(X, repeats=FLOOR_REPEATS):
     return best
 
 
+def shuffled_read_seconds(X, seed=0):
+    """Fastest of 3: Σ x·w over the rows of X in a random order, prefetched as the epochs
+    do, no update: the least a shuffled epoch can cost."""
+    rows = _engine.prepare_sparse(X).rows
+    w = np.random.default_rng(seed).standard_normal(X.shape[1])
+    order = np.random.default_rng(seed).permutation(X.shape[0]).astype(np.intp)
+    return min_seconds(lambda: _engine.kernel.read_csr_rows_in_order(rows, order, w))
+
+
 def _config(case):
     optimizer = "adam" if case.optimizer == "adam-lazy" else case.optimizer
     config = dict(loss=case.loss, optimizer=optimizer, batch_size=case.batch_size,
@@ -249,7 +258,8 @@ def run(sizes, only, matches, progress):
         floor = floor_seconds(X)
         results.append({"kind": "sparse-floor", "shape": shape, "n_samples": n_samples,
                         "n_features": n_features, "nnz": int(X.nnz), "seconds": floor,
-                        "x_bytes": csr_bytes(X)})
+                        "x_bytes": csr_bytes(X),
+                        "shuffled_read_seconds": shuffled_read_seconds(X)})
         n_reference = REFERENCE_ROWS[size]
         subset = X[:n_reference]
         for case in selected:
@@ -272,10 +282,16 @@ def run(sizes, only, matches, progress):
                         if "x_sklearn" in result else ""))
         if matches(memory_name, only):
             peak = fit_memory(X, y_class)
+            # Vectors of n_features values a fit may hold at once: the weights, the
+            # epoch's checkpoint of them, the fitted coef_ and its copy, the distinct-column
+            # check's stamps (float64 or intp).
+            feature_state = 5 * 8 * (n_features + 1)
             results.append({"kind": "sparse-memory", "name": memory_name, "shape": shape,
                             "peak_bytes": peak, "x_bytes": csr_bytes(X),
                             "x_fraction": peak / csr_bytes(X),
-                            "feature_state_bytes": 5 * 8 * (n_features + 1)})
+                            "feature_state_bytes": feature_state,
+                            "x_fraction_beyond_features":
+                                max(0, peak - feature_state) / csr_bytes(X)})
             progress(f"{memory_name}: a fit allocated {peak / 2**20:.1f} MiB at its peak, "
                      f"{100 * peak / csr_bytes(X):.1f}% of X")
         if matches(quality_name, only):
@@ -300,7 +316,11 @@ def format_table(results):
         lines += ["", f"Sparse X {floor['shape']} ({floor['n_samples']:,} x "
                   f"{floor['n_features']:,} CSR float64, {floor['nnz']:,} non-zeros, "
                   f"{floor['x_bytes'] / 2**20:.0f} MiB): floor X @ w = {floor['seconds']:.3e} "
-                  "CPU s"]
+                  "CPU s",
+                  f"  reading the rows in a shuffled order, no update: "
+                  f"{floor['shuffled_read_seconds']:.3e} s = "
+                  f"{floor['shuffled_read_seconds'] / floor['seconds']:.1f}x floor (the least a "
+                  "shuffled epoch can cost)"]
     if epochs:
         header = (f"{'shape':<9} {'path':<14} {'loss':<14} {'optimizer':<10} {'s/epoch':>10} "
                   f"{'× floor':>8} {'sklearn':>8} {'NumPy ref':>10}")
@@ -318,8 +338,9 @@ def format_table(results):
     for r in (r for r in results if r["kind"] == "sparse-memory"):
         lines.append(f"Memory: a default GDClassifier fit allocated {r['peak_bytes'] / 2**20:.1f} "
                      f"MiB at its peak (traced), {100 * r['x_fraction']:.1f}% of X's "
-                     f"{r['x_bytes'] / 2**20:.0f} MiB; of it, n_features-sized state "
-                     f"{r['feature_state_bytes'] / 2**20:.0f} MiB.")
+                     f"{r['x_bytes'] / 2**20:.0f} MiB; beyond up to "
+                     f"{r['feature_state_bytes'] / 2**20:.0f} MiB of n_features-sized vectors, "
+                     f"{100 * r['x_fraction_beyond_features']:.1f}% of X.")
     for r in (r for r in results if r["kind"] == "sparse-quality"):
         parts = []
         for library in ("gdfast", "scikit-learn"):

@@ -303,7 +303,7 @@ cdef inline void csr_step(
 
 
 cdef enum:
-    PREFETCH_ROWS = 8
+    PREFETCH_ROWS = 16
 
 
 cdef inline void prefetch_span(const void* first, Py_ssize_t n_bytes) noexcept nogil:

@@ -13,6 +13,7 @@ STATUS_OK: Final[int]
 STATUS_NONFINITE: Final[int]
 STATUS_INTERRUPTED: Final[int]
 SCALAR_STATE_SIZE: Final[int]
+SPARSE_STEP_KINDS: Final[dict[int, str]]
 
 _Floating = np.float32 | np.float64
 
@@ -97,3 +98,8 @@ def run_epoch_csr(
 
 def sparse_update_kind(config: dict[str, int | float | bool]) -> str:
     """'lazy sgd', 'lazy compact' or 'dense step': how run_epoch_csr updates under config."""
+
+def read_csr_rows_in_order(
+    rows: CSRRows, order: npt.NDArray[np.intp], w: npt.NDArray[np.float64]
+) -> float:
+    """Σ x_order[i]·w over float64 CSR rows with the CSR epochs' prefetching (a bound)."""

@@ -33,9 +33,9 @@ from gdfast._kernels.guards cimport (SIGNAL_CHECK_WORK, all_finite, indices_in_r
                                     raise_pending, signal_handler_raised)
 from gdfast._kernels.rows cimport (dot, dot4, axpy, axpy4, scale_into, prefetch_row,
                    prefetch_sample, gd_cpu_has_avx2_fma)
-from gdfast._kernels.rowsource cimport RowSource, dense_rows, dense_row, csr_rows
+from gdfast._kernels.rowsource cimport RowSource, dense_rows, dense_row, csr_rows, csr_row
 from gdfast._kernels.csr cimport (SparseWork, sparse_step_kind, idle_buffers, csr_epoch_loop,
-                                  LAZY_SGD, LAZY_COMPACT, DENSE_STEP)
+                                  prefetch_ahead, LAZY_SGD, LAZY_COMPACT, DENSE_STEP)
 from gdfast._kernels.features cimport (FeatureMap, centring, mapped_dot, mapped_step,
                                        mapped_offset, map_gradient)
 from gdfast._kernels.layout cimport output_len, n_outputs_of, weights_start
@@ -684,6 +684,35 @@ def run_epoch_csr(
     if status == INTERRUPTED:
         raise_pending()
     return status, loss_sum, t, rng_state, lr
+
+
+def read_csr_rows_in_order(CSRRows rows, const Py_ssize_t[::1] order, const double[::1] w):
+    """Σ x_order[i]·w over every i for float64 CSRRows, on one core, requesting rows ahead as
+    the CSR epochs do (csr.pxd, prefetch_ahead): the cost of reading an epoch's rows in its
+    (shuffled) order and nothing else, which `python -m gdfast bench --sparse` reports beside
+    the floor. Not used in training."""
+    if w.shape[0] != rows.n_features or rows.data.dtype != np.float64:
+        raise ValueError("w must hold one value per column, and the rows float64 values")
+    if not indices_in_range(order, rows.n_samples):
+        raise ValueError("order holds a row index outside the rows")
+    cdef const double[::1] data = rows.data
+    cdef const int[::1] indices = rows.indices
+    cdef const Py_ssize_t[::1] indptr = rows.indptr
+    cdef RowSource source = csr_rows(&data[0] if data.shape[0] > 0 else <const double*>NULL,
+                                     &indices[0] if indices.shape[0] > 0 else <const int*>NULL,
+                                     &indptr[0], rows.n_features)
+    cdef Py_ssize_t n_rows = order.shape[0], i, nnz
+    cdef const int* columns
+    cdef const double* x
+    cdef ScaledVector v = scaled_vector(<double*>&w[0], w.shape[0])
+    cdef double total = 0.0
+    with nogil:
+        for i in range(n_rows):
+            prefetch_ahead(source, &w[0], &w[0], &w[0], False, <double*>NULL, 0, 0, &order[0],
+                           i, n_rows)
+            x = csr_row(source, order[i], &w[0], &columns, &nnz)
+            total += scaled_dot(&v, x, columns, nnz)
+    return total
 
 
 def cpu_supports_avx2_fma():
