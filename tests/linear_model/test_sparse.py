@@ -148,6 +148,17 @@ def test_float32_sparse_is_close_to_dense():
     np.testing.assert_allclose(sparse_coef, dense_coef, atol=1e-5)
 
 
+@pytest.mark.parametrize("optimizer, extra", [("adagrad", {}), ("rmsprop", {}),
+                                              ("adam", {"lazy": True})])
+def test_float32_compact_updates_are_close_to_the_twin(optimizer, extra):
+    X, rng = sparse_data(dtype=np.float32)
+    y, _, _ = targets("squared_error", rng)
+    config = dict(optimizer=optimizer, batch_size=1, learning_rate=0.05, l1=0.01, **extra)
+    coef = run("cython", X, y, config)[0]
+    assert coef.dtype == np.float32
+    np.testing.assert_allclose(coef, run("numpy", X, y, config)[0], atol=1e-4)
+
+
 def test_scale_settles_when_it_nears_underflow():
     """A strong l2 shrinks the scale below 1e-9 within an epoch; the result is unchanged."""
     X, rng = sparse_data()
