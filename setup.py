@@ -1,7 +1,8 @@
 """The compiled extensions of gdfast; all other metadata lives in pyproject.toml.
 
-Each kernel source, two builds on x86-64: gdfast._kernels.linear (and .mlp) for the baseline
-instruction set and gdfast._kernels.linear_avx2 (and .mlp_avx2) with AVX2 and FMA, which gdfast
+Each kernel source, two builds on x86-64: gdfast._kernels.linear (and .mlp, .statistics) for
+the baseline instruction set and gdfast._kernels.linear_avx2 (and .mlp_avx2,
+.statistics_avx2) with AVX2 and FMA, which gdfast
 loads only on CPUs that have them (a run-time check, so wheels stay portable). -march=native would make wheels crash on older CPUs
 and -ffast-math breaks the finiteness checks, so neither is ever used.
 
@@ -56,11 +57,12 @@ def kernel(name, extra_args=()):
     )
 
 
-extensions = [kernel("linear"), kernel("mlp")]
+extensions = [kernel("linear"), kernel("mlp"), kernel("statistics")]
 if (platform.machine().lower() in ("x86_64", "amd64") and sys.platform != "win32"
         and os.environ.get("GDFAST_NO_AVX2", "") in ("", "0")):
     extensions += [kernel("linear_avx2", ["-mavx2", "-mfma"]),
-                   kernel("mlp_avx2", ["-mavx2", "-mfma"])]
+                   kernel("mlp_avx2", ["-mavx2", "-mfma"]),
+                   kernel("statistics_avx2", ["-mavx2", "-mfma"])]
 
 setup(
     ext_modules=cythonize(

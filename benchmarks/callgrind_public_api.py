@@ -20,6 +20,8 @@ PATHS = {
     "sgd-1-elasticnet": dict(batch_size=1, penalty="elasticnet", alpha=1e-4),
     "sgd-1-l2": dict(batch_size=1, penalty="l2", alpha=1e-4),
     "adam-1": dict(batch_size=1, optimizer="adam"),
+    "sgd-1-average": dict(batch_size=1, average=True),
+    "sgd-32-average": dict(batch_size=32, average=True),
     "sgd-32": dict(batch_size=32),
     "adam-32-l2": dict(batch_size=32, optimizer="adam", penalty="l2", alpha=1e-4),
     "full": dict(batch_size=None),

@@ -33,9 +33,11 @@ def problem(loss, dtype, n_samples=97, n_features=7, seed=0):
     return X, y.astype(dtype), weights
 
 
-def run_both(X, y, weights, config, orders, rng_state=0, initial_buffer=0.0):
+def run_both(X, y, weights, config, orders, rng_state=0, initial_buffer=0.0,
+             average_start=None):
     """Run the same epochs with both engines; return (coef, loss sums, t, rng, buffers,
-    scalars, learning rates) for each."""
+    scalars, learning rates, average) for each. The iterates after update average_start
+    are averaged (None: none, and average is None)."""
     results = {}
     for engine in _engine.ENGINES:
         coef = np.zeros(X.shape[1] + 1, dtype=X.dtype)
@@ -43,14 +45,17 @@ def run_both(X, y, weights, config, orders, rng_state=0, initial_buffer=0.0):
                         dtype=X.dtype)
         scalars = np.ones(_engine.SCALAR_STATE_SIZE)
         t, rng, losses, rates = 0, rng_state, [], []
+        average = None if average_start is None else np.full_like(coef, np.nan)
         for order in orders:
             order = order.copy()
             status, loss_sum, t, rng, rate = _engine.run_epoch(
-                engine, X, y, weights, coef, state, scalars, order, config, t, rng)
+                engine, X, y, weights, coef, state, scalars, order, config, t, rng,
+                average=average, average_start=average_start or 0)
             assert status == _engine.STATUS_OK
             losses.append(loss_sum)
             rates.append(rate)
-        results[engine] = (coef, np.array(losses), t, rng, state, scalars, np.array(rates))
+        results[engine] = (coef, np.array(losses), t, rng, state, scalars, np.array(rates),
+                           average)
     return results["cython"], results["numpy"]
 
 

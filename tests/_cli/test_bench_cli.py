@@ -18,7 +18,7 @@ def _bench(tmp_path, *args):
 
 def test_bench_quick_prints_table_and_writes_json(tmp_path):
     done = _bench(tmp_path, "--quick", "--only", "2kx100-*-squared_error-sgd-float64",
-                  "--only", "quality-2kx20-GDRegressor")
+                  "--only", "quality-2kx20-raw-GDRegressor", "--only", "quality-real-wine")
     assert done.returncode == 0, done.stderr
     assert "× floor" in done.stdout
     assert "2kx100" in done.stdout and "GDRegressor" in done.stdout
@@ -30,7 +30,7 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path):
     kinds = {}
     for result in report["results"]:
         kinds.setdefault(result["kind"], []).append(result)
-    assert set(kinds) == {"floor", "epoch", "quality"}
+    assert set(kinds) == {"floor", "epoch", "quality", "quality-real"}
     assert [floor["shape"] for floor in kinds["floor"]] == ["2kx100"]
     assert kinds["floor"][0]["shuffled_read_seconds"] > 0
     assert "reading the rows in a shuffled order" in done.stdout
@@ -44,7 +44,15 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path):
     assert all("x_sklearn" in epoch for epoch in per_sample)
     [quality] = kinds["quality"]
     assert quality["estimator"] == "GDRegressor"
-    assert {"optimal_loss", "epochs", "seconds", "ratio", "default_epochs"} <= set(quality)
+    assert {"optimal_loss", "epochs", "seconds", "ratio", "default_epochs", "short_ratio",
+            "default_ratio"} <= set(quality)
+    assert quality["scaling"] == "raw" and quality["short_epochs"] == 2
+    assert quality["default_ratio"] >= 1 - 1e-9          # nothing beats the optimum
+    [real] = kinds["quality-real"]
+    assert real["data"] == "wine" and real["metric"] == "accuracy"
+    assert real["difference"] == pytest.approx(real["gdfast_score"] - real["exact_score"])
+    [row] = [line.split() for line in done.stdout.splitlines() if line.startswith("wine ")]
+    assert row[4] == f"{real['gdfast_score']:.4f}" and row[6] == f"{real['exact_score']:.4f}"
 
 
 def test_bench_json_path_is_honoured(tmp_path, monkeypatch, capsys):
@@ -120,3 +128,20 @@ def test_bench_network_section_prints_its_rows_and_writes_them(tmp_path):
     assert accuracy["within_tolerance"] == (abs(accuracy["difference"]) <= 0.01)
     assert (f"gdfast MLPClassifier {accuracy['gdfast_accuracy']:.4f}" in done.stdout
             and f"scikit-learn MLPClassifier {accuracy['sklearn_accuracy']:.4f}" in done.stdout)
+
+
+def test_bench_fit_setup_lines_per_batch_mode(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "--quick", "--only", "setup"]) == 0
+    out = capsys.readouterr().out
+    results = json.loads((tmp_path / "gdfast-bench.json").read_text())["results"]
+    assert [r["kind"] for r in results] == ["setup"] * 3
+    assert [r["path"] for r in results] == ["per-sample", "mini-batch-32", "full-batch"]
+    for result in results:
+        assert result["n_samples"] == 2_000 and result["n_features"] == 100
+        assert result["x_floor"] == result["seconds"] / result["floor_seconds"]
+        [line] = [line for line in out.splitlines()
+                  if line.startswith(f"  fit setup {result['path']} ")]
+        assert f"= {result['x_floor']:.2f}x floor" in line
+    assert ("Fit setup, 2,000 x 100 float64: GDRegressor's default fit with max_iter=1 minus "
+            "its epoch, ÷ the floor X @ w") in out

@@ -11,6 +11,8 @@ from twin_cases import (BATCH_MODES, KERNEL_CONFIG, TOLERANCE, problem,
                         run_both, tolerance)
 
 pytestmark = pytest.mark.usefixtures("each_kernel_build")
+# The kernel's `average` argument when nothing is averaged.
+NO_AVERAGE = np.empty(0)
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("loss", _engine.LOSS_NAMES)
@@ -57,7 +59,7 @@ def test_shuffle_is_the_reference_permutation_whatever_the_order_held(n):
     config = dict(KERNEL_CONFIG, batch_size=1, shuffle=True, learning_rate=0.0)
     _, _, _, kernel_state, _ = _kernel.run_epoch(X, np.zeros(n), np.ones(n), np.zeros(1),
                                                  np.zeros(2), np.zeros((0, 2)), np.ones(4),
-                                                 order_kernel, config, 0, 7)
+                                                 order_kernel, config, 0, 7, NO_AVERAGE, 0)
     reference_state = _reference.random_permutation(order_reference, 7)
     np.testing.assert_array_equal(order_kernel, order_reference)
     assert kernel_state == reference_state
@@ -111,25 +113,26 @@ def test_kernel_rejects_inconsistent_arrays_instead_of_crashing():
         args = dict(good, **{name: bad})
         with pytest.raises(ValueError, match=message):
             _kernel.run_epoch(X, y, weights, mean, args["coef"], args["state"], scalars,
-                              args["order"].astype(np.intp), config, 0, 0)
+                              args["order"].astype(np.intp), config, 0, 0, NO_AVERAGE, 0)
     with pytest.raises(ValueError, match="rows"):
         _kernel.run_epoch(X, y[:-1], weights, mean, good["coef"], good["state"], scalars,
-                          good["order"], config, 0, 0)
+                          good["order"], config, 0, 0, NO_AVERAGE, 0)
     with pytest.raises(ValueError, match="batch_size"):
         _kernel.run_epoch(X, y, weights, mean, good["coef"], good["state"], scalars, good["order"],
-                          dict(config, batch_size=0), 0, 0)
+                          dict(config, batch_size=0), 0, 0, NO_AVERAGE, 0)
     with pytest.raises(ValueError, match="mean"):
         _kernel.run_epoch(X, y, weights, np.zeros(d + 1), good["coef"], good["state"], scalars,
-                          good["order"], config, 0, 0)
+                          good["order"], config, 0, 0, NO_AVERAGE, 0)
     with pytest.raises(ValueError, match="center needs fit_intercept"):
         _kernel.run_epoch(X, y, weights, mean, good["coef"], good["state"], scalars,
-                          good["order"], dict(config, center=True, fit_intercept=False), 0, 0)
+                          good["order"], dict(config, center=True, fit_intercept=False), 0, 0,
+                          NO_AVERAGE, 0)
     with pytest.raises(ValueError, match="scalars"):
         _kernel.run_epoch(X, y, weights, mean, good["coef"], good["state"], np.ones(3), good["order"],
-                          config, 0, 0)
+                          config, 0, 0, NO_AVERAGE, 0)
     with pytest.raises(ValueError, match="dtype mismatch"):  # one dtype per compiled version
         _kernel.run_epoch(X.astype(np.float32), y, weights, mean, good["coef"], good["state"],
-                          scalars, good["order"], config, 0, 0)
+                          scalars, good["order"], config, 0, 0, NO_AVERAGE, 0)
 
 
 def test_nonfinite_status_is_reported_by_both_engines():

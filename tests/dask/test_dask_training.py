@@ -49,7 +49,7 @@ def assert_same_fit(model, reference):
 ])
 def test_gradient_strategy_equals_in_memory_full_batch(chunks, params):
     X, y = regression()
-    reference = gdfast.GDRegressor(batch_size=None, random_state=0, **params).fit(X, y)
+    reference = gdfast.GDRegressor(scale=False, batch_size=None, random_state=0, **params).fit(X, y)
     X_chunked, y_chunked = chunked(X, y, chunks=chunks)
     model = gd_dask.GDRegressor(random_state=0, **params).fit(X_chunked, y_chunked)
     assert_same_fit(model, reference)
@@ -63,7 +63,7 @@ def test_gradient_strategy_mini_batches_equal_in_memory_mini_batches(shuffle):
     X, y = regression(seed=12)
     params = {"batch_size": 70, "shuffle": shuffle, "optimizer": "momentum", "max_iter": 3,
               "tol": None, "random_state": 4}
-    reference = gdfast.GDRegressor(**params).fit(X, y)
+    reference = gdfast.GDRegressor(scale=False, **params).fit(X, y)
     model = gd_dask.GDRegressor(**params).fit(*chunked(X, y, chunks=CHUNKINGS[1]))
     assert_same_fit(model, reference)
     assert model.t_ == 3 * 4                            # 4 batches of at most 70 of 240 rows
@@ -78,7 +78,7 @@ def test_every_optimizer_and_penalty_equals_in_memory(optimizer):
     weights = np.random.default_rng(2).uniform(0.5, 2.0, len(y))
     params = {"optimizer": optimizer, "penalty": "elasticnet", "alpha": 0.01, "center": False,
               "max_iter": 8, "tol": None, "learning_rate": 0.01, "random_state": 0}
-    reference = gdfast.GDRegressor(batch_size=None, **params).fit(X, y, sample_weight=weights)
+    reference = gdfast.GDRegressor(scale=False, batch_size=None, **params).fit(X, y, sample_weight=weights)
     X_chunked, y_chunked, w_chunked = chunked(X, y, weights, chunks=CHUNKINGS[1])
     model = gd_dask.GDRegressor(**params).fit(X_chunked, y_chunked, sample_weight=w_chunked)
     assert_same_fit(model, reference)
@@ -90,7 +90,7 @@ def test_robust_losses_start_from_the_same_weighted_median(loss):
     X, y = regression(n_samples=700, seed=3)
     weights = np.random.default_rng(4).integers(0, 3, len(y)).astype(float)
     params = {"loss": loss, "max_iter": 10, "tol": None, "random_state": 0}
-    reference = gdfast.GDRegressor(batch_size=None, **params).fit(X, y, sample_weight=weights)
+    reference = gdfast.GDRegressor(scale=False, batch_size=None, **params).fit(X, y, sample_weight=weights)
     X_chunked, y_chunked, w_chunked = chunked(X, y, weights, chunks=(1, 299, 100, 300))
     model = gd_dask.GDRegressor(**params).fit(X_chunked, y_chunked, sample_weight=w_chunked)
     assert_same_fit(model, reference)
@@ -108,7 +108,7 @@ def test_classifier_equals_in_memory_full_batch(params, n_classes):
     X, y = regression(seed=5)
     labels = np.array(["a", "b", "c"])[np.digitize(y, np.quantile(y, [0.4, 0.7][:n_classes - 1]))]
     settings = dict(params, max_iter=12, tol=None, random_state=0)
-    reference = gdfast.GDClassifier(batch_size=None, **settings).fit(X, labels)
+    reference = gdfast.GDClassifier(scale=False, batch_size=None, **settings).fit(X, labels)
     X_chunked, y_chunked = chunked(X, labels, chunks=CHUNKINGS[1])
     model = gd_dask.GDClassifier(**settings).fit(X_chunked, y_chunked)
     assert_same_fit(model, reference)
@@ -146,7 +146,7 @@ def test_local_sgd_classifier_within_one_percent_of_the_converged_log_loss():
     X, y = regression(n_samples=900, seed=7)
     labels = (y > np.median(y)).astype(int)
     labels[::7] = 1 - labels[::7]           # not separable: a finite optimum
-    converged = gdfast.GDClassifier(batch_size=None, optimizer="nesterov", max_iter=5000,
+    converged = gdfast.GDClassifier(scale=False, batch_size=None, optimizer="nesterov", max_iter=5000,
                                     tol=1e-12, random_state=0).fit(X, labels)
     def log_loss(model):
         p = model.predict_proba(X)[:, 1]
@@ -184,7 +184,7 @@ def test_nan_in_one_chunk_gives_the_in_memory_error(estimator):
     with pytest.raises(ValueError) as on_dask:
         getattr(gd_dask, estimator)().fit(X_chunked, y_chunked)
     assert str(on_dask.value) == str(in_memory.value)
-    assert "contains NaN" in str(on_dask.value)
+    assert str(on_dask.value) == "X contains NaN at row 150, column 2."
 
 
 @pytest.mark.usefixtures("client")
@@ -233,14 +233,14 @@ def test_bad_inputs_and_parameters_get_clear_errors():
 def test_warm_start_and_partial_fit_continue_the_state():
     X, y = regression()
     X_chunked, y_chunked = chunked(X, y, chunks=CHUNKINGS[1])
-    reference = gdfast.GDRegressor(batch_size=None, max_iter=6, tol=None).fit(X, y)
+    reference = gdfast.GDRegressor(scale=False, batch_size=None, max_iter=6, tol=None).fit(X, y)
     model = gd_dask.GDRegressor(max_iter=3, tol=None, warm_start=True)
     model.fit(X_chunked, y_chunked).fit(X_chunked, y_chunked)
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=TOLERANCE)
     streamed = gd_dask.GDRegressor(lr_schedule="constant")
     for _ in range(6):
         streamed.partial_fit(X_chunked, y_chunked)
-    constant = gdfast.GDRegressor(batch_size=None, lr_schedule="constant", max_iter=6,
+    constant = gdfast.GDRegressor(scale=False, batch_size=None, lr_schedule="constant", max_iter=6,
                                   tol=None).fit(X, y)
     np.testing.assert_allclose(streamed.coef_, constant.coef_, atol=TOLERANCE)
     assert streamed.n_iter_ == 6 and len(streamed.loss_curve_) == 6
@@ -268,7 +268,7 @@ def test_classifier_partial_fit_takes_the_classes_on_the_first_call():
 def test_float32_data_trains_in_float32():
     X, y = regression(seed=10)
     X32, y32 = X.astype(np.float32), y.astype(np.float32)
-    reference = gdfast.GDRegressor(batch_size=None, max_iter=10, tol=None).fit(X32, y32)
+    reference = gdfast.GDRegressor(scale=False, batch_size=None, max_iter=10, tol=None).fit(X32, y32)
     model = gd_dask.GDRegressor(max_iter=10, tol=None).fit(*chunked(X32, y32,
                                                                     chunks=CHUNKINGS[1]))
     assert model._state.coef.dtype == np.float32
@@ -303,3 +303,29 @@ def test_early_stopping_watches_rows_held_out_in_each_chunk(estimator):
     # The coefficients kept are those of the best validation score.
     assert in_memory.score(X[held_out], y[held_out]) == pytest.approx(
         model.best_validation_score_, abs=1e-10)
+
+
+@pytest.mark.usefixtures("client")
+@pytest.mark.parametrize("average", [True, 5])
+@pytest.mark.parametrize("batch_size", [70, None])
+def test_gradient_strategy_averages_as_in_memory(average, batch_size):
+    """The client averages the iterates of its steps: the in-memory model, average and
+    last iterate alike."""
+    X, y = regression(seed=13)
+    params = {"batch_size": batch_size, "optimizer": "momentum", "max_iter": 8, "tol": None,
+              "random_state": 4, "average": average, "scale": False}
+    reference = gdfast.GDRegressor(**params).fit(X, y)
+    model = gd_dask.GDRegressor(**params).fit(*chunked(X, y, chunks=CHUNKINGS[1]))
+    assert_same_fit(model, reference)
+    np.testing.assert_allclose(model._state.coef, reference._state.coef, rtol=0,
+                               atol=TOLERANCE)
+    assert model._state.n_averaged == reference._state.n_averaged > 0
+    assert not np.allclose(model._state.average, model._state.coef, rtol=1e-6)
+
+
+@pytest.mark.usefixtures("client")
+def test_local_sgd_refuses_averaging():
+    X, y = regression()
+    with pytest.raises(ValueError, match="average=True needs strategy='gradient'"):
+        gd_dask.GDRegressor(strategy="local_sgd", average=True).fit(
+            *chunked(X, y, chunks=CHUNKINGS[0]))

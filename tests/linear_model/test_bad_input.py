@@ -21,9 +21,21 @@ def with_value(array, index, value, dtype=None):
 # (name, estimator, X, y, sample_weight, error, message fragment)
 CASES = [
     ("NaN in X", GDRegressor(), with_value(X_GOOD, (3, 1), np.nan), Y_REG, None, ValueError,
-     "Input X contains NaN"),
+     "X contains NaN at row 3, column 1."),
     ("infinity in X", GDRegressor(), with_value(X_GOOD, (0, 0), np.inf), Y_REG, None, ValueError,
-     "Input X contains infinity"),
+     "X contains infinity at row 0, column 0."),
+    ("-infinity in float32 X", GDClassifier(batch_size=None),
+     with_value(X_GOOD, (19, 2), -np.inf, np.float32), Y_CLF, None, ValueError,
+     "X contains infinity at row 19, column 2."),
+    ("NaN in a row of zero weight", GDRegressor(optimizer="adam"),
+     with_value(X_GOOD, (7, 0), np.nan), Y_REG, with_value(np.ones(20), 7, 0.0), ValueError,
+     "X contains NaN at row 7, column 0."),
+    ("NaN in X without centring", GDRegressor(center=False, learning_rate=0.01),
+     with_value(X_GOOD, (12, 2), np.nan), Y_REG, None, ValueError,
+     "X contains NaN at row 12, column 2."),
+    ("NaN in the validation rows", GDClassifier(early_stopping=True, validation_fraction=0.5),
+     with_value(with_value(X_GOOD, (16, 1), np.nan), (18, 0), np.inf), Y_CLF, None, ValueError,
+     "X contains NaN at row 16, column 1."),
     ("NaN in y", GDRegressor(), X_GOOD, with_value(Y_REG, 4, np.nan), None, ValueError,
      "Input y contains NaN"),
     ("infinity in y", GDRegressor(), X_GOOD, with_value(Y_REG, 4, -np.inf), None, ValueError,
@@ -100,6 +112,7 @@ def test_bad_input_at_predict(Estimator, y):
     model = Estimator(max_iter=3, tol=None).fit(X_GOOD, y)
     for X, message in [(X_GOOD[:, :2], f"X has 2 features, but {Estimator.__name__} is "
                                        "expecting 3 features as input"),
+                       # predict keeps scikit-learn's check: it reads X once anyway.
                        (with_value(X_GOOD, (0, 0), np.nan), "Input X contains NaN"),
                        (X_GOOD[:, 0], "Expected 2D array, got 1D array instead.")]:
         with pytest.raises(ValueError, match=message.replace("(", r"\(")):
@@ -110,9 +123,9 @@ def test_divergence_with_a_users_learning_rate_names_the_epoch_and_the_remedy():
     X = X_GOOD * 1e4
     for model in (GDRegressor(learning_rate=1.0, center=False),
                   GDClassifier(loss="modified_huber", learning_rate=1e300, center=False)):
-        with pytest.raises(ValueError, match=r"overflow occurred at epoch #\d+\. Scaling input "
-                                             r"data with StandardScaler or MinMaxScaler might "
-                                             r"help, or a smaller learning_rate"):
+        with pytest.raises(ValueError, match=r"overflow occurred at epoch #\d+\. Scaling the "
+                                             r"features \(scale=True\) might help, or a smaller "
+                                             r"learning_rate"):
             model.fit(X, Y_REG if isinstance(model, GDRegressor) else Y_CLF)
         assert not hasattr(model, "coef_")
 
@@ -124,6 +137,22 @@ def test_a_failed_partial_fit_keeps_the_previous_model():
         model.set_params(learning_rate=1e6).partial_fit(X_GOOD * 1e6, Y_REG)
     np.testing.assert_array_equal(model.coef_, before[0])
     assert model._state.t == before[1] and np.all(np.isfinite(model.coef_))
+
+
+@pytest.mark.parametrize("Estimator, y", [(GDRegressor, Y_REG), (GDClassifier, Y_CLF)])
+@pytest.mark.parametrize("call", ["partial_fit", "warm_start"])
+def test_a_continued_fit_checks_that_X_is_finite(Estimator, y, call):
+    # A continued fit takes no statistics of X, so its finiteness is checked on its own.
+    model = Estimator(max_iter=3, tol=None, warm_start=call == "warm_start")
+    extra = {"classes": [0, 1]} if call == "partial_fit" and Estimator is GDClassifier else {}
+    getattr(model, "partial_fit" if call == "partial_fit" else "fit")(X_GOOD, y, **extra)
+    before = model.coef_.copy(), model.intercept_.copy(), model.n_iter_
+    bad = with_value(with_value(X_GOOD, (9, 2), np.inf), (14, 0), np.nan)
+    with pytest.raises(ValueError, match=r"^X contains infinity at row 9, column 2\.$"):
+        getattr(model, "partial_fit" if call == "partial_fit" else "fit")(bad, y)
+    np.testing.assert_array_equal(model.coef_, before[0])
+    np.testing.assert_array_equal(model.intercept_, before[1])
+    assert model.n_iter_ == before[2]
 
 
 def test_fits_in_two_threads_equal_fits_one_after_the_other():

@@ -36,8 +36,10 @@ def test_multinomial_reaches_the_softmax_optimum():
     X, y = three_classes(n=300, labels=(0, 1, 2), spread=2.0)
     alpha = 0.01      # mean loss + α/2 ‖W‖² is scikit-learn's objective with C = 1/(n α)
     exact = LogisticRegression(C=1 / (300 * alpha), tol=1e-12, max_iter=10000).fit(X, y)
+    # scale=False: the penalty on the raw features' weights, as LogisticRegression's.
     model = GDClassifier(penalty="l2", alpha=alpha, batch_size=None, learning_rate=0.5,
-                         lr_schedule="constant", max_iter=5000, tol=None).fit(X, y)
+                         lr_schedule="constant", max_iter=5000, tol=None,
+                         scale=False).fit(X, y)
     np.testing.assert_allclose(model.coef_, exact.coef_, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(model.predict_proba(X), exact.predict_proba(X), atol=1e-7)
 
@@ -88,8 +90,9 @@ def test_l1_gives_exact_zeros_and_elasticnet_sits_between():
     net = GDRegressor(penalty="elasticnet", alpha=0.05, l1_ratio=0.5, batch_size=None,
                       lr_schedule="constant", max_iter=3000, tol=None).fit(X, y)
     assert np.sum(net.coef_ == 0) > 0
-    # The objective recorded includes the penalty.
-    w = lasso.coef_
+    # The objective recorded includes the penalty, on the weights of the standardised
+    # features (those of the original ones times the features' standard deviations).
+    w = lasso.coef_ * X.std(axis=0)
     mse = np.mean((lasso.predict(X) - y) ** 2)
     assert lasso.loss_curve_[-1] == pytest.approx(mse + 0.05 * np.abs(w).sum(), rel=1e-3)
 

@@ -134,7 +134,8 @@ def test_tol_stops_early_and_max_iter_warns():
 def test_divergence_raises_and_leaves_no_coefficients(engine):
     X, y = make_regression(100, 3, seed=13)
     model = GDRegressor(learning_rate=50.0, engine=engine)
-    with pytest.raises(ValueError, match=r"overflow occurred at epoch #1\. Scaling input data"):
+    with pytest.raises(ValueError, match=r"overflow occurred at epoch #1\. A smaller "
+                                         r"learning_rate \(now 50\)"):
         model.fit(X * 100, y)
     assert not hasattr(model, "coef_")
 
@@ -167,8 +168,9 @@ def test_bad_hyper_parameters_raise_at_fit(params, message):
 
 
 @pytest.mark.parametrize("X, y, error, message", [
-    ([[1.0, np.nan], [2.0, 1.0]], [1.0, 2.0], ValueError, "Input X contains NaN"),
-    ([[1.0, np.inf], [2.0, 1.0]], [1.0, 2.0], ValueError, "Input X contains infinity"),
+    ([[1.0, np.nan], [2.0, 1.0]], [1.0, 2.0], ValueError, "X contains NaN at row 0, column 1"),
+    ([[1.0, 2.0], [-np.inf, 1.0]], [1.0, 2.0], ValueError,
+     "X contains infinity at row 1, column 0"),
     ([[1.0], [2.0]], [1.0, np.nan], ValueError, "Input y contains NaN"),
     ([[1.0], [2.0], [3.0]], [1.0, 2.0], ValueError, "inconsistent numbers of samples"),
     ([1.0, 2.0], [1.0, 2.0], ValueError, "Expected 2D array"),

@@ -101,7 +101,7 @@ def test_no_rows_is_refused_by_the_kernel_entry_point():
     with pytest.raises(ValueError, match="non-zero, number of rows"):
         _kernel.run_epoch(np.empty((0, 3)), empty, empty, np.zeros(3), np.zeros(4),
                           np.empty((0, 4)), np.ones(_engine.SCALAR_STATE_SIZE),
-                          np.empty(0, dtype=np.intp), config, 0, 0)
+                          np.empty(0, dtype=np.intp), config, 0, 0, empty, 0)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

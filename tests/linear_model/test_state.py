@@ -16,10 +16,12 @@ RATES = {"adadelta": 1.0, "adagrad": 0.05}
 @pytest.mark.parametrize("schedule", ["invscaling", "adaptive"])
 def test_two_partial_fits_on_halves_equal_one_pass(optimizer, batch_size, schedule):
     X, y = make_regression(64, 3, seed=41)
-    # What the README states: the first call's rows must not fix the start (center=False, a
-    # number as learning_rate), nor each call shuffle its own rows (shuffle=False).
+    # What the README states: the first call's rows must not fix the start nor the
+    # statistics (center=False, scale=False, a number as learning_rate), nor each call
+    # shuffle its own rows (shuffle=False).
     params = dict(optimizer=optimizer, learning_rate=RATES.get(optimizer, 0.01),
-                  batch_size=batch_size, shuffle=False, lr_schedule=schedule, center=False)
+                  batch_size=batch_size, shuffle=False, lr_schedule=schedule, center=False,
+                  scale=False)
     halves = GDRegressor(**params).partial_fit(X[:32], y[:32]).partial_fit(X[32:], y[32:])
     if schedule == "adaptive":          # a stream's rate decays with t, not per epoch
         whole = GDRegressor(**params).partial_fit(X, y)

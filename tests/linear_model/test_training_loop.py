@@ -105,7 +105,7 @@ def test_the_adaptive_floor_is_relative_to_the_starting_rate():
     fixed floor of 1e-6); the schedule still divides it until the fit settles."""
     X, y = ill_conditioned(5_000, 5, seed=4, spread=4)
     X = X * 1_000
-    model = fit_quietly(GDRegressor(random_state=0), X, y)
+    model = fit_quietly(GDRegressor(scale=False, random_state=0), X, y)
     assert model._state.base_rate < 1e-6
     assert min(model.learning_rates_) < 1e-4 * model._state.base_rate
     assert mse(model, X, y) < 1.01 * optimal_mse(X, y)
@@ -116,18 +116,23 @@ def test_a_slow_full_batch_descent_is_not_taken_for_convergence():
     optimum (dividing the rate at such plateaus would stop this fit at 1.37 times the
     optimal loss); it goes on while it still descends steadily."""
     X, y = ill_conditioned(2_000, 10, seed=0, spread=3)
-    model = fit_quietly(GDRegressor(batch_size=None, max_iter=5_000, random_state=0), X, y)
+    model = fit_quietly(GDRegressor(batch_size=None, max_iter=5_000, scale=False,
+                                    random_state=0), X, y)
     assert model.n_iter_ < 5_000
     assert mse(model, X, y) < 1.01 * optimal_mse(X, y)
     with pytest.warns(ConvergenceWarning, match=r"Maximum number of epochs \(1000\)"):
-        GDRegressor(batch_size=None, random_state=0).fit(X, y)
+        GDRegressor(batch_size=None, scale=False, random_state=0).fit(X, y)
 
 
 def test_running_out_of_epochs_warns_and_says_what_to_do():
     X, y = ill_conditioned(2_000, 10, seed=0, spread=3)
     with pytest.warns(ConvergenceWarning, match=r"Maximum number of epochs \(50\).*"
-                                                "Increase max_iter, or scale the features"):
-        GDRegressor(batch_size=None, max_iter=50, random_state=0).fit(X, y)
+                                                r"Increase max_iter, or scale the features "
+                                                r"\(scale=True\)"):
+        GDRegressor(batch_size=None, max_iter=50, scale=False, random_state=0).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match=r"Maximum number of epochs \(3\).*"
+                                                r"Increase max_iter\.$"):
+        GDRegressor(batch_size=None, max_iter=3, random_state=0).fit(X, y)
 
 
 @pytest.mark.parametrize("schedule", ["adaptive", "constant"])

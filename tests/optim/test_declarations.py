@@ -63,6 +63,7 @@ def test_each_optimizer_declares_every_field_it_fills_and_every_parameter(name):
     assert set(cls._parameter_constraints) == parameters
     assert set(cls.config_fields) <= parameters
     assert len(optimizer.initial_buffer_values()) <= cls.n_buffers
+    assert len(cls.buffer_units) == cls.n_buffers                # one unit per buffer
     assert cls.default_learning_rate > 0
     optimizer._validate_params()                                 # the defaults are valid
 

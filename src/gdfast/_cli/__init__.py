@@ -30,8 +30,9 @@ def main(argv=None):
     bench = _add_command(
         commands, "bench", "measure speed and memory on this machine: one epoch of every batch "
         "mode and optimizer against the time to read X once, the NumPy reference and "
-        "scikit-learn; one epoch of a network against scikit-learn's MLPClassifier; the "
-        "time the default estimators take to come within 1%% of the optimal loss; the peak "
+        "scikit-learn; one epoch of a network against scikit-learn's MLPClassifier; what a "
+        "fit costs besides its epochs; the time the default estimators take to come within "
+        "1%% of the optimal loss; the peak "
         "memory a fit adds; print a table and write it as JSON")
     bench.add_argument("--quick", action="store_true",
                        help="only the small sizes (2,000 rows; a 64 MB X for the memory of a "
@@ -40,7 +41,7 @@ def main(argv=None):
                        help="where to write the results (default gdfast-bench.json)")
     bench.add_argument("--only", action="append", default=[], metavar="PATTERN",
                        help="only the cases whose name contains PATTERN ('*' matches "
-                            "anything, e.g. '200kx100-per-sample', 'network' or 'quality'); "
+                            "anything, e.g. '200kx100-per-sample', 'network', 'setup' or 'quality'); "
                             "repeatable")
     bench.add_argument("--sparse", action="store_true",
                        help="only the sparse section: one epoch over a hashed-text-like CSR "

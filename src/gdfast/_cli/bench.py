@@ -1,7 +1,8 @@
 """What `python -m gdfast bench` measures: one training epoch of each case against the cost
 of reading X once (`X @ w`), the NumPy reference and scikit-learn's SGD, timed in the same
-run, and the time the default estimators take to come within 1% of the optimal training
-loss. The networks' section is gdfast._cli.bench_network, sparse X's gdfast._cli.bench_sparse. `pytest benchmarks
+run, what a fit costs besides its epochs (its setup), and the time the default estimators
+take to come within 1% of the optimal training loss. The networks' section is
+gdfast._cli.bench_network, sparse X's gdfast._cli.bench_sparse. `pytest benchmarks
 --benchmark-only` times the same linear cases (benchmarks/conftest.py).
 
 Every ratio is against a baseline measured in this run on this machine: a number from
@@ -21,18 +22,13 @@ from time import perf_counter
 import numpy as np
 
 from gdfast import _layout
-from gdfast._cli import bench_network, bench_sparse
+from gdfast._cli import bench_network, bench_quality, bench_sparse
 from gdfast.linear_model import _engine
 
 # name -> (rows, features). In the large shapes X (float64) is 80-160 MB, far more than the
 # per-core caches, so an epoch streams it from the shared cache or memory.
 SHAPES = {"200kx100": (200_000, 100), "1Mx10": (1_000_000, 10), "2kx100": (2_000, 100)}
 SIZES = {"large": ("200kx100", "1Mx10"), "small": ("2kx100",)}
-# Time to quality uses fewer features than the epoch cases: a default fit takes tens of
-# epochs, and scikit-learn's at ~0.1 s each would make the search alone take minutes.
-QUALITY_SHAPES = {"large": (200_000, 20), "small": (2_000, 20)}
-QUALITY_TOLERANCE = 0.01              # "within 1% of the optimal training loss"
-
 PATHS = {"per-sample": 1, "mini-batch-32": 32, "full-batch": None}   # None: every row
 # Small enough that no case diverges over repeated epochs: per-sample steps on unscaled rows
 # with ||x||^2 ~ 100 stay far below the stability limit 1 / ||x||^2.
@@ -128,6 +124,11 @@ class MemoryCase:
         size = (f"{self.x_bytes / 1e9:g}GB" if self.x_bytes >= 1e9
                 else f"{self.x_bytes / 1e6:g}MB")
         return "-".join(["memory", size, self.estimator, self.dtype, self.path])
+
+
+def setup_names(sizes=("small", "large")):
+    """One fit-setup measurement per batch mode on each size's first shape."""
+    return [f"setup-{SIZES[size][0]}-{path}" for size in sizes for path in PATHS]
 
 
 def memory_cases(sizes=("small", "large")):
@@ -246,77 +247,60 @@ def min_seconds(function, *, warmup=True, min_runs=3, budget=TIME_BUDGET, max_ru
     return min(times), len(times)
 
 
-def _optimal_losses(data):
-    """The least training loss of each problem: least squares for squared error, a Newton
-    solve of the unpenalised logistic regression for log loss."""
-    from sklearn.linear_model import LogisticRegression
-    X, y = data.X, data.y["squared_error"]
-    with_ones = np.column_stack([X, np.ones(X.shape[0])])
-    residual = with_ones @ np.linalg.lstsq(with_ones, y, rcond=None)[0] - y
-    y01 = data.y["log_loss"]
-    exact = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10,
-                               max_iter=10_000).fit(X, y01)
-    return {"squared_error": float(np.mean(residual ** 2)),
-            "log_loss": _training_loss(exact, X, y01, "log_loss")}
+def fit_setup_seconds(X, y, path, repeats=3):
+    """(setup, epoch) seconds of GDRegressor's default fit cut after one epoch (max_iter=1),
+    with the batch size of `path`: the epoch timed inside the fit, the setup the rest of the
+    fit's time (the data checks, the features' statistics, the automatic step, the initial
+    intercept). The fastest setup of `repeats` fits, with its fit's epoch."""
+    from gdfast import GDRegressor
+    best = None
+    for _ in range(repeats):
+        model = GDRegressor(batch_size=PATHS[path], max_iter=1, tol=None, random_state=0)
+        epochs = []
+        in_memory_epoch = model._in_memory_epoch
+
+        def timed_epoch(*args):
+            epoch = in_memory_epoch(*args)
+
+            def run(state, config):
+                start = perf_counter()
+                result = epoch(state, config)
+                epochs.append(perf_counter() - start)
+                return result
+            return run
+
+        model._in_memory_epoch = timed_epoch
+        start = perf_counter()
+        model.fit(X, y)
+        seconds = perf_counter() - start
+        setup = (seconds - epochs[0], epochs[0])
+        best = setup if best is None or setup[0] < best[0] else best
+    return best
 
 
-def _training_loss(model, X, y, loss):
-    """Mean squared error, or mean log loss for 0/1 labels, in float64."""
-    if loss == "squared_error":
-        return float(np.mean((model.predict(X) - y) ** 2))
-    z = model.decision_function(X)
-    return float(np.mean(np.logaddexp(0.0, z) - y * z))
-
-
-def _quality_estimators():
-    from sklearn.linear_model import SGDClassifier, SGDRegressor
-    from gdfast import GDClassifier, GDRegressor
-    # Defaults but the seed, which makes the run repeatable.
-    return {"GDRegressor": ("squared_error", lambda **kw: GDRegressor(random_state=0, **kw)),
-            "SGDRegressor": ("squared_error", lambda **kw: SGDRegressor(random_state=0, **kw)),
-            "GDClassifier": ("log_loss", lambda **kw: GDClassifier(random_state=0, **kw)),
-            "SGDClassifier": ("log_loss",
-                              lambda **kw: SGDClassifier(loss="log_loss", random_state=0, **kw))}
-
-
-def time_to_quality(name, data, optimum):
-    """The fewest epochs after which the default estimator's training loss is within 1% of
-    the optimum, and the wall time of that fit.
-
-    A fit with max_iter=k is the default fit cut after k epochs (neither library's schedule
-    or stopping rule looks at max_iter), so its time is the time the default fit takes to
-    get there, validation and setup included. k grows by ~25% from 1 up to the epochs the
-    full default fit runs; the loss is not monotone in k, so this is the first k of that
-    grid, within 25% of the exact first epoch.
-    """
-    from sklearn.exceptions import ConvergenceWarning
-    loss, make = _quality_estimators()[name]
-    X, y = data.X, data.y[loss]
-
-    def fit(**params):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            start = perf_counter()
-            model = make(**params).fit(X, y)
-            return model, perf_counter() - start
-
-    model, full_seconds = fit()
-    result = {"kind": "quality", "estimator": name, "loss": loss,
-              "optimal_loss": optimum, "default_epochs": int(model.n_iter_),
-              "default_seconds": full_seconds,
-              "default_ratio": _training_loss(model, X, y, loss) / optimum,
-              "epochs": None, "seconds": None, "ratio": None}
-    k = 1
-    while k <= result["default_epochs"]:
-        model, seconds = fit(max_iter=k)
-        ratio = _training_loss(model, X, y, loss) / optimum
-        if ratio <= 1 + QUALITY_TOLERANCE:
-            # Once more, keeping the faster: one fit is one sample of a noisy clock.
-            seconds = min(seconds, fit(max_iter=k)[1])
-            result.update(epochs=k, seconds=seconds, ratio=ratio)
-            break
-        k = max(k + 1, round(k * 1.25))
-    return result
+def _run_setup(sizes, only, progress):
+    results = []
+    for size in sizes:
+        shape = SIZES[size][0]
+        chosen = [path for path in PATHS if matches(f"setup-{shape}-{path}", only)]
+        if not chosen:
+            continue
+        data = make_data(shape)
+        X, y = data.arrays("float64", "squared_error")
+        samples = [floor_seconds(X, FLOOR_REPEATS[size])]
+        for path in chosen:
+            fit_setup_seconds(X, y, path, repeats=1)          # warm-up
+            setup, epoch = fit_setup_seconds(X, y, path)
+            samples.append(floor_seconds(X, 5))
+            results.append({"kind": "setup", "name": f"setup-{shape}-{path}", "shape": shape,
+                            "path": path, "n_samples": X.shape[0], "n_features": X.shape[1],
+                            "seconds": setup, "epoch_seconds": epoch})
+        for result in results[-len(chosen):]:
+            result["floor_seconds"] = min(samples)
+            result["x_floor"] = result["seconds"] / result["floor_seconds"]
+            progress(f"{result['name']}: fit setup {result['seconds']:.3e} s = "
+                     f"{result['x_floor']:.2f}x floor")
+    return results
 
 
 def _peak_rss_bytes():
@@ -414,7 +398,9 @@ def _run_memory(sizes, only, progress):
 def run(sizes=("small", "large"), only=(), progress=None):
     """Measure the selected cases; return a list of result dicts, each with a "kind":
     "floor" (one per shape), "epoch" (one per case), "network-epoch" and
-    "network-accuracy" (gdfast._cli.bench_network), "quality" (one per estimator) or
+    "network-accuracy" (gdfast._cli.bench_network), "setup" (one per batch mode), "quality"
+    (one per estimator and feature scaling) and "quality-real" (one per bundled data set;
+    gdfast._cli.bench_quality) or
     "memory" (one per estimator, dtype and path).
     `only`: shell-style patterns a case or quality name must contain. `progress(text)` is
     called once per finished measurement."""
@@ -473,7 +459,8 @@ def run(sizes=("small", "large"), only=(), progress=None):
             _add_ratios(result, floors[result["shape"]]["seconds"])
     results += bench_network.run(sizes, only, matches, min_seconds, progress)
     results += bench_sparse.run(sizes, only, matches, progress)
-    results += _run_quality(sizes, only, progress)
+    results += _run_setup(sizes, only, progress)
+    results += bench_quality.run(sizes, only, matches, progress)
     results += _run_memory(sizes, only, progress)
     return results
 
@@ -499,39 +486,12 @@ def _progress_line(result):
     return line
 
 
-def _quality_shape(size):
-    n_samples, n_features = QUALITY_SHAPES[size]
-    return f"{n_samples // 1000}kx{n_features}"
-
-
 def names(sizes):
     """The name of every case, time-to-quality and memory measurement, for --only."""
-    return [case.name for case in cases(sizes)] + [
-        f"quality-{_quality_shape(size)}-{name}"
-        for size in sizes for name in _quality_estimators()] + [
+    return [case.name for case in cases(sizes)] + bench_quality.names(sizes) + \
+        setup_names(sizes) + [
         case.name for case in memory_cases(sizes)] + bench_network.names(sizes) + \
         bench_sparse.names(sizes)
-
-
-def _run_quality(sizes, only, progress):
-    results = []
-    for size in sizes:
-        n_samples, n_features = QUALITY_SHAPES[size]
-        shape = _quality_shape(size)
-        chosen = [n for n in _quality_estimators() if matches(f"quality-{shape}-{n}", only)]
-        if not chosen:
-            continue
-        data = Data(n_samples, n_features, seed=7)      # not any epoch case's data
-        optima = _optimal_losses(data)
-        for name in chosen:
-            result = time_to_quality(name, data, optima[_quality_estimators()[name][0]])
-            result.update(name=f"quality-{shape}-{name}", shape=shape, n_samples=n_samples,
-                          n_features=n_features)
-            results.append(result)
-            progress(f"{result['name']}: " + (
-                f"within 1% after {result['epochs']} epochs, {result['seconds']:.3g} s"
-                if result["epochs"] else "not within 1% by the end of its default fit"))
-    return results
 
 
 def machine_info():
@@ -616,27 +576,15 @@ def format_table(results, machine=None):
                   "f32/f64: float32 s/epoch ÷ float64 s/epoch."]
     lines += bench_network.format_table(results)
     lines += bench_sparse.format_table(results)
-    quality = [r for r in results if r["kind"] == "quality"]
-    if quality:
-        first = quality[0]
-        header = (f"{'estimator':<14} {'loss':<14} {'optimum':>8} | {'to 1%: epochs':>13} "
-                  f"{'seconds':>8} {'loss/opt':>8} | {'default fit: epochs':>19} "
-                  f"{'seconds':>8} {'loss/opt':>8}")
-        lines += ["", f"Time to within 1% of the optimal training loss, {first['n_samples']:,} x "
-                  f"{first['n_features']} float64 (fewer features than above, to keep the "
-                  "search short)", header, "-" * len(header)]
-        for r in quality:
-            lines.append(
-                f"{r['estimator']:<14} {r['loss']:<14} {r['optimal_loss']:>8.5f} | "
-                f"{_fmt(r['epochs'], 'd', 'never'):>13} {_fmt(r['seconds'], '.3f'):>8} "
-                f"{_fmt(r['ratio'], '.4f'):>8} | {r['default_epochs']:>19} "
-                f"{r['default_seconds']:>8.3f} {r['default_ratio']:>8.4f}")
-        lines += ["", "Optimal loss: least squares (mean squared error) or unpenalised "
-                  "LogisticRegression (mean log loss). Epochs, seconds:",
-                  "the first fit with max_iter=k (k growing by ~25%) within 1% of it, and its "
-                  "wall time; random_state=0, otherwise defaults.",
-                  "Default fit: max_iter=1000, stopped by its own rule (tol=1e-3, "
-                  "n_iter_no_change=5)."]
+    setups = [r for r in results if r["kind"] == "setup"]
+    if setups:
+        first = setups[0]
+        lines += ["", f"Fit setup, {first['n_samples']:,} x {first['n_features']} float64: "
+                  "GDRegressor's default fit with max_iter=1 minus its epoch, ÷ the floor X @ w"]
+        for r in setups:
+            lines.append(f"  fit setup {r['path']:<14} {r['seconds']:.3e} s = "
+                         f"{r['x_floor']:.2f}x floor (its epoch {r['epoch_seconds']:.3e} s)")
+    lines += bench_quality.format_table(results)
     memory = [r for r in results if r["kind"] == "memory"]
     if memory:
         header = (f"{'estimator':<13} {'dtype':<7} {'path':<10} {'rows':>10} {'X MiB':>7} "

@@ -70,6 +70,10 @@ cdef struct EpochConfig:
     # of p = w·x + b with b = c − w·mean, much better conditioned when features are far
     # from zero); needs fit_intercept.
     bint center
+    # Train on features scaled by inv_scale, z = (x − mean)∘inv_scale (x∘inv_scale without
+    # center): the model's weights are those of standardised features, the same model in
+    # the original units being w∘inv_scale (features.pxd).
+    bint scale
     # Every sample weight is 1 (none were given), so the kernel neither reads nor prefetches
     # them: in a shuffled order each is a cache line of its own, like the row's.
     bint unit_weights

@@ -32,7 +32,11 @@
 # one step. Before the epoch ends (and when the scale nears underflow) `settle` brings every
 # column up to date and folds the scale in, so what the epoch returns is plain parameters
 # and state, the same as the dense loop's.
-# No feature map: CSR rows are trained uncentred (centring would make every row dense).
+# CSR rows are trained uncentred (centring would make every row dense); a per-feature
+# scale multiplies each value as the row is read (scaled_csr_row).
+# Averaging (averaging.pxd) needs every parameter as it is after each update: with it, each
+# update is followed by `settle` and the fold of the parameters into their mean, both
+# O(n_features), the cost of the dense loop's averaging.
 
 from cython cimport floating
 from libc.math cimport fabs, isfinite, pow
@@ -48,6 +52,7 @@ from gdfast._kernels.layout cimport weights_start
 from gdfast._kernels.rowsource cimport RowSource, csr_row
 from gdfast._kernels.weights cimport ScaledVector, scaled_dot, add_scaled
 from gdfast._kernels.rows cimport gd_prefetch
+from gdfast._kernels.averaging cimport update_average
 
 
 cdef enum SparseStep:
@@ -106,8 +111,8 @@ cdef struct SparseWork:
     Py_ssize_t compact_len      # entries of each gathered vector it can hold
     bint distinct_columns       # no row repeats a column (its indices strictly increase)
     double* slopes              # each batch row's weight · dL/dscore per output
-    const void* inv_scale       # per-feature scale of the values (NULL: all ones, the only
-                                # one used now; features.pxd's inv_scale)
+    const void* inv_scale       # per-feature scale of the values (NULL: all ones;
+                                # features.pxd's inv_scale)
     void* scaled_row            # a row's values times their scales, when there are scales
     EpochConfig compact_cfg     # LAZY_COMPACT's step: the epoch's, without the l1 step
 
@@ -448,10 +453,11 @@ cdef inline int csr_epoch_loop(
     floating* state, Py_ssize_t n_state, ScalarState* scalars, Py_ssize_t* order,
     Py_ssize_t n_samples, SparseWork* work, const EpochConfig* cfg, long long* t,
     uint64_t* rng, bint check_signals, double* scores, double* dscores,
-    double* loss_sum, double* lr,
+    double* loss_sum, double* lr, floating* average, long long average_start,
 ) noexcept nogil:
     """One epoch over CSR rows (the dense epoch_loop's counterpart); work's buffers are
-    allocated by the caller, and settled here at the end."""
+    allocated by the caller, and settled here at the end. average: NULL, or the running
+    mean of the iterates after the updates t > average_start (see run_epoch)."""
     cdef Py_ssize_t start = 0, n_rows, j
     cdef double batch_loss
     # Signals are looked at every few milliseconds of work: rows × their mean non-zeros per
@@ -459,6 +465,8 @@ cdef inline int csr_epoch_loop(
     cdef Py_ssize_t row_work = max(1, work.n_outputs * (source.indptr[n_samples] // n_samples))
     if work.kind == DENSE_STEP:
         row_work += max(1, work.n_params // cfg.batch_size)
+    if average != NULL:
+        row_work += max(1, 2 * work.n_params // cfg.batch_size)
     cdef Py_ssize_t check_rows = max(1, SIGNAL_CHECK_WORK // row_work)
     cdef Py_ssize_t next_check = check_rows if check_signals else n_samples + 1
     cdef bint one_compact_row = (work.kind == LAZY_COMPACT and cfg.batch_size == 1
@@ -497,6 +505,9 @@ cdef inline int csr_epoch_loop(
             t[0] -= 1
             return NONFINITE
         loss_sum[0] += batch_loss
+        if average != NULL and t[0] > average_start:
+            settle(work, theta, state, t[0])
+            update_average(average, theta, work.n_params, t[0] - average_start)
         start += n_rows
         if start >= next_check:
             if signal_handler_raised():
@@ -505,5 +516,7 @@ cdef inline int csr_epoch_loop(
             next_check = start + check_rows
     settle(work, theta, state, t[0])
     if not all_finite(theta, work.n_params):
+        return NONFINITE
+    if average != NULL and t[0] > average_start and not all_finite(average, work.n_params):
         return NONFINITE
     return OK

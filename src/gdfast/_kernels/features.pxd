@@ -2,16 +2,18 @@
 # place that applies it calls one of the functions below, so that what the map does is
 # declared here once.
 #
-# Now the map centres (inv_scale is NULL: all ones). X is never copied: the loops read raw
-# rows and fold the map into the scores and the gradient.
+# The map centres (with center) and scales (inv_scale, NULL when every scale is 1: the
+# centring-only loops then run as they are, with no multiplication added). X is never
+# copied: the loops read raw rows and fold the map into the scores and the gradient.
 #   scores:    w·z + c = w·x + (c − w·mean)          the offset is taken once per batch
 #   gradient:  Σ a·z = Σ a·x − (Σ a)·mean             corrected once at the end of a batch
 # A per-feature scale s = inv_scale enters the same way: w·z = (w∘s)·x − (w∘s)·mean, so a
 # batch's scores use the scaled weights w∘s (computed once per batch, into scratch), and
 # Σ a·z = (Σ a·x − (Σ a)·mean)∘s, one multiplication more in the end-of-batch correction;
-# the one-row SGD path reads (x_j − mean_j)·s_j. With s all ones, each of these is today's
-# centring exactly. For CSR rows the same algebra keeps an update O(nnz): w·x over the
-# row's non-zeros, the mean's share a per-batch constant (w∘s)·mean.
+# the one-row SGD path reads (x_j − mean_j)·s_j. Without centring, z = x∘s: the same
+# with the mean's terms left out. With s = NULL, each of these is centring exactly. For CSR
+# rows the same algebra keeps an update O(nnz): w·x over the row's non-zeros, the mean's
+# share a per-batch constant (w∘s)·mean.
 #
 # The arrays are kept untyped (a C struct cannot carry the element type); each function
 # takes the typed pointers of its caller, which fix that type. The map is taken by value,
@@ -19,26 +21,51 @@
 
 from cython cimport floating
 
-from gdfast._kernels.rows cimport dot, dot_centered, axpy
+from gdfast._kernels.rows cimport dot, dot_centered, dot_mapped, axpy
+from gdfast._kernels.layout cimport weights_start
 
 
 cdef struct FeatureMap:
     bint center             # subtract mean (else the map is the identity)
     const void* mean        # n_features values
-    const void* inv_scale   # NULL: every feature's scale is 1 (the only map used now)
+    const void* inv_scale   # n_features values s_j; NULL: every feature's scale is 1
 
 
-cdef inline FeatureMap centring(const floating* mean, bint center) noexcept nogil:
+cdef inline FeatureMap feature_map(const floating* mean, bint center,
+                                   const floating* inv_scale) noexcept nogil:
+    """The map z = (x − mean)∘inv_scale (x∘inv_scale without center; inv_scale NULL for
+    none)."""
     cdef FeatureMap features
     features.center = center
     features.mean = mean
-    features.inv_scale = NULL
+    features.inv_scale = inv_scale
     return features
+
+
+cdef inline const floating* mapped_weights(FeatureMap features, const floating* theta,
+                                           floating* scaled, Py_ssize_t n_outputs,
+                                           Py_ssize_t n) noexcept nogil:
+    """The parameters the raw rows are multiplied by: theta itself without scales, else
+    `scaled` filled with each output's weights w∘s and its intercept (n + 1 values per
+    output, theta's layout), computed once per batch."""
+    cdef const floating* s = <const floating*>features.inv_scale
+    cdef Py_ssize_t k, j, start
+    if s == NULL:
+        return theta
+    for k in range(n_outputs):
+        start = weights_start(k, n)
+        for j in range(n):
+            scaled[start + j] = theta[start + j] * s[j]
+        scaled[start + n] = theta[start + n]
+    return scaled
 
 
 cdef inline floating mapped_dot(FeatureMap features, const floating* x,
                                 const floating* w, Py_ssize_t n) noexcept nogil:
     """w·z for one raw row x."""
+    if features.inv_scale != NULL:
+        return dot_mapped(x, <const floating*>features.mean if features.center else NULL,
+                          <const floating*>features.inv_scale, w, n)
     if features.center:
         return dot_centered(x, <const floating*>features.mean, w, n)
     return dot(x, w, n)
@@ -48,8 +75,15 @@ cdef inline void mapped_step(FeatureMap features, floating step, floating a,
                              const floating* x, floating* w, Py_ssize_t n) noexcept nogil:
     """w −= step · (a · z) for one raw row x: the fused SGD update."""
     cdef const floating* mean = <const floating*>features.mean
+    cdef const floating* s = <const floating*>features.inv_scale
     cdef Py_ssize_t j
-    if features.center:
+    if s != NULL and features.center:
+        for j in range(n):
+            w[j] -= step * (a * ((x[j] - mean[j]) * s[j]))
+    elif s != NULL:
+        for j in range(n):
+            w[j] -= step * (a * (x[j] * s[j]))
+    elif features.center:
         for j in range(n):
             w[j] -= step * (a * (x[j] - mean[j]))
     else:
@@ -59,7 +93,8 @@ cdef inline void mapped_step(FeatureMap features, floating step, floating a,
 
 cdef inline double mapped_offset(FeatureMap features, const floating* w,
                                  double intercept, Py_ssize_t n) noexcept nogil:
-    """c − w·mean: what w·x needs added to become the score w·z + c."""
+    """c − w·mean: what w·x needs added to become the score w·z + c, w being the weights
+    the raw rows are multiplied by (mapped_weights: w∘s when scaled)."""
     if features.center:
         return intercept - dot(<const floating*>features.mean, w, n)
     return intercept
@@ -69,5 +104,10 @@ cdef inline void map_gradient(FeatureMap features, floating* g,
                               Py_ssize_t n) noexcept nogil:
     """Turn a batch's Σ a·x (g[0:n]) into Σ a·z, given Σ a in g[n] (the intercept's entry:
     the map needs fit_intercept, which the entry points check)."""
+    cdef const floating* s = <const floating*>features.inv_scale
+    cdef Py_ssize_t j
     if features.center:
         axpy(-g[n], <const floating*>features.mean, g, n)
+    if s != NULL:
+        for j in range(n):
+            g[j] = g[j] * s[j]

@@ -29,6 +29,7 @@ def run_epoch(
     config: dict[str, int | float | bool],
     t: int,
     rng_state: int,
+    inv_scale: npt.NDArray[_Floating] | None = None,
 ) -> tuple[int, float, int, int, float]:
     """One epoch in place on coef, state, scalars and order; returns
     (status, sum of weighted losses, updates taken, generator state, last learning rate)."""
@@ -41,9 +42,11 @@ def batch_gradient(
     coef: npt.NDArray[_Floating],
     rows: npt.NDArray[np.intp],
     config: dict[str, int | float | bool],
+    inv_scale: npt.NDArray[_Floating] | None = None,
 ) -> tuple[npt.NDArray[_Floating], float]:
-    """(Σ over rows of weight · dL/dp · (x − mean, 1) per output, Σ of weighted losses), at
-    coef; no penalty, not divided by the number of rows."""
+    """(Σ over rows of weight · dL/dp · (z, 1) per output, Σ of weighted losses), at coef,
+    z = x − mean (with config["center"]) times inv_scale (with config["scale"]); no
+    penalty, not divided by the number of rows."""
 
 def optimizer_step(
     coef: npt.NDArray[_Floating],
@@ -93,8 +96,11 @@ def run_epoch_csr(
     config: dict[str, int | float | bool],
     t: int,
     rng_state: int,
+    average: npt.NDArray[_Floating],
+    average_start: int,
+    inv_scale: npt.NDArray[_Floating] | None = None,
 ) -> tuple[int, float, int, int, float]:
-    """run_epoch over CSR rows (trained uncentred)."""
+    """run_epoch over CSR rows (trained uncentred; scaled with config["scale"])."""
 
 def sparse_update_kind(config: dict[str, int | float | bool]) -> str:
     """'lazy sgd', 'lazy compact' or 'dense step': how run_epoch_csr updates under config."""

@@ -3,7 +3,8 @@
 # An epoch walks the rows in `order` (a fresh random permutation drawn here, if asked), cuts
 # them into batches of `batch_size` rows (1 = stochastic, k = mini-batch, n_samples = full
 # batch), and for each batch accumulates the mean gradient of the weighted losses, then takes
-# one optimizer step.
+# one optimizer step, then (if asked) folds the new parameters into their running average
+# (averaging.pxd).
 # The parameters are one flat vector of n_outputs rows of (n_features + 1) entries, the
 # intercept last in each row (layout.pxd); the rows are read through a RowSource
 # (rowsource.pxd) and seen by the model through a FeatureMap (features.pxd). Dense rows are
@@ -36,11 +37,12 @@ from gdfast._kernels.rows cimport (dot, dot4, axpy, axpy4, scale_into, prefetch_
 from gdfast._kernels.rowsource cimport RowSource, dense_rows, dense_row, csr_rows, csr_row
 from gdfast._kernels.csr cimport (SparseWork, sparse_step_kind, idle_buffers, csr_epoch_loop,
                                   prefetch_ahead, LAZY_SGD, LAZY_COMPACT, DENSE_STEP)
-from gdfast._kernels.features cimport (FeatureMap, centring, mapped_dot, mapped_step,
-                                       mapped_offset, map_gradient)
+from gdfast._kernels.features cimport (FeatureMap, feature_map, mapped_weights, mapped_dot,
+                                       mapped_step, mapped_offset, map_gradient)
 from gdfast._kernels.layout cimport output_len, n_outputs_of, weights_start
 from gdfast._kernels.weights cimport (ScaledVector, scaled_vector, shrink, add_scaled,
                                       scaled_dot, materialise)
+from gdfast._kernels.averaging cimport update_average
 
 
 # The option names Python uses, mapped to the kernel's codes. The optimizers' names are
@@ -96,7 +98,8 @@ cdef double accumulate_batch(
     batch mean; a thread's share of a batch uses the whole batch's); return the sum of the
     weighted losses.
 
-    theta and grad hold n_outputs rows of (n_features weights, intercept); scores, dscores
+    theta and grad hold n_outputs rows of (n_features weights, intercept), theta those the
+    raw rows are multiplied by (with scales, w∘s: mapped_weights); scores, dscores
     and offsets are scratch space of n_outputs values. The rows are read raw and the
     feature map folded in (features.pxd): its offset once per batch, its gradient correction
     once at the end.
@@ -244,7 +247,7 @@ cdef double accumulate_batch_in_threads(
     return loss_sum
 
 
-cdef double sgd_on_one_row(
+cdef inline double sgd_on_one_row(
     RowSource source, FeatureMap features, const floating* y,
     const floating* sample_weight, floating* theta, Py_ssize_t row, int loss, double epsilon,
     bint fit_intercept, bint unit_weights, double lr,
@@ -265,6 +268,41 @@ cdef double sgd_on_one_row(
     return loss_value
 
 
+cdef int averaged_sgd_rows(
+    const EpochConfig* cfg, RowSource rows, FeatureMap row_features, const floating[::1] y,
+    const floating[::1] sample_weight, floating[::1] theta, Py_ssize_t[::1] order,
+    Py_ssize_t distance, Py_ssize_t check_rows, Py_ssize_t next_check, long long* t,
+    double* loss_sum, double* lr, floating* average, long long average_start,
+) noexcept nogil:
+    """epoch_loop's stochastic plain-SGD epoch with averaging: its one-row loop, each new
+    iterate folded into `average` after update average_start. A loop of its own, so that
+    the loop without averaging holds no test for it."""
+    cdef Py_ssize_t n_samples = order.shape[0], n_features = rows.n_features
+    cdef Py_ssize_t n_params = theta.shape[0], start = 0
+    cdef double batch_loss
+    while start < n_samples:
+        if start + distance < n_samples:
+            prefetch_sample(dense_row(rows, order[start + distance], &theta[0]),
+                            n_features, &y[0], &sample_weight[0], order[start + distance],
+                            not cfg.unit_weights)
+        t[0] += 1
+        lr[0] = step_learning_rate(cfg, t[0])
+        batch_loss = sgd_on_one_row(rows, row_features, &y[0], &sample_weight[0], &theta[0],
+                                    order[start], cfg.loss, cfg.epsilon,
+                                    cfg.fit_intercept, cfg.unit_weights, lr[0])
+        if t[0] > average_start:
+            update_average(average, &theta[0], n_params, t[0] - average_start)
+        if not isfinite(batch_loss):
+            return NONFINITE
+        loss_sum[0] += batch_loss
+        start += 1
+        if start >= next_check:
+            if signal_handler_raised():
+                return INTERRUPTED
+            next_check = start + check_rows
+    return OK
+
+
 cdef int epoch_loop(
     const RowSource* source, const FeatureMap* features, const floating[::1] y,
     const floating[::1] sample_weight, floating[::1] theta, floating[::1] grad,
@@ -272,7 +310,8 @@ cdef int epoch_loop(
     double[::1] scratch, floating[:, ::1] thread_grads, double[:, ::1] thread_scratch,
     double[::1] thread_losses, Py_ssize_t[::1] order, const EpochConfig* cfg, long long* t,
     uint64_t* rng, bint check_signals,
-    double* loss_sum, double* lr,
+    double* loss_sum, double* lr, floating* scaled, floating* average,
+    long long average_start,
 ) noexcept nogil:
     cdef Py_ssize_t n_samples = order.shape[0], n_features = source.n_features
     # Copies of the row source and the feature map for the one-row path (see dense_row).
@@ -283,6 +322,8 @@ cdef int epoch_loop(
     cdef Py_ssize_t distance = prefetch_distance(n_features * sizeof(floating))
     cdef Py_ssize_t start, n_rows
     cdef double batch_loss
+    cdef const floating* model
+    cdef int status
     # Raw pointers from here on: passing memoryviews to the per-batch functions would copy
     # their descriptors (hundreds of bytes each) at every step.
     cdef floating* state_ptr = &state[0, 0] if state.shape[0] > 0 else NULL
@@ -297,7 +338,14 @@ cdef int epoch_loop(
         random_permutation(&order[0], n_samples, rng)
     loss_sum[0] = 0.0
     start = 0
-    if fused_sgd:
+    if fused_sgd and average != NULL:
+        status = averaged_sgd_rows(cfg, rows, row_features, y, sample_weight, theta, order,
+                                   distance, check_rows, next_check, t, loss_sum, lr,
+                                   average, average_start)
+        if status != OK:
+            return status
+        start = n_samples
+    elif fused_sgd:
         while start < n_samples:
             if start + distance < n_samples:
                 prefetch_sample(dense_row(rows, order[start + distance], &theta[0]),
@@ -318,15 +366,17 @@ cdef int epoch_loop(
                 next_check = start + check_rows
     while start < n_samples:
         n_rows = min(cfg.batch_size, n_samples - start)
+        # What the raw rows are multiplied by: theta, or with scales w∘s (into `scaled`).
+        model = mapped_weights(row_features, &theta[0], scaled, n_outputs, n_features)
         if split_over_threads(cfg, n_rows, n_features):
             batch_loss = accumulate_batch_in_threads(
-                cfg, source, features, n_outputs, &y[0], &sample_weight[0], &theta[0],
+                cfg, source, features, n_outputs, &y[0], &sample_weight[0], model,
                 &grad[0], &thread_grads[0, 0], thread_grads.shape[1],
                 &thread_scratch[0, 0], thread_scratch.shape[1], &thread_losses[0],
                 &order[start], n_rows, distance, 1.0 / n_rows)
         else:
             batch_loss = accumulate_batch(cfg, source, features, n_outputs, &y[0],
-                                          &sample_weight[0], &theta[0], &grad[0],
+                                          &sample_weight[0], model, &grad[0],
                                           &scratch[0], &scratch[n_outputs],
                                           &scratch[2 * n_outputs], &order[start], n_rows,
                                           n_samples - start, distance, 1.0 / n_rows)
@@ -338,12 +388,16 @@ cdef int epoch_loop(
         update_parameters(cfg, &theta[0], &grad[0], state_ptr, n_params,
                           <ScalarState*>&scalars[0], t[0], lr[0],
                           LinearLayout(n_outputs, output_len(n_features)))
+        if average != NULL and t[0] > average_start:
+            update_average(average, &theta[0], n_params, t[0] - average_start)
         start += n_rows
         if start >= next_check:
             if signal_handler_raised():
                 return INTERRUPTED
             next_check = start + check_rows
     if not all_finite(&theta[0], n_params):
+        return NONFINITE
+    if average != NULL and t[0] > average_start and not all_finite(average, n_params):
         return NONFINITE
     return OK
 
@@ -352,17 +406,22 @@ def run_epoch(
     const floating[:, ::1] X, const floating[::1] y, const floating[::1] sample_weight,
     const floating[::1] mean, floating[::1] coef, floating[:, ::1] state, double[::1] scalars,
     Py_ssize_t[::1] order,
-    dict config, long long t, uint64_t rng_state,
+    dict config, long long t, uint64_t rng_state, floating[::1] average,
+    long long average_start, const floating[::1] inv_scale=None,
 ):
-    """Run one epoch in place on `coef`, `state`, `scalars` and `order`.
+    """Run one epoch in place on `coef`, `state`, `scalars`, `order` and `average`.
 
     mean: the feature means of the centred parametrisation (used when config["center"]);
+    inv_scale: the features' scales s, the model seeing z = (x − mean)∘s (used, and needed,
+    when config["scale"]);
     coef: flat parameters (n_features + 1 per output, intercept last); state: the optimizer's
     buffers, one parameter-sized row each; scalars: its scalar state (SCALAR_STATE_SIZE
     doubles, all 1.0 when new); order: the rows' visiting order, overwritten first with a
     fresh random permutation drawn from rng_state if config["shuffle"] (and batches are
     smaller than the data), else used as given; t: updates taken so far; rng_state: the
-    shuffle generator's state.
+    shuffle generator's state; average: empty (no averaging), or the running mean of the
+    iterates coef after the updates t > average_start, which each update from there on
+    folds in as the (t − average_start)-th (its content before the first is not read).
     Return (status, sum of weighted per-sample losses, t, rng_state, last learning rate).
     Called from the main thread, the epoch runs the handlers of signals that arrive (every
     few milliseconds of work); if one raises, as Ctrl-C's does, the epoch stops where it is
@@ -384,9 +443,15 @@ def run_epoch(
     if not order_ok:
         raise ValueError("order must hold row indices in [0, n_samples)")
     n_outputs = check_model(X, y, sample_weight, mean, coef, order, &cfg)
+    check_inv_scale(inv_scale, n_features, &cfg)
     check_optimizer_state(coef, state, scalars, &cfg)
     if cfg.batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    if average.shape[0] != 0 and average.shape[0] != coef.shape[0]:
+        raise ValueError("average must be empty (no averaging) or the size of coef")
+    if average_start < 0:
+        raise ValueError("average_start must be at least 0")
+    cdef floating* average_ptr = &average[0] if average.shape[0] > 0 else NULL
     grad = np.empty_like(coef)
     cdef floating[::1] grad_view = grad
     cdef double[::1] scratch = np.empty(3 * n_outputs)   # scores, dL/dscore, offsets
@@ -398,11 +463,20 @@ def run_epoch(
     # Python runs signal handlers in the main thread only.
     cdef bint check_signals = threading.current_thread() is threading.main_thread()
     cdef RowSource source = dense_rows(&X[0, 0], n_features)
-    cdef FeatureMap features = centring(&mean[0], cfg.center)
+    cdef const floating* scales = NULL
+    cdef floating* scaled_ptr = NULL
+    # With scales, the scaled weights w∘s of each batch (mapped_weights) go in `scaled`.
+    cdef floating[::1] scaled
+    if cfg.scale:
+        scales = &inv_scale[0]
+        scaled = np.empty_like(coef)
+        scaled_ptr = &scaled[0]
+    cdef FeatureMap features = feature_map(&mean[0], cfg.center, scales)
     with nogil:
         status = epoch_loop(&source, &features, y, sample_weight, coef, grad_view, state,
                             scalars, scratch, thread_grads, thread_scratch, thread_losses,
-                            order, &cfg, &t, &rng_state, check_signals, &loss_sum, &lr)
+                            order, &cfg, &t, &rng_state, check_signals, &loss_sum, &lr,
+                            scaled_ptr, average_ptr, average_start)
     if status == INTERRUPTED:
         raise_pending()
     return status, loss_sum, t, rng_state, lr
@@ -454,6 +528,14 @@ cdef Py_ssize_t check_model_shapes(
     if cfg.n_threads < 1:
         raise ValueError("n_threads must be at least 1")
     return n_outputs
+
+
+cdef int check_inv_scale(const floating[::1] inv_scale, Py_ssize_t n_features,
+                         const EpochConfig* cfg) except -1:
+    """Check the scales the feature map reads when cfg.scale."""
+    if cfg.scale and (inv_scale is None or inv_scale.shape[0] != n_features):
+        raise ValueError("scale needs inv_scale, one value per feature")
+    return 0
 
 
 cdef int check_optimizer_state(
@@ -602,11 +684,15 @@ cdef class CSRRows:
 def run_epoch_csr(
     CSRRows rows, const floating[::1] y, const floating[::1] sample_weight,
     floating[::1] coef, floating[:, ::1] state, double[::1] scalars, Py_ssize_t[::1] order,
-    dict config, long long t, uint64_t rng_state,
+    dict config, long long t, uint64_t rng_state, floating[::1] average,
+    long long average_start, const floating[::1] inv_scale=None,
 ):
     """run_epoch over the rows of a CSR matrix (CSRRows): the same arguments and result but
-    mean (CSR rows are trained uncentred: config["center"] must be false). Duplicate column
-    indices in a row add up, as in scipy; their order does not matter. One thread."""
+    mean (CSR rows are trained uncentred: config["center"] must be false; with
+    config["scale"] the model sees x∘inv_scale). Duplicate column indices in a row add up,
+    as in scipy; their order does not matter. One thread. With averaging, every update
+    brings all the parameters up to date before folding them into the average, O(n_features)
+    per update."""
     cdef EpochConfig cfg = config
     cdef Py_ssize_t n_samples = rows.n_samples, n_features = rows.n_features, n_outputs
     cdef Py_ssize_t max_nnz = rows.max_row_nnz, capacity
@@ -629,9 +715,15 @@ def run_epoch_csr(
         raise ValueError("center is not available for CSR rows: centring would make every "
                          "row dense; train without it")
     n_outputs = check_model_shapes(n_samples, n_features, y, sample_weight, coef, order, &cfg)
+    check_inv_scale(inv_scale, n_features, &cfg)
     check_optimizer_state(coef, state, scalars, &cfg)
     if cfg.batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    if average.shape[0] != 0 and average.shape[0] != coef.shape[0]:
+        raise ValueError("average must be empty (no averaging) or the size of coef")
+    if average_start < 0:
+        raise ValueError("average_start must be at least 0")
+    cdef floating* average_ptr = &average[0] if average.shape[0] > 0 else NULL
     cdef SparseWork work
     work.n_features = n_features
     work.n_outputs = n_outputs
@@ -667,8 +759,11 @@ def run_epoch_csr(
     work.compact_len = capacity
     work.distinct_columns = rows.distinct
     work.compact_cfg = cfg
-    work.inv_scale = NULL            # no per-feature scale yet (features.pxd)
-    work.scaled_row = NULL
+    # With scales, each row's values times their scales go in `scaled_row` (scaled_csr_row).
+    scaled_row = np.empty(max(max_nnz, 1) if cfg.scale else 1, dtype=dtype)
+    cdef floating[::1] scaled_row_view = scaled_row
+    work.inv_scale = &inv_scale[0] if cfg.scale else NULL
+    work.scaled_row = &scaled_row_view[0]
     work.compact_cfg.l1 = 0.0
     work.slopes = &slopes[0]
     cdef bint check_signals = threading.current_thread() is threading.main_thread()
@@ -680,7 +775,8 @@ def run_epoch_csr(
         status = csr_epoch_loop(source, &y[0], &sample_weight[0], &coef[0], state_ptr,
                                 state.shape[0], <ScalarState*>&scalars[0], &order[0],
                                 n_samples, &work, &cfg, &t, &rng_state, check_signals,
-                                &scratch[0], &scratch[n_outputs], &loss_sum, &lr)
+                                &scratch[0], &scratch[n_outputs], &loss_sum, &lr,
+                                average_ptr, average_start)
     if status == INTERRUPTED:
         raise_pending()
     return status, loss_sum, t, rng_state, lr
@@ -747,13 +843,14 @@ def read_rows_in_order(const floating[:, ::1] X, const Py_ssize_t[::1] order,
 def batch_gradient(
     const floating[:, ::1] X, const floating[::1] y, const floating[::1] sample_weight,
     const floating[::1] mean, const floating[::1] coef, const Py_ssize_t[::1] rows,
-    dict config,
+    dict config, const floating[::1] inv_scale=None,
 ):
     """The gradient sum and loss sum of `rows` at `coef`, with the epoch loop's own code.
 
     Return (gradient, loss_sum): gradient, shaped and typed like coef, holds for each output
-    k the sum over the rows i of sample_weight[i] · dL/dp_k(x_i, y_i) · (x_i − mean, 1) (x_i
-    alone without config["center"]; the intercept's entry is 0 without
+    k the sum over the rows i of sample_weight[i] · dL/dp_k(x_i, y_i) · (z_i, 1), z_i = x_i −
+    mean (x_i alone without config["center"]), times inv_scale with config["scale"]; the
+    intercept's entry is 0 without
     config["fit_intercept"]); loss_sum is the sum of sample_weight[i] · L(x_i, y_i). Neither
     includes a penalty or weight decay (optimizer_step adds those), and neither is divided by
     the number of rows: sums over disjoint sets of rows add up to the sum over their union,
@@ -771,6 +868,7 @@ def batch_gradient(
     if not rows_ok:
         raise ValueError("rows must hold row indices in [0, n_samples)")
     n_outputs = check_model(X, y, sample_weight, mean, coef, rows, &cfg)
+    check_inv_scale(inv_scale, n_features, &cfg)
     gradient = np.zeros(coef.shape[0], dtype=np.asarray(coef).dtype)
     if n_rows == 0:
         return gradient, loss_sum
@@ -782,17 +880,26 @@ def batch_gradient(
     cdef double[:, ::1] thread_scratch = thread_buffers[1]
     cdef double[::1] thread_losses = thread_buffers[2]
     cdef RowSource source = dense_rows(&X[0, 0], n_features)
-    cdef FeatureMap features = centring(&mean[0], cfg.center)
+    cdef const floating* scales = NULL
+    cdef floating* scaled_ptr = NULL
+    cdef floating[::1] scaled
+    if cfg.scale:
+        scales = &inv_scale[0]
+        scaled = np.empty_like(gradient)
+        scaled_ptr = &scaled[0]
+    cdef FeatureMap features = feature_map(&mean[0], cfg.center, scales)
+    cdef const floating* model
     with nogil:
+        model = mapped_weights(features, &coef[0], scaled_ptr, n_outputs, n_features)
         if split_over_threads(&cfg, n_rows, n_features):
             loss_sum = accumulate_batch_in_threads(
                 &cfg, &source, &features, n_outputs, &y[0], &sample_weight[0],
-                &coef[0], &grad[0], &thread_grads[0, 0], thread_grads.shape[1],
+                model, &grad[0], &thread_grads[0, 0], thread_grads.shape[1],
                 &thread_scratch[0, 0], thread_scratch.shape[1], &thread_losses[0],
                 &rows[0], n_rows, distance, 1.0)
         else:
             loss_sum = accumulate_batch(&cfg, &source, &features, n_outputs, &y[0],
-                                        &sample_weight[0], &coef[0], &grad[0],
+                                        &sample_weight[0], model, &grad[0],
                                         &scratch[0], &scratch[n_outputs],
                                         &scratch[2 * n_outputs], &rows[0], n_rows, n_rows,
                                         distance, 1.0)

@@ -194,6 +194,15 @@ def record_running_products(scalars, running, config, t):
         scalars[2], scalars[3] = running["mu_product"], 0.96 ** (t * config["momentum_decay"])
 
 
+def update_average(average, coef, k):
+    """Fold the k-th averaged iterate coef into the mean `average` of the k − 1 before it,
+    in place: ā ← ā + (θ − ā)/k; the first (k = 1) sets ā = θ."""
+    if k == 1:
+        average[:] = coef
+    else:
+        average += coef.dtype.type(1.0 / k) * (coef - average)
+
+
 # --- learning rate of one update ---------------------------------------------------------
 
 
@@ -243,30 +252,34 @@ def random_permutation(order, state):
 STATUS_OK, STATUS_NONFINITE = 0, 1
 
 
-def mapped_features(Xb, mean, config):
+def mapped_features(Xb, mean, config, inv_scale=None):
     """The rows Xb as the model sees them, in float64: z = x − mean with config["center"],
-    else x itself (the kernel's FeatureMap, which folds the same map into its sums). Sparse
-    rows are made dense here: this is the obvious version."""
+    else x itself, times inv_scale with config["scale"] (the kernel's FeatureMap, which
+    folds the same map into its sums). Sparse rows are made dense here: this is the obvious
+    version."""
     Z = Xb.toarray() if sparse.issparse(Xb) else Xb
     Z = Z.astype(np.float64)
     if config["center"]:
         Z = Z - mean.astype(np.float64)
+    if config["scale"]:
+        Z = Z * inv_scale.astype(np.float64)
     return Z
 
 
-def batch_gradient(X, y, sample_weight, mean, theta, rows, config):
+def batch_gradient(X, y, sample_weight, mean, theta, rows, config, inv_scale=None):
     """Sum over `rows` of the weighted loss gradient, and of the weighted losses (float64).
 
     theta holds one row of n_features weights and an intercept per output. With one output,
     y is the target of the loss; with several, y holds class indices (0 .. K-1) and the
     outputs are either K one-vs-rest models or one multinomial (softmax) model. With
-    config["center"] the model is p = w·(x − mean) + c: the same model, recentred.
+    config["center"] the model is p = w·(x − mean) + c: the same model, recentred; with
+    config["scale"], p = w·((x − mean)∘inv_scale) + c (x∘inv_scale without centring).
     Neither sum includes a penalty, and neither is divided by the number of rows.
     """
     n_features = X.shape[1]
     W = _layout.by_output(theta, n_features).astype(np.float64)
     n_outputs = W.shape[0]
-    Z = mapped_features(X[rows], mean, config)
+    Z = mapped_features(X[rows], mean, config, inv_scale)
     P = Z @ W[:, :n_features].T + W[:, n_features]
     targets = y[rows].astype(np.float64)
     if config["multiclass"] == "multinomial":
@@ -339,9 +352,11 @@ def lazy_optimizer_step(coef, gradient, state, scalars, decay_mask, config, t, c
     return t, lr
 
 
-def run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rng_state):
+def run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rng_state,
+              average, average_start, inv_scale=None):
     """One pass over the rows of X in `order` (a fresh random permutation if shuffling),
-    updating coef, state, scalars, order in place.
+    updating coef, state, scalars, order in place, and the running mean `average` of the
+    iterates after the updates t > average_start (unless it is empty).
 
     Same arguments and result as gdfast._kernel.run_epoch, but `config` names the loss, the
     optimizer and the schedule by their strings. Returns
@@ -350,10 +365,11 @@ def run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t,
     # Divergence is reported through the status, as the kernel does, not as warnings.
     with np.errstate(over="ignore", invalid="ignore"):
         return _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t,
-                      rng_state)
+                      rng_state, average, average_start, inv_scale)
 
 
-def _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rng_state):
+def _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rng_state,
+           average, average_start, inv_scale):
     n_samples = X.shape[0]
     # A full batch sums over every row whatever their order: shuffling it would only cost time.
     if config["shuffle"] and config["batch_size"] < n_samples:
@@ -362,7 +378,8 @@ def _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rn
     loss_sum, lr = 0.0, 0.0
     for start in range(0, n_samples, config["batch_size"]):
         rows = order[start:start + config["batch_size"]]
-        grad, batch_loss = batch_gradient(X, y, sample_weight, mean, coef, rows, config)
+        grad, batch_loss = batch_gradient(X, y, sample_weight, mean, coef, rows, config,
+                                          inv_scale)
         if not np.isfinite(batch_loss):
             return STATUS_NONFINITE, loss_sum, t, rng_state, lr
         loss_sum += batch_loss
@@ -372,6 +389,9 @@ def _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rn
         else:
             t, lr = optimizer_step(coef, grad / len(rows), state, scalars, decay_mask, config,
                                    t)
-    if not np.all(np.isfinite(coef)):
+        if average.size and t > average_start:
+            update_average(average, coef, t - average_start)
+    averaged = average.size and t > average_start
+    if not (np.all(np.isfinite(coef)) and (not averaged or np.all(np.isfinite(average)))):
         return STATUS_NONFINITE, loss_sum, t, rng_state, lr
     return STATUS_OK, loss_sum, t, rng_state, lr

@@ -12,6 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_X_y
 
 from gdfast.linear_model._base import _without_data
+from gdfast.linear_model._statistics import check_finite
 
 # Partial results a node of the reduction tree combines: a tree of depth log8(chunks).
 SPLIT_EVERY = 8
@@ -40,6 +41,11 @@ def row_chunked(X, y, sample_weight):
     X = X.rechunk({1: -1})
     return (X, _aligned(y, X, "y"),
             None if sample_weight is None else _aligned(sample_weight, X, "sample_weight"))
+
+
+def first_rows(X):
+    """The index in X of each row chunk's first row."""
+    return tuple(int(start) for start in np.cumsum((0,) + tuple(X.chunks[0][:-1])))
 
 
 def _aligned(values, X, name):
@@ -80,6 +86,7 @@ class Preparation:
     # drawn from the seed and the chunk's index; the other rows are the training rows.
     holdout: tuple = None
     chunk: int = 0                      # the index of the chunk being prepared
+    first_rows: tuple = ()              # each chunk's first row in X, for messages
 
     def for_chunk(self, index):
         return replace(self, chunk=index)
@@ -101,9 +108,12 @@ class Preparation:
         if check and X.shape[0]:
             try:
                 X, y = check_X_y(X, y, dtype=[np.float64, np.float32], order="C",
-                                 y_numeric=not self.classifier, estimator=self.model)
+                                 y_numeric=not self.classifier, estimator=self.model,
+                                 ensure_all_finite=False)
             except (ValueError, TypeError) as error:
                 raise _without_data(error) from None
+            # The in-memory estimators' check, with the row counted in all of X.
+            check_finite(X, first_row=self.first_rows[self.chunk] if self.first_rows else 0)
             if self.classifier:
                 check_classification_targets(y)
             # A chunk whose weights are all zero is valid (scikit-learn's check, for a whole

@@ -48,13 +48,19 @@ DASK_PARAMETERS_DOC = """
     n_jobs : int or None, default=None
         Threads each chunk's task uses for a large batch; None means 1 (Dask already runs one
         task per worker thread).
+    scale : False, default=False
+        The features are not scaled (True and 'auto' are refused): scale them beforehand
+        (e.g. dask-ml's StandardScaler) if their spreads differ widely.
     early_stopping : bool, default=False
         As in memory, with the held-out rows drawn in each chunk: about validation_fraction
         of every chunk's rows (seeded by random_state; not stratified), scored unweighted.
+    average : bool or int, default=False
+        As in memory, with strategy='gradient' (the client averages the iterates of its
+        steps); strategy='local_sgd' refuses it.
 """
 
 _EXTRA_PARAMETERS = {"strategy": "gradient", "local_epochs": 1}
-_CHANGED_DEFAULTS = {"batch_size": None}
+_CHANGED_DEFAULTS = {"batch_size": None, "scale": False}
 
 
 def _dask_init(base):
@@ -93,6 +99,15 @@ class _DaskTraining:
     def _n_threads(self):
         return 1 if self.n_jobs is None else super()._n_threads()
 
+    def _scaled(self):
+        """The chunked passes centre but do not scale yet."""
+        if super()._scaled():
+            raise ValueError(f"scale={self.scale!r}: the Dask estimators do not scale the "
+                             "features yet. Pass scale=False (the default here), and scale "
+                             "them beforehand if their spreads differ widely (e.g. with "
+                             "dask-ml's StandardScaler).")
+        return False
+
     # --- fitting -------------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -114,6 +129,12 @@ class _DaskTraining:
 
     def _train_chunked(self, X, y, sample_weight, *, partial, classes):
         optimizer, schedule = self._options(partial=partial)
+        self._scaled()
+        if self.strategy == "local_sgd" and self._average_start() is not None:
+            raise ValueError(
+                f"average={self.average!r} needs strategy='gradient': with 'local_sgd' every "
+                "chunk takes its own updates, so there is no single sequence of iterates to "
+                "average. Use strategy='gradient' or average=False.")
         resume = hasattr(self, "_state") and (partial or self.warm_start)
         X, y, sample_weight = self._chunked_data(X, y, sample_weight,
                                                  reset=not (partial and resume))
@@ -124,7 +145,8 @@ class _DaskTraining:
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             holdout = (float(self.validation_fraction), int(seed))
         prepare = _chunks.Preparation(self._task_model(), dtype, self._is_classifier(),
-                                      class_weights, holdout=holdout)
+                                      class_weights, holdout=holdout,
+                                      first_rows=_chunks.first_rows(X))
         sums = _chunks.reduce_chunks(chunk_statistics, X, y, sample_weight, prepare,
                                      prepare.model)
         n_samples, total = int(sums["rows"]), float(sums["weight"])
@@ -140,7 +162,8 @@ class _DaskTraining:
         unit_weights = sample_weight is None and class_weights is None
         # The weights rescaled to average 1 over the rows, as in memory.
         prepare = _chunks.Preparation(prepare.model, dtype, prepare.classifier, class_weights,
-                                      1.0 if unit_weights else n_samples / total, holdout)
+                                      1.0 if unit_weights else n_samples / total, holdout,
+                                      first_rows=prepare.first_rows)
         state = (self._resume_state(X.shape[1], dtype, optimizer) if resume
                  else self._chunked_new_state(X, y, sample_weight, prepare, sums, optimizer))
         epoch = EPOCHS[self.strategy](self, X, y, sample_weight, prepare, n_samples)
@@ -203,7 +226,8 @@ class _DaskTraining:
             largest = _chunks.reduce_chunks(chunk_largest_row_norm, X, y, sample_weight,
                                             prepare, prepare.model, mean)["max_norm"]
         rate = self._rate_from_row_norms(optimizer, norm_total, float(largest), n_samples)
-        return TrainingState.new(mean, intercepts, optimizer, seed, rate)
+        return TrainingState.new(mean, intercepts, optimizer, seed, rate,
+                                 average_start=self._average_start())
 
     def _validation_score(self, state, X, y, prepare):
         """The score (R² or accuracy, unweighted as in memory) of state's model on the rows

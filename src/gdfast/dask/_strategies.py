@@ -4,8 +4,9 @@ place), and the tasks they run on each chunk of rows.
 
 "gradient": each chunk's task returns its rows' gradient sum and loss sum at the current
     parameters (the compiled batch_gradient); the sums are added in a tree on the workers
-    and the client takes one optimizer step with their mean. A full-batch epoch is one
-    round trip; a mini-batch epoch one per batch.
+    and the client takes one optimizer step with their mean (and, with average, folds the
+    new parameters into their running mean). A full-batch epoch is one round trip; a
+    mini-batch epoch one per batch.
 "local_sgd": each chunk's task runs local_epochs epochs of the compiled epoch loop over its
     own rows (shuffled), from the current parameters and optimizer state; the models and
     optimizer states are averaged, weighted by rows. A round (an epoch of the training loop)
@@ -16,7 +17,7 @@ import numpy as np
 from gdfast import _layout
 from gdfast.dask._chunks import reduce_chunks
 from gdfast._kernels.linear import STATUS_NONFINITE
-from gdfast._slow.linear import random_permutation
+from gdfast._slow.linear import random_permutation, update_average
 from gdfast.linear_model import _engine
 
 STRATEGIES = ("gradient", "local_sgd")
@@ -123,6 +124,8 @@ def gradient_epoch(model, X, y, sample_weight, prepare, n_samples):
                 model.engine, state.coef,
                 sums["gradient"] / (n_samples if rows is None else len(rows)), state.buffers,
                 state.scalars, decay_mask, config, state.t)
+            if state.average is not None and state.t > state.average_start:
+                update_average(state.average, state.coef, state.t - state.average_start)
         status = (_engine.STATUS_OK if np.all(np.isfinite(state.coef))
                   else STATUS_NONFINITE)
         return status, loss_sum, rate

@@ -17,16 +17,13 @@ from sklearn.utils.validation import _check_sample_weight, _is_fitted, validate_
 
 from gdfast import _layout
 from gdfast._constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INTEGER, one_of
-from gdfast.linear_model import _engine, _sparse
+from gdfast.linear_model import _engine, _sparse, _statistics
 from gdfast.linear_model._state import TrainingState
 from gdfast.optim import OPTIMIZER_CLASSES, Optimizer, get_optimizer
 from gdfast.optim.schedules import SCHEDULE_CLASSES, Adaptive, Schedule, get_schedule
 
 # The in-kernel shuffle draws row indices from 32 random bits.
 MAX_ROWS = 2**32 - 1
-# Values (rows × features) per block where X is read in float64 a block at a time: 2 MiB,
-# large enough that the Python loop over blocks costs little next to reading them.
-ROW_BLOCK_VALUES = 1 << 18
 # The plain-gradient family (Optimizer.plain_gradient) takes, with learning_rate="auto", the
 # step 1/L for the curvature bound L = c · max s·||(x, 1)||² over rows with weight s
 # (scikit-learn's SAG uses the same bound), or for a full batch c · mean s·||(x, 1)||²; c
@@ -94,7 +91,9 @@ class BaseGD(BaseEstimator):
         "random_state": ["random_state"],
         "fit_intercept": ["boolean"],
         "center": ["boolean"],
+        "scale": ["boolean", one_of(["auto"])],
         "warm_start": ["boolean"],
+        "average": ["boolean", POSITIVE_INTEGER],
         "n_jobs": [POSITIVE_INTEGER, Options(Integral, {-1}), None],
         "verbose": ["verbose"],
         "engine": [one_of(_engine.ENGINES)],
@@ -111,8 +110,8 @@ class BaseGD(BaseEstimator):
 
     def __init__(self, loss, *, optimizer, learning_rate, lr_schedule, warmup_steps, penalty,
                  alpha, l1_ratio, batch_size, max_iter, tol, n_iter_no_change, early_stopping,
-                 validation_fraction, shuffle, random_state, fit_intercept, center, warm_start,
-                 n_jobs, verbose, engine):
+                 validation_fraction, shuffle, random_state, fit_intercept, center, scale,
+                 warm_start, average, n_jobs, verbose, engine):
         self.loss = loss
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -131,7 +130,9 @@ class BaseGD(BaseEstimator):
         self.random_state = random_state
         self.fit_intercept = fit_intercept
         self.center = center
+        self.scale = scale
         self.warm_start = warm_start
+        self.average = average
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.engine = engine
@@ -187,13 +188,15 @@ class BaseGD(BaseEstimator):
     def _validate_fit_data(self, X, y, sample_weight, *, y_numeric, reset=True):
         """Check X, y and sample_weight; X keeps float32 or becomes float64, C-ordered, or
         for sparse X, CSR (other formats are converted, a copy; a CSR X of either dtype is
-        used as it is)."""
+        used as it is). X's values are checked to be finite later, by the fit's one pass
+        over X (see _fit_encoded): scikit-learn's check would read X once more."""
         if _all_zero(sample_weight):
             raise ValueError("sample_weight is zero for every row: at least one row needs a "
                              "positive weight.")
         try:
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                                 accept_sparse="csr", y_numeric=y_numeric, reset=reset)
+                                 accept_sparse="csr", y_numeric=y_numeric, reset=reset,
+                                 ensure_all_finite=False)
         except (ValueError, TypeError) as error:
             raise _without_data(error) from None
         if _sparse.is_sparse(X):
@@ -226,37 +229,30 @@ class BaseGD(BaseEstimator):
 
     # --- training -------------------------------------------------------------------------
 
-    def _base_rate(self, optimizer, X, sample_weight, mean):
+    def _needs_row_norms(self, optimizer):
+        """Whether the step comes from the data's row norms (see CURVATURE)."""
+        return self.learning_rate == "auto" and optimizer.plain_gradient
+
+    def _base_rate(self, optimizer, X, sample_weight, statistics):
         """γ₀: the user's, or with 'auto' the optimizer's default (adaptive rules) or the step
-        1/L from the data (plain-gradient family); a state keeps the one it started with."""
-        if self.learning_rate != "auto" or not optimizer.plain_gradient:
+        1/L from the data (plain-gradient family); a state keeps the one it started with.
+        A full batch needs only the total of the row norms, which the features' moments
+        give; a smaller batch also needs the largest one."""
+        if not self._needs_row_norms(optimizer):
             return self._rate_from_row_norms(optimizer, 0.0, 0.0, X.shape[0])
-        if _sparse.is_sparse(X):
-            total, largest = _sparse.row_norm_sums(X, sample_weight, self.fit_intercept)
-        else:
-            total, largest = self._row_norm_sums(X, sample_weight, mean)
+        total = statistics.norm_total(self.fit_intercept)
+        largest = (0.0 if self._full_batch(X.shape[0])
+                   else statistics.largest_norm(X, sample_weight, self.fit_intercept))
         return self._rate_from_row_norms(optimizer, total, largest, X.shape[0])
 
-    def _row_norm_sums(self, X, sample_weight, mean):
-        """(Σ s·‖(x − mean, 1)‖², max s·‖(x − mean, 1)‖²) over the rows of X (the 1 only
-        with an intercept): what the automatic step needs from the data. Sums over disjoint
-        sets of rows add up, their maxima take the largest."""
-        # ‖x − mean‖² = ‖x‖² − 2 x·mean + ‖mean‖², without a centred copy of X, in float64,
-        # a block of rows at a time: float32 X converted whole would be a copy twice its
-        # size, and even a few per-row vectors cost several % of a float32 X's memory.
-        mean = mean.astype(np.float64)
-        mean_norm = mean @ mean
-        block = max(1, ROW_BLOCK_VALUES // max(1, X.shape[1]))
-        total, largest = 0.0, 0.0
-        for start in range(0, X.shape[0], block):
-            rows = X[start:start + block].astype(np.float64, copy=False)
-            squared_norms = np.einsum("ij,ij->i", rows, rows) - 2.0 * (rows @ mean) + mean_norm
-            squared_norms = np.maximum(squared_norms, 0.0) + float(self.fit_intercept)
-            squared_norms *= sample_weight[start:start + block]
-            total += float(np.sum(squared_norms))
-            largest = max(largest, float(np.max(squared_norms)))
-            del rows, squared_norms       # before the next block's are made
-        return total, largest
+    def _row_norm_sums(self, X, sample_weight, mean, inv_scale=None):
+        """(Σ s·‖(z, 1)‖², max s·‖(z, 1)‖²) over the rows of X, z = (x − mean)∘inv_scale the
+        features the model sees (the 1 only with an intercept): what the automatic step
+        needs from the data. Sums over disjoint sets of rows add up, their maxima take the
+        largest."""
+        if inv_scale is None:
+            inv_scale = np.ones(X.shape[1])
+        return _statistics.row_norm_sums(X, sample_weight, mean, inv_scale, self.fit_intercept)
 
     def _rate_from_row_norms(self, optimizer, total, largest, n_samples):
         """γ₀ from _row_norm_sums' (total, largest) over n_samples rows."""
@@ -287,12 +283,23 @@ class BaseGD(BaseEstimator):
     def _centred(self):
         return bool(self.center and self.fit_intercept and not self._trains_sparse)
 
+    def _scaled(self):
+        """Whether the model trains on scaled features: scale, or with 'auto' center."""
+        return bool(self.center if self.scale == "auto" else self.scale)
+
     def _initial_intercepts(self, y, sample_weight):
         """The best constant model for the encoded targets (one value per output)."""
         raise NotImplementedError
 
     def _multiclass(self):
         return "none"
+
+    def _average_start(self):
+        """The update after which the iterates are averaged (average=True: 0), or None
+        without averaging."""
+        if isinstance(self.average, (bool, np.bool_)):
+            return 0 if self.average else None
+        return int(self.average)
 
     def _penalty_strengths(self):
         """(l2, l1) strengths: objective = mean loss + l2·½‖w‖² + l1·‖w‖₁."""
@@ -324,6 +331,7 @@ class BaseGD(BaseEstimator):
             "shuffle": bool(self.shuffle),
             "fit_intercept": bool(self.fit_intercept),
             "center": self._centred(),
+            "scale": self._scaled(),
             "learning_rate": rate,
             "warmup_steps": float(self.warmup_steps),
             "l2": l2,
@@ -340,22 +348,43 @@ class BaseGD(BaseEstimator):
         weights = _layout.by_output(coef, n_features)[:, :n_features].astype(np.float64)
         return 0.5 * l2 * float(np.sum(weights ** 2)) + l1 * float(np.sum(np.abs(weights)))
 
-    def _new_state(self, X, y, sample_weight, optimizer):
+    def _new_state(self, X, y, sample_weight, optimizer, *, stream=False):
         """Weights at zero; with center, the feature means and the best constant intercepts,
-        else the textbook start, everything at zero."""
+        else the textbook start, everything at zero; with scale, the features' scales. One
+        pass over X gives the means and scales, checks that X is finite and gives what the
+        automatic step needs. stream (partial_fit): the state also keeps the rows' moments,
+        which later chunks update (_follow_stream)."""
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        if self._centred():
-            # weights @ X reads X once; np.average would build a weighted copy of it.
-            mean = (sample_weight @ X / np.sum(sample_weight)).astype(X.dtype)
-            intercepts = self._initial_intercepts(y, sample_weight)
-        else:
-            mean = np.zeros(X.shape[1], dtype=X.dtype)
-            intercepts = np.zeros(self._n_outputs())
-        return TrainingState.new(mean, intercepts, optimizer, seed,
-                                 self._base_rate(optimizer, X, sample_weight, mean))
+        center, scale = self._centred(), self._scaled()
+        statistics = _statistics.describe_features(
+            X, sample_weight, center=center, scale=scale, n_threads=self._n_threads(),
+            distances=self._needs_row_norms(optimizer) and not self._full_batch(X.shape[0]))
+        moments = statistics.moments() if stream and (center or scale) else None
+        intercepts = (self._initial_intercepts(y, sample_weight) if center
+                      else np.zeros(self._n_outputs()))
+        return TrainingState.new(statistics.mean, intercepts, optimizer, seed,
+                                 self._base_rate(optimizer, X, sample_weight, statistics),
+                                 inv_scale=statistics.inv_scale, moments=moments,
+                                 average_start=self._average_start())
+
+    def _follow_stream(self, state, X, sample_weight, optimizer):
+        """A stream's next chunk: the statistics become those of every row so far (the
+        chunk's moments combined with the state's), and the state moves to them with the
+        model unchanged (TrainingState.restandardise)."""
+        if state.moments is None:
+            return
+        state.moments = _statistics.combined_moments(
+            state.moments, _statistics.weighted_moments(X, sample_weight,
+                                                        n_threads=self._n_threads()))
+        mean, inv_scale = _statistics.statistics_from_moments(
+            state.moments, state.coef.dtype, center=self._centred(), scale=self._scaled())
+        state.restandardise(mean, inv_scale, optimizer.buffer_units)
 
     def _resume_state(self, n_features, dtype, optimizer):
-        """The fitted state, with coef_ and intercept_ as they are now (a user may set them)."""
+        """The fitted state, with coef_ and intercept_ as they are now (a user may set them).
+        When they are the averaged model the fit left, the state goes on from its last
+        iterate and running average; coefficients set by hand are the iterate to go on from,
+        and the average starts afresh."""
         state = self._state
         if self._trains_sparse and np.any(state.mean):
             raise ValueError("this model was trained centred on dense X; it cannot continue on "
@@ -369,7 +398,16 @@ class BaseGD(BaseEstimator):
                              "over. Refit from scratch (warm_start=False).")
         state = state.copy()
         n_outputs = _layout.n_outputs(state.coef.shape[0], n_features)
-        state.set_model_coef(np.reshape(self.coef_, (n_outputs, n_features)), self.intercept_)
+        weights = np.reshape(self.coef_, (n_outputs, n_features))
+        fitted_weights, fitted_intercepts = state.model_coef()
+        # Only a model set by the user is stored again: w∘s / s need not give w back
+        # exactly, and continuing a run must take the same steps as not stopping it.
+        if not (np.array_equal(weights, fitted_weights)
+                and np.array_equal(self.intercept_, fitted_intercepts)):
+            if state.n_averaged > 0:
+                state.average_start = state.t           # set by hand: average afresh
+            state.set_model_coef(weights, self.intercept_)
+        state.set_averaging(self._average_start())
         return state
 
     def _fit_encoded(self, X, y, sample_weight, optimizer, schedule, *, partial, y_original=None):
@@ -381,17 +419,24 @@ class BaseGD(BaseEstimator):
         """
         n_features = X.shape[1]
         self._trains_sparse = _sparse.is_sparse(X)
+        resume = hasattr(self, "_state") and (partial or self.warm_start)
+        split = self.early_stopping and not partial
+        if resume or split:
+            # A new state's pass over X checks it, but a resumed state takes no pass, and a
+            # split's pass reads only the training rows.
+            _statistics.check_finite(X)
         validation = None
-        if self.early_stopping and not partial:
+        if split:
             X, X_val, y, _, sample_weight, _, _, y_val = self._split_validation(
                 X, y, sample_weight, y_original)
             validation = (X_val, y_val)
         normalised = self._normalise_weights(sample_weight)
         unit_weights = normalised is sample_weight     # returned as given only if all ones
         sample_weight = normalised
-        resume = hasattr(self, "_state") and (partial or self.warm_start)
         state = (self._resume_state(n_features, X.dtype, optimizer) if resume
-                 else self._new_state(X, y, sample_weight, optimizer))
+                 else self._new_state(X, y, sample_weight, optimizer, stream=partial))
+        if partial and resume:
+            self._follow_stream(state, X, sample_weight, optimizer)
         n_epochs = 1 if partial else self.max_iter
         state, history, interrupt = self._train(
             self._in_memory_epoch(X, y, sample_weight, unit_weights), X.shape, state,
@@ -431,7 +476,9 @@ class BaseGD(BaseEstimator):
             config["unit_weights"] = unit_weights
             status, loss_sum, state.t, state.rng_state, last_rate = _engine.run_epoch(
                 self.engine, X, y, sample_weight, state.coef, state.buffers, state.scalars,
-                order, config, state.t, state.rng_state, mean=state.mean)
+                order, config, state.t, state.rng_state, mean=state.mean,
+                inv_scale=state.inv_scale, average=state.average,
+                average_start=state.average_start)
             return status, loss_sum, last_rate
         return epoch
 
@@ -522,8 +569,9 @@ class BaseGD(BaseEstimator):
                 if status != _engine.STATUS_OK:
                     raise ValueError(
                         f"Floating-point under-/overflow occurred at epoch #{state.epoch}. "
-                        "Scaling input data with StandardScaler or MinMaxScaler might help, or "
-                        f"a smaller learning_rate (now {base_rate:g}).")
+                        + ("A smaller" if self._scaled() else
+                           "Scaling the features (scale=True) might help, or a smaller")
+                        + f" learning_rate (now {base_rate:g}).")
                 loss = loss_sum / n_samples + self._penalty_value(state.coef, n_features)
                 history["loss"].append(loss)
                 history["rate"].append(last_rate)
@@ -535,7 +583,7 @@ class BaseGD(BaseEstimator):
                 if self.verbose:
                     self._print_epoch(state, loss, current, validation, last_rate, started)
                 if current > best and validation is not None:
-                    best_coef = state.coef.copy()
+                    best_coef = state.model_vector().copy()
                 if not stopping or self.tol is None:
                     best = max(best, current)
                     continue
@@ -562,7 +610,7 @@ class BaseGD(BaseEstimator):
         if stopping and self.tol is not None:
             self._warn_if_stopped_early(stop)
         if best_coef is not None:
-            state.coef = best_coef        # the best validation score's coefficients
+            state.restore_model(best_coef)    # the best validation score's coefficients
         return state, history, interrupt
 
     def _epoch_rate(self, state, schedule, base_rate):
@@ -593,7 +641,8 @@ class BaseGD(BaseEstimator):
             warnings.warn(
                 f"Maximum number of epochs ({self.max_iter}) reached before convergence: the "
                 f"objective was still improving by more than tol={self.tol:g}. Increase "
-                "max_iter, or scale the features (e.g. StandardScaler), which speeds descent.",
+                + ("max_iter." if self._scaled() else
+                   "max_iter, or scale the features (scale=True), which speeds descent."),
                 ConvergenceWarning)
 
 

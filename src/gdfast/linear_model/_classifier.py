@@ -61,7 +61,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
                  penalty=None, alpha=1e-4, l1_ratio=0.15, batch_size=1, max_iter=1000,
                  tol=1e-3, n_iter_no_change=5, early_stopping=False, validation_fraction=0.1,
                  shuffle=True, random_state=None, fit_intercept=True, center=True,
-                 warm_start=False, n_jobs=None, verbose=0, engine="cython"):
+                 scale="auto", warm_start=False, average=False, n_jobs=None, verbose=0,
+                 engine="cython"):
         self.multi_class = multi_class
         self.class_weight = class_weight
         super().__init__(loss, optimizer=optimizer, learning_rate=learning_rate,
@@ -71,7 +72,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
                          early_stopping=early_stopping,
                          validation_fraction=validation_fraction, shuffle=shuffle,
                          random_state=random_state, fit_intercept=fit_intercept,
-                         center=center, warm_start=warm_start, n_jobs=n_jobs,
+                         center=center, scale=scale, warm_start=warm_start, average=average,
+                         n_jobs=n_jobs,
                          verbose=verbose, engine=engine)
 
     # --- checks and encoding -------------------------------------------------------------

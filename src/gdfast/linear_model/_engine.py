@@ -60,7 +60,8 @@ SCALAR_STATE_SIZE = _kernel.SCALAR_STATE_SIZE
 NEUTRAL_CONFIG = {
     "loss": "squared_error", "multiclass": "none", "epsilon": 0.1, "optimizer": "sgd",
     "batch_size": 1, "n_threads": 1, "shuffle": False,
-    "fit_intercept": True, "center": False, "unit_weights": False, "learning_rate": 0.01,
+    "fit_intercept": True, "center": False, "scale": False, "unit_weights": False,
+    "learning_rate": 0.01,
     "schedule": "constant", "warmup_steps": 0.0, "l2": 0.0, "l1": 0.0,
     **optim.NEUTRAL_CONFIG, **schedules.NEUTRAL_CONFIG,
 }
@@ -72,33 +73,61 @@ def state_rows(optimizer):
 
 
 def run_epoch(engine, X, y, sample_weight, coef, state, scalars, order, config, t, rng_state,
-              mean=None):
+              mean=None, inv_scale=None, average=None, average_start=0):
     """One epoch with the chosen engine; see gdfast._kernels.linear.run_epoch. `mean` (the feature
-    means of the centred parametrisation) defaults to zeros."""
+    means of the centred parametrisation, used with config["center"]) defaults to zeros,
+    `inv_scale` (the features' scales s of z = (x − mean)∘s, used with config["scale"]) to
+    ones. `average`, if given, is the running mean of the iterates after the updates
+    t > average_start, updated in place (see docs/mathematics.md, section "Averaging");
+    None averages nothing."""
     config = dict(NEUTRAL_CONFIG, **config)
+    if inv_scale is None:
+        inv_scale = np.ones(X.shape[1], dtype=X.dtype)
+    average = _checked_average(average, average_start, coef)
     if _sparse.is_sparse(X):
         return _run_sparse_epoch(engine, X, y, sample_weight, coef, state, scalars, order,
-                                 config, t, rng_state)
+                                 config, t, rng_state, inv_scale, average, average_start)
     if mean is None:
         mean = np.zeros(X.shape[1], dtype=X.dtype)
     if engine == "cython":
         return kernel.run_epoch(X, y, sample_weight, mean, coef, state, scalars, order,
-                                _kernel_codes(config), t, rng_state)
+                                _kernel_codes(config), t, rng_state, average, average_start,
+                                inv_scale)
     return _reference.run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, config,
-                                t, rng_state)
+                                t, rng_state, average, average_start, inv_scale)
+
+
+def _checked_average(average, average_start, coef):
+    """run_epoch's average buffer as the engines take it (empty: none), checked."""
+    if isinstance(average_start, bool) or not isinstance(average_start, (int, np.integer)) \
+            or average_start < 0:
+        raise ValueError("average_start must be the number of updates after which averaging "
+                         f"starts, an integer >= 0; got {average_start!r}.")
+    dtype = getattr(coef, "dtype", np.float64)
+    if average is None:
+        return np.empty(0, dtype=dtype)
+    if not (isinstance(average, np.ndarray) and average.ndim == 1
+            and average.shape == np.shape(coef) and average.dtype == dtype
+            and average.flags.c_contiguous and average.flags.writeable):
+        raise ValueError(f"average must be a writable contiguous 1-d {dtype} array of coef's "
+                         f"shape {np.shape(coef)} (the running mean of the parameters), or "
+                         f"None; got {_describe(average)}.")
+    return average
 
 
 def _run_sparse_epoch(engine, X, y, sample_weight, coef, state, scalars, order, config, t,
-                      rng_state):
+                      rng_state, inv_scale, average, average_start):
     """run_epoch on a CSR X (a scipy.sparse matrix or array, or a prepared KernelCSR),
-    trained uncentred."""
+    trained uncentred (scaled with config["scale"])."""
     config = dict(config, center=False)
     if engine == "cython":
         return kernel.run_epoch_csr(prepare_sparse(X).rows, y, sample_weight, coef, state,
-                                    scalars, order, _kernel_codes(config), t, rng_state)
-    X = X.matrix if isinstance(X, _sparse.KernelCSR) else X
+                                    scalars, order, _kernel_codes(config), t, rng_state,
+                                    average, average_start, inv_scale)
+    X = _sparse.matrix_of(X)
     return _reference.run_epoch(X, y, sample_weight, np.zeros(X.shape[1], dtype=X.dtype), coef,
-                                state, scalars, order, config, t, rng_state)
+                                state, scalars, order, config, t, rng_state, average,
+                                average_start, inv_scale)
 
 
 def prepare_sparse(X):
@@ -137,28 +166,31 @@ def linear_decay_mask(n_features, n_outputs=1):
     return _layout.is_weight(n_outputs, n_features)
 
 
-def batch_gradient(engine, X, y, sample_weight, coef, rows, config, mean=None):
+def batch_gradient(engine, X, y, sample_weight, coef, rows, config, mean=None,
+                   inv_scale=None):
     """The gradient sum and loss sum of the rows X[rows] at the parameters coef.
 
     Return (gradient, loss_sum). gradient has coef's shape and dtype and holds, for each
-    output k, the sum over the rows i of sample_weight[i] · dL/dp_k · (x_i − mean, 1), where
-    p_k is output k's prediction (x_i in place of x_i − mean without config["center"]; 0 in
-    the intercept's entry without config["fit_intercept"]). loss_sum is the sum of
+    output k, the sum over the rows i of sample_weight[i] · dL/dp_k · (z_i, 1), where p_k is
+    output k's prediction and z_i = x_i − mean (x_i without config["center"]), times
+    inv_scale with config["scale"] (0 in the intercept's entry without
+    config["fit_intercept"]). loss_sum is the sum of
     sample_weight[i] · L over the same rows. Neither includes the penalty or weight decay,
     which optimizer_step applies, and neither is divided by the number of rows: sums over
     disjoint chunks of rows add up to the sum over all of them, and run_epoch steps with
     the batch's gradient sum divided by its row count. An empty `rows` gives zeros.
-    config and mean are as for run_epoch; config["n_threads"] splits a large set of rows
+    config, mean and inv_scale are as for run_epoch; config["n_threads"] splits a large set of rows
     over threads as run_epoch splits a large batch.
     """
     config = _full_config(config)
-    mean, rows = _check_gradient_arguments(X, y, sample_weight, mean, coef, rows, config)
+    mean, inv_scale, rows = _check_gradient_arguments(X, y, sample_weight, mean, inv_scale,
+                                                      coef, rows, config)
     if engine == "cython":
         return kernel.batch_gradient(X, y, sample_weight, mean, coef, rows,
-                                     _kernel_codes(config))
+                                     _kernel_codes(config), inv_scale)
     with np.errstate(over="ignore", invalid="ignore"):
         gradient, loss_sum = _reference.batch_gradient(X, y, sample_weight, mean, coef, rows,
-                                                       config)
+                                                       config, inv_scale)
     return gradient.astype(coef.dtype), loss_sum
 
 
@@ -213,13 +245,16 @@ def _describe(value):
     return f"a {type(value).__name__}"
 
 
-def _check_gradient_arguments(X, y, sample_weight, mean, coef, rows, config):
-    """Check batch_gradient's arrays; return mean (zeros if None) and rows as intp."""
+def _check_gradient_arguments(X, y, sample_weight, mean, inv_scale, coef, rows, config):
+    """Check batch_gradient's arrays; return mean (zeros if None), inv_scale (ones if None)
+    and rows as intp."""
     _check_parameters(coef, updated=False)
     if mean is None and isinstance(X, np.ndarray) and X.ndim == 2:
         mean = np.zeros(X.shape[1], dtype=X.dtype)
+    if inv_scale is None and isinstance(X, np.ndarray) and X.ndim == 2:
+        inv_scale = np.ones(X.shape[1], dtype=X.dtype)
     for name, value, ndim in [("X", X, 2), ("y", y, 1), ("sample_weight", sample_weight, 1),
-                              ("mean", mean, 1)]:
+                              ("mean", mean, 1), ("inv_scale", inv_scale, 1)]:
         if not (isinstance(value, np.ndarray) and value.ndim == ndim
                 and value.dtype == coef.dtype and value.flags.c_contiguous):
             raise ValueError(f"{name} must be a contiguous {ndim}-d array of coef's dtype "
@@ -229,8 +264,9 @@ def _check_gradient_arguments(X, y, sample_weight, mean, coef, rows, config):
     if len(y) != n_samples or len(sample_weight) != n_samples:
         raise ValueError(f"X has {n_samples} rows but y has {len(y)} and sample_weight "
                          f"{len(sample_weight)}; give one target and one weight per row.")
-    if len(mean) != n_features:
-        raise ValueError(f"mean has {len(mean)} values for {n_features} features.")
+    if len(mean) != n_features or len(inv_scale) != n_features:
+        raise ValueError(f"mean has {len(mean)} values and inv_scale {len(inv_scale)} for "
+                         f"{n_features} features; give one value per feature.")
     if not _layout.holds_whole_outputs(coef.size, n_features):
         raise ValueError(f"coef has {coef.size} entries; a model of {n_features} features "
                          f"needs n_features + 1 = {_layout.output_len(n_features)} per output.")
@@ -247,7 +283,7 @@ def _check_gradient_arguments(X, y, sample_weight, mean, coef, rows, config):
         if not np.all((labels >= 0) & (labels < n_outputs) & (labels == np.floor(labels))):
             raise ValueError(f"With {n_outputs} outputs, y must hold class indices 0 .. "
                              f"{n_outputs - 1} at the given rows.")
-    return mean, rows.astype(np.intp, copy=False)
+    return mean, inv_scale, rows.astype(np.intp, copy=False)
 
 
 def _check_step_arguments(coef, gradient, state, scalars, decay_mask, config, t):

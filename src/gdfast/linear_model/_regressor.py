@@ -15,7 +15,8 @@ PARAMETERS_DOC = """
     learning_rate : float or 'auto', default='auto'
         Base step size γ₀ (scikit-learn's eta0; its learning_rate is lr_schedule here).
         'auto': for sgd, momentum and nesterov the step 1/L from the data, L = c·max over
-        rows of ‖(x, 1)‖² with c the loss's curvature bound (as scikit-learn's SAG solver),
+        rows of ‖(z, 1)‖², z the features as the model sees them (centred and scaled per
+        center and scale), with c the loss's curvature bound (as scikit-learn's SAG solver),
         which does not diverge on unscaled data; for the adaptive optimizers
         their standard default (PyTorch's: 1e-3 for Adam and AdamW, 2e-3 for NAdam and
         Adamax, 1.0 for AdaDelta, 1e-2 for AdaGrad and RMSprop).
@@ -59,13 +60,37 @@ PARAMETERS_DOC = """
         feature means (computed once; X is not copied), starting the intercept at the best
         constant model (mean target, median for the robust losses, the classes' log-odds).
         The model, objective and optimum are unchanged; descent is far better conditioned
-        when features sit far from zero, so defaults converge on unscaled data. False runs
-        the textbook iteration from all-zero parameters. Sparse X (scipy.sparse; CSR is read
-        as it is, other formats are converted to CSR) is always trained as with False, as
-        scikit-learn's StandardScaler(with_mean=False) leaves it: centring would make every
-        row dense, and the intercept absorbs the mean.
+        when features sit far from zero, so defaults converge on unscaled data. False (with
+        scale=False, which 'auto' then is) runs the textbook iteration from all-zero
+        parameters. Sparse X (scipy.sparse; CSR is read as it is, other formats are
+        converted to CSR) is never centred, as scikit-learn's
+        StandardScaler(with_mean=False) leaves it: centring would make every row dense, and
+        the intercept absorbs the mean. center still decides what scale='auto' means.
+    scale : bool or 'auto', default='auto'
+        Train on features divided by their weighted standard deviations,
+        z = (x − mean)/std (x/std with center=False, and for sparse X), as after
+        StandardScaler with the same sample_weight (a constant feature keeps scale 1); X is
+        not copied. 'auto' is the value of center: True by default, False for the textbook
+        iteration. For sparse X the standard deviations are taken around the features'
+        means, as StandardScaler(with_mean=False) takes them, in one pass over the stored
+        values, and an update still reads only a row's stored values. coef_ and
+        intercept_ are always in the original units. The penalty applies to the weights
+        of z, so alpha means what it means after a StandardScaler: with the same random
+        state and max_iter, predictions equal make_pipeline(StandardScaler(), the same
+        estimator with scale=False) up to rounding (StandardScaler(with_mean=False) for
+        sparse X). In partial_fit the means and scales
+        follow the stream: after each call they are those of every row seen so far (as
+        StandardScaler.partial_fit's), the model carried over unchanged.
     warm_start : bool, default=False
         fit() continues from the fitted coefficients and optimizer state.
+    average : bool or int, default=False
+        True: coef_ and intercept_ are the average of the parameters after every update
+        (Polyak–Ruppert averaging); an integer m >= 1: of those after update m (the
+        averaging starts once the update count t exceeds m; an update is one batch, so one
+        row with batch_size=1). The optimizer goes on from the last iterate, which the state
+        keeps beside the average, so partial_fit and warm_start resume both exactly.
+        loss_curve_ and the stopping rule follow the iterates; early stopping scores and
+        keeps the averaged model.
     n_jobs : int or None, default=None
         Threads that share the gradient of a batch of 2**20 values (rows × features) or more
         (full batches and large mini-batches of big data sets). None or -1: every core this process may use. The result depends on
@@ -82,7 +107,8 @@ ATTRIBUTES_DOC = """
     t_ : int, updates (optimizer steps) taken since the state was created.
     loss_curve_ : list of float, the training objective of each epoch: the mean loss of the
         epoch's batches, each measured just before its update (as scikit-learn's MLP does),
-        plus the penalty at the end of the epoch.
+        plus the penalty at the end of the epoch (with average, the iterates' objective,
+        not the averaged model's).
     learning_rates_ : list of float, the learning rate of each epoch's last update.
     best_loss_ : float, the lowest training objective (None with early_stopping).
     validation_scores_ : list of float, the validation score of each epoch (early_stopping).
@@ -123,7 +149,8 @@ class GDRegressor(RegressorMixin, BaseGD):
                  alpha=1e-4, l1_ratio=0.15, batch_size=1, max_iter=1000, tol=1e-3,
                  n_iter_no_change=5, early_stopping=False, validation_fraction=0.1,
                  shuffle=True, random_state=None, fit_intercept=True, center=True,
-                 warm_start=False, n_jobs=None, verbose=0, engine="cython"):
+                 scale="auto", warm_start=False, average=False, n_jobs=None, verbose=0,
+                 engine="cython"):
         self.epsilon = epsilon
         super().__init__(loss, optimizer=optimizer, learning_rate=learning_rate,
                          lr_schedule=lr_schedule, warmup_steps=warmup_steps, penalty=penalty,
@@ -132,7 +159,8 @@ class GDRegressor(RegressorMixin, BaseGD):
                          early_stopping=early_stopping,
                          validation_fraction=validation_fraction, shuffle=shuffle,
                          random_state=random_state, fit_intercept=fit_intercept,
-                         center=center, warm_start=warm_start, n_jobs=n_jobs,
+                         center=center, scale=scale, warm_start=warm_start, average=average,
+                         n_jobs=n_jobs,
                          verbose=verbose, engine=engine)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -148,9 +176,9 @@ class GDRegressor(RegressorMixin, BaseGD):
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over these rows, continuing the fitted coefficients and optimizer state.
 
-        The first call fixes the feature means (center), the starting intercept and the
-        'auto' rate from its rows; with lr_schedule='adaptive' the rate decays as γ₀/t^(1/3)
-        over the updates t."""
+        The first call fixes the starting intercept and the 'auto' rate from its rows; the
+        feature means and scales (center, scale) are those of every row seen so far; with
+        lr_schedule='adaptive' the rate decays as γ₀/t^(1/3) over the updates t."""
         optimizer, schedule = self._options(partial=True)
         first_call = not hasattr(self, "_state")
         X, y, sample_weight = self._validate_fit_data(X, y, sample_weight, y_numeric=True,

@@ -34,6 +34,11 @@ class KernelCSR(NamedTuple):
         return self.matrix.dtype
 
 
+def matrix_of(X):
+    """The scipy.sparse matrix of X (a KernelCSR's, or X itself)."""
+    return X.matrix if isinstance(X, KernelCSR) else X
+
+
 def check_csr(X):
     """Refuse a CSR matrix whose structure the kernel cannot read: indptr not running from 0
     to nnz in non-decreasing steps, column indices outside [0, n_features). O(nnz)."""
@@ -65,28 +70,42 @@ def kernel_arrays(X):
             np.ascontiguousarray(X.indptr, dtype=np.intp))
 
 
-def row_norm_sums(X, sample_weight, fit_intercept):
-    """(Σ s·‖(x, 1)‖², max s·‖(x, 1)‖²) over the rows of a CSR X (the 1 only with an
-    intercept), a block of rows at a time."""
-    X = X.matrix if isinstance(X, KernelCSR) else X
+def row_blocks(X, min_values=NORM_BLOCK_VALUES):
+    """The rows of a CSR X a block at a time, as (start, stop, values, columns, indptr):
+    the block's values in float64 with duplicate columns summed (on a copy of the block),
+    their columns, and offsets from 0. Blocks hold about max(min_values, n_features)
+    values, so that a per-block pass over the columns costs no more than the values."""
     n_samples = X.shape[0]
-    # Duplicate columns add up before squaring; scipy knows (and caches) whether X has any.
+    # scipy knows (and caches) whether X has duplicates.
     canonical = X.has_canonical_format
     mean_row_nnz = max(1, X.nnz // max(1, n_samples))
-    block = max(1, NORM_BLOCK_VALUES // mean_row_nnz)
-    total, largest = 0.0, 0.0
+    block = max(1, max(min_values, X.shape[1]) // mean_row_nnz)
     for start in range(0, n_samples, block):
         stop = min(n_samples, start + block)
         lo, hi = X.indptr[start], X.indptr[stop]
         indptr = X.indptr[start:stop + 1] - lo
         values = X.data[lo:hi].astype(np.float64)
-        if not canonical:
+        if canonical:
+            columns = X.indices[lo:hi]
+        else:
             # A copy of the block's indices too: summing duplicates sorts them in place.
             block_rows = sp.csr_matrix((values, X.indices[lo:hi].copy(), indptr),
                                        shape=(stop - start, X.shape[1]))
             block_rows.has_canonical_format = False
             block_rows.sum_duplicates()
-            values, indptr = block_rows.data, block_rows.indptr
+            values, columns, indptr = block_rows.data, block_rows.indices, block_rows.indptr
+        yield start, stop, values, columns, indptr
+
+
+def row_norm_sums(X, sample_weight, fit_intercept, inv_scale=None):
+    """(Σ s·‖(x∘inv_scale, 1)‖², max s·‖(x∘inv_scale, 1)‖²) over the rows of a CSR X (the 1
+    only with an intercept; inv_scale None: all ones), a block of rows at a time."""
+    X = matrix_of(X)
+    scales = None if inv_scale is None else np.asarray(inv_scale, dtype=np.float64)
+    total, largest = 0.0, 0.0
+    for start, stop, values, columns, indptr in row_blocks(X):
+        if scales is not None:
+            values = values * scales[columns]
         sums = np.concatenate([[0.0], np.cumsum(values * values)])
         squared_norms = sums[indptr[1:]] - sums[indptr[:-1]]
         squared_norms = (np.maximum(squared_norms, 0.0) + float(fit_intercept)) \
@@ -94,3 +113,43 @@ def row_norm_sums(X, sample_weight, fit_intercept):
         total += float(np.sum(squared_norms))
         largest = max(largest, float(np.max(squared_norms)))
     return total, largest
+
+
+def check_finite(X, *, first_row=0):
+    """Raise if a stored value of a CSR X is NaN or infinite, naming the first one's row
+    (counted from first_row) and column. O(nnz), a block of values at a time."""
+    X = matrix_of(X)
+    for lo in range(0, X.data.shape[0], NORM_BLOCK_VALUES):
+        bad = np.flatnonzero(~np.isfinite(X.data[lo:lo + NORM_BLOCK_VALUES]))
+        if bad.size:
+            at = lo + int(bad[0])
+            row = int(np.searchsorted(X.indptr, at, side="right")) - 1
+            kind = "NaN" if np.isnan(X.data[at]) else "infinity"
+            raise ValueError(f"X contains {kind} at row {first_row + row}, column "
+                             f"{int(X.indices[at])}.")
+
+
+def weighted_moments(X, sample_weight):
+    """(Σ s, the columns' weighted means, their weighted population variances) of a CSR X
+    in float64, in two O(nnz) passes over its stored values (a block of rows at a time):
+    the means, then the squared deviations from them, each column's implicit zeros adding
+    (Σ s over the rows where it is not stored)·mean². Raises if a value is not finite."""
+    X = matrix_of(X)
+    check_finite(X)
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    weight = float(np.sum(weights))
+    n_features = X.shape[1]
+    sums, stored_weight = np.zeros(n_features), np.zeros(n_features)
+    for start, stop, values, columns, indptr in row_blocks(X):
+        row_weights = np.repeat(weights[start:stop], np.diff(indptr))
+        sums += np.bincount(columns, weights=row_weights * values, minlength=n_features)
+        stored_weight += np.bincount(columns, weights=row_weights, minlength=n_features)
+    mean = sums / weight
+    squares = np.zeros(n_features)
+    for start, stop, values, columns, indptr in row_blocks(X):
+        row_weights = np.repeat(weights[start:stop], np.diff(indptr))
+        deviation = values - mean[columns]
+        squares += np.bincount(columns, weights=row_weights * deviation * deviation,
+                               minlength=n_features)
+    variance = (squares + np.maximum(weight - stored_weight, 0.0) * mean * mean) / weight
+    return weight, mean, variance

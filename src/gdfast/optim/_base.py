@@ -33,6 +33,10 @@ class Optimizer(BaseEstimator):
     Class attributes a subclass declares:
     name: the kernel's name of the update rule (a key of the kernel's OPTIMIZERS);
     n_buffers: how many parameter-sized state buffers the rule keeps between steps;
+    buffer_units: for each buffer, the power of the gradient's units it carries (1: a sum
+        of gradients, 2: of squared gradients, 0: none, -2: of squared parameter steps):
+        when a feature's scale changes by r (its gradients by r, its weight by 1/r), that
+        feature's entries of the buffer change by r to this power;
     default_learning_rate: γ₀ of learning_rate='auto' (PyTorch's default for the rule);
     plain_gradient: steps along the raw gradient (sgd, momentum, nesterov), so that
         learning_rate='auto' takes the step 1/L from the data instead;
@@ -46,6 +50,7 @@ class Optimizer(BaseEstimator):
     __module__ = "gdfast.optim"       # where users import it from, as messages name it
     name = None
     n_buffers = 0
+    buffer_units = ()
     default_learning_rate = 0.01
     plain_gradient = False
     _parameter_constraints = {"weight_decay": [NON_NEGATIVE]}

@@ -12,6 +12,7 @@ class AdaDelta(Optimizer):
 
     name = "adadelta"
     n_buffers = 2                           # the square averages v and u
+    buffer_units = (2, -2)                  # v of g², u of the squared steps
     default_learning_rate = 1.0
     _parameter_constraints = {**Optimizer._parameter_constraints,
                               "rho": [Interval(Real, 0, 1, closed="both")], "eps": [POSITIVE]}

@@ -8,6 +8,7 @@ class AdaGrad(Optimizer):
 
     name = "adagrad"
     n_buffers = 1                           # the sum of squared gradients s
+    buffer_units = (2,)
     default_learning_rate = 1e-2
     _parameter_constraints = {**Optimizer._parameter_constraints, "lr_decay": [NON_NEGATIVE],
                               "initial_accumulator_value": [NON_NEGATIVE], "eps": [POSITIVE]}

@@ -26,6 +26,7 @@ class Adam(MovingMoments):
 
     name = "adam"
     n_buffers = 3                           # first moment, second moment, its maximum (amsgrad)
+    buffer_units = (1, 2, 2)
     default_learning_rate = 1e-3
     _parameter_constraints = {**MovingMoments._parameter_constraints, "amsgrad": ["boolean"]}
     config_fields = {**MovingMoments.config_fields, "amsgrad": "amsgrad"}

@@ -7,6 +7,7 @@ class Adamax(MovingMoments):
 
     name = "adamax"
     n_buffers = 2                           # the moment m and the infinity norm u
+    buffer_units = (1, 1)
     default_learning_rate = 2e-3
 
     def __init__(self, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, lazy=False):

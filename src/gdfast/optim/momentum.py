@@ -12,6 +12,7 @@ class Momentum(Optimizer):
 
     name = "momentum"
     n_buffers = 1                           # the momentum buffer b
+    buffer_units = (1,)
     plain_gradient = True
     _parameter_constraints = {**Optimizer._parameter_constraints, "momentum": [DECAY_RATE]}
     config_fields = {**Optimizer.config_fields, "momentum": "momentum"}

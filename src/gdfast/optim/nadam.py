@@ -8,6 +8,7 @@ class NAdam(MovingMoments):
 
     name = "nadam"
     n_buffers = 2                           # first and second moments
+    buffer_units = (1, 2)
     default_learning_rate = 2e-3
     _parameter_constraints = {**MovingMoments._parameter_constraints,
                               "momentum_decay": [NON_NEGATIVE]}

@@ -8,6 +8,7 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
     n_buffers = 3                           # mean square, mean gradient (centered), momentum
+    buffer_units = (2, 1, 0)                # the momentum buffer holds g/√v, without units
     default_learning_rate = 1e-2
     _parameter_constraints = {**Optimizer._parameter_constraints, "alpha": [DECAY_RATE],
                               "eps": [POSITIVE], "centered": ["boolean"],

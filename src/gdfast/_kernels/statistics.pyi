@@ -1,0 +1,24 @@
+"""Type stubs for gdfast._kernels.statistics."""
+import numpy as np
+import numpy.typing as npt
+
+_Floating = np.float32 | np.float64
+
+def shifted_moments(
+    X: npt.NDArray[_Floating],
+    sample_weight: npt.NDArray[_Floating],
+    shift: npt.NDArray[np.float64],
+    distances: npt.NDArray[np.float32] | None = ...,
+    n_threads: int = ...,
+) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+
+def row_norm_sums(
+    X: npt.NDArray[_Floating],
+    sample_weight: npt.NDArray[_Floating],
+    mean: npt.NDArray[np.float64],
+    inv_scale: npt.NDArray[np.float64],
+    intercept_term: float,
+    rows: npt.NDArray[np.intp] | None = ...,
+) -> tuple[float, float]: ...
+
+def first_nonfinite(X: npt.NDArray[_Floating]) -> tuple[int, int] | None: ...

@@ -1,0 +1,264 @@
+# What a fit needs to know of X before its first epoch, in one read of X: the weighted sums
+# that give each feature's mean and variance, whether X is finite, and, when the automatic
+# step needs the largest row norm, each row's distance to a point chosen before the pass.
+# gdfast/_slow/statistics.py is the slow, obvious twin of this file.
+#
+# The sums are taken around a shift close to the means (the caller passes the mean of a few
+# rows): the variance Σ s·(x − c)²/W − (Σ s·(x − c)/W)² then loses no digits to
+# cancellation even for features whose offset dwarfs their spread. Rows are summed in blocks
+# of BLOCK_ROWS into segments of SEGMENT_ROWS, and the segments' sums are added in order:
+# the rounding grows with the number of blocks, not of rows, and the result does not depend
+# on how many threads took the segments.
+# Finiteness costs nothing more: a NaN or infinity in X makes its feature's sums NaN or
+# infinite (a zero weight times either is NaN); only then is X searched for the first one.
+
+import numpy as np
+
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport isfinite, sqrt
+from libc.stdlib cimport free, malloc
+
+
+cdef enum:
+    BLOCK_ROWS = 256
+    SEGMENT_ROWS = 8192
+    LANES = 8
+
+
+cdef inline double lane_sum(const double* lanes) noexcept nogil:
+    return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5])
+                                                              + (lanes[6] + lanes[7]))
+
+
+cdef inline double squared_distance(const floating* x, const double* c,
+                                    Py_ssize_t n) noexcept nogil:
+    """‖x − c‖²: four independent partial sums, so the additions do not wait on each other
+    (without -ffast-math the compiler keeps a reduction's order)."""
+    cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, e0, e1, e2, e3
+    cdef Py_ssize_t j = 0
+    while j + 4 <= n:
+        e0 = x[j] - c[j]
+        e1 = x[j + 1] - c[j + 1]
+        e2 = x[j + 2] - c[j + 2]
+        e3 = x[j + 3] - c[j + 3]
+        a0 += e0 * e0
+        a1 += e1 * e1
+        a2 += e2 * e2
+        a3 += e3 * e3
+        j += 4
+    while j < n:
+        e0 = x[j] - c[j]
+        a0 += e0 * e0
+        j += 1
+    return (a0 + a1) + (a2 + a3)
+
+
+cdef inline double squared_norm(const double* v, Py_ssize_t n) noexcept nogil:
+    """‖v‖², in four partial sums as squared_distance."""
+    cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+    cdef Py_ssize_t j = 0
+    while j + 4 <= n:
+        a0 += v[j] * v[j]
+        a1 += v[j + 1] * v[j + 1]
+        a2 += v[j + 2] * v[j + 2]
+        a3 += v[j + 3] * v[j + 3]
+        j += 4
+    while j < n:
+        a0 += v[j] * v[j]
+        j += 1
+    return (a0 + a1) + (a2 + a3)
+
+
+cdef int segment_sums(const floating[:, ::1] X, const floating[::1] weights,
+                      const double* shift, Py_ssize_t start, Py_ssize_t stop,
+                      double* sums, float* distances) noexcept nogil:
+    """Σ s, Σ s·(x − shift) and Σ s·(x − shift)² over rows start..stop into sums (1 + 2d
+    values), and each row's ‖x − shift‖ into distances (unless NULL). -1 if out of memory.
+    Four rows at a time: each load and store of a block sum then serves four values of X."""
+    cdef Py_ssize_t d = X.shape[1], i, j, k, block, end
+    cdef double s, s0, s1, s2, s3, e0, e1, e2, e3, p0, p1, p2, p3, c
+    cdef double lanes[4 * LANES]
+    cdef Py_ssize_t width
+    cdef const floating* x0
+    cdef const floating* x1
+    cdef const floating* x2
+    cdef const floating* x3
+    cdef double* scratch = <double*> malloc(2 * d * sizeof(double))
+    if scratch == NULL:
+        return -1
+    cdef double* first = scratch            # the block's Σ s·(x − shift)
+    cdef double* second = scratch + d       # the block's Σ s·(x − shift)²
+    for j in range(1 + 2 * d):
+        sums[j] = 0.0
+    block = start
+    while block < stop:
+        end = min(block + BLOCK_ROWS, stop)
+        for j in range(2 * d):
+            scratch[j] = 0.0
+        i = block
+        while i + 4 <= end:
+            s0, s1, s2, s3 = weights[i], weights[i + 1], weights[i + 2], weights[i + 3]
+            sums[0] += (s0 + s1) + (s2 + s3)
+            x0, x1, x2, x3 = &X[i, 0], &X[i + 1, 0], &X[i + 2, 0], &X[i + 3, 0]
+            if distances == NULL:
+                for j in range(d):
+                    c = shift[j]
+                    e0 = x0[j] - c
+                    e1 = x1[j] - c
+                    e2 = x2[j] - c
+                    e3 = x3[j] - c
+                    p0 = s0 * e0
+                    p1 = s1 * e1
+                    p2 = s2 * e2
+                    p3 = s3 * e3
+                    first[j] += (p0 + p1) + (p2 + p3)
+                    second[j] += (p0 * e0 + p1 * e1) + (p2 * e2 + p3 * e3)
+            else:
+                for k in range(4 * LANES):
+                    lanes[k] = 0.0
+                j = 0
+                while j + LANES <= d:
+                    for k in range(LANES):
+                        c = shift[j + k]
+                        e0 = x0[j + k] - c
+                        e1 = x1[j + k] - c
+                        e2 = x2[j + k] - c
+                        e3 = x3[j + k] - c
+                        p0 = s0 * e0
+                        p1 = s1 * e1
+                        p2 = s2 * e2
+                        p3 = s3 * e3
+                        first[j + k] += (p0 + p1) + (p2 + p3)
+                        second[j + k] += (p0 * e0 + p1 * e1) + (p2 * e2 + p3 * e3)
+                        lanes[k] += e0 * e0
+                        lanes[LANES + k] += e1 * e1
+                        lanes[2 * LANES + k] += e2 * e2
+                        lanes[3 * LANES + k] += e3 * e3
+                    j += LANES
+                for k in range(d - j):
+                    c = shift[j + k]
+                    e0 = x0[j + k] - c
+                    e1 = x1[j + k] - c
+                    e2 = x2[j + k] - c
+                    e3 = x3[j + k] - c
+                    p0 = s0 * e0
+                    p1 = s1 * e1
+                    p2 = s2 * e2
+                    p3 = s3 * e3
+                    first[j + k] += (p0 + p1) + (p2 + p3)
+                    second[j + k] += (p0 * e0 + p1 * e1) + (p2 * e2 + p3 * e3)
+                    lanes[k] += e0 * e0
+                    lanes[LANES + k] += e1 * e1
+                    lanes[2 * LANES + k] += e2 * e2
+                    lanes[3 * LANES + k] += e3 * e3
+                for k in range(4):
+                    distances[i + k] = sqrt(lane_sum(&lanes[k * LANES]))
+            i += 4
+        while i < end:
+            s = weights[i]
+            sums[0] += s
+            x0 = &X[i, 0]
+            for j in range(d):
+                e0 = x0[j] - shift[j]
+                p0 = s * e0
+                first[j] += p0
+                second[j] += p0 * e0
+            if distances != NULL:
+                distances[i] = sqrt(squared_distance(x0, shift, d))
+            i += 1
+        for j in range(2 * d):
+            sums[1 + j] += scratch[j]
+        block = end
+    free(scratch)
+    return 0
+
+
+def shifted_moments(const floating[:, ::1] X, const floating[::1] sample_weight,
+                    const double[::1] shift, float[::1] distances=None, int n_threads=1):
+    """(Σ s, mean, variance) of X's features under the weights s (float64; the population
+    variance Σ s·(x − mean)²/Σ s), summed around `shift`. With `distances` (one float32
+    per row), each row's ‖x − shift‖ is written there in the same pass. NaN or infinite values in the
+    result mean X (or the weights) hold a NaN or infinity, or the sums overflowed."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k, j
+    if sample_weight.shape[0] != n or shift.shape[0] != d:
+        raise ValueError("sample_weight needs one value per row of X and shift one per column.")
+    if distances is not None and distances.shape[0] != n:
+        raise ValueError("distances needs one value per row of X.")
+    cdef Py_ssize_t n_segments = (n + SEGMENT_ROWS - 1) // SEGMENT_ROWS
+    segment = np.zeros((max(n_segments, 1), 1 + 2 * d), dtype=np.float64)
+    cdef double[:, ::1] sums = segment
+    cdef float* out = NULL if distances is None else &distances[0]
+    cdef int failed = 0
+    # Threads only where each gets segments to sum: starting a team costs more than a
+    # small X takes to read.
+    cdef int threads = <int> max(1, min(n_threads, n_segments // 2))
+    if threads == 1:
+        with nogil:
+            for k in range(n_segments):
+                if segment_sums(X, sample_weight, &shift[0], k * SEGMENT_ROWS,
+                                min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out) != 0:
+                    failed += 1
+    else:
+        for k in prange(n_segments, nogil=True, num_threads=threads, schedule="dynamic"):
+            if segment_sums(X, sample_weight, &shift[0], k * SEGMENT_ROWS,
+                            min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out) != 0:
+                failed += 1
+    if failed:
+        raise MemoryError("no memory for the sums of the features")
+    total = segment.sum(axis=0)         # in segment order: the same for any thread count
+    weight = float(total[0])
+    first = total[1:1 + d] / weight
+    variance = np.maximum(total[1 + d:] / weight - first * first, 0.0)
+    return weight, np.asarray(shift) + first, variance
+
+
+def row_norm_sums(const floating[:, ::1] X, const floating[::1] sample_weight,
+                  const double[::1] mean, const double[::1] inv_scale, double intercept_term,
+                  const Py_ssize_t[::1] rows=None):
+    """(Σ s·q, max s·q) over the rows of X (or those listed in `rows`) of
+    q = ‖(x − mean)∘inv_scale‖² + intercept_term: the automatic step's row norms."""
+    cdef Py_ssize_t n = X.shape[0] if rows is None else rows.shape[0]
+    cdef Py_ssize_t d = X.shape[1], r, i, j
+    if sample_weight.shape[0] != X.shape[0] or mean.shape[0] != d or inv_scale.shape[0] != d:
+        raise ValueError("sample_weight needs one value per row of X, mean and inv_scale one "
+                         "per column.")
+    if rows is not None:
+        for r in range(n):
+            if rows[r] < 0 or rows[r] >= X.shape[0]:
+                raise IndexError(f"row {rows[r]} is not a row of X ({X.shape[0]} rows).")
+    cdef double total = 0.0, largest = 0.0, q
+    cdef double[::1] z = np.empty(max(d, 1), dtype=np.float64)
+    with nogil:
+        for r in range(n):
+            i = r if rows is None else rows[r]
+            for j in range(d):
+                z[j] = (X[i, j] - mean[j]) * inv_scale[j]
+            q = sample_weight[i] * (squared_norm(&z[0], d) + intercept_term)
+            total += q
+            if q > largest:
+                largest = q
+    return total, largest
+
+
+def first_nonfinite(const floating[:, ::1] X):
+    """(row, column) of the first NaN or infinity of X in row order, or None. Each column's
+    Σ 0·x is NaN exactly when the column holds one: the search over every value runs only
+    then, and only up to the first row found."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], i, j
+    cdef double[::1] probe = np.zeros(max(d, 1), dtype=np.float64)
+    cdef bint found = False
+    with nogil:
+        for i in range(n):
+            for j in range(d):
+                probe[j] += 0.0 * X[i, j]
+        for j in range(d):
+            if not isfinite(probe[j]):
+                found = True
+        if found:
+            for i in range(n):
+                for j in range(d):
+                    if not isfinite(X[i, j]):
+                        with gil:
+                            return i, j
+    return None

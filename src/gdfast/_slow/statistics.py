@@ -1,0 +1,34 @@
+"""The NumPy twin of gdfast._kernels.statistics: what a fit needs to know of X before its
+first epoch, computed the obvious way (two passes, whole-array NumPy)."""
+import numpy as np
+
+
+def shifted_moments(X, sample_weight, shift, distances=None, n_threads=1):
+    """(Σ s, mean, variance) of X's features under the weights s, in float64: the weighted
+    mean, then the population variance Σ s·(x − mean)²/Σ s. `shift` only matters to the
+    kernel's rounding; with `distances`, each row's ‖x − shift‖ is written there."""
+    del n_threads
+    X = np.asarray(X, dtype=np.float64)
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    total = float(np.sum(weights))
+    mean = weights @ X / total
+    variance = weights @ (X - mean) ** 2 / total
+    if distances is not None:
+        distances[:] = np.sqrt(np.sum((X - np.asarray(shift)) ** 2, axis=1))
+    return total, mean, variance
+
+
+def row_norm_sums(X, sample_weight, mean, inv_scale, intercept_term, rows=None):
+    """(Σ s·q, max s·q) over the rows of X (or those listed in `rows`) of
+    q = ‖(x − mean)∘inv_scale‖² + intercept_term."""
+    rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
+    z = (np.asarray(X[rows], dtype=np.float64) - mean) * inv_scale
+    q = np.asarray(sample_weight, dtype=np.float64)[rows] * (np.sum(z * z, axis=1)
+                                                             + intercept_term)
+    return float(np.sum(q)), float(np.max(q, initial=0.0))
+
+
+def first_nonfinite(X):
+    """(row, column) of the first NaN or infinity of X in row order, or None."""
+    rows, columns = np.nonzero(~np.isfinite(X))
+    return None if rows.size == 0 else (int(rows[0]), int(columns[0]))

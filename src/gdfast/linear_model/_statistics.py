@@ -1,0 +1,207 @@
+"""What a fit learns of the features before its first epoch, in one compiled read of X: the
+weighted means and standard deviations (centring and scaling), the check that X is finite,
+and what the automatic step needs of the row norms; and how the moments of two sets of rows
+combine into those of their union (a stream's chunks)."""
+import importlib
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from gdfast.linear_model import _engine, _sparse
+
+
+def _select_kernel():
+    """The build of the statistics kernel that matches the epoch loop's: AVX2 and FMA where
+    _engine runs its AVX2 build, the baseline otherwise."""
+    avx2 = _engine.kernel.__name__.endswith("_avx2")
+    return importlib.import_module("gdfast._kernels.statistics" + ("_avx2" if avx2 else ""))
+
+
+_kernel = _select_kernel()
+
+# Rows, evenly spaced through X, whose mean is the point the sums are taken around: enough
+# that it lies close to the means next to the spread of most data, few enough to cost
+# nothing next to the pass.
+SHIFT_ROWS = 1024
+# Relative slack on the bounds of the row norms: far above the rounding of the distances
+# (stored in float32) and of the bounds themselves.
+BOUND_SLACK = 1e-5
+# Rows per block where per-row values are combined in NumPy: no temporary of a row count.
+ROW_BLOCK = 1 << 16
+
+
+def check_finite(X, *, first_row=0):
+    """Raise if X holds a NaN or infinity, naming the first one's row (counted from
+    first_row, for a part of a larger X) and column."""
+    if _sparse.is_sparse(X):
+        _sparse.check_finite(X, first_row=first_row)
+        return
+    where = _kernel.first_nonfinite(X)
+    if where is not None:
+        row, column = where
+        kind = "NaN" if np.isnan(X[row, column]) else "infinity"
+        raise ValueError(f"X contains {kind} at row {first_row + row}, column {column}.")
+
+
+class Moments(NamedTuple):
+    """The weighted moments of a set of rows, in float64: the sum of their weights, the
+    features' weighted means and their weighted (population) variances."""
+    weight: float
+    mean: np.ndarray
+    variance: np.ndarray
+
+
+def combined_moments(first, second):
+    """The Moments of the union of two disjoint sets of rows, from theirs (the pairwise
+    update of Chan, Golub and LeVeque: exact up to rounding, whatever the sets' sizes)."""
+    total = first.weight + second.weight
+    share = second.weight / total
+    delta = second.mean - first.mean
+    mean = first.mean + share * delta
+    variance = ((1.0 - share) * first.variance + share * second.variance
+                + share * (1.0 - share) * delta * delta)
+    return Moments(total, mean, variance)
+
+
+def statistics_from_moments(moments, dtype, *, center, scale):
+    """(mean, inv_scale) in dtype from Moments: the means (zeros without center) and the
+    inverse standard deviations (ones without scale, and for constant features)."""
+    mean = moments.mean if center else np.zeros_like(moments.mean)
+    inv_scale = (_inverse_scale(moments.mean, moments.variance, moments.weight) if scale
+                 else np.ones_like(moments.mean))
+    return mean.astype(dtype), inv_scale.astype(dtype)
+
+
+def weighted_moments(X, sample_weight, *, n_threads=1):
+    """The Moments of the rows of X under sample_weight (one read of X)."""
+    return describe_features(X, sample_weight, center=True, scale=False,
+                             n_threads=n_threads).moments()
+
+
+def feature_statistics(X, sample_weight, *, center, scale):
+    """(mean, inv_scale) in X's dtype: the features' weighted means (zeros without center)
+    and the inverses of their weighted standard deviations (ones without scale, and for
+    constant features). Raises if X holds a NaN or infinity."""
+    statistics = describe_features(X, sample_weight, center=center, scale=scale)
+    return statistics.mean, statistics.inv_scale
+
+
+def describe_features(X, sample_weight, *, center, scale, distances=False, n_threads=1):
+    """The FeatureStatistics of X under the weights (one read of X on n_threads threads).
+    distances: also keep each row's distance to the point the sums were taken around, for
+    FeatureStatistics.largest_norm to find the largest row norm without reading all of X
+    again."""
+    if _sparse.is_sparse(X):
+        return _describe_sparse(X, sample_weight, center=center, scale=scale)
+    n_samples = X.shape[0]
+    sample_weight = np.ascontiguousarray(sample_weight, dtype=X.dtype)   # n values, no copy of X
+    spaced = np.linspace(0, n_samples - 1, min(n_samples, SHIFT_ROWS)).astype(np.intp)
+    row_distances = np.empty(n_samples, dtype=np.float32) if distances else None
+    # A NaN or infinity in X would warn on its way through the sums; it is reported below.
+    with np.errstate(invalid="ignore", over="ignore"):
+        shift = np.mean(X[spaced], axis=0, dtype=np.float64)
+        shift[~np.isfinite(shift)] = 0.0
+        weight, mean, variance = _kernel.shifted_moments(X, sample_weight, shift,
+                                                         row_distances, n_threads)
+    if not (np.isfinite(weight) and np.all(np.isfinite(mean)) and np.all(np.isfinite(variance))):
+        check_finite(X)
+        if not np.isfinite(weight):
+            raise ValueError("sample_weight sums to infinity: give smaller weights.")
+        raise ValueError("X's values are too large to sum in float64: scale X down before "
+                         "fitting (e.g. with StandardScaler).")
+    model_mean, inv_scale = statistics_from_moments(Moments(weight, mean, variance), X.dtype,
+                                                    center=center, scale=scale)
+    return FeatureStatistics(
+        mean=model_mean, inv_scale=inv_scale, weight=weight, weighted_mean=mean, variance=variance, shift=shift,
+        distances=row_distances)
+
+
+def _describe_sparse(X, sample_weight, *, center, scale):
+    """describe_features for a CSR X: the moments in one O(nnz) pass over its stored values
+    (no row distances: the largest row norm is found by reading the rows again)."""
+    weight, mean, variance = _sparse.weighted_moments(X, sample_weight)
+    if not (np.isfinite(weight) and np.all(np.isfinite(mean)) and np.all(np.isfinite(variance))):
+        if not np.isfinite(weight):
+            raise ValueError("sample_weight sums to infinity: give smaller weights.")
+        raise ValueError("X's values are too large to sum in float64: scale X down before "
+                         "fitting (e.g. with StandardScaler(with_mean=False)).")
+    model_mean, inv_scale = statistics_from_moments(Moments(weight, mean, variance), X.dtype,
+                                                    center=center, scale=scale)
+    return FeatureStatistics(mean=model_mean, inv_scale=inv_scale, weight=weight,
+                             weighted_mean=mean, variance=variance, shift=np.zeros_like(mean))
+
+
+def _inverse_scale(mean, variance, weight):
+    """1/std, and 1 for constant features: those whose variance is within what rounding
+    leaves of a constant column (StandardScaler's rule, so both leave the same features
+    unscaled)."""
+    eps = np.finfo(np.float64).eps
+    constant = variance <= weight * eps * variance + (weight * mean * eps) ** 2
+    std = np.sqrt(variance)
+    constant |= std < 10 * eps
+    return np.where(constant, 1.0, 1.0 / np.where(constant, 1.0, std))
+
+
+def row_norm_sums(X, sample_weight, mean, inv_scale, fit_intercept, rows=None):
+    """(Σ s·‖(z, 1)‖², max s·‖(z, 1)‖²) over the rows of X (or those listed in `rows`),
+    z = (x − mean)∘inv_scale, the 1 only with an intercept: one read of X. For a CSR X the
+    mean is zero (sparse X is never centred) and every row is read."""
+    if _sparse.is_sparse(X):
+        return _sparse.row_norm_sums(X, sample_weight, fit_intercept, inv_scale)
+    return _kernel.row_norm_sums(X, sample_weight, np.asarray(mean, dtype=np.float64),
+                                 np.asarray(inv_scale, dtype=np.float64),
+                                 float(fit_intercept),
+                                 None if rows is None else np.asarray(rows, dtype=np.intp))
+
+
+@dataclass(frozen=True)
+class FeatureStatistics:
+    """What describe_features learnt of X: the model's view (mean, inv_scale, in X's dtype)
+    and the weighted moments behind it (float64)."""
+    mean: np.ndarray                # subtracted from each row (zeros without centring)
+    inv_scale: np.ndarray           # multiplies each centred row (ones without scaling)
+    weight: float                   # Σ s
+    weighted_mean: np.ndarray
+    variance: np.ndarray            # Σ s·(x − weighted_mean)² / Σ s
+    shift: np.ndarray               # the point the sums were taken around
+    distances: np.ndarray = None    # each row's ‖x − shift‖, if asked for
+
+    def moments(self):
+        return Moments(self.weight, self.weighted_mean, self.variance)
+
+    def norm_total(self, fit_intercept):
+        """Σ s·‖(z, 1)‖² with z = (x − mean)∘inv_scale, from the moments alone: a feature
+        contributes inv_scale²·(variance + (weighted_mean − mean)²) per unit of weight, and
+        for standardised features that is 1 (0 for a constant one)."""
+        gap = self.weighted_mean - self.mean.astype(np.float64)
+        scale = self.inv_scale.astype(np.float64)
+        per_weight = float(np.sum(scale * scale * (self.variance + gap * gap)))
+        return self.weight * (per_weight + float(fit_intercept))
+
+    def largest_norm(self, X, sample_weight, fit_intercept):
+        """max s·‖(z, 1)‖² over the rows of X. With the rows' distances to the shift c, the
+        triangle inequality bounds each ‖x − mean‖ within ‖x − c‖ ± ‖mean − c‖: only the rows
+        whose upper bound reaches the largest lower bound can hold the maximum, and only
+        they are read again (all of X if the features are scaled or no distances were
+        kept)."""
+        mean = self.mean.astype(np.float64)
+        if self.distances is None or np.any(self.inv_scale != 1):
+            return row_norm_sums(X, sample_weight, mean, self.inv_scale, fit_intercept)[1]
+        gap = float(np.linalg.norm(mean - self.shift)) * (1 + BOUND_SLACK)
+        extra = float(fit_intercept)
+        weights = sample_weight
+        highest_lower = 0.0
+        for start in range(0, X.shape[0], ROW_BLOCK):
+            distance = self.distances[start:start + ROW_BLOCK].astype(np.float64)
+            lower = np.maximum(distance * (1 - BOUND_SLACK) - gap, 0.0) ** 2 + extra
+            highest_lower = max(highest_lower, float(np.max(
+                lower * weights[start:start + ROW_BLOCK])))
+        candidates = []
+        for start in range(0, X.shape[0], ROW_BLOCK):
+            distance = self.distances[start:start + ROW_BLOCK].astype(np.float64)
+            upper = (distance * (1 + BOUND_SLACK) + gap) ** 2 + extra
+            reaching = upper * weights[start:start + ROW_BLOCK] >= highest_lower * (1 - BOUND_SLACK)
+            candidates.append(start + np.flatnonzero(reaching))
+        rows = np.concatenate(candidates)
+        return row_norm_sums(X, sample_weight, mean, self.inv_scale, fit_intercept, rows)[1]

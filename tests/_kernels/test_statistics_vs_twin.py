@@ -1,0 +1,131 @@
+"""The compiled pass over X (gdfast/_kernels/statistics.pyx) against its NumPy twin."""
+import importlib
+
+import numpy as np
+import pytest
+
+from gdfast._slow import statistics as _reference
+from gdfast.linear_model import _engine
+
+# The builds of the kernel this machine can run: the baseline, and AVX2 where the epoch
+# loop's AVX2 build runs.
+BUILDS = ["statistics"] + [
+    "statistics_avx2" for build in _engine.available_kernels() if build.__name__.endswith("_avx2")]
+
+
+@pytest.fixture(params=BUILDS)
+def kernel(request):
+    return importlib.import_module(f"gdfast._kernels.{request.param}")
+
+# Rows that are no multiple of the kernel's four-row groups, 256-row blocks or 8192-row
+# segments, so every remainder loop runs.
+N_ROWS = 2 * 8192 + 256 + 7
+
+
+def offset_data(dtype, n_rows=N_ROWS, seed=0):
+    """Features with offsets of hundreds and spreads of 0.05 to 3, the hard case for sums
+    of squares, and weights with some zeros."""
+    rng = np.random.default_rng(seed)
+    offsets = rng.uniform(-600, 600, 6)
+    spreads = np.array([0.05, 0.05, 0.5, 1.0, 3.0, 0.05])
+    X = (offsets + spreads * rng.standard_normal((n_rows, 6))).astype(dtype)
+    weights = rng.uniform(0, 3, n_rows)
+    weights[::11] = 0.0
+    return X, weights.astype(dtype)
+
+
+def shift_of(X):
+    return X[::97].mean(axis=0, dtype=np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_moments_match_the_twin_to_rounding(kernel, dtype):
+    X, weights = offset_data(dtype)
+    shift = shift_of(X)
+    k_weight, k_mean, k_variance = kernel.shifted_moments(X, weights, shift)
+    r_weight, r_mean, r_variance = _reference.shifted_moments(X, weights, shift)
+    assert k_mean.dtype == k_variance.dtype == np.float64
+    assert k_weight == pytest.approx(r_weight, rel=1e-13)
+    np.testing.assert_allclose(k_mean, r_mean, rtol=1e-13)
+    np.testing.assert_allclose(k_variance, r_variance, rtol=1e-12)
+
+
+def test_moments_are_accurate_even_around_a_far_shift(kernel):
+    # The sums around a shift of a few standard deviations away still give the variance to
+    # ~1e-12: the error grows with (distance / spread)², here (0.5 / 0.05)² = 100.
+    X, weights = offset_data(np.float64)
+    shift = shift_of(X) + 0.5
+    _, mean, variance = kernel.shifted_moments(X, weights, shift)
+    _, r_mean, r_variance = _reference.shifted_moments(X, weights, shift)
+    np.testing.assert_allclose(mean, r_mean, rtol=1e-14)
+    np.testing.assert_allclose(variance, r_variance, rtol=1e-11)
+
+
+def test_moments_do_not_depend_on_the_thread_count(kernel):
+    X, weights = offset_data(np.float64)
+    shift = shift_of(X)
+    one = kernel.shifted_moments(X, weights, shift, None, 1)
+    for n_threads in (2, 3):
+        other = kernel.shifted_moments(X, weights, shift, None, n_threads)
+        assert other[0] == one[0]
+        np.testing.assert_array_equal(other[1], one[1])
+        np.testing.assert_array_equal(other[2], one[2])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_features", [6, 8, 21])     # below, at and past eight lanes
+def test_distances_match_the_twin(kernel, dtype, n_features):
+    X, weights = offset_data(dtype)
+    X = np.ascontiguousarray(np.tile(X, 4)[:, :n_features])
+    shift = shift_of(X)
+    computed = np.full(X.shape[0], np.nan, dtype=np.float32)
+    reference = np.empty(X.shape[0])
+    with_distances = kernel.shifted_moments(X, weights, shift, computed, 2)
+    _reference.shifted_moments(X, weights, shift, reference)
+    np.testing.assert_allclose(computed, reference, rtol=1e-6)
+    # Keeping the distances changes nothing else.
+    without = kernel.shifted_moments(X, weights, shift, None, 2)
+    np.testing.assert_array_equal(with_distances[2], without[2])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_nonfinite_value_shows_in_the_moments(kernel, bad):
+    X, weights = offset_data(np.float64)
+    X[N_ROWS - 3, 4] = bad
+    weights[N_ROWS - 3] = 0.0      # even in a row of zero weight
+    _, mean, variance = kernel.shifted_moments(X, weights, shift_of(X[:100]))
+    assert not np.isfinite(mean[4]) or not np.isfinite(variance[4])
+    assert np.all(np.isfinite(np.delete(mean, 4))) and np.all(np.isfinite(np.delete(variance, 4)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("scaled", [False, True])
+@pytest.mark.parametrize("intercept_term", [0.0, 1.0])
+def test_row_norm_sums_match_the_twin(kernel, dtype, scaled, intercept_term):
+    X, weights = offset_data(dtype, n_rows=3001)
+    rng = np.random.default_rng(3)
+    mean = X.mean(axis=0, dtype=np.float64) + rng.normal(0, 0.01, X.shape[1])
+    inv_scale = rng.uniform(0.5, 20, X.shape[1]) if scaled else np.ones(X.shape[1])
+    rows = rng.choice(X.shape[0], 40, replace=False).astype(np.intp)
+    for subset in (None, rows):
+        k_total, k_largest = kernel.row_norm_sums(X, weights, mean, inv_scale, intercept_term,
+                                                   subset)
+        r_total, r_largest = _reference.row_norm_sums(X, weights, mean, inv_scale,
+                                                      intercept_term, subset)
+        assert k_total == pytest.approx(r_total, rel=1e-12)
+        assert k_largest == pytest.approx(r_largest, rel=1e-12)
+    with pytest.raises(IndexError, match="row 3001 is not a row of X"):
+        kernel.row_norm_sums(X, weights, mean, inv_scale, 1.0, np.array([0, 3001], np.intp))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_first_nonfinite_matches_the_twin(kernel, dtype):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((5000, 13)).astype(dtype)
+    assert kernel.first_nonfinite(X) is None and _reference.first_nonfinite(X) is None
+    for cells in ([(4999, 12)], [(2500, 3), (2500, 1), (4000, 0)], [(0, 0), (1, 0)]):
+        bad = X.copy()
+        for (row, column), value in zip(cells, [np.nan, -np.inf, np.inf]):
+            bad[row, column] = value
+        expected = min(cells)
+        assert kernel.first_nonfinite(bad) == _reference.first_nonfinite(bad) == expected
