@@ -109,9 +109,15 @@ def test_scaled_sparse_equals_scaled_dense_and_the_twin(optimizer, extra, batch_
         assert np.max(np.abs(sparse_coef - unscaled_coef)) > 1e-3 * np.max(np.abs(sparse_coef))
 
 
-@pytest.mark.parametrize("average_start", [0, 9])
+# Plain SGD without l1 keeps its average in closed form; a strong l2 folds the weights'
+# scale into them several times an epoch.
+AVERAGED_CASES = EXACT_CASES + [("sgd", {"l2": 0.05}), ("sgd", {"l2": 10.0}),
+                                ("sgd", {"l2": 0.5, "weight_decay": 0.3})]
+
+
+@pytest.mark.parametrize("average_start", [0, 9, 70])
 @pytest.mark.parametrize("batch_size", BATCH_SIZES)
-@pytest.mark.parametrize("optimizer, extra", EXACT_CASES)
+@pytest.mark.parametrize("optimizer, extra", AVERAGED_CASES)
 def test_averaged_sparse_equals_averaged_dense_and_the_twin(optimizer, extra, batch_size,
                                                             average_start):
     X, rng = sparse_data(seed=1)
@@ -131,7 +137,7 @@ def test_averaged_sparse_equals_averaged_dense_and_the_twin(optimizer, extra, ba
     assert_close(sparse_average, twin_average)
     assert_close(sparse_coef, dense_coef)
     assert_close(sparse_coef, twin_coef)
-    assert np.max(np.abs(sparse_average - sparse_coef)) > 1e-3 * np.max(np.abs(sparse_coef))
+    assert np.max(np.abs(sparse_average - sparse_coef)) > 1e-6 * np.max(np.abs(sparse_coef))
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "adamax"])
@@ -280,3 +286,35 @@ def test_a_non_finite_stored_value_is_named_by_row_and_column(bad, kind):
     fitted = GDRegressor(max_iter=2, tol=None).fit(X[:10], y[:10])
     with pytest.raises(ValueError, match=f"X contains {kind} at row {row}, column {column}"):
         fitted.partial_fit(X, y)
+
+
+@pytest.mark.parametrize("batch_size", [1, 5])
+@pytest.mark.parametrize("loss, multiclass, n_outputs", [("log_loss", "multinomial", 3),
+                                                         ("hinge", "ovr", 3)])
+def test_averaged_sgd_with_several_outputs_equals_dense(loss, multiclass, n_outputs,
+                                                        batch_size):
+    X, rng = sparse_data(seed=7)
+    y = rng.integers(0, n_outputs, X.shape[0]).astype(float)
+    inv_scale = inverse_scales(X)
+    config = {"optimizer": "sgd", "loss": loss, "multiclass": multiclass, "l2": 0.3,
+              "batch_size": batch_size, "shuffle": True, "learning_rate": 0.05}
+    _, _, average, _ = run("cython", X, y, config, inv_scale=inv_scale, average_start=4,
+                           n_outputs=n_outputs)
+    _, _, dense_average, _ = run("cython", X.toarray(), y, config, inv_scale=inv_scale,
+                                 average_start=4, n_outputs=n_outputs)
+    _, _, twin_average, _ = run("numpy", X, y, config, inv_scale=inv_scale,
+                                average_start=4, n_outputs=n_outputs)
+    assert_close(average, dense_average)
+    assert_close(average, twin_average)
+
+
+def test_averaged_float32_sgd_is_close_to_the_twin():
+    X, rng = sparse_data(seed=8, dtype=np.float32)
+    y = regression_targets(X, rng)
+    inv_scale = inverse_scales(X)
+    config = {"optimizer": "sgd", "l2": 0.2, "batch_size": 1, "learning_rate": 0.02}
+    _, _, average, _ = run("cython", X, y, config, inv_scale=inv_scale, average_start=0)
+    _, _, twin_average, _ = run("numpy", X, y, config, inv_scale=inv_scale, average_start=0)
+    assert average.dtype == np.float32
+    np.testing.assert_allclose(average, twin_average, rtol=0,
+                               atol=1e-4 * float(np.max(np.abs(twin_average))))

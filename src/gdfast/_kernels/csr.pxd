@@ -34,9 +34,16 @@
 # and state, the same as the dense loop's.
 # CSR rows are trained uncentred (centring would make every row dense); a per-feature
 # scale multiplies each value as the row is read (scaled_csr_row).
-# Averaging (averaging.pxd) needs every parameter as it is after each update: with it, each
-# update is followed by `settle` and the fold of the parameters into their mean, both
-# O(n_features), the cost of the dense loop's averaging.
+# Averaging (averaging.pxd). LAZY_SGD without l1 keeps the sum of the averaged weights in
+# closed form, O(nnz) per update: with w_i = σ_i·v_i after update i, c_m = Σ_{i≤m} σ_i and
+# U_m = Σ_{i≤m} c_{i−1}·Δv_i (Δv_i the change of v at update i, on the batch's columns),
+# Σ_{i≤m} w_i = c_m·v_m − U_m. U lives in the average buffer itself (its weight entries),
+# c in work.average_scale_sum; the intercepts, updated every step, are averaged directly;
+# folding σ into v first moves c·v into U (settle), and the epoch's end (or an interrupt)
+# turns U back into the mean. Every other update is followed by `settle` and the fold of
+# every parameter into the mean, both O(n_features), the cost of the dense loop's
+# averaging; plain SGD with l1 (whose thresholds are not linear) then takes DENSE_STEP
+# (run_epoch_csr), which has nothing to settle.
 
 from cython cimport floating
 from libc.math cimport fabs, isfinite, pow
@@ -115,6 +122,10 @@ cdef struct SparseWork:
                                 # features.pxd's inv_scale)
     void* scaled_row            # a row's values times their scales, when there are scales
     EpochConfig compact_cfg     # LAZY_COMPACT's step: the epoch's, without the l1 step
+    bint lazy_average           # LAZY_SGD without l1, averaging: the sum in closed form
+    void* average               # its U (weight entries) and the intercepts' running mean
+    long long average_start     # updates after which averaging starts
+    double average_scale_sum    # c: the sum of the scales of the averaged updates
 
 
 cdef inline const floating* scaled_csr_row(RowSource source, SparseWork* work, Py_ssize_t i,
@@ -161,9 +172,18 @@ cdef inline void settle(SparseWork* work, floating* theta, floating* state,
     """Bring every column up to update `now` and fold the scale into the weights: O(n)."""
     cdef Py_ssize_t j, k
     cdef floating s = <floating>work.scale
+    cdef floating* offsets = <floating*>work.average
+    cdef floating c = <floating>work.average_scale_sum
     if work.lazy_l1 or work.n_idle > 0:
         for j in range(work.n_features):
             catch_up(work, theta, state, j, now)
+    if work.lazy_average and work.average_scale_sum != 0.0:
+        # Σ w_i = c·v − U stays the same sum with c = 0 and U − c·v.
+        for k in range(work.n_outputs):
+            for j in range(weights_start(k, work.n_features),
+                           weights_start(k, work.n_features) + work.n_features):
+                offsets[j] -= c * theta[j]
+        work.average_scale_sum = 0.0
     if work.scale != 1.0:
         for k in range(work.n_outputs):
             for j in range(weights_start(k, work.n_features),
@@ -176,12 +196,42 @@ cdef inline void settle(SparseWork* work, floating* theta, floating* state,
             work.applied[j] = 0.0
 
 
+cdef inline void begin_lazy_average(SparseWork* work, const floating* of_type,
+                                    long long now) noexcept nogil:
+    """Turn the mean ā of the k = now − average_start updates averaged so far into the
+    closed form's U = −k·ā (c = 0); with none yet, U = 0 (the buffer's content is not
+    read before the first averaged update)."""
+    cdef floating* offsets = <floating*>work.average
+    cdef long long k = now - work.average_start
+    cdef Py_ssize_t j, o
+    work.average_scale_sum = 0.0
+    for o in range(work.n_outputs):
+        for j in range(weights_start(o, work.n_features),
+                       weights_start(o, work.n_features) + work.n_features):
+            offsets[j] = <floating>(-k) * offsets[j] if k > 0 else 0
+
+
+cdef inline void end_lazy_average(SparseWork* work, const floating* theta,
+                                  long long now) noexcept nogil:
+    """After settle (c = 0, so the sum is −U): the weights' mean ā = −U/k."""
+    cdef floating* offsets = <floating*>work.average
+    cdef long long k = now - work.average_start
+    cdef Py_ssize_t j, o
+    if not work.lazy_average or k <= 0:
+        return
+    for o in range(work.n_outputs):
+        for j in range(weights_start(o, work.n_features),
+                       weights_start(o, work.n_features) + work.n_features):
+            offsets[j] = -offsets[j] / <floating>k
+
+
 cdef inline void shrink_weights(SparseWork* work, floating* theta, floating* state,
                                 double factor, long long now) noexcept nogil:
     """weights ← factor · weights in O(1); settled once |scale| falls below 1e-9, before
     the next step divides by it (weights.pxd, shrink)."""
     work.scale *= factor
-    if fabs(work.scale) < 1e-9:
+    # With a lazy average, c·v − U loses about 1/scale of its digits: folded sooner.
+    if fabs(work.scale) < (1e-3 if work.lazy_average else 1e-9):
         settle(work, theta, state, now)
 
 
@@ -371,6 +421,10 @@ cdef inline double sgd_on_csr_rows(
     cdef double coupled = cfg.l2 + cfg.weight_decay
     cdef double weight, loss_sum = 0.0, intercept_step
     cdef ScaledVector w
+    cdef bint averaging = work.lazy_average and t > work.average_start
+    cdef floating* offsets = <floating*>work.average
+    cdef floating* u
+    cdef floating step, c_step
     w.n = nf
     for i in range(n_rows):
         prefetch_ahead(source, theta, y, sample_weight, not cfg.unit_weights,
@@ -396,12 +450,24 @@ cdef inline double sgd_on_csr_rows(
         for k in range(work.n_outputs):
             w.values = theta + weights_start(k, nf)
             add_scaled(&w, -lr * work.slopes[i * work.n_outputs + k], x, columns, nnz)
+            if averaging and work.average_scale_sum != 0.0:
+                # U += c_{t−1}·Δv, Δv on the row's columns as add_scaled moved v.
+                step = <floating>(-lr * work.slopes[i * work.n_outputs + k] / w.scale)
+                c_step = <floating>work.average_scale_sum * step
+                u = offsets + weights_start(k, nf)
+                for p in range(nnz):
+                    u[columns[p]] += c_step * x[p]
     if cfg.fit_intercept:
         for k in range(work.n_outputs):
             intercept_step = 0.0
             for i in range(n_rows):
                 intercept_step += work.slopes[i * work.n_outputs + k]
             theta[weights_start(k, nf) + nf] -= <floating>lr * <floating>intercept_step
+    if averaging:
+        work.average_scale_sum += work.scale
+        for k in range(work.n_outputs):
+            update_average(offsets + weights_start(k, nf) + nf,
+                           theta + weights_start(k, nf) + nf, 1, t - work.average_start)
     if work.lazy_l1:
         work.threshold += lr * cfg.l1 / fabs(work.scale)
     return loss_sum
@@ -482,6 +548,8 @@ cdef inline int csr_epoch_loop(
     if work.lazy_l1:
         for j in range(work.n_features):
             work.applied[j] = 0.0
+    if work.lazy_average:
+        begin_lazy_average(work, theta, t[0])
     loss_sum[0] = 0.0
     while start < n_samples:
         n_rows = min(cfg.batch_size, n_samples - start)
@@ -505,16 +573,18 @@ cdef inline int csr_epoch_loop(
             t[0] -= 1
             return NONFINITE
         loss_sum[0] += batch_loss
-        if average != NULL and t[0] > average_start:
+        if average != NULL and t[0] > average_start and not work.lazy_average:
             settle(work, theta, state, t[0])
             update_average(average, theta, work.n_params, t[0] - average_start)
         start += n_rows
         if start >= next_check:
             if signal_handler_raised():
                 settle(work, theta, state, t[0])
+                end_lazy_average(work, theta, t[0])
                 return INTERRUPTED
             next_check = start + check_rows
     settle(work, theta, state, t[0])
+    end_lazy_average(work, theta, t[0])
     if not all_finite(theta, work.n_params):
         return NONFINITE
     if average != NULL and t[0] > average_start and not all_finite(average, work.n_params):

@@ -690,9 +690,10 @@ def run_epoch_csr(
     """run_epoch over the rows of a CSR matrix (CSRRows): the same arguments and result but
     mean (CSR rows are trained uncentred: config["center"] must be false; with
     config["scale"] the model sees x∘inv_scale). Duplicate column indices in a row add up,
-    as in scipy; their order does not matter. One thread. With averaging, every update
-    brings all the parameters up to date before folding them into the average, O(n_features)
-    per update."""
+    as in scipy; their order does not matter. One thread. With averaging, plain SGD without
+    l1 keeps the average in closed form (O(nnz) per update); any other update is followed
+    by bringing every parameter up to date and folding it into the average, O(n_features)
+    (csr.pxd)."""
     cdef EpochConfig cfg = config
     cdef Py_ssize_t n_samples = rows.n_samples, n_features = rows.n_features, n_outputs
     cdef Py_ssize_t max_nnz = rows.max_row_nnz, capacity
@@ -729,7 +730,16 @@ def run_epoch_csr(
     work.n_outputs = n_outputs
     work.n_params = coef.shape[0]
     work.kind = sparse_step_kind(&cfg)
+    if average_ptr != NULL and work.kind == LAZY_SGD and cfg.l1 > 0:
+        # Averaging reads every weight after each update, which the late l1 steps would
+        # first have to catch up column by column: the plain update of every weight is the
+        # same update at less cost.
+        work.kind = DENSE_STEP
     work.lazy_l1 = cfg.l1 > 0 and work.kind != DENSE_STEP
+    work.lazy_average = average_ptr != NULL and work.kind == LAZY_SGD and not work.lazy_l1
+    work.average = average_ptr
+    work.average_start = average_start
+    work.average_scale_sum = 0.0
     work.n_idle = idle_buffers(&cfg, &work.idle_factor) if work.kind == LAZY_COMPACT else 0
     dtype = np.asarray(coef).dtype
     # Per column: the l1 part applied (only with lazy l1) and the update it is at; the

@@ -90,8 +90,9 @@ PARAMETERS_DOC = """
         row with batch_size=1). The optimizer goes on from the last iterate, which the state
         keeps beside the average, so partial_fit and warm_start resume both exactly.
         loss_curve_ and the stopping rule follow the iterates; early stopping scores and
-        keeps the averaged model. On sparse X each update then costs O(n_features) (every
-        weight brought up to date and folded into the mean), as on dense X.
+        keeps the averaged model. On sparse X, plain SGD without l1 keeps the average in
+        closed form (an update stays O(non-zeros)); any other update then costs
+        O(n_features), as on dense X.
     n_jobs : int or None, default=None
         Threads that share the gradient of a batch of 2**20 values (rows × features) or more
         (full batches and large mini-batches of big data sets). None or -1: every core this process may use. The result depends on
