@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from gdfast import GDClassifier, GDRegressor
 from gdfast.linear_model import _engine
-from gdfast.optim import Adam, AdamW, Adamax, NAdam
+from gdfast.optim import Adam, Adamax, AdamW, NAdam
 
 N_SAMPLES, N_FEATURES = 60, 40
 EPOCHS = 3
@@ -85,14 +85,14 @@ def test_each_rule_takes_the_expected_kind_of_sparse_update(optimizer, extra, ki
 
 @pytest.mark.parametrize("optimizer", ["adam", "adamw", "nadam", "adamax"])
 def test_lazy_adam_family_updates_only_the_batch_columns(optimizer):
-    assert _engine.sparse_update_kind(dict(optimizer=optimizer, lazy=True)) == "lazy compact"
+    assert _engine.sparse_update_kind({"optimizer": optimizer, "lazy": True}) == "lazy compact"
 
 
 @pytest.mark.parametrize("batch_size", BATCH_SIZES)
 @pytest.mark.parametrize("optimizer, extra, kind", EXACT_CASES)
 def test_sparse_equals_dense_and_the_twin(optimizer, extra, kind, batch_size):
     X, rng = sparse_data()
-    y, n_outputs, multiclass = targets("squared_error", rng)
+    y, _, _ = targets("squared_error", rng)
     config = {"optimizer": optimizer, "batch_size": batch_size, "shuffle": True,
               "learning_rate": 0.05, **extra}
     sparse_coef, sparse_state, scalars, losses = run("cython", X, y, config)
@@ -131,8 +131,8 @@ def test_every_loss_and_multinomial_sparse_equals_dense(loss, n_classes, optimiz
 def test_one_vs_rest_sparse_equals_dense():
     X, rng = sparse_data(seed=4)
     y = rng.integers(0, 3, N_SAMPLES).astype(float)
-    config = dict(optimizer="sgd", loss="hinge", multiclass="ovr", batch_size=1,
-                  learning_rate=0.05, l2=0.01)
+    config = {"optimizer": "sgd", "loss": "hinge", "multiclass": "ovr", "batch_size": 1,
+                  "learning_rate": 0.05, "l2": 0.01}
     sparse_coef = run("cython", X, y, config, 3)[0]
     dense_coef = run("cython", X.toarray(), y, config, 3)[0]
     assert np.max(np.abs(sparse_coef - dense_coef)) < 1e-10
@@ -141,7 +141,7 @@ def test_one_vs_rest_sparse_equals_dense():
 def test_float32_sparse_is_close_to_dense():
     X, rng = sparse_data(dtype=np.float32)
     y, _, _ = targets("squared_error", rng)
-    config = dict(optimizer="sgd", batch_size=1, learning_rate=0.05, l2=0.05, l1=0.01)
+    config = {"optimizer": "sgd", "batch_size": 1, "learning_rate": 0.05, "l2": 0.05, "l1": 0.01}
     sparse_coef = run("cython", X, y, config)[0]
     dense_coef = run("cython", X.toarray(), y, config)[0]
     assert sparse_coef.dtype == np.float32
@@ -163,7 +163,7 @@ def test_scale_settles_when_it_nears_underflow():
     """A strong l2 shrinks the scale below 1e-9 within an epoch; the result is unchanged."""
     X, rng = sparse_data()
     y, _, _ = targets("squared_error", rng)
-    config = dict(optimizer="sgd", batch_size=1, learning_rate=0.5, l2=1.0, l1=0.001)
+    config = {"optimizer": "sgd", "batch_size": 1, "learning_rate": 0.5, "l2": 1.0, "l1": 0.001}
     sparse_coef = run("cython", X, y, config)[0]
     dense_coef = run("cython", X.toarray(), y, config)[0]
     assert np.max(np.abs(sparse_coef - dense_coef)) < 1e-10
@@ -175,8 +175,8 @@ def test_lazy_adam_family_equals_the_twin_and_leaves_other_columns_alone(optimiz
                                                                          batch_size):
     X, rng = sparse_data()
     y, _, _ = targets("squared_error", rng)
-    config = dict(optimizer=optimizer, lazy=True, batch_size=batch_size, learning_rate=0.05,
-                  weight_decay=0.01)
+    config = {"optimizer": optimizer, "lazy": True, "batch_size": batch_size, "learning_rate": 0.05,
+                  "weight_decay": 0.01}
     coef, state, scalars, losses = run("cython", X, y, config)
     twin_coef, twin_state, twin_scalars, twin_losses = run("numpy", X, y, config)
     assert np.max(np.abs(coef - twin_coef)) < 1e-10
@@ -193,7 +193,7 @@ def test_lazy_adam_family_equals_the_twin_and_leaves_other_columns_alone(optimiz
 def test_lazy_adam_with_l1_applies_the_l1_step_to_every_weight():
     X, rng = sparse_data()
     y, _, _ = targets("squared_error", rng)
-    config = dict(optimizer="adam", lazy=True, batch_size=3, learning_rate=0.05, l1=0.05)
+    config = {"optimizer": "adam", "lazy": True, "batch_size": 3, "learning_rate": 0.05, "l1": 0.05}
     coef = run("cython", X, y, config)[0]
     twin_coef = run("numpy", X, y, config)[0]
     assert np.max(np.abs(coef - twin_coef)) < 1e-10
@@ -214,8 +214,8 @@ def regression_problem(seed=0):
                                                 ("rmsprop", None), ("adam", "l2")])
 def test_regressor_on_sparse_equals_dense_uncentred(optimizer, penalty, batch_size):
     X, y = regression_problem()
-    params = dict(optimizer=optimizer, penalty=penalty, alpha=0.01, batch_size=batch_size,
-                  max_iter=5, tol=None, random_state=0)
+    params = {"optimizer": optimizer, "penalty": penalty, "alpha": 0.01, "batch_size": batch_size,
+                  "max_iter": 5, "tol": None, "random_state": 0}
     sparse_model = GDRegressor(**params).fit(X, y)
     dense_model = GDRegressor(center=False, scale=True, **params).fit(X.toarray(), y)
     assert np.max(np.abs(sparse_model.coef_ - dense_model.coef_)) < 1e-10
@@ -228,7 +228,7 @@ def test_regressor_on_sparse_equals_dense_uncentred(optimizer, penalty, batch_si
 
 def test_twin_engine_on_sparse_equals_the_kernel_through_the_estimator():
     X, y = regression_problem()
-    params = dict(optimizer="adagrad", batch_size=4, max_iter=4, tol=None, random_state=0)
+    params = {"optimizer": "adagrad", "batch_size": 4, "max_iter": 4, "tol": None, "random_state": 0}
     kernel = GDRegressor(**params).fit(X, y)
     twin = GDRegressor(engine="numpy", **params).fit(X, y)
     assert np.max(np.abs(kernel.coef_ - twin.coef_)) < 1e-10
@@ -238,7 +238,7 @@ def test_twin_engine_on_sparse_equals_the_kernel_through_the_estimator():
 def test_classifier_on_sparse_equals_dense_uncentred(n_classes):
     X, rng = sparse_data(seed=5)
     y = np.digitize(X @ rng.normal(size=N_FEATURES), [0.0] if n_classes == 2 else [-0.3, 0.3])
-    params = dict(max_iter=5, tol=None, random_state=0, penalty="l2", alpha=1e-3)
+    params = {"max_iter": 5, "tol": None, "random_state": 0, "penalty": "l2", "alpha": 1e-3}
     sparse_model = GDClassifier(**params).fit(X, y)
     dense_model = GDClassifier(center=False, scale=True, **params).fit(X.toarray(), y)
     assert np.max(np.abs(sparse_model.coef_ - dense_model.coef_)) < 1e-10
@@ -274,7 +274,7 @@ def test_classifier_partial_fit_and_early_stopping_on_sparse():
                                      sp.csc_array, sp.lil_matrix])
 def test_every_sparse_format_gives_the_csr_model(convert):
     X, y = regression_problem()
-    params = dict(max_iter=3, tol=None, random_state=0)
+    params = {"max_iter": 3, "tol": None, "random_state": 0}
     expected = GDRegressor(**params).fit(X, y)
     model = GDRegressor(**params).fit(convert(X), y)
     np.testing.assert_array_equal(model.coef_, expected.coef_)
@@ -283,7 +283,7 @@ def test_every_sparse_format_gives_the_csr_model(convert):
 
 def test_int64_indices_and_float32_values():
     X, y = regression_problem()
-    params = dict(max_iter=3, tol=None, random_state=0)
+    params = {"max_iter": 3, "tol": None, "random_state": 0}
     expected = GDRegressor(**params).fit(X, y)
     wide = X.copy()
     wide.indices = wide.indices.astype(np.int64)
@@ -348,8 +348,8 @@ def test_negative_or_out_of_range_indices_are_refused():
 
 
 def test_the_kernel_checks_the_csr_structure_itself():
-    X, y = regression_problem()
-    kernel_arrays = dict(data=X.data, indices=X.indices.copy(), indptr=X.indptr.astype(np.intp))
+    X, _ = regression_problem()
+    kernel_arrays = {"data": X.data, "indices": X.indices.copy(), "indptr": X.indptr.astype(np.intp)}
     for field, position, value, message in [("indices", 0, N_FEATURES, "column indices"),
                                             ("indices", 0, -3, "column indices"),
                                             ("indptr", 5, 0, "non-decreasing"),
@@ -392,8 +392,8 @@ def test_unsorted_and_duplicate_indices_act_as_scipy_reads_them():
     assert not messy.has_canonical_format
     saved = copies(messy)
     for optimizer, batch_size in [("sgd", 1), ("adagrad", 1), ("rmsprop", 5), ("adam", 1)]:
-        params = dict(optimizer=optimizer, batch_size=batch_size, max_iter=3, tol=None,
-                      random_state=0)
+        params = {"optimizer": optimizer, "batch_size": batch_size, "max_iter": 3, "tol": None,
+                      "random_state": 0}
         expected = GDRegressor(**params).fit(X, y)
         model = GDRegressor(**params).fit(messy, y)
         assert np.max(np.abs(model.coef_ - expected.coef_)) < 1e-10, optimizer
@@ -409,8 +409,8 @@ def test_empty_and_all_zero_rows_train_as_dense_zero_rows():
     X[9, X[9].indices] = 0           # stored zeros
     assert X.indptr[5] == X.indptr[4] and X[9].nnz > 0 and not np.any(X[9].data)
     saved = copies(X)
-    params = dict(max_iter=3, tol=None, random_state=0, batch_size=4, penalty="l1",
-                  alpha=0.01)
+    params = {"max_iter": 3, "tol": None, "random_state": 0, "batch_size": 4, "penalty": "l1",
+                  "alpha": 0.01}
     model = GDRegressor(**params).fit(X, y)
     dense = GDRegressor(center=False, scale=True, **params).fit(X.toarray(), y)
     assert np.max(np.abs(model.coef_ - dense.coef_)) < 1e-10
@@ -439,7 +439,7 @@ def test_lazy_is_an_optimizer_parameter_off_by_default(optimizer):
     assert optimizer().lazy is False
     assert optimizer(lazy=True).kernel_config()["lazy"] is True
     X, y = regression_problem()
-    params = dict(max_iter=3, tol=None, random_state=0)
+    params = {"max_iter": 3, "tol": None, "random_state": 0}
     lazy = GDRegressor(optimizer=optimizer(lazy=True), **params).fit(X, y)
     exact = GDRegressor(optimizer=optimizer(), **params).fit(X, y)
     dense = GDRegressor(optimizer=optimizer(lazy=True), center=False, scale=True, **params).fit(

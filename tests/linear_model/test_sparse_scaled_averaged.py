@@ -200,9 +200,9 @@ def test_sparse_scales_are_standard_scalers_with_mean_false():
 
 
 @pytest.mark.parametrize("params", [
-    dict(optimizer="sgd", penalty="elasticnet", alpha=0.01, batch_size=1),
-    dict(optimizer="adagrad", batch_size=8),
-    dict(optimizer="adam", penalty="l2", alpha=0.01, batch_size=None),
+    {"optimizer": "sgd", "penalty": "elasticnet", "alpha": 0.01, "batch_size": 1},
+    {"optimizer": "adagrad", "batch_size": 8},
+    {"optimizer": "adam", "penalty": "l2", "alpha": 0.01, "batch_size": None},
 ])
 def test_sparse_regressor_equals_a_with_mean_false_pipeline(params):
     X, y, weights, _ = weighted_problem()
@@ -219,7 +219,7 @@ def test_sparse_regressor_equals_a_with_mean_false_pipeline(params):
 def test_sparse_classifier_equals_a_with_mean_false_pipeline():
     X, rng = sparse_data(seed=3)
     y = (X @ rng.normal(size=N_FEATURES) > 0).astype(int)
-    params = dict(max_iter=5, tol=None, random_state=0, penalty="l2", alpha=1e-3)
+    params = {"max_iter": 5, "tol": None, "random_state": 0, "penalty": "l2", "alpha": 1e-3}
     model = GDClassifier(**params).fit(X, y)
     pipeline = make_pipeline(fitted_scaler(X), GDClassifier(scale=False, **params))
     pipeline[-1].fit(pipeline[0].transform(X), y)
@@ -228,9 +228,9 @@ def test_sparse_classifier_equals_a_with_mean_false_pipeline():
 
 
 @pytest.mark.parametrize("params", [
-    dict(optimizer="sgd", penalty="l1", alpha=0.01, batch_size=1),
-    dict(optimizer="adagrad", batch_size=4),
-    dict(optimizer="momentum", batch_size=8, learning_rate=0.005),
+    {"optimizer": "sgd", "penalty": "l1", "alpha": 0.01, "batch_size": 1},
+    {"optimizer": "adagrad", "batch_size": 4},
+    {"optimizer": "momentum", "batch_size": 8, "learning_rate": 0.005},
 ])
 @pytest.mark.parametrize("average", [True, 20])
 def test_averaged_sparse_estimator_equals_dense(params, average):
@@ -265,7 +265,7 @@ def test_sparse_partial_fit_follows_the_stream_scales():
 
 def test_scale_false_trains_sparse_x_on_its_raw_values():
     X, y, _, _ = weighted_problem(seed=6)
-    params = dict(max_iter=3, tol=None, random_state=0, scale=False)
+    params = {"max_iter": 3, "tol": None, "random_state": 0, "scale": False}
     sparse_model = GDRegressor(**params).fit(X, y)
     dense_model = GDRegressor(center=False, **params).fit(X.toarray(), y)
     assert_close(sparse_model.coef_, dense_model.coef_)
