@@ -70,21 +70,23 @@ def kernel_arrays(X):
             np.ascontiguousarray(X.indptr, dtype=np.intp))
 
 
-def row_blocks(X, min_values=NORM_BLOCK_VALUES):
+def row_blocks(X, *, per_column=False):
     """The rows of a CSR X a block at a time, as (start, stop, values, columns, indptr):
     the block's values in float64 with duplicate columns summed (on a copy of the block),
-    their columns, and offsets from 0. Blocks hold about max(min_values, n_features)
-    values, so that a per-block pass over the columns costs no more than the values."""
+    their columns, and offsets from 0. Blocks hold about NORM_BLOCK_VALUES values, or with
+    per_column (the caller makes an n_features vector per block) at least n_features, so
+    that the per-block vectors cost no more than the values."""
     n_samples = X.shape[0]
     # scipy knows (and caches) whether X has duplicates.
     canonical = X.has_canonical_format
     mean_row_nnz = max(1, X.nnz // max(1, n_samples))
-    block = max(1, max(min_values, X.shape[1]) // mean_row_nnz)
+    block_values = max(NORM_BLOCK_VALUES, X.shape[1]) if per_column else NORM_BLOCK_VALUES
+    block = max(1, block_values // mean_row_nnz)
     for start in range(0, n_samples, block):
         stop = min(n_samples, start + block)
         lo, hi = X.indptr[start], X.indptr[stop]
         indptr = X.indptr[start:stop + 1] - lo
-        values = X.data[lo:hi].astype(np.float64)
+        values = X.data[lo:hi].astype(np.float64)       # a copy, whatever X's dtype
         if canonical:
             columns = X.indices[lo:hi]
         else:
@@ -140,16 +142,19 @@ def weighted_moments(X, sample_weight):
     weight = float(np.sum(weights))
     n_features = X.shape[1]
     sums, stored_weight = np.zeros(n_features), np.zeros(n_features)
-    for start, stop, values, columns, indptr in row_blocks(X):
+    # The block's values are its own float64 copy (row_blocks): worked on in place.
+    for start, stop, values, columns, indptr in row_blocks(X, per_column=True):
         row_weights = np.repeat(weights[start:stop], np.diff(indptr))
-        sums += np.bincount(columns, weights=row_weights * values, minlength=n_features)
         stored_weight += np.bincount(columns, weights=row_weights, minlength=n_features)
+        values *= row_weights
+        sums += np.bincount(columns, weights=values, minlength=n_features)
     mean = sums / weight
+    del sums
     squares = np.zeros(n_features)
-    for start, stop, values, columns, indptr in row_blocks(X):
-        row_weights = np.repeat(weights[start:stop], np.diff(indptr))
-        deviation = values - mean[columns]
-        squares += np.bincount(columns, weights=row_weights * deviation * deviation,
-                               minlength=n_features)
+    for start, stop, values, columns, indptr in row_blocks(X, per_column=True):
+        values -= mean[columns]
+        values *= values
+        values *= np.repeat(weights[start:stop], np.diff(indptr))
+        squares += np.bincount(columns, weights=values, minlength=n_features)
     variance = (squares + np.maximum(weight - stored_weight, 0.0) * mean * mean) / weight
     return weight, mean, variance
