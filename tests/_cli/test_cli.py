@@ -115,8 +115,8 @@ def test_compare_on_a_builtin_set_prints_a_table_and_writes_curves(monkeypatch, 
     code, out, err = run_main(monkeypatch, tmp_path, capsys, "compare", "diabetes",
                               "--optimizers", "sgd,momentum,adam", "--epochs", "30")
     assert code == 0
-    assert "task: regression (guessed; --task to choose); batch size 32; features and target " \
-           "standardised" in out
+    assert "task: regression (guessed; --task to choose); batch size 32; features " \
+           "standardised by the estimators (scale=True); target standardised" in out
     rows = table_rows(out, ["sgd", "momentum", "adam"])
     for row in rows.values():
         assert 0 < float(row[4]) <= 1      # R² on the training data
@@ -147,8 +147,10 @@ def test_compare_standardises_a_regression_target_so_that_default_rates_compare(
         return out, {name: (float(row[3]), float(row[4])) for name, row in rows.items()}
 
     out, standardised = scores()
-    assert "features and target standardised" in out.splitlines()[1]
-    assert "scaling: features and target standardised (mean 0, variance 1)" in out
+    assert "features standardised by the estimators (scale=True); target standardised" in \
+        out.splitlines()[1]
+    assert "scaling: features standardised by the estimators (scale=True); target " \
+           "standardised (mean 0, variance 1)" in " ".join(out.split())
     for loss, r2 in standardised.values():
         assert best - 0.01 < r2 <= best
         assert abs(loss - (1 - r2)) < 0.01       # mean squared error of a variance-1 target

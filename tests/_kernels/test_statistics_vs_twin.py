@@ -74,14 +74,16 @@ def test_moments_do_not_depend_on_the_thread_count(kernel):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_features", [6, 8, 21])     # below, at and past eight lanes
-def test_distances_match_the_twin(kernel, dtype, n_features):
+@pytest.mark.parametrize("scaled", [False, True])
+def test_distances_match_the_twin(kernel, dtype, n_features, scaled):
     X, weights = offset_data(dtype)
     X = np.ascontiguousarray(np.tile(X, 4)[:, :n_features])
     shift = shift_of(X)
+    q = np.geomspace(0.01, 50, n_features) if scaled else None
     computed = np.full(X.shape[0], np.nan, dtype=np.float32)
     reference = np.empty(X.shape[0])
-    with_distances = kernel.shifted_moments(X, weights, shift, computed, 2)
-    _reference.shifted_moments(X, weights, shift, reference)
+    with_distances = kernel.shifted_moments(X, weights, shift, computed, 2, q)
+    _reference.shifted_moments(X, weights, shift, reference, distance_scale=q)
     np.testing.assert_allclose(computed, reference, rtol=1e-6)
     # Keeping the distances changes nothing else.
     without = kernel.shifted_moments(X, weights, shift, None, 2)

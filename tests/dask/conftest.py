@@ -7,6 +7,12 @@ pytest.importorskip("distributed")
 from distributed import Client, LocalCluster  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: starts worker processes of its own (seconds each); deselect with "
+        "-m 'not slow'")
+
+
 @pytest.fixture(scope="session")
 def client():
     """A client of a one-worker, two-thread cluster in this process (starts in well under a

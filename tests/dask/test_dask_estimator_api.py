@@ -104,11 +104,10 @@ def test_without_dask_gdfast_works_and_gdfast_dask_says_how_to_install():
 
 def test_two_worker_processes_train_the_same_model():
     """The model, the chunks and the kernel cross process boundaries."""
-    from distributed import Client, LocalCluster
+    from dask_processes import time_limit, worker_processes
     X, y = data(n_samples=300)
     labels = (y > np.median(y)).astype(int)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+    with worker_processes(2) as client, time_limit(120, "the fits on worker processes"):
         X_chunked = da.from_array(X, chunks=(100, 3)).persist()
         model = gd_dask.GDClassifier(max_iter=5, tol=None).fit(X_chunked, labels)
         local = gd_dask.GDRegressor(strategy="local_sgd", batch_size=8, max_iter=2,

@@ -329,3 +329,29 @@ def test_local_sgd_refuses_averaging():
     with pytest.raises(ValueError, match="average=True needs strategy='gradient'"):
         gd_dask.GDRegressor(strategy="local_sgd", average=True).fit(
             *chunked(X, y, chunks=CHUNKINGS[0]))
+
+
+@pytest.mark.usefixtures("client")
+def test_the_statistics_pass_gives_weighted_feature_means_and_variances():
+    """One pass over the chunks gives what centring and per-feature scaling need."""
+    from gdfast.dask import _chunks
+    from gdfast.dask._strategies import STATISTICS_BLOCK_ROWS, chunk_statistics
+    rng = np.random.default_rng(3)
+    n_samples = 2 * STATISTICS_BLOCK_ROWS + 17                # blocks of unequal sizes
+    X = rng.standard_normal((n_samples, 4)) * [1.0, 2.0, 0.5, 3.0] + [0.0, 1.0, -2.0, 5.0]
+    y = rng.standard_normal(n_samples)
+    weights = rng.uniform(0.0, 2.0, n_samples)
+    X_chunked, y_chunked, w_chunked = chunked(X, y, weights,
+                                              chunks=(1, 5000, n_samples - 5001))
+    model = gd_dask.GDRegressor()
+    prepare = _chunks.Preparation(model, np.dtype(np.float64), False)
+    sums = _chunks.reduce_chunks(chunk_statistics, X_chunked, y_chunked, w_chunked, prepare,
+                                 model)
+    total = sums["weight"]
+    mean = sums["weighted_x"] / total
+    variance = sums["weighted_x2"] / total - mean ** 2
+    np.testing.assert_allclose(total, weights.sum(), rtol=1e-12)
+    np.testing.assert_allclose(mean, np.average(X, axis=0, weights=weights), rtol=1e-10)
+    np.testing.assert_allclose(variance, np.average((X - mean) ** 2, axis=0, weights=weights),
+                               rtol=1e-10)
+    assert sums["rows"] == n_samples

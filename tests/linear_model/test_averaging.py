@@ -39,7 +39,7 @@ def test_average_false_and_an_unreached_start_are_the_last_iterate(estimator, da
     bit for bit, the model of average=False."""
     X, y = data
     params = dict(batch_size=batch_size, max_iter=3, tol=None, random_state=0)
-    plain = estimator(**params).fit(X, y)
+    plain = estimator(average=False, **params).fit(X, y)
     unreached = estimator(average=10**6, **params).fit(X, y)
     averaged = estimator(average=True, **params).fit(X, y)
     np.testing.assert_array_equal(unreached.coef_, plain.coef_)

@@ -239,9 +239,9 @@ def test_a_model_set_by_the_user_is_stored_in_the_scaled_parametrisation():
     model.coef_ = np.linspace(-1.0, 1.0, 6)
     model.intercept_ = np.array([2.5])
     optimizer = model._options(partial=True)[0]
-    weights, intercepts = model._resume_state(6, X.dtype, optimizer).model_coef()
+    weights, intercepts = model._resume_state(X.shape[0], 6, X.dtype, optimizer).model_coef()
     np.testing.assert_allclose(weights[0], model.coef_, rtol=1e-13)
     np.testing.assert_allclose(intercepts, model.intercept_, rtol=1e-13)
     # Unchanged attributes leave the state exactly as it was: a warm start continues the run.
     refit = GDRegressor(max_iter=3, tol=None, random_state=0).fit(X, y)
-    assert np.array_equal(refit._resume_state(6, X.dtype, optimizer).coef, refit._state.coef)
+    assert np.array_equal(refit._resume_state(X.shape[0], 6, X.dtype, optimizer).coef, refit._state.coef)

@@ -50,7 +50,8 @@ def test_in_a_pipeline_with_cross_validation():
 def test_grid_search_with_two_jobs_on_read_only_memory_maps():
     # 2,000 × 100 float64 is over joblib's 1 MB threshold: the workers get read-only memmaps.
     X, y = make_regression(2000, 100, seed=53)
-    search = GridSearchCV(GDRegressor(batch_size=64, max_iter=20, tol=None, random_state=0),
+    search = GridSearchCV(GDRegressor(batch_size=64, max_iter=20, tol=None, random_state=0,
+                                      average=False),
                           {"optimizer": ["sgd", "adam"], "penalty": [None, "l2"]}, cv=2,
                           n_jobs=2).fit(X, y)
     assert search.best_score_ > 0.9

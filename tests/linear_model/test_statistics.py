@@ -76,24 +76,29 @@ def data_sets():
     heavy = rng.standard_t(2, (5000, 8))
     one_hot = np.eye(12)[rng.integers(0, 12, 5000)]
     far = 1e3 + 0.1 * rng.standard_normal((5000, 4))
-    return {"gaussian": gaussian, "heavy": heavy, "one-hot": one_hot, "far": far}
+    raw = rng.standard_normal((5000, 6)) * np.geomspace(0.05, 200, 6) + rng.uniform(-500, 500, 6)
+    return {"gaussian": gaussian, "heavy": heavy, "one-hot": one_hot, "far": far, "raw": raw}
 
 
-@pytest.mark.parametrize("name", ["gaussian", "heavy", "one-hot", "far"])
+@pytest.mark.parametrize("name", ["gaussian", "heavy", "one-hot", "far", "raw"])
+@pytest.mark.parametrize("scale", [False, True])
 @pytest.mark.parametrize("center", [True, False])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_row_norms_equal_those_of_a_full_pass(name, center, fit_intercept, dtype):
+def test_row_norms_equal_those_of_a_full_pass(name, scale, center, fit_intercept, dtype):
+    """The largest norm from the distance bounds is the full pass's, scaled or not: the
+    distances are kept in a sample's estimate of the scales, and the bounds allow for it."""
     X = data_sets()[name].astype(dtype)
     weights = rng.uniform(0, 2, X.shape[0]).astype(dtype)
     weights[::5] = 0.0
-    statistics = describe_features(X, weights, center=center, scale=False, distances=True)
+    statistics = describe_features(X, weights, center=center, scale=scale, distances=True)
     total, largest = row_norm_sums(X, weights, statistics.mean, statistics.inv_scale,
                                    fit_intercept)
     assert statistics.largest_norm(X, weights, fit_intercept) == largest
     assert statistics.norm_total(fit_intercept) == pytest.approx(total, rel=1e-10)
     r_total, r_largest = _reference.row_norm_sums(X, weights, statistics.mean.astype(np.float64),
-                                                  1.0, float(fit_intercept))
+                                                  statistics.inv_scale.astype(np.float64),
+                                                  float(fit_intercept))
     assert total == pytest.approx(r_total, rel=1e-12)
     assert largest == pytest.approx(r_largest, rel=1e-12)
 

@@ -49,6 +49,13 @@ def main(argv=None):
                             "X @ w, scikit-learn and the NumPy reference; the memory of a "
                             "fit; time to within 1%% of the optimal loss (same as --only "
                             "sparse)")
+    bench.add_argument("--dask", action="store_true",
+                       help="instead: gdfast.dask against dask-glm and dask-ml (those "
+                            "installed) on a local cluster of two worker processes, time to "
+                            "within 1%% of the optimal training loss and the time per round "
+                            '(needs the extra: pip install "gdfast[dask]")')
+    bench.add_argument("--rows", type=int, default=None, metavar="N",
+                       help="with --dask, rows of the data (default 4000000)")
     compare = _add_compare_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "demo":
@@ -103,8 +110,9 @@ def _add_compare_parser(commands):
                          help="one rate for all, or auto: each optimizer's own (default)")
     compare.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
     compare.add_argument("--no-scale", action="store_true",
-                         help="train on the raw features and target (default: standardise "
-                              "the features, and a regression's target, so that every "
+                         help="train on the raw features and target (default: the linear "
+                              "estimators standardise the features themselves, scale=True, "
+                              "and a regression's target is standardised, so that every "
                               "optimizer's default rate suits the data)")
     compare.add_argument("--png", default="gdfast-compare.png", metavar="PATH",
                          help="where to write the loss curves (default gdfast-compare.png; "
@@ -187,12 +195,14 @@ def _run_compare(parser, args):
     batch = "full batch" if settings["batch_size"] is None else f"batch size {settings['batch_size']}"
     print(f"data: {description}")
     print(f"task: {task}" + (" (guessed; --task to choose)" if args.task == "auto" else "")
-          + f"; {batch}; {_compare.scaling_phrase(task, not args.no_scale)}")
+          + f"; {batch}; "
+          + _compare.scaling_phrase(task, not args.no_scale, settings["model"]))
     print(f"model: {_compare.model_phrase(settings['model'], settings['hidden'])}\n")
     results, X_used, y_used = _compare.run(
         X, y, task, optimizers, seed=args.seed, scale=not args.no_scale,
         progress=lambda line: print(line, file=sys.stderr, flush=True), **settings)
-    print(_compare.format_table(results, X_used, y_used, task, scale=not args.no_scale))
+    print(_compare.format_table(results, X_used, y_used, task, scale=not args.no_scale,
+                                model_kind=settings["model"]))
     fitted = {r["optimizer"]: r["model"] for r in results if r["model"] is not None}
     if plot and fitted:
         plots.plot_loss_curves(fitted, path=args.png,
@@ -207,6 +217,10 @@ def _run_compare(parser, args):
 
 
 def _run_bench(parser, args):
+    if args.dask:
+        return _run_bench_dask(parser, args)
+    if args.rows is not None:
+        parser.error("--rows applies to --dask only")
     from gdfast._cli import bench as _bench
 
     sizes = ("small",) if args.quick else ("large",)
@@ -225,4 +239,23 @@ def _run_bench(parser, args):
     _bench.write_json(results, args.json, machine)
     print(f"\nwritten to {args.json}; rerun with: {parser.prog}"
           + (" --quick" if args.quick else "") + (" --sparse" if args.sparse else ""))
+    return 0
+
+
+def _run_bench_dask(parser, args):
+    if args.quick or args.only:
+        parser.error("--quick and --only do not apply to --dask (use --rows for a smaller run)")
+    try:
+        import dask.array  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError:
+        parser.error('--dask needs Dask, an optional extra: pip install "gdfast[dask]"')
+    from gdfast._cli import bench_dask
+
+    rows = bench_dask.DEFAULT_ROWS if args.rows is None else args.rows
+    if rows < 10 * bench_dask.N_CHUNKS:
+        parser.error(f"--rows must be at least {10 * bench_dask.N_CHUNKS}")
+    results, notes = bench_dask.run(rows, progress=lambda line: print(line, file=sys.stderr,
+                                                                      flush=True))
+    print(bench_dask.format_table(results, notes))
     return 0

@@ -185,14 +185,15 @@ def guess_task(y):
 
 
 def make_estimator(model, task, optimizer, *, batch_size, epochs, tol, learning_rate, seed,
-                   hidden=(32,)):
-    """The estimator `compare` trains for one optimizer: linear or a network (`hidden`, the
-    units of each hidden layer; relu). tol=None runs every epoch."""
+                   hidden=(32,), scale=True):
+    """The estimator `compare` trains for one optimizer: linear (scale: standardising the
+    features itself) or a network (`hidden`, the units of each hidden layer; relu).
+    tol=None runs every epoch."""
     common = dict(optimizer=optimizer, learning_rate=learning_rate, batch_size=batch_size,
                   max_iter=epochs, random_state=seed)
     if model == "linear":
         Estimator = GDClassifier if task == "classification" else GDRegressor
-        return Estimator(tol=tol, n_iter_no_change=N_ITER_NO_CHANGE, **common)
+        return Estimator(tol=tol, n_iter_no_change=N_ITER_NO_CHANGE, scale=scale, **common)
     Estimator = MLPClassifier if task == "classification" else MLPRegressor
     # A network's tol is a number: "every epoch" is a patience longer than the fit.
     patience = N_ITER_NO_CHANGE if tol is not None else epochs + 1
@@ -227,8 +228,10 @@ def run(X, y, task, optimizers, *, batch_size, epochs, tol, learning_rate, seed,
     first gradients 100 times larger, which the plain-gradient rules absorb (their step
     grows with the gradient) and the adaptive ones do not (their step is about the rate,
     whatever the gradient), so that Adam would still be far from the fit after 100 epochs.
-    R² is the same on either scale."""
-    if scale:
+    The linear estimators standardise the features themselves (scale=True, inside the
+    kernel): X reaches them as given. The networks have no such option, so X is
+    standardised for them here. R² is the same on either scale."""
+    if scale and model != "linear":
         X = StandardScaler().fit_transform(X)
     if task == "regression":
         y = np.asarray(y, dtype=np.float64)
@@ -238,7 +241,7 @@ def run(X, y, task, optimizers, *, batch_size, epochs, tol, learning_rate, seed,
     for number, name in enumerate(optimizers, 1):
         estimator = make_estimator(model, task, name, batch_size=batch_size, epochs=epochs,
                                    tol=tol, learning_rate=learning_rate, seed=seed,
-                                   hidden=hidden)
+                                   hidden=hidden, scale=scale)
         start = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
@@ -258,13 +261,18 @@ def run(X, y, task, optimizers, *, batch_size, epochs, tol, learning_rate, seed,
     return results, X, y
 
 
-def scaling_phrase(task, scale):
+def scaling_phrase(task, scale, model="linear"):
     """What `run` did to the data, e.g. 'features and target standardised'."""
     scaled = "features and target" if task == "regression" else "features"
-    return f"{scaled} {'standardised' if scale else 'as given'}"
+    if not scale:
+        return f"{scaled} as given"
+    if model != "linear":
+        return f"{scaled} standardised"
+    phrase = "features standardised by the estimators (scale=True)"
+    return phrase + ("; target standardised" if task == "regression" else "")
 
 
-def format_table(results, X, y, task, scale=True):
+def format_table(results, X, y, task, scale=True, model_kind="linear"):
     """The table of `run`'s results; X and y are the data the models were trained on."""
     score_name = "accuracy" if task == "classification" else "R²"
     header = (f"{'optimizer':<10} {'learning rate':>13} {'epochs':>7} {'final loss':>12} "
@@ -287,13 +295,13 @@ def format_table(results, X, y, task, scale=True):
                            "batches" + ("; a network's includes its l2 penalty" if network
                                         else "") + f"); {score_name} on the training data.", 96)
     if scale:
-        note = (f"{scaling_phrase(task, scale)} (mean 0, variance 1), so that each optimizer's "
-                "default learning rate suits the data")
+        note = (f"{scaling_phrase(task, scale, model_kind)} (mean 0, variance 1), so that each "
+                "optimizer's default learning rate suits the data")
         if task == "regression":
             note += f"; the loss is on that scale, {score_name} the same on either"
         note += ". --no-scale trains on the raw values."
     else:
-        note = (f"{scaling_phrase(task, scale)} (--no-scale): an optimizer's default learning "
+        note = (f"{scaling_phrase(task, scale, model_kind)} (--no-scale): an optimizer's default learning "
                 "rate may not suit values far from order one.")
     lines += textwrap.wrap("scaling: " + note, 96)
     return "\n".join(lines)

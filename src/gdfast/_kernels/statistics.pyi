@@ -10,6 +10,7 @@ def shifted_moments(
     shift: npt.NDArray[np.float64],
     distances: npt.NDArray[np.float32] | None = ...,
     n_threads: int = ...,
+    distance_scale: npt.NDArray[np.float64] | None = ...,
 ) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 
 def row_norm_sums(

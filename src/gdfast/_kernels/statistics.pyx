@@ -31,24 +31,24 @@ cdef inline double lane_sum(const double* lanes) noexcept nogil:
                                                               + (lanes[6] + lanes[7]))
 
 
-cdef inline double squared_distance(const floating* x, const double* c,
+cdef inline double squared_distance(const floating* x, const double* c, const double* q,
                                     Py_ssize_t n) noexcept nogil:
-    """‖x − c‖²: four independent partial sums, so the additions do not wait on each other
-    (without -ffast-math the compiler keeps a reduction's order)."""
+    """‖(x − c)∘q‖²: four independent partial sums, so the additions do not wait on each
+    other (without -ffast-math the compiler keeps a reduction's order)."""
     cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, e0, e1, e2, e3
     cdef Py_ssize_t j = 0
     while j + 4 <= n:
-        e0 = x[j] - c[j]
-        e1 = x[j + 1] - c[j + 1]
-        e2 = x[j + 2] - c[j + 2]
-        e3 = x[j + 3] - c[j + 3]
+        e0 = (x[j] - c[j]) * q[j]
+        e1 = (x[j + 1] - c[j + 1]) * q[j + 1]
+        e2 = (x[j + 2] - c[j + 2]) * q[j + 2]
+        e3 = (x[j + 3] - c[j + 3]) * q[j + 3]
         a0 += e0 * e0
         a1 += e1 * e1
         a2 += e2 * e2
         a3 += e3 * e3
         j += 4
     while j < n:
-        e0 = x[j] - c[j]
+        e0 = (x[j] - c[j]) * q[j]
         a0 += e0 * e0
         j += 1
     return (a0 + a1) + (a2 + a3)
@@ -72,12 +72,13 @@ cdef inline double squared_norm(const double* v, Py_ssize_t n) noexcept nogil:
 
 cdef int segment_sums(const floating[:, ::1] X, const floating[::1] weights,
                       const double* shift, Py_ssize_t start, Py_ssize_t stop,
-                      double* sums, float* distances) noexcept nogil:
+                      double* sums, float* distances, const double* q) noexcept nogil:
     """Σ s, Σ s·(x − shift) and Σ s·(x − shift)² over rows start..stop into sums (1 + 2d
-    values), and each row's ‖x − shift‖ into distances (unless NULL). -1 if out of memory.
+    values), and each row's ‖(x − shift)∘q‖ into distances (unless NULL). -1 if out of
+    memory.
     Four rows at a time: each load and store of a block sum then serves four values of X."""
     cdef Py_ssize_t d = X.shape[1], i, j, k, block, end
-    cdef double s, s0, s1, s2, s3, e0, e1, e2, e3, p0, p1, p2, p3, c
+    cdef double s, s0, s1, s2, s3, e0, e1, e2, e3, p0, p1, p2, p3, c, u
     cdef double lanes[4 * LANES]
     cdef Py_ssize_t width
     cdef const floating* x0
@@ -131,10 +132,11 @@ cdef int segment_sums(const floating[:, ::1] X, const floating[::1] weights,
                         p3 = s3 * e3
                         first[j + k] += (p0 + p1) + (p2 + p3)
                         second[j + k] += (p0 * e0 + p1 * e1) + (p2 * e2 + p3 * e3)
-                        lanes[k] += e0 * e0
-                        lanes[LANES + k] += e1 * e1
-                        lanes[2 * LANES + k] += e2 * e2
-                        lanes[3 * LANES + k] += e3 * e3
+                        u = q[j + k] * q[j + k]
+                        lanes[k] += u * (e0 * e0)
+                        lanes[LANES + k] += u * (e1 * e1)
+                        lanes[2 * LANES + k] += u * (e2 * e2)
+                        lanes[3 * LANES + k] += u * (e3 * e3)
                     j += LANES
                 for k in range(d - j):
                     c = shift[j + k]
@@ -148,10 +150,11 @@ cdef int segment_sums(const floating[:, ::1] X, const floating[::1] weights,
                     p3 = s3 * e3
                     first[j + k] += (p0 + p1) + (p2 + p3)
                     second[j + k] += (p0 * e0 + p1 * e1) + (p2 * e2 + p3 * e3)
-                    lanes[k] += e0 * e0
-                    lanes[LANES + k] += e1 * e1
-                    lanes[2 * LANES + k] += e2 * e2
-                    lanes[3 * LANES + k] += e3 * e3
+                    u = q[j + k] * q[j + k]
+                    lanes[k] += u * (e0 * e0)
+                    lanes[LANES + k] += u * (e1 * e1)
+                    lanes[2 * LANES + k] += u * (e2 * e2)
+                    lanes[3 * LANES + k] += u * (e3 * e3)
                 for k in range(4):
                     distances[i + k] = sqrt(lane_sum(&lanes[k * LANES]))
             i += 4
@@ -165,7 +168,7 @@ cdef int segment_sums(const floating[:, ::1] X, const floating[::1] weights,
                 first[j] += p0
                 second[j] += p0 * e0
             if distances != NULL:
-                distances[i] = sqrt(squared_distance(x0, shift, d))
+                distances[i] = sqrt(squared_distance(x0, shift, q, d))
             i += 1
         for j in range(2 * d):
             sums[1 + j] += scratch[j]
@@ -175,16 +178,23 @@ cdef int segment_sums(const floating[:, ::1] X, const floating[::1] weights,
 
 
 def shifted_moments(const floating[:, ::1] X, const floating[::1] sample_weight,
-                    const double[::1] shift, float[::1] distances=None, int n_threads=1):
+                    const double[::1] shift, float[::1] distances=None, int n_threads=1,
+                    const double[::1] distance_scale=None):
     """(Σ s, mean, variance) of X's features under the weights s (float64; the population
     variance Σ s·(x − mean)²/Σ s), summed around `shift`. With `distances` (one float32
-    per row), each row's ‖x − shift‖ is written there in the same pass. NaN or infinite values in the
+    per row), each row's ‖(x − shift)∘q‖ is written there in the same pass, q =
+    distance_scale (ones if None). NaN or infinite values in the
     result mean X (or the weights) hold a NaN or infinity, or the sums overflowed."""
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k, j
     if sample_weight.shape[0] != n or shift.shape[0] != d:
         raise ValueError("sample_weight needs one value per row of X and shift one per column.")
     if distances is not None and distances.shape[0] != n:
         raise ValueError("distances needs one value per row of X.")
+    if distance_scale is None:
+        distance_scale = np.ones(d)
+    if distance_scale.shape[0] != d:
+        raise ValueError("distance_scale needs one value per column of X.")
+    cdef const double* q = &distance_scale[0] if d > 0 else NULL
     cdef Py_ssize_t n_segments = (n + SEGMENT_ROWS - 1) // SEGMENT_ROWS
     segment = np.zeros((max(n_segments, 1), 1 + 2 * d), dtype=np.float64)
     cdef double[:, ::1] sums = segment
@@ -197,12 +207,12 @@ def shifted_moments(const floating[:, ::1] X, const floating[::1] sample_weight,
         with nogil:
             for k in range(n_segments):
                 if segment_sums(X, sample_weight, &shift[0], k * SEGMENT_ROWS,
-                                min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out) != 0:
+                                min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out, q) != 0:
                     failed += 1
     else:
         for k in prange(n_segments, nogil=True, num_threads=threads, schedule="dynamic"):
             if segment_sums(X, sample_weight, &shift[0], k * SEGMENT_ROWS,
-                            min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out) != 0:
+                            min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out, q) != 0:
                 failed += 1
     if failed:
         raise MemoryError("no memory for the sums of the features")

@@ -3,10 +3,11 @@ first epoch, computed the obvious way (two passes, whole-array NumPy)."""
 import numpy as np
 
 
-def shifted_moments(X, sample_weight, shift, distances=None, n_threads=1):
+def shifted_moments(X, sample_weight, shift, distances=None, n_threads=1, distance_scale=None):
     """(Σ s, mean, variance) of X's features under the weights s, in float64: the weighted
     mean, then the population variance Σ s·(x − mean)²/Σ s. `shift` only matters to the
-    kernel's rounding; with `distances`, each row's ‖x − shift‖ is written there."""
+    kernel's rounding; with `distances`, each row's ‖(x − shift)∘distance_scale‖ is written
+    there (distance_scale None: ones)."""
     del n_threads
     X = np.asarray(X, dtype=np.float64)
     weights = np.asarray(sample_weight, dtype=np.float64)
@@ -14,7 +15,8 @@ def shifted_moments(X, sample_weight, shift, distances=None, n_threads=1):
     mean = weights @ X / total
     variance = weights @ (X - mean) ** 2 / total
     if distances is not None:
-        distances[:] = np.sqrt(np.sum((X - np.asarray(shift)) ** 2, axis=1))
+        q = np.ones(X.shape[1]) if distance_scale is None else np.asarray(distance_scale)
+        distances[:] = np.sqrt(np.sum(((X - np.asarray(shift)) * q) ** 2, axis=1))
     return total, mean, variance
 
 

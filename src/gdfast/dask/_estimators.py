@@ -7,6 +7,7 @@ from functools import partial
 import dask
 import dask.array as da
 import numpy as np
+from distributed import KilledWorker
 from sklearn.base import _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
@@ -54,10 +55,22 @@ DASK_PARAMETERS_DOC = """
     early_stopping : bool, default=False
         As in memory, with the held-out rows drawn in each chunk: about validation_fraction
         of every chunk's rows (seeded by random_state; not stratified), scored unweighted.
-    average : bool or int, default=False
+    average : bool, int or 'auto', default='auto'
         As in memory, with strategy='gradient' (the client averages the iterates of its
-        steps); strategy='local_sgd' refuses it.
+        steps); strategy='local_sgd' refuses True and an integer, and 'auto' averages
+        nothing there.
 """
+
+# The scheduler runs a task again on another worker when the one running it dies, up to its
+# allowed-failures; past that the computation fails with Dask's KilledWorker, given to the
+# user with what it means for the estimator and what to do.
+WORKER_LOST = (
+    "A Dask worker died while running a task of this fit, and the scheduler gave up on the "
+    "task (it retries a task on another worker up to distributed.scheduler.allowed-failures "
+    "times). The fit stopped and the estimator keeps the model it had before (none, if it "
+    "was not fitted). Workers die when they run out of memory (their memory_limit), are "
+    "killed or lose their machine: see the workers' logs, then fit again. Dask's message: "
+    "{error}")
 
 _EXTRA_PARAMETERS = {"strategy": "gradient", "local_epochs": 1}
 _CHANGED_DEFAULTS = {"batch_size": None, "scale": False}
@@ -99,6 +112,13 @@ class _DaskTraining:
     def _n_threads(self):
         return 1 if self.n_jobs is None else super()._n_threads()
 
+    def _average_start(self, n_samples=None):
+        """As in memory; 'auto' averages nothing with 'local_sgd', whose chunks take their
+        own updates (no single sequence of iterates)."""
+        if self.strategy == "local_sgd" and self.average == "auto":
+            return None
+        return super()._average_start(n_samples)
+
     def _scaled(self):
         """The chunked passes centre but do not scale yet."""
         if super()._scaled():
@@ -122,9 +142,11 @@ class _DaskTraining:
         previous = dict(self.__dict__)
         try:
             self._train_chunked(X, y, sample_weight, partial=partial, classes=classes)
-        except BaseException:
+        except BaseException as error:
             self.__dict__.clear()
             self.__dict__.update(previous)
+            if isinstance(error, KilledWorker):
+                raise RuntimeError(WORKER_LOST.format(error=error)) from error
             raise
 
     def _train_chunked(self, X, y, sample_weight, *, partial, classes):
@@ -164,7 +186,7 @@ class _DaskTraining:
         prepare = _chunks.Preparation(prepare.model, dtype, prepare.classifier, class_weights,
                                       1.0 if unit_weights else n_samples / total, holdout,
                                       first_rows=prepare.first_rows)
-        state = (self._resume_state(X.shape[1], dtype, optimizer) if resume
+        state = (self._resume_state(X.shape[0], X.shape[1], dtype, optimizer) if resume
                  else self._chunked_new_state(X, y, sample_weight, prepare, sums, optimizer))
         epoch = EPOCHS[self.strategy](self, X, y, sample_weight, prepare, n_samples)
         state, history, interrupt = self._train(
@@ -217,7 +239,7 @@ class _DaskTraining:
             intercepts = np.zeros(self._n_outputs())
         # Σ s'·‖(x − mean, 1)‖² for the rescaled weights s' = s·n/W, expanded in the sums.
         centre = mean.astype(np.float64)
-        squares = (float(sums["weighted_squares"]) - 2.0 * float(weighted_x @ centre)
+        squares = (float(np.sum(sums["weighted_x2"])) - 2.0 * float(weighted_x @ centre)
                    + total * float(centre @ centre))
         norm_total = (n_samples / total) * max(squares, 0.0) + n_samples * float(self.fit_intercept)
         largest = 0.0
@@ -227,7 +249,7 @@ class _DaskTraining:
                                             prepare, prepare.model, mean)["max_norm"]
         rate = self._rate_from_row_norms(optimizer, norm_total, float(largest), n_samples)
         return TrainingState.new(mean, intercepts, optimizer, seed, rate,
-                                 average_start=self._average_start())
+                                 average_start=self._average_start(n_samples))
 
     def _validation_score(self, state, X, y, prepare):
         """The score (R² or accuracy, unweighted as in memory) of state's model on the rows

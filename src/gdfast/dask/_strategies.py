@@ -30,15 +30,26 @@ def _empty_like(coef):
 # --- tasks on one chunk ----------------------------------------------------------------
 
 
+# Rows per block of the statistics pass: a block's rows and their squares stay in the core's
+# cache between the sums that read them, so the pass reads X from memory once.
+STATISTICS_BLOCK_ROWS = 4096
+
+
 def chunk_statistics(X, y, sample_weight, prepare, model):
-    """One pass of sums over a chunk's rows (checked as in memory): rows, Σ s, Σ s·x,
-    Σ s·‖x‖², and the model's target sums (model._target_sums)."""
+    """One pass of sums over a chunk's rows (checked as in memory): rows, Σ s, Σ s·x and
+    Σ s·x² per feature (the feature means and variances; their total is Σ s·‖x‖², the
+    automatic step's), and the model's target sums (model._target_sums)."""
     X, y, sample_weight = prepare(X, y, sample_weight, check=True)
     weights = sample_weight.astype(np.float64)
-    rows = X.astype(np.float64, copy=False)
+    weighted_x = np.zeros(X.shape[1])
+    weighted_x2 = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], STATISTICS_BLOCK_ROWS):
+        rows = X[start:start + STATISTICS_BLOCK_ROWS].astype(np.float64, copy=False)
+        block_weights = weights[start:start + STATISTICS_BLOCK_ROWS]
+        weighted_x += block_weights @ rows
+        weighted_x2 += block_weights @ (rows * rows)
     return {"rows": X.shape[0], "weight": float(np.sum(weights)),
-            "weighted_x": weights @ rows,
-            "weighted_squares": float(weights @ np.einsum("ij,ij->i", rows, rows)),
+            "weighted_x": weighted_x, "weighted_x2": weighted_x2,
             "target": model._target_sums(y, weights)}
 
 

@@ -93,7 +93,7 @@ class BaseGD(BaseEstimator):
         "center": ["boolean"],
         "scale": ["boolean", one_of(["auto"])],
         "warm_start": ["boolean"],
-        "average": ["boolean", POSITIVE_INTEGER],
+        "average": ["boolean", POSITIVE_INTEGER, one_of(["auto"])],
         "n_jobs": [POSITIVE_INTEGER, Options(Integral, {-1}), None],
         "verbose": ["verbose"],
         "engine": [one_of(_engine.ENGINES)],
@@ -294,9 +294,23 @@ class BaseGD(BaseEstimator):
     def _multiclass(self):
         return "none"
 
-    def _average_start(self):
+    def _average_start(self, n_samples=None):
         """The update after which the iterates are averaged (average=True: 0), or None
-        without averaging."""
+        without averaging. 'auto' averages the stochastic steps of plain SGD at its
+        automatic rate (batches smaller than the n_samples rows, learning_rate='auto', the
+        default parametrisation center) from the middle of the first epoch on: a constant
+        step leaves noise that the average cancels, and the way in from the starting point
+        would only weigh on it. A full batch's steps are exact and the
+        adaptive rules shrink their own steps, so their averages would only lag behind the
+        iterates; center=False keeps the textbook iteration."""
+        if self.average == "auto":
+            n_rows = n_samples or 0
+            stochastic = not self._full_batch(n_rows) if n_rows else self.batch_size is not None
+            plain_sgd = get_optimizer(self.optimizer).name == "sgd"
+            if not (stochastic and plain_sgd and self.learning_rate == "auto"
+                    and self._centred()):
+                return None
+            return -(-n_rows // (self.batch_size or n_rows or 1)) // 2   # half an epoch's updates
         if isinstance(self.average, (bool, np.bool_)):
             return 0 if self.average else None
         return int(self.average)
@@ -365,7 +379,7 @@ class BaseGD(BaseEstimator):
         return TrainingState.new(statistics.mean, intercepts, optimizer, seed,
                                  self._base_rate(optimizer, X, sample_weight, statistics),
                                  inv_scale=statistics.inv_scale, moments=moments,
-                                 average_start=self._average_start())
+                                 average_start=self._average_start(X.shape[0]))
 
     def _follow_stream(self, state, X, sample_weight, optimizer):
         """A stream's next chunk: the statistics become those of every row so far (the
@@ -380,7 +394,7 @@ class BaseGD(BaseEstimator):
             state.moments, state.coef.dtype, center=self._centred(), scale=self._scaled())
         state.restandardise(mean, inv_scale, optimizer.buffer_units)
 
-    def _resume_state(self, n_features, dtype, optimizer):
+    def _resume_state(self, n_samples, n_features, dtype, optimizer):
         """The fitted state, with coef_ and intercept_ as they are now (a user may set them).
         When they are the averaged model the fit left, the state goes on from its last
         iterate and running average; coefficients set by hand are the iterate to go on from,
@@ -407,7 +421,8 @@ class BaseGD(BaseEstimator):
             if state.n_averaged > 0:
                 state.average_start = state.t           # set by hand: average afresh
             state.set_model_coef(weights, self.intercept_)
-        state.set_averaging(self._average_start())
+        if not (self.average == "auto" and state.average is not None):
+            state.set_averaging(self._average_start(n_samples))   # 'auto' keeps its start
         return state
 
     def _fit_encoded(self, X, y, sample_weight, optimizer, schedule, *, partial, y_original=None):
@@ -433,7 +448,7 @@ class BaseGD(BaseEstimator):
         normalised = self._normalise_weights(sample_weight)
         unit_weights = normalised is sample_weight     # returned as given only if all ones
         sample_weight = normalised
-        state = (self._resume_state(n_features, X.dtype, optimizer) if resume
+        state = (self._resume_state(X.shape[0], n_features, X.dtype, optimizer) if resume
                  else self._new_state(X, y, sample_weight, optimizer, stream=partial))
         if partial and resume:
             self._follow_stream(state, X, sample_weight, optimizer)
@@ -597,6 +612,10 @@ class BaseGD(BaseEstimator):
                     continue        # slow, not settled: a smaller rate would only be slower
                 if adaptive and state.adaptive_rate > schedule.min_rate_fraction * base_rate:
                     state.adaptive_rate *= schedule.factor
+                    if self.average == "auto" and state.average is not None:
+                        # Average the smaller steps alone: the larger ones' noise and the
+                        # way in would only weigh on their average.
+                        state.average_start = state.t
                 else:
                     stop = "rule"
                     break

@@ -61,7 +61,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
                  penalty=None, alpha=1e-4, l1_ratio=0.15, batch_size=1, max_iter=1000,
                  tol=1e-3, n_iter_no_change=5, early_stopping=False, validation_fraction=0.1,
                  shuffle=True, random_state=None, fit_intercept=True, center=True,
-                 scale="auto", warm_start=False, average=False, n_jobs=None, verbose=0,
+                 scale="auto", warm_start=False, average="auto", n_jobs=None, verbose=0,
                  engine="cython"):
         self.multi_class = multi_class
         self.class_weight = class_weight

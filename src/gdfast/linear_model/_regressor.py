@@ -83,16 +83,26 @@ PARAMETERS_DOC = """
         StandardScaler.partial_fit's), the model carried over unchanged.
     warm_start : bool, default=False
         fit() continues from the fitted coefficients and optimizer state.
-    average : bool or int, default=False
+    average : bool, int or 'auto', default='auto'
         True: coef_ and intercept_ are the average of the parameters after every update
-        (Polyak–Ruppert averaging); an integer m >= 1: of those after update m (the
+        (Polyak–Ruppert averaging), which cancels most of the noise of stochastic steps, so
+        that the default fit is within 1% of the optimum after one or two epochs where the
+        last iterate still wanders around it; False: the last iterate (scikit-learn's
+        default); 'auto': for plain SGD ('sgd') at learning_rate='auto' on batches smaller
+        than the data with center on, the average after the first half epoch's updates
+        (the way in from the starting point left out), restarted whenever the 'adaptive'
+        schedule lowers the rate, else False (a full batch's exact steps
+        and the adaptive rules' shrinking ones are only slowed by an average, and
+        center=False is the textbook iteration);
+        an integer m >= 1: the average of the parameters after update m (the
         averaging starts once the update count t exceeds m; an update is one batch, so one
         row with batch_size=1). The optimizer goes on from the last iterate, which the state
         keeps beside the average, so partial_fit and warm_start resume both exactly.
         loss_curve_ and the stopping rule follow the iterates; early stopping scores and
         keeps the averaged model. On sparse X, plain SGD without l1 keeps the average in
         closed form (an update stays O(non-zeros)); any other update then costs
-        O(n_features), as on dense X.
+        O(n_features), as on dense X. Sparse X is never centred, so 'auto' does not
+        average it.
     n_jobs : int or None, default=None
         Threads that share the gradient of a batch of 2**20 values (rows × features) or more
         (full batches and large mini-batches of big data sets). None or -1: every core this process may use. The result depends on
@@ -151,7 +161,7 @@ class GDRegressor(RegressorMixin, BaseGD):
                  alpha=1e-4, l1_ratio=0.15, batch_size=1, max_iter=1000, tol=1e-3,
                  n_iter_no_change=5, early_stopping=False, validation_fraction=0.1,
                  shuffle=True, random_state=None, fit_intercept=True, center=True,
-                 scale="auto", warm_start=False, average=False, n_jobs=None, verbose=0,
+                 scale="auto", warm_start=False, average="auto", n_jobs=None, verbose=0,
                  engine="cython"):
         self.epsilon = epsilon
         super().__init__(loss, optimizer=optimizer, learning_rate=learning_rate,

@@ -100,10 +100,15 @@ def describe_features(X, sample_weight, *, center, scale, distances=False, n_thr
     row_distances = np.empty(n_samples, dtype=np.float32) if distances else None
     # A NaN or infinity in X would warn on its way through the sums; it is reported below.
     with np.errstate(invalid="ignore", over="ignore"):
-        shift = np.mean(X[spaced], axis=0, dtype=np.float64)
+        sample = X[spaced].astype(np.float64)
+        shift = np.mean(sample, axis=0)
         shift[~np.isfinite(shift)] = 0.0
+        # The distances are measured in the sample's estimate of the scales, so that bounds
+        # on the scaled rows' norms stay tight (largest_norm).
+        distance_scale = _estimated_inverse_scale(sample) if scale else np.ones(X.shape[1])
         weight, mean, variance = _kernel.shifted_moments(X, sample_weight, shift,
-                                                         row_distances, n_threads)
+                                                         row_distances, n_threads,
+                                                         distance_scale)
     if not (np.isfinite(weight) and np.all(np.isfinite(mean)) and np.all(np.isfinite(variance))):
         check_finite(X)
         if not np.isfinite(weight):
@@ -113,8 +118,15 @@ def describe_features(X, sample_weight, *, center, scale, distances=False, n_thr
     model_mean, inv_scale = statistics_from_moments(Moments(weight, mean, variance), X.dtype,
                                                     center=center, scale=scale)
     return FeatureStatistics(
-        mean=model_mean, inv_scale=inv_scale, weight=weight, weighted_mean=mean, variance=variance, shift=shift,
-        distances=row_distances)
+        mean=model_mean, inv_scale=inv_scale, weight=weight, weighted_mean=mean,
+        variance=variance, shift=shift, distances=row_distances, distance_scale=distance_scale)
+
+
+def _estimated_inverse_scale(sample):
+    """1/std of each feature over a sample of rows (1 where it shows no finite spread)."""
+    std = np.std(sample, axis=0)
+    usable = np.isfinite(std) & (std > 0)
+    return np.where(usable, 1.0 / np.where(usable, std, 1.0), 1.0)
 
 
 def _describe_sparse(X, sample_weight, *, center, scale):
@@ -165,7 +177,8 @@ class FeatureStatistics:
     weighted_mean: np.ndarray
     variance: np.ndarray            # Σ s·(x − weighted_mean)² / Σ s
     shift: np.ndarray               # the point the sums were taken around
-    distances: np.ndarray = None    # each row's ‖x − shift‖, if asked for
+    distances: np.ndarray = None    # each row's ‖(x − shift)∘distance_scale‖, if asked for
+    distance_scale: np.ndarray = None   # the scales the distances were measured in
 
     def moments(self):
         return Moments(self.weight, self.weighted_mean, self.variance)
@@ -180,28 +193,32 @@ class FeatureStatistics:
         return self.weight * (per_weight + float(fit_intercept))
 
     def largest_norm(self, X, sample_weight, fit_intercept):
-        """max s·‖(z, 1)‖² over the rows of X. With the rows' distances to the shift c, the
-        triangle inequality bounds each ‖x − mean‖ within ‖x − c‖ ± ‖mean − c‖: only the rows
-        whose upper bound reaches the largest lower bound can hold the maximum, and only
-        they are read again (all of X if the features are scaled or no distances were
-        kept)."""
+        """max s·‖(z, 1)‖² over the rows of X, z = (x − mean)∘inv_scale. The pass kept each
+        row's distance δ = ‖(x − c)∘q‖ to the shift c in the estimated scales q; with r =
+        inv_scale/q, z = ((x − c)∘q)∘r + (c − mean)∘inv_scale, so ‖z‖ lies within
+        min(r)·δ − g and max(r)·δ + g, g = ‖(c − mean)∘inv_scale‖: only the rows whose upper
+        bound reaches the largest lower bound can hold the maximum, and only they are read
+        again (all of X if no distances were kept)."""
         mean = self.mean.astype(np.float64)
-        if self.distances is None or np.any(self.inv_scale != 1):
-            return row_norm_sums(X, sample_weight, mean, self.inv_scale, fit_intercept)[1]
-        gap = float(np.linalg.norm(mean - self.shift)) * (1 + BOUND_SLACK)
+        scale = self.inv_scale.astype(np.float64)
+        if self.distances is None:
+            return row_norm_sums(X, sample_weight, mean, scale, fit_intercept)[1]
+        ratio = scale / self.distance_scale
+        low, high = float(np.min(ratio, initial=1.0)), float(np.max(ratio, initial=1.0))
+        gap = float(np.linalg.norm((self.shift - mean) * scale)) * (1 + BOUND_SLACK)
         extra = float(fit_intercept)
         weights = sample_weight
         highest_lower = 0.0
         for start in range(0, X.shape[0], ROW_BLOCK):
             distance = self.distances[start:start + ROW_BLOCK].astype(np.float64)
-            lower = np.maximum(distance * (1 - BOUND_SLACK) - gap, 0.0) ** 2 + extra
+            lower = np.maximum(low * distance * (1 - BOUND_SLACK) - gap, 0.0) ** 2 + extra
             highest_lower = max(highest_lower, float(np.max(
                 lower * weights[start:start + ROW_BLOCK])))
         candidates = []
         for start in range(0, X.shape[0], ROW_BLOCK):
             distance = self.distances[start:start + ROW_BLOCK].astype(np.float64)
-            upper = (distance * (1 + BOUND_SLACK) + gap) ** 2 + extra
+            upper = (high * distance * (1 + BOUND_SLACK) + gap) ** 2 + extra
             reaching = upper * weights[start:start + ROW_BLOCK] >= highest_lower * (1 - BOUND_SLACK)
             candidates.append(start + np.flatnonzero(reaching))
         rows = np.concatenate(candidates)
-        return row_norm_sums(X, sample_weight, mean, self.inv_scale, fit_intercept, rows)[1]
+        return row_norm_sums(X, sample_weight, mean, scale, fit_intercept, rows)[1]
