@@ -1,7 +1,8 @@
 """What `python -m gdfast bench` measures: one training epoch of each case against the cost
 of reading X once (`X @ w`), the NumPy reference and scikit-learn's SGD, timed in the same
 run, what a fit costs besides its epochs (its setup), and the time the default estimators
-take to come within 1% of the optimal training loss. The networks' section is gdfast._cli.bench_network. `pytest benchmarks
+take to come within 1% of the optimal training loss. The networks' section is
+gdfast._cli.bench_network, sparse X's gdfast._cli.bench_sparse. `pytest benchmarks
 --benchmark-only` times the same linear cases (benchmarks/conftest.py).
 
 Every ratio is against a baseline measured in this run on this machine: a number from
@@ -21,7 +22,7 @@ from time import perf_counter
 import numpy as np
 
 from gdfast import _layout
-from gdfast._cli import bench_network, bench_quality
+from gdfast._cli import bench_network, bench_quality, bench_sparse
 from gdfast.linear_model import _engine
 
 # name -> (rows, features). In the large shapes X (float64) is 80-160 MB, far more than the
@@ -457,6 +458,7 @@ def run(sizes=("small", "large"), only=(), progress=None):
         if result["kind"] == "epoch":
             _add_ratios(result, floors[result["shape"]]["seconds"])
     results += bench_network.run(sizes, only, matches, min_seconds, progress)
+    results += bench_sparse.run(sizes, only, matches, progress)
     results += _run_setup(sizes, only, progress)
     results += bench_quality.run(sizes, only, matches, progress)
     results += _run_memory(sizes, only, progress)
@@ -488,7 +490,8 @@ def names(sizes):
     """The name of every case, time-to-quality and memory measurement, for --only."""
     return [case.name for case in cases(sizes)] + bench_quality.names(sizes) + \
         setup_names(sizes) + [
-        case.name for case in memory_cases(sizes)] + bench_network.names(sizes)
+        case.name for case in memory_cases(sizes)] + bench_network.names(sizes) + \
+        bench_sparse.names(sizes)
 
 
 def machine_info():
@@ -572,6 +575,7 @@ def format_table(results, machine=None):
                   "SGDClassifier(log_loss), fit with max_iter=1 and the same constant step). "
                   "f32/f64: float32 s/epoch ÷ float64 s/epoch."]
     lines += bench_network.format_table(results)
+    lines += bench_sparse.format_table(results)
     setups = [r for r in results if r["kind"] == "setup"]
     if setups:
         first = setups[0]

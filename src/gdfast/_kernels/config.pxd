@@ -100,3 +100,6 @@ cdef struct EpochConfig:
     double beta2
     bint amsgrad
     double momentum_decay
+    # Adam family on CSR rows: update only the coordinates a batch's rows hold (and the
+    # intercepts), as PyTorch's SparseAdam; else every coordinate, as for dense rows.
+    bint lazy

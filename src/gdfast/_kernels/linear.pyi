@@ -13,6 +13,7 @@ STATUS_OK: Final[int]
 STATUS_NONFINITE: Final[int]
 STATUS_INTERRUPTED: Final[int]
 SCALAR_STATE_SIZE: Final[int]
+SPARSE_STEP_KINDS: Final[dict[int, str]]
 
 _Floating = np.float32 | np.float64
 
@@ -65,3 +66,46 @@ def read_rows_in_order(
     """Σ X[order[i]]·w on one core with the epoch loop's prefetching (a benchmark bound)."""
 
 def cpu_supports_avx2_fma() -> bool: ...
+
+class CSRRows:
+    """A CSR matrix's arrays (float data, int32 indices, intp indptr), checked once."""
+    data: npt.NDArray[_Floating]
+    indices: npt.NDArray[np.int32]
+    indptr: npt.NDArray[np.intp]
+    n_features: int
+    max_row_nnz: int
+    distinct: bool
+    @property
+    def n_samples(self) -> int: ...
+    def __init__(
+        self,
+        data: npt.NDArray[_Floating],
+        indices: npt.NDArray[np.int32],
+        indptr: npt.NDArray[np.intp],
+        n_features: int,
+    ) -> None: ...
+
+def run_epoch_csr(
+    rows: CSRRows,
+    y: npt.NDArray[_Floating],
+    sample_weight: npt.NDArray[_Floating],
+    coef: npt.NDArray[_Floating],
+    state: npt.NDArray[_Floating],
+    scalars: npt.NDArray[np.float64],
+    order: npt.NDArray[np.intp],
+    config: dict[str, int | float | bool],
+    t: int,
+    rng_state: int,
+    average: npt.NDArray[_Floating],
+    average_start: int,
+    inv_scale: npt.NDArray[_Floating] | None = None,
+) -> tuple[int, float, int, int, float]:
+    """run_epoch over CSR rows (trained uncentred; scaled with config["scale"])."""
+
+def sparse_update_kind(config: dict[str, int | float | bool]) -> str:
+    """'lazy sgd', 'lazy compact' or 'dense step': how run_epoch_csr updates under config."""
+
+def read_csr_rows_in_order(
+    rows: CSRRows, order: npt.NDArray[np.intp], w: npt.NDArray[np.float64]
+) -> float:
+    """Σ x_order[i]·w over float64 CSR rows with the CSR epochs' prefetching (a bound)."""

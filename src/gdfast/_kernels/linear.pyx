@@ -9,7 +9,8 @@
 # intercept last in each row (layout.pxd); the rows are read through a RowSource
 # (rowsource.pxd) and seen by the model through a FeatureMap (features.pxd). Dense rows are
 # read as contiguous runs, not as (index, value) pairs: the four-row groups and the prefetch
-# of spans depend on it; another kind of rows gets loops of its own, chosen once per batch.
+# of spans depend on it. CSR rows get loops of their own (csr.pxd), chosen once per epoch
+# by the entry point run_epoch_csr.
 # gdfast/_slow/linear.py is the slow, obvious twin of this file.
 # The two halves of a step are also entry points of their own (batch_gradient,
 # optimizer_step), running the same code, for callers that sum gradients over chunks of rows
@@ -33,7 +34,9 @@ from gdfast._kernels.guards cimport (SIGNAL_CHECK_WORK, all_finite, indices_in_r
                                     raise_pending, signal_handler_raised)
 from gdfast._kernels.rows cimport (dot, dot4, axpy, axpy4, scale_into, prefetch_row,
                    prefetch_sample, gd_cpu_has_avx2_fma)
-from gdfast._kernels.rowsource cimport RowSource, dense_rows, dense_row
+from gdfast._kernels.rowsource cimport RowSource, dense_rows, dense_row, csr_rows, csr_row
+from gdfast._kernels.csr cimport (SparseWork, sparse_step_kind, idle_buffers, csr_epoch_loop,
+                                  prefetch_ahead, LAZY_SGD, LAZY_COMPACT, DENSE_STEP)
 from gdfast._kernels.features cimport (FeatureMap, feature_map, mapped_weights, mapped_dot,
                                        mapped_step, mapped_offset, map_gradient)
 from gdfast._kernels.layout cimport output_len, n_outputs_of, weights_start
@@ -104,7 +107,7 @@ cdef double accumulate_batch(
     The first row writes the gradient instead of adding to it, so no separate zeroing pass
     is needed (this matters for the stochastic mode, where every batch is one row).
     """
-    # A CSR source will branch here, once per batch, to a loop of its own (rowsource.pxd).
+    # Dense rows only: CSR rows have an epoch loop of their own (csr.pxd, run_epoch_csr).
     cdef RowSource source = row_source[0]
     cdef FeatureMap features = feature_map[0]
     cdef Py_ssize_t n_features = source.n_features
@@ -485,12 +488,21 @@ cdef Py_ssize_t check_model(
     const EpochConfig* cfg,
 ) except -1:
     """Check what the gradient of `rows` (indices already checked) reads; return n_outputs."""
-    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1], n_outputs
+    if mean.shape[0] != X.shape[1]:
+        raise ValueError("mean must hold one value per feature")
+    return check_model_shapes(X.shape[0], X.shape[1], y, sample_weight, coef, rows, cfg)
+
+
+cdef Py_ssize_t check_model_shapes(
+    Py_ssize_t n_samples, Py_ssize_t n_features, const floating[::1] y,
+    const floating[::1] sample_weight, const floating[::1] coef, const Py_ssize_t[::1] rows,
+    const EpochConfig* cfg,
+) except -1:
+    """check_model for rows of any kind, given their shape."""
+    cdef Py_ssize_t n_outputs
     cdef bint labels_ok
     if y.shape[0] != n_samples or sample_weight.shape[0] != n_samples:
         raise ValueError("X, y and sample_weight must have the same number of rows")
-    if mean.shape[0] != n_features:
-        raise ValueError("mean must hold one value per feature")
     if cfg.center and not cfg.fit_intercept:
         raise ValueError("center needs fit_intercept")
     if coef.shape[0] == 0 or coef.shape[0] % output_len(n_features) != 0:
@@ -571,6 +583,242 @@ cdef bint class_indices_in_range(const floating[::1] y, const Py_ssize_t[::1] ro
         if not (label >= 0 and label < n_classes and label == <Py_ssize_t>label):
             return False
     return True
+
+
+SPARSE_STEP_KINDS = {LAZY_SGD: "lazy sgd", LAZY_COMPACT: "lazy compact",
+                     DENSE_STEP: "dense step"}
+
+
+def sparse_update_kind(dict config):
+    """How run_epoch_csr takes an update under `config` (kernel codes): 'lazy sgd' and
+    'lazy compact' cost O(nnz of the batch), 'dense step' O(n_features) (csr.pxd)."""
+    cdef EpochConfig cfg = config
+    return SPARSE_STEP_KINDS[sparse_step_kind(&cfg)]
+
+
+cdef int check_csr(const Py_ssize_t[::1] indptr, const int[::1] indices, Py_ssize_t nnz,
+                   Py_ssize_t n_features, bint* increasing) except -1:
+    """What the CSR loops read without bounds checks: indptr non-decreasing from 0 to nnz,
+    every column index in [0, n_features). O(nnz). Sets *increasing to whether every row's
+    indices strictly increase (so none repeats)."""
+    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, i, r
+    cdef bint ok = True
+    if n_rows < 1:
+        raise ValueError("a CSR matrix needs at least one row")
+    if indices.shape[0] != nnz or indptr[0] != 0 or indptr[n_rows] != nnz:
+        raise ValueError(f"the CSR arrays disagree: indptr must run from 0 to len(data) = "
+                         f"{nnz} = len(indices) ({indices.shape[0]}); got {indptr[0]} to "
+                         f"{indptr[n_rows]}")
+    with nogil:
+        for i in range(n_rows):
+            if indptr[i + 1] < indptr[i]:
+                ok = False
+                break
+    if not ok:
+        raise ValueError("the CSR indptr must be non-decreasing")
+    with nogil:
+        for i in range(nnz):
+            if indices[i] < 0 or indices[i] >= n_features:
+                ok = False
+                break
+    if not ok:
+        raise ValueError(f"the CSR column indices must lie in [0, {n_features})")
+    increasing[0] = True
+    with nogil:
+        for r in range(n_rows):
+            for i in range(indptr[r] + 1, indptr[r + 1]):
+                if indices[i] <= indices[i - 1]:
+                    increasing[0] = False
+                    break
+            if not increasing[0]:
+                break
+    return 0
+
+
+cdef bint columns_distinct(const Py_ssize_t[::1] indptr, const int[::1] indices,
+                           Py_ssize_t n_features) except -1:
+    """Whether no row repeats a column (indices checked), whatever their order: O(nnz)."""
+    cdef Py_ssize_t[::1] last_row = np.full(max(n_features, 1), -1, dtype=np.intp)
+    cdef Py_ssize_t r, i
+    with nogil:
+        for r in range(indptr.shape[0] - 1):
+            for i in range(indptr[r], indptr[r + 1]):
+                if last_row[indices[i]] == r:
+                    return False
+                last_row[indices[i]] = r
+    return True
+
+
+cdef class CSRRows:
+    """The arrays of a CSR matrix as the CSR loops read them, checked once when made (the
+    loops run without bounds checks): data (float32 or float64), int32 column indices, and
+    indptr (intp), with n_features columns. Also knows each row's largest count of values
+    and whether no row repeats a column (`distinct`)."""
+    cdef readonly object data, indices, indptr
+    cdef readonly Py_ssize_t n_features, max_row_nnz
+    cdef readonly bint distinct
+
+    def __init__(self, data, indices, indptr, Py_ssize_t n_features):
+        data, indices, indptr = np.asarray(data), np.asarray(indices), np.asarray(indptr)
+        if not (data.ndim == indices.ndim == indptr.ndim == 1
+                and data.dtype in (np.float32, np.float64) and indices.dtype == np.int32
+                and indptr.dtype == np.intp and data.flags.c_contiguous
+                and indices.flags.c_contiguous and indptr.flags.c_contiguous):
+            raise ValueError("CSRRows needs contiguous 1-d arrays: float32 or float64 data, "
+                             "int32 indices, intp indptr")
+        cdef bint increasing
+        check_csr(indptr, indices, data.shape[0], n_features, &increasing)
+        cdef const Py_ssize_t[::1] offsets = indptr
+        cdef Py_ssize_t i, largest = 0
+        for i in range(offsets.shape[0] - 1):
+            largest = max(largest, offsets[i + 1] - offsets[i])
+        self.data, self.indices, self.indptr = data, indices, indptr
+        self.n_features, self.max_row_nnz = n_features, largest
+        self.distinct = increasing or columns_distinct(indptr, indices, n_features)
+
+    @property
+    def n_samples(self):
+        return self.indptr.shape[0] - 1
+
+
+def run_epoch_csr(
+    CSRRows rows, const floating[::1] y, const floating[::1] sample_weight,
+    floating[::1] coef, floating[:, ::1] state, double[::1] scalars, Py_ssize_t[::1] order,
+    dict config, long long t, uint64_t rng_state, floating[::1] average,
+    long long average_start, const floating[::1] inv_scale=None,
+):
+    """run_epoch over the rows of a CSR matrix (CSRRows): the same arguments and result but
+    mean (CSR rows are trained uncentred: config["center"] must be false; with
+    config["scale"] the model sees x∘inv_scale). Duplicate column indices in a row add up,
+    as in scipy; their order does not matter. One thread. With averaging, plain SGD without
+    l1 keeps the average in closed form (O(nnz) per update); any other update is followed
+    by bringing every parameter up to date and folding it into the average, O(n_features)
+    (csr.pxd)."""
+    cdef EpochConfig cfg = config
+    cdef Py_ssize_t n_samples = rows.n_samples, n_features = rows.n_features, n_outputs
+    cdef Py_ssize_t max_nnz = rows.max_row_nnz, capacity
+    cdef double loss_sum = 0.0, lr = 0.0
+    cdef int status
+    cdef bint order_ok
+    if rows.data.dtype != np.asarray(coef).dtype:
+        raise ValueError(f"the CSR values are {rows.data.dtype} and coef {np.asarray(coef).dtype}; "
+                         "they must agree")
+    cdef const floating[::1] data = rows.data
+    cdef const int[::1] indices = rows.indices
+    cdef const Py_ssize_t[::1] indptr = rows.indptr
+    if order.shape[0] != n_samples:
+        raise ValueError("order must hold one index per row")
+    with nogil:
+        order_ok = indices_in_range(order, n_samples)
+    if not order_ok:
+        raise ValueError("order must hold row indices in [0, n_samples)")
+    if cfg.center:
+        raise ValueError("center is not available for CSR rows: centring would make every "
+                         "row dense; train without it")
+    n_outputs = check_model_shapes(n_samples, n_features, y, sample_weight, coef, order, &cfg)
+    check_inv_scale(inv_scale, n_features, &cfg)
+    check_optimizer_state(coef, state, scalars, &cfg)
+    if cfg.batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    if average.shape[0] != 0 and average.shape[0] != coef.shape[0]:
+        raise ValueError("average must be empty (no averaging) or the size of coef")
+    if average_start < 0:
+        raise ValueError("average_start must be at least 0")
+    cdef floating* average_ptr = &average[0] if average.shape[0] > 0 else NULL
+    cdef SparseWork work
+    work.n_features = n_features
+    work.n_outputs = n_outputs
+    work.n_params = coef.shape[0]
+    work.kind = sparse_step_kind(&cfg)
+    if average_ptr != NULL and work.kind == LAZY_SGD and cfg.l1 > 0:
+        # Averaging reads every weight after each update, which the late l1 steps would
+        # first have to catch up column by column: the plain update of every weight is the
+        # same update at less cost.
+        work.kind = DENSE_STEP
+    work.lazy_l1 = cfg.l1 > 0 and work.kind != DENSE_STEP
+    work.lazy_average = average_ptr != NULL and work.kind == LAZY_SGD and not work.lazy_l1
+    work.average = average_ptr
+    work.average_start = average_start
+    work.average_scale_sum = 0.0
+    work.n_idle = idle_buffers(&cfg, &work.idle_factor) if work.kind == LAZY_COMPACT else 0
+    dtype = np.asarray(coef).dtype
+    # Per column: the l1 part applied (only with lazy l1) and the update it is at; the
+    # gradient buffer; the batch's columns; for LAZY_COMPACT, gathered vectors that hold
+    # every column a batch can touch, with each output's intercept. LAZY_SGD needs only
+    # the first.
+    cdef bint buffered = work.kind != LAZY_SGD
+    applied = np.zeros(n_features if work.lazy_l1 else 1)
+    seen = np.empty(max(n_features, 1) if buffered else 1, dtype=np.int64)
+    grad = np.zeros(coef.shape[0] if buffered else 1, dtype=dtype)
+    touched = np.empty(max(n_features, 1) if buffered else 1, dtype=np.intp)
+    capacity = n_outputs * (min(n_features, min(cfg.batch_size, n_samples) * max_nnz) + 1)
+    compact = np.empty((2 + state.shape[0]) * capacity if work.kind == LAZY_COMPACT else 1,
+                       dtype=dtype)
+    cdef double[::1] applied_view = applied
+    cdef long long[::1] seen_view = seen
+    cdef floating[::1] grad_view = grad
+    cdef Py_ssize_t[::1] touched_view = touched
+    cdef floating[::1] compact_view = compact
+    cdef double[::1] scratch = np.empty(2 * n_outputs)   # scores, dL/dscore
+    cdef double[::1] slopes = np.empty(min(cfg.batch_size, n_samples) * n_outputs)
+    work.applied = &applied_view[0]
+    work.seen = &seen_view[0]
+    work.grad = &grad_view[0]
+    work.touched = &touched_view[0]
+    work.compact = &compact_view[0]
+    work.compact_len = capacity
+    work.distinct_columns = rows.distinct
+    work.compact_cfg = cfg
+    # With scales, each row's values times their scales go in `scaled_row` (scaled_csr_row).
+    scaled_row = np.empty(max(max_nnz, 1) if cfg.scale else 1, dtype=dtype)
+    cdef floating[::1] scaled_row_view = scaled_row
+    work.inv_scale = &inv_scale[0] if cfg.scale else NULL
+    work.scaled_row = &scaled_row_view[0]
+    work.compact_cfg.l1 = 0.0
+    work.slopes = &slopes[0]
+    cdef bint check_signals = threading.current_thread() is threading.main_thread()
+    cdef RowSource source = csr_rows(&data[0] if data.shape[0] > 0 else <const floating*>NULL,
+                                     &indices[0] if indices.shape[0] > 0 else <const int*>NULL,
+                                     &indptr[0], n_features)
+    cdef floating* state_ptr = &state[0, 0] if state.shape[0] > 0 else NULL
+    with nogil:
+        status = csr_epoch_loop(source, &y[0], &sample_weight[0], &coef[0], state_ptr,
+                                state.shape[0], <ScalarState*>&scalars[0], &order[0],
+                                n_samples, &work, &cfg, &t, &rng_state, check_signals,
+                                &scratch[0], &scratch[n_outputs], &loss_sum, &lr,
+                                average_ptr, average_start)
+    if status == INTERRUPTED:
+        raise_pending()
+    return status, loss_sum, t, rng_state, lr
+
+
+def read_csr_rows_in_order(CSRRows rows, const Py_ssize_t[::1] order, const double[::1] w):
+    """Σ x_order[i]·w over every i for float64 CSRRows, on one core, requesting rows ahead as
+    the CSR epochs do (csr.pxd, prefetch_ahead): the cost of reading an epoch's rows in its
+    (shuffled) order and nothing else, which `python -m gdfast bench --sparse` reports beside
+    the floor. Not used in training."""
+    if w.shape[0] != rows.n_features or rows.data.dtype != np.float64:
+        raise ValueError("w must hold one value per column, and the rows float64 values")
+    if not indices_in_range(order, rows.n_samples):
+        raise ValueError("order holds a row index outside the rows")
+    cdef const double[::1] data = rows.data
+    cdef const int[::1] indices = rows.indices
+    cdef const Py_ssize_t[::1] indptr = rows.indptr
+    cdef RowSource source = csr_rows(&data[0] if data.shape[0] > 0 else <const double*>NULL,
+                                     &indices[0] if indices.shape[0] > 0 else <const int*>NULL,
+                                     &indptr[0], rows.n_features)
+    cdef Py_ssize_t n_rows = order.shape[0], i, nnz
+    cdef const int* columns
+    cdef const double* x
+    cdef ScaledVector v = scaled_vector(<double*>&w[0], w.shape[0])
+    cdef double total = 0.0
+    with nogil:
+        for i in range(n_rows):
+            prefetch_ahead(source, &w[0], &w[0], &w[0], False, <double*>NULL, 0, 0, &order[0],
+                           i, n_rows)
+            x = csr_row(source, order[i], &w[0], &columns, &nnz)
+            total += scaled_dot(&v, x, columns, nnz)
+    return total
 
 
 def cpu_supports_avx2_fma():

@@ -97,20 +97,24 @@ cdef inline void decay_weights(floating* v, const floating* theta, double factor
             v[j] += f * theta[j]
 
 
+cdef inline floating towards_zero(floating value, floating c) noexcept nogil:
+    """value moved c towards 0, stopping at 0 rather than crossing it: the l1 penalty's
+    proximal step on one entry, which is what makes l1 produce exact zeros. Two such steps
+    make one of their thresholds' sum, which lets sparse loops apply skipped ones late."""
+    if value > c:
+        return value - c
+    if value < -c:
+        return value + c
+    return 0
+
+
 cdef inline void soft_threshold(floating* theta, double threshold, DecayedRuns runs) noexcept nogil:
-    """The l1 penalty's proximal step: every entry of the decayed runs moves `threshold`
-    towards 0 and stops at 0 rather than crossing it, which is what makes l1 produce exact
-    zeros."""
+    """The l1 penalty's proximal step on every entry of the decayed runs."""
     cdef Py_ssize_t r, j
     cdef floating c = <floating>threshold
     for r in range(run_count(runs)):
         for j in range(run_start(runs, r), run_stop(runs, r)):
-            if theta[j] > c:
-                theta[j] -= c
-            elif theta[j] < -c:
-                theta[j] += c
-            else:
-                theta[j] = 0
+            theta[j] = towards_zero(theta[j], c)
 
 
 cdef inline void update_parameters(

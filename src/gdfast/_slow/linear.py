@@ -6,6 +6,7 @@ runs it, so the two engines can be compared through one API. Given the same samp
 the same shuffle seed: the generator below is the kernel's), both take the same steps.
 """
 import numpy as np
+from scipy import sparse
 
 from gdfast import _layout
 
@@ -254,8 +255,10 @@ STATUS_OK, STATUS_NONFINITE = 0, 1
 def mapped_features(Xb, mean, config, inv_scale=None):
     """The rows Xb as the model sees them, in float64: z = x − mean with config["center"],
     else x itself, times inv_scale with config["scale"] (the kernel's FeatureMap, which
-    folds the same map into its sums)."""
-    Z = Xb.astype(np.float64)
+    folds the same map into its sums). Sparse rows are made dense here: this is the obvious
+    version."""
+    Z = Xb.toarray() if sparse.issparse(Xb) else Xb
+    Z = Z.astype(np.float64)
     if config["center"]:
         Z = Z - mean.astype(np.float64)
     if config["scale"]:
@@ -323,6 +326,32 @@ def optimizer_step(coef, gradient, state, scalars, decay_mask, config, t):
     return t, lr
 
 
+LAZY_RULES = ("adam", "adamw", "nadam", "adamax")
+
+
+def lazy_step(X, config):
+    """Whether this epoch's steps are lazy: the Adam family with config["lazy"], on CSR rows
+    (a dense row holds every column, so there the two are the same)."""
+    return bool(config.get("lazy")) and sparse.issparse(X) and config["optimizer"] in LAZY_RULES
+
+
+def lazy_optimizer_step(coef, gradient, state, scalars, decay_mask, config, t, columns,
+                        n_features):
+    """optimizer_step on the batch's columns and the intercepts only (the lazy update,
+    PyTorch's SparseAdam): the other entries and their state stay as they are. The l1
+    proximal step still acts on every weight."""
+    n_outputs = _layout.n_outputs(coef.size, n_features)
+    positions = (np.arange(n_outputs)[:, None] * _layout.output_len(n_features)
+                 + np.append(columns, n_features)[None, :]).ravel()
+    part, part_state = coef[positions], state[:, positions]
+    t, lr = optimizer_step(part, gradient[positions], part_state, scalars,
+                           decay_mask[positions], dict(config, l1=0.0), t)
+    coef[positions], state[:, positions] = part, part_state
+    if config["l1"] > 0:
+        soft_threshold(coef, lr * config["l1"], decay_mask)
+    return t, lr
+
+
 def run_epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rng_state,
               average, average_start, inv_scale=None):
     """One pass over the rows of X in `order` (a fresh random permutation if shuffling),
@@ -354,7 +383,12 @@ def _epoch(X, y, sample_weight, mean, coef, state, scalars, order, config, t, rn
         if not np.isfinite(batch_loss):
             return STATUS_NONFINITE, loss_sum, t, rng_state, lr
         loss_sum += batch_loss
-        t, lr = optimizer_step(coef, grad / len(rows), state, scalars, decay_mask, config, t)
+        if lazy_step(X, config):
+            t, lr = lazy_optimizer_step(coef, grad / len(rows), state, scalars, decay_mask,
+                                        config, t, np.unique(X[rows].indices), X.shape[1])
+        else:
+            t, lr = optimizer_step(coef, grad / len(rows), state, scalars, decay_mask, config,
+                                   t)
         if average.size and t > average_start:
             update_average(average, coef, t - average_start)
     averaged = average.size and t > average_start

@@ -17,7 +17,7 @@ from sklearn.utils.validation import _check_sample_weight, _is_fitted, validate_
 
 from gdfast import _layout
 from gdfast._constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INTEGER, one_of
-from gdfast.linear_model import _engine, _statistics
+from gdfast.linear_model import _engine, _sparse, _statistics
 from gdfast.linear_model._state import TrainingState
 from gdfast.optim import OPTIMIZER_CLASSES, Optimizer, get_optimizer
 from gdfast.optim.schedules import SCHEDULE_CLASSES, Adaptive, Schedule, get_schedule
@@ -186,22 +186,31 @@ class BaseGD(BaseEstimator):
         return super().set_params(**params)
 
     def _validate_fit_data(self, X, y, sample_weight, *, y_numeric, reset=True):
-        """Check X, y and sample_weight; X keeps float32 or becomes float64, C-ordered.
-        X's values are checked to be finite later, by the fit's one pass over X (see
-        _fit_encoded): scikit-learn's check would read X once more."""
+        """Check X, y and sample_weight; X keeps float32 or becomes float64, C-ordered, or
+        for sparse X, CSR (other formats are converted, a copy; a CSR X of either dtype is
+        used as it is). X's values are checked to be finite later, by the fit's one pass
+        over X (see _fit_encoded): scikit-learn's check would read X once more."""
         if _all_zero(sample_weight):
             raise ValueError("sample_weight is zero for every row: at least one row needs a "
                              "positive weight.")
         try:
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                                 y_numeric=y_numeric, reset=reset, ensure_all_finite=False)
+                                 accept_sparse="csr", y_numeric=y_numeric, reset=reset,
+                                 ensure_all_finite=False)
         except (ValueError, TypeError) as error:
             raise _without_data(error) from None
+        if _sparse.is_sparse(X):
+            _sparse.check_csr(X)
         if X.shape[0] > MAX_ROWS:
             raise ValueError(f"X has {X.shape[0]} rows; gdfast handles at most {MAX_ROWS}.")
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
                                              ensure_non_negative=True)
         return X, y, np.ascontiguousarray(sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def __sklearn_is_fitted__(self):
         """Fitted once a fit has finished an epoch: a fit that failed or was interrupted
@@ -210,9 +219,13 @@ class BaseGD(BaseEstimator):
 
     def _validate_predict_data(self, X):
         try:
-            return validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=False)
+            X = validate_data(self, X, dtype=[np.float64, np.float32], order="C",
+                              accept_sparse="csr", reset=False)
         except (ValueError, TypeError) as error:
             raise _without_data(error) from None
+        if _sparse.is_sparse(X):
+            _sparse.check_csr(X)
+        return X
 
     # --- training -------------------------------------------------------------------------
 
@@ -264,8 +277,11 @@ class BaseGD(BaseEstimator):
     def _n_outputs(self):
         return 1
 
+    # Set by each fit: sparse X is trained uncentred (see `center` in the docstrings).
+    _trains_sparse = False
+
     def _centred(self):
-        return bool(self.center and self.fit_intercept)
+        return bool(self.center and self.fit_intercept and not self._trains_sparse)
 
     def _scaled(self):
         """Whether the model trains on scaled features: scale, or with 'auto' center."""
@@ -384,6 +400,10 @@ class BaseGD(BaseEstimator):
         iterate and running average; coefficients set by hand are the iterate to go on from,
         and the average starts afresh."""
         state = self._state
+        if self._trains_sparse and np.any(state.mean):
+            raise ValueError("this model was trained centred on dense X; it cannot continue on "
+                             "sparse X, which is trained uncentred. Fit on sparse X from the "
+                             "start, or give dense X (or set center=False from the start).")
         if state.coef.dtype != dtype:
             raise ValueError(f"this model was trained on {state.coef.dtype} data; continuing "
                              f"on {dtype} data is not supported. Convert X to {state.coef.dtype}.")
@@ -413,6 +433,7 @@ class BaseGD(BaseEstimator):
         y_original: the targets as given, for the validation score of early stopping.
         """
         n_features = X.shape[1]
+        self._trains_sparse = _sparse.is_sparse(X)
         resume = hasattr(self, "_state") and (partial or self.warm_start)
         split = self.early_stopping and not partial
         if resume or split:
@@ -463,6 +484,8 @@ class BaseGD(BaseEstimator):
         # The rows' visiting order: reset by the kernel each shuffled epoch from the carried
         # generator state, so it is a working buffer of this fit, never part of the model.
         order = np.arange(X.shape[0], dtype=np.intp)
+        if _sparse.is_sparse(X) and self.engine == "cython":
+            X = _engine.prepare_sparse(X)   # the arrays the kernel reads, checked once
 
         def epoch(state, config):
             config["unit_weights"] = unit_weights
@@ -502,7 +525,9 @@ class BaseGD(BaseEstimator):
                              "more rows, a larger validation_fraction, or "
                              "early_stopping=False.") from None
         X_train, X_val, y_train, y_val, w_train, w_val, orig_train, orig_val = parts
-        return (np.ascontiguousarray(X_train), X_val, np.ascontiguousarray(y_train), y_val,
+        if not _sparse.is_sparse(X_train):
+            X_train = np.ascontiguousarray(X_train)
+        return (X_train, X_val, np.ascontiguousarray(y_train), y_val,
                 np.ascontiguousarray(w_train), w_val, orig_train, orig_val)
 
     def _validation_score(self, state, X_val, y_val):

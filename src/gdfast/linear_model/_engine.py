@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from gdfast import _layout, optim
+from gdfast.linear_model import _sparse
 from gdfast.optim import schedules
 from gdfast._kernels import linear as _kernel
 from gdfast._slow import linear as _reference
@@ -80,11 +81,14 @@ def run_epoch(engine, X, y, sample_weight, coef, state, scalars, order, config, 
     t > average_start, updated in place (see docs/mathematics.md, section "Averaging");
     None averages nothing."""
     config = dict(NEUTRAL_CONFIG, **config)
-    if mean is None:
-        mean = np.zeros(X.shape[1], dtype=X.dtype)
     if inv_scale is None:
         inv_scale = np.ones(X.shape[1], dtype=X.dtype)
     average = _checked_average(average, average_start, coef)
+    if _sparse.is_sparse(X):
+        return _run_sparse_epoch(engine, X, y, sample_weight, coef, state, scalars, order,
+                                 config, t, rng_state, inv_scale, average, average_start)
+    if mean is None:
+        mean = np.zeros(X.shape[1], dtype=X.dtype)
     if engine == "cython":
         return kernel.run_epoch(X, y, sample_weight, mean, coef, state, scalars, order,
                                 _kernel_codes(config), t, rng_state, average, average_start,
@@ -109,6 +113,36 @@ def _checked_average(average, average_start, coef):
                          f"shape {np.shape(coef)} (the running mean of the parameters), or "
                          f"None; got {_describe(average)}.")
     return average
+
+
+def _run_sparse_epoch(engine, X, y, sample_weight, coef, state, scalars, order, config, t,
+                      rng_state, inv_scale, average, average_start):
+    """run_epoch on a CSR X (a scipy.sparse matrix or array, or a prepared KernelCSR),
+    trained uncentred (scaled with config["scale"])."""
+    config = dict(config, center=False)
+    if engine == "cython":
+        return kernel.run_epoch_csr(prepare_sparse(X).rows, y, sample_weight, coef, state,
+                                    scalars, order, _kernel_codes(config), t, rng_state,
+                                    average, average_start, inv_scale)
+    X = _sparse.matrix_of(X)
+    return _reference.run_epoch(X, y, sample_weight, np.zeros(X.shape[1], dtype=X.dtype), coef,
+                                state, scalars, order, config, t, rng_state, average,
+                                average_start, inv_scale)
+
+
+def prepare_sparse(X):
+    """A KernelCSR of a scipy.sparse CSR X: the kernel's arrays, checked once (O(nnz)), to
+    be passed to run_epoch in place of X for every epoch of a fit."""
+    if isinstance(X, _sparse.KernelCSR):
+        return X
+    return _sparse.KernelCSR(X, kernel.CSRRows(*_sparse.kernel_arrays(X), X.shape[1]))
+
+
+def sparse_update_kind(config):
+    """How the kernel updates on CSR rows under `config`: 'lazy sgd' and 'lazy compact'
+    in O(nnz of the batch) per update, 'dense step' in O(n_features) (the exact update of
+    the rules whose skipped steps cannot be caught up late)."""
+    return kernel.sparse_update_kind(_kernel_codes(_full_config(config)))
 
 
 def _kernel_codes(config):

@@ -62,16 +62,23 @@ PARAMETERS_DOC = """
         The model, objective and optimum are unchanged; descent is far better conditioned
         when features sit far from zero, so defaults converge on unscaled data. False (with
         scale=False, which 'auto' then is) runs the textbook iteration from all-zero
-        parameters.
+        parameters. Sparse X (scipy.sparse; CSR is read as it is, other formats are
+        converted to CSR) is never centred, as scikit-learn's
+        StandardScaler(with_mean=False) leaves it: centring would make every row dense, and
+        the intercept absorbs the mean. center still decides what scale='auto' means.
     scale : bool or 'auto', default='auto'
         Train on features divided by their weighted standard deviations,
-        z = (x − mean)/std (x/std with center=False), as after StandardScaler with the same
-        sample_weight (a constant feature keeps scale 1); X is not copied. 'auto' is the
-        value of center: True by default, False for the textbook iteration. coef_ and
+        z = (x − mean)/std (x/std with center=False, and for sparse X), as after
+        StandardScaler with the same sample_weight (a constant feature keeps scale 1); X is
+        not copied. 'auto' is the value of center: True by default, False for the textbook
+        iteration. For sparse X the standard deviations are taken around the features'
+        means, as StandardScaler(with_mean=False) takes them, in one pass over the stored
+        values, and an update still reads only a row's stored values. coef_ and
         intercept_ are always in the original units. The penalty applies to the weights
         of z, so alpha means what it means after a StandardScaler: with the same random
         state and max_iter, predictions equal make_pipeline(StandardScaler(), the same
-        estimator with scale=False) up to rounding. In partial_fit the means and scales
+        estimator with scale=False) up to rounding (StandardScaler(with_mean=False) for
+        sparse X). In partial_fit the means and scales
         follow the stream: after each call they are those of every row seen so far (as
         StandardScaler.partial_fit's), the model carried over unchanged.
     warm_start : bool, default=False
@@ -92,7 +99,10 @@ PARAMETERS_DOC = """
         row with batch_size=1). The optimizer goes on from the last iterate, which the state
         keeps beside the average, so partial_fit and warm_start resume both exactly.
         loss_curve_ and the stopping rule follow the iterates; early stopping scores and
-        keeps the averaged model.
+        keeps the averaged model. On sparse X, plain SGD without l1 keeps the average in
+        closed form (an update stays O(non-zeros)); any other update then costs
+        O(n_features), as on dense X. Sparse X is never centred, so 'auto' does not
+        average it.
     n_jobs : int or None, default=None
         Threads that share the gradient of a batch of 2**20 values (rows × features) or more
         (full batches and large mini-batches of big data sets). None or -1: every core this process may use. The result depends on

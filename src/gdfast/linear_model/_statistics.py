@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gdfast.linear_model import _engine
+from gdfast.linear_model import _engine, _sparse
 
 
 def _select_kernel():
@@ -34,6 +34,9 @@ ROW_BLOCK = 1 << 16
 def check_finite(X, *, first_row=0):
     """Raise if X holds a NaN or infinity, naming the first one's row (counted from
     first_row, for a part of a larger X) and column."""
+    if _sparse.is_sparse(X):
+        _sparse.check_finite(X, first_row=first_row)
+        return
     where = _kernel.first_nonfinite(X)
     if where is not None:
         row, column = where
@@ -89,6 +92,8 @@ def describe_features(X, sample_weight, *, center, scale, distances=False, n_thr
     distances: also keep each row's distance to the point the sums were taken around, for
     FeatureStatistics.largest_norm to find the largest row norm without reading all of X
     again."""
+    if _sparse.is_sparse(X):
+        return _describe_sparse(X, sample_weight, center=center, scale=scale)
     n_samples = X.shape[0]
     sample_weight = np.ascontiguousarray(sample_weight, dtype=X.dtype)   # n values, no copy of X
     spaced = np.linspace(0, n_samples - 1, min(n_samples, SHIFT_ROWS)).astype(np.intp)
@@ -124,6 +129,21 @@ def _estimated_inverse_scale(sample):
     return np.where(usable, 1.0 / np.where(usable, std, 1.0), 1.0)
 
 
+def _describe_sparse(X, sample_weight, *, center, scale):
+    """describe_features for a CSR X: the moments in one O(nnz) pass over its stored values
+    (no row distances: the largest row norm is found by reading the rows again)."""
+    weight, mean, variance = _sparse.weighted_moments(X, sample_weight)
+    if not (np.isfinite(weight) and np.all(np.isfinite(mean)) and np.all(np.isfinite(variance))):
+        if not np.isfinite(weight):
+            raise ValueError("sample_weight sums to infinity: give smaller weights.")
+        raise ValueError("X's values are too large to sum in float64: scale X down before "
+                         "fitting (e.g. with StandardScaler(with_mean=False)).")
+    model_mean, inv_scale = statistics_from_moments(Moments(weight, mean, variance), X.dtype,
+                                                    center=center, scale=scale)
+    return FeatureStatistics(mean=model_mean, inv_scale=inv_scale, weight=weight,
+                             weighted_mean=mean, variance=variance, shift=np.zeros_like(mean))
+
+
 def _inverse_scale(mean, variance, weight):
     """1/std, and 1 for constant features: those whose variance is within what rounding
     leaves of a constant column (StandardScaler's rule, so both leave the same features
@@ -137,7 +157,10 @@ def _inverse_scale(mean, variance, weight):
 
 def row_norm_sums(X, sample_weight, mean, inv_scale, fit_intercept, rows=None):
     """(Σ s·‖(z, 1)‖², max s·‖(z, 1)‖²) over the rows of X (or those listed in `rows`),
-    z = (x − mean)∘inv_scale, the 1 only with an intercept: one read of X."""
+    z = (x − mean)∘inv_scale, the 1 only with an intercept: one read of X. For a CSR X the
+    mean is zero (sparse X is never centred) and every row is read."""
+    if _sparse.is_sparse(X):
+        return _sparse.row_norm_sums(X, sample_weight, fit_intercept, inv_scale)
     return _kernel.row_norm_sums(X, sample_weight, np.asarray(mean, dtype=np.float64),
                                  np.asarray(inv_scale, dtype=np.float64),
                                  float(fit_intercept),

@@ -10,8 +10,9 @@ class Adamax(MovingMoments):
     buffer_units = (1, 1)
     default_learning_rate = 2e-3
 
-    def __init__(self, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
+    def __init__(self, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, lazy=False):
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps
         self.weight_decay = weight_decay
+        self.lazy = lazy

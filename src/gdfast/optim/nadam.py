@@ -15,9 +15,11 @@ class NAdam(MovingMoments):
     config_fields = {**MovingMoments.config_fields, "momentum_decay": "momentum_decay"}
     neutral_config = {**MovingMoments.neutral_config, "momentum_decay": 4e-3}
 
-    def __init__(self, beta1=0.9, beta2=0.999, eps=1e-8, momentum_decay=4e-3, weight_decay=0.0):
+    def __init__(self, beta1=0.9, beta2=0.999, eps=1e-8, momentum_decay=4e-3, weight_decay=0.0,
+                 lazy=False):
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps
         self.momentum_decay = momentum_decay
         self.weight_decay = weight_decay
+        self.lazy = lazy

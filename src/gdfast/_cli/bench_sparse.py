@@ -1,0 +1,357 @@
+"""The sparse section of `python -m gdfast bench` (`--sparse` runs it alone): one epoch over
+a CSR matrix shaped like hashed text (Zipf-distributed columns, rows scaled to unit norm),
+for per-sample SGD and AdaGrad and mini-batch SGD, log loss and squared error, against the
+floor `X @ w` over the same CSR, scikit-learn's SGDClassifier/SGDRegressor on the same CSR
+and the NumPy reference (on the first rows only: it steps in Python); the extra memory a fit
+allocates; and the time the default estimators take to come within 1% of the optimal
+training loss, against scikit-learn's defaults.
+
+Epochs and the floor are timed in CPU seconds of this process (time.process_time): every
+one of them runs on one thread (scipy's X @ w, scikit-learn's SGD, gdfast's sparse epochs),
+and on a machine shared with other work, wall time would count the time others held the
+core. Time to quality is wall time, as the rest of the bench.
+"""
+import tracemalloc
+import warnings
+from dataclasses import asdict, dataclass
+from time import perf_counter, process_time
+
+import numpy as np
+import scipy.sparse as sp
+
+from gdfast.linear_model import _engine
+
+# name -> (rows, features, mean non-zeros drawn per row).
+SHAPES = {"1Mx2^20": (1_000_000, 2**20, 50), "20kx2^16": (20_000, 2**16, 50),
+          "2kx2^12": (2_000, 2**12, 20)}
+# "test": a size for the tests of this section only.
+SIZES = {"large": "1Mx2^20", "small": "20kx2^16", "test": "2kx2^12"}
+ZIPF_EXPONENT = 1.0         # word frequencies: the k-th most frequent column ∝ 1/k
+# (path, batch size, loss, optimizer) of each epoch case.
+CASES = [("per-sample", 1, "log_loss", "sgd"), ("per-sample", 1, "squared_error", "sgd"),
+         ("per-sample", 1, "log_loss", "adagrad"), ("mini-batch-32", 32, "log_loss", "sgd"),
+         ("mini-batch-32", 32, "squared_error", "sgd"),
+         ("per-sample", 1, "log_loss", "adam-lazy")]
+LEARNING_RATE = 0.1
+# The NumPy reference densifies each batch (a 2^20-column row is 8 MB): its epoch is timed
+# on this many rows.
+REFERENCE_ROWS = {"large": 200, "small": 1_000, "test": 1_000}
+FLOOR_REPEATS = 10
+QUALITY_TOLERANCE = 0.01
+# Time to quality: log loss with scikit-learn's default l2 penalty (without one, fewer rows
+# than columns make the optimum 0), on a subset of the rows (the optimum needs an accurate
+# solver on them).
+ALPHA = 1e-4
+QUALITY_ROWS = {"large": 200_000, "small": 20_000, "test": 2_000}
+QUALITY_MAX_EPOCHS = 60
+
+
+@dataclass(frozen=True)
+class SparseCase:
+    shape: str
+    path: str
+    batch_size: int
+    loss: str
+    optimizer: str
+
+    @property
+    def name(self):
+        return f"sparse-{self.shape}-{self.path}-{self.loss}-{self.optimizer}"
+
+
+def cases(sizes=("small", "large")):
+    return [SparseCase(SIZES[size], *case) for size in sizes for case in CASES]
+
+
+def names(sizes):
+    """Every sparse measurement's name, for --only (all hold 'sparse')."""
+    return ([case.name for case in cases(sizes)]
+            + [f"sparse-{SIZES[size]}-memory" for size in sizes]
+            + [f"sparse-{SIZES[size]}-quality" for size in sizes])
+
+
+def make_data(shape, seed=5, block_rows=100_000):
+    """(X, y_class, y_value): CSR float64 rows of Zipf-distributed columns (a random map of
+    frequency rank to column, as a hash would give), each value the column's count in the
+    row, rows scaled to unit norm; labels and targets from a sparse linear model."""
+    n_samples, n_features, per_row = SHAPES[shape]
+    rng = np.random.default_rng(seed)
+    ranks = np.arange(1, n_features + 1, dtype=np.float64)
+    cdf = np.cumsum(ranks ** -ZIPF_EXPONENT)
+    cdf /= cdf[-1]
+    column_of_rank = rng.permutation(n_features).astype(np.int32)
+    blocks = []
+    for start in range(0, n_samples, block_rows):
+        rows = min(block_rows, n_samples - start)
+        columns = column_of_rank[np.minimum(np.searchsorted(cdf, rng.random(rows * per_row)),
+                                            n_features - 1)]
+        block = sp.csr_matrix((np.ones(rows * per_row), columns,
+                               np.arange(0, rows * per_row + 1, per_row)),
+                              shape=(rows, n_features))
+        block.sum_duplicates()                  # counts
+        norms = np.sqrt(np.asarray(block.multiply(block).sum(axis=1)).ravel())
+        block = sp.diags(1.0 / norms) @ block
+        blocks.append(block.tocsr())
+    X = sp.vstack(blocks, format="csr")
+    X.indices = X.indices.astype(np.int32)
+    X.indptr = X.indptr.astype(np.int64 if X.nnz >= 2**31 else np.int32)
+    w = np.where(rng.random(n_features) < 0.1, rng.standard_normal(n_features) * 3, 0.0)
+    scores = X @ w
+    y_class = (scores + 0.3 * rng.standard_normal(n_samples) > 0).astype(np.float64)
+    y_value = scores + 0.1 * rng.standard_normal(n_samples)
+    return X, y_class, y_value
+
+
+def csr_bytes(X):
+    return X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+
+
+def floor_seconds(X, repeats=FLOOR_REPEATS):
+    """Fastest of `repeats` X @ w over the CSR (scipy's single-threaded product)."""
+    w = np.random.default_rng(0).standard_normal(X.shape[1])
+    best = np.inf
+    for _ in range(repeats):
+        start = process_time()
+        X @ w
+        best = min(best, process_time() - start)
+    return best
+
+
+def shuffled_read_seconds(X, seed=0):
+    """Fastest of 3: Σ x·w over the rows of X in a random order, prefetched as the epochs
+    do, no update: the least a shuffled epoch can cost."""
+    rows = _engine.prepare_sparse(X).rows
+    w = np.random.default_rng(seed).standard_normal(X.shape[1])
+    order = np.random.default_rng(seed).permutation(X.shape[0]).astype(np.intp)
+    return min_seconds(lambda: _engine.kernel.read_csr_rows_in_order(rows, order, w))
+
+
+def _config(case):
+    optimizer = "adam" if case.optimizer == "adam-lazy" else case.optimizer
+    config = dict(loss=case.loss, optimizer=optimizer, batch_size=case.batch_size,
+                  shuffle=True, learning_rate=LEARNING_RATE if optimizer == "sgd" else 0.01,
+                  lazy=case.optimizer == "adam-lazy", unit_weights=True)
+    return config
+
+
+def epoch_function(case, X, y, engine="cython"):
+    """One shuffled epoch of `case` on (X, y), continuing from the previous call."""
+    n_params = X.shape[1] + 1
+    config = _config(case)
+    rows = _engine.prepare_sparse(X) if engine == "cython" else X
+    coef = np.zeros(n_params)
+    state = np.zeros((_engine.state_rows(config["optimizer"]), n_params))
+    scalars = np.ones(_engine.SCALAR_STATE_SIZE)
+    order = np.arange(X.shape[0], dtype=np.intp)
+    weights = np.ones(X.shape[0])
+    carried = {"t": 0, "rng": 1}
+
+    def epoch():
+        status, _, carried["t"], carried["rng"], _ = _engine.run_epoch(
+            engine, rows, y, weights, coef, state, scalars, order, config, carried["t"],
+            carried["rng"])
+        if status != _engine.STATUS_OK:
+            raise RuntimeError(f"{case.name} diverged")
+    return epoch
+
+
+def sklearn_epoch_function(case, X, y):
+    from sklearn.linear_model import SGDClassifier, SGDRegressor
+    cls = SGDClassifier if case.loss == "log_loss" else SGDRegressor
+    model = cls(loss=case.loss, penalty=None, learning_rate="constant", eta0=LEARNING_RATE,
+                max_iter=1, tol=None, shuffle=True, random_state=0)
+
+    def epoch():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.partial_fit(X, y, classes=[0.0, 1.0]) if case.loss == "log_loss" \
+                else model.partial_fit(X, y)
+    return epoch
+
+
+def min_seconds(function, runs=3):
+    function()                                          # warm-up
+    best = np.inf
+    for _ in range(runs):
+        start = process_time()
+        function()
+        best = min(best, process_time() - start)
+    return best
+
+
+def fit_memory(X, y):
+    """Bytes a default GDClassifier fit (2 epochs) allocates at its peak beyond X, traced
+    (NumPy's allocations included)."""
+    from gdfast import GDClassifier
+    model = GDClassifier(max_iter=2, tol=None, random_state=0)
+    tracemalloc.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def _objective(model, X, y):
+    """Mean log loss + ALPHA/2 ‖w‖²: the objective of both libraries' defaults here."""
+    p = np.clip(model.predict_proba(X)[:, 1], 1e-15, 1 - 1e-15)
+    loss = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return float(loss + 0.5 * ALPHA * np.sum(np.asarray(model.coef_) ** 2))
+
+
+def _optimum(X, y):
+    """The optimal objective, from an accurate solver: LogisticRegression's C = 1/(n·ALPHA)
+    is the same objective times n (its intercept unpenalised, as in SGD)."""
+    from sklearn.linear_model import LogisticRegression
+    model = LogisticRegression(C=1.0 / (X.shape[0] * ALPHA), solver="lbfgs", max_iter=5000,
+                               tol=1e-10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    return _objective(model, X, y)
+
+
+def time_to_quality(X, y, optimum):
+    """For GDClassifier and SGDClassifier, both log loss with the l2 penalty ALPHA
+    (scikit-learn's default penalty; otherwise each library's defaults, but GDClassifier's
+    scale=False, so that ALPHA penalises the same weights in both): the first max_iter
+    (growing by ~40%) whose fit is within 1% of the optimal objective, and its wall time."""
+    from sklearn.linear_model import SGDClassifier
+
+    from gdfast import GDClassifier
+    makers = {"gdfast": lambda k: GDClassifier(penalty="l2", alpha=ALPHA, scale=False,
+                                               max_iter=k, random_state=0),
+              "scikit-learn": lambda k: SGDClassifier(loss="log_loss", max_iter=k,
+                                                      random_state=0)}
+    found = {}
+    for library, make in makers.items():
+        k, found[library] = 1, None
+        while k <= QUALITY_MAX_EPOCHS:
+            model = make(k)
+            start = perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(X, y)
+            seconds = perf_counter() - start
+            ratio = _objective(model, X, y) / optimum
+            if ratio <= 1 + QUALITY_TOLERANCE:
+                found[library] = {"epochs": int(getattr(model, "n_iter_", k)),
+                                  "seconds": seconds, "ratio": ratio}
+                break
+            k = max(k + 1, int(k * 1.4))
+    return found
+
+
+def run(sizes, only, matches, progress):
+    results = []
+    for size in sizes:
+        shape = SIZES[size]
+        selected = [case for case in cases((size,)) if matches(case.name, only)]
+        memory_name, quality_name = f"sparse-{shape}-memory", f"sparse-{shape}-quality"
+        if not (selected or matches(memory_name, only) or matches(quality_name, only)):
+            continue
+        start = perf_counter()
+        X, y_class, y_value = make_data(shape)
+        n_samples, n_features, _ = SHAPES[shape]
+        progress(f"sparse {shape}: {X.nnz:,} non-zeros ({X.nnz / n_samples:.1f} a row), "
+                 f"{csr_bytes(X) / 2**20:.0f} MiB, made in {perf_counter() - start:.1f} s")
+        floor = floor_seconds(X)
+        results.append({"kind": "sparse-floor", "shape": shape, "n_samples": n_samples,
+                        "n_features": n_features, "nnz": int(X.nnz), "seconds": floor,
+                        "x_bytes": csr_bytes(X),
+                        "shuffled_read_seconds": shuffled_read_seconds(X)})
+        n_reference = REFERENCE_ROWS[size]
+        subset = X[:n_reference]
+        for case in selected:
+            y = y_class if case.loss == "log_loss" else y_value
+            seconds = min_seconds(epoch_function(case, X, y))
+            result = {"kind": "sparse-epoch", "name": case.name, **asdict(case),
+                      "seconds": seconds, "x_floor": seconds / floor}
+            if case.optimizer == "sgd" and case.batch_size == 1:
+                result["sklearn_seconds"] = min_seconds(sklearn_epoch_function(case, X, y),
+                                                        runs=1)
+                result["x_sklearn"] = result["sklearn_seconds"] / seconds
+            reference = min_seconds(epoch_function(case, subset, y[:n_reference], "numpy"),
+                                    runs=1)
+            mine = min_seconds(epoch_function(case, subset, y[:n_reference]))
+            result.update(numpy_subset_seconds=reference, subset_seconds=mine,
+                          x_numpy=reference / mine, numpy_subset_rows=n_reference)
+            results.append(result)
+            progress(f"{case.name}: {seconds:.3e} s/epoch = {result['x_floor']:.2f}x floor"
+                     + (f", {result['x_sklearn']:.1f}x faster than scikit-learn"
+                        if "x_sklearn" in result else ""))
+        if matches(memory_name, only):
+            peak = fit_memory(X, y_class)
+            # Vectors of n_features values a fit may hold at once: the weights, the
+            # epoch's checkpoint of them, the fitted coef_ and its copy, the distinct-column
+            # check's stamps (float64 or intp).
+            feature_state = 5 * 8 * (n_features + 1)
+            results.append({"kind": "sparse-memory", "name": memory_name, "shape": shape,
+                            "peak_bytes": peak, "x_bytes": csr_bytes(X),
+                            "x_fraction": peak / csr_bytes(X),
+                            "feature_state_bytes": feature_state,
+                            "x_fraction_beyond_features":
+                                max(0, peak - feature_state) / csr_bytes(X)})
+            progress(f"{memory_name}: a fit allocated {peak / 2**20:.1f} MiB at its peak, "
+                     f"{100 * peak / csr_bytes(X):.1f}% of X")
+        if matches(quality_name, only):
+            rows = QUALITY_ROWS[size]
+            Xq, yq = X[:rows], y_class[:rows]
+            optimum = _optimum(Xq, yq)
+            found = time_to_quality(Xq, yq, optimum)
+            results.append({"kind": "sparse-quality", "name": quality_name, "shape": shape,
+                            "n_samples": rows, "optimal_objective": optimum, **found})
+            progress(f"{quality_name}: " + ", ".join(
+                f"{library} " + ("never" if value is None else
+                                 f"{value['seconds']:.3g} s, {value['epochs']} epochs")
+                for library, value in found.items()))
+    return results
+
+
+def format_table(results):
+    lines = []
+    floors = [r for r in results if r["kind"] == "sparse-floor"]
+    epochs = [r for r in results if r["kind"] == "sparse-epoch"]
+    for floor in floors:
+        lines += ["", f"Sparse X {floor['shape']} ({floor['n_samples']:,} x "
+                  f"{floor['n_features']:,} CSR float64, {floor['nnz']:,} non-zeros, "
+                  f"{floor['x_bytes'] / 2**20:.0f} MiB): floor X @ w = {floor['seconds']:.3e} "
+                  "CPU s",
+                  f"  reading the rows in a shuffled order, no update: "
+                  f"{floor['shuffled_read_seconds']:.3e} s = "
+                  f"{floor['shuffled_read_seconds'] / floor['seconds']:.1f}x floor (the least a "
+                  "shuffled epoch can cost)"]
+    if epochs:
+        header = (f"{'shape':<9} {'path':<14} {'loss':<14} {'optimizer':<10} {'s/epoch':>10} "
+                  f"{'× floor':>8} {'sklearn':>8} {'NumPy ref':>10}")
+        lines += [header, "-" * len(header)]
+        for r in epochs:
+            sklearn = f"{r['x_sklearn']:.1f}" if "x_sklearn" in r else "-"
+            lines.append(f"{r['shape']:<9} {r['path']:<14} {r['loss']:<14} "
+                         f"{r['optimizer']:<10} {r['seconds']:>10.3e} {r['x_floor']:>8.2f} "
+                         f"{sklearn:>8} {r['x_numpy']:>10.0f}")
+        lines += ["", "Shuffled epochs, CPU seconds of this one-thread process (fastest of "
+                  "3 after a warm-up). sklearn: SGDClassifier/SGDRegressor's s/epoch on the "
+                  "same CSR ÷ gdfast's. NumPy ref: on the first",
+                  f"{epochs[0]['numpy_subset_rows']:,} rows only (it densifies each batch), "
+                  "its s/epoch ÷ gdfast's on the same rows. adam-lazy: Adam(lazy=True)."]
+    for r in (r for r in results if r["kind"] == "sparse-memory"):
+        lines.append(f"Memory: a default GDClassifier fit allocated {r['peak_bytes'] / 2**20:.1f} "
+                     f"MiB at its peak (traced), {100 * r['x_fraction']:.1f}% of X's "
+                     f"{r['x_bytes'] / 2**20:.0f} MiB; beyond up to "
+                     f"{r['feature_state_bytes'] / 2**20:.0f} MiB of n_features-sized vectors, "
+                     f"{100 * r['x_fraction_beyond_features']:.1f}% of X.")
+    for r in (r for r in results if r["kind"] == "sparse-quality"):
+        parts = []
+        for library in ("gdfast", "scikit-learn"):
+            value = r.get(library)
+            parts.append(f"{library} " + (f"never (by {QUALITY_MAX_EPOCHS} epochs)"
+                                          if value is None else
+                                          f"{value['seconds']:.2f} s ({value['epochs']} "
+                                          f"epochs)"))
+        lines.append(f"To within 1% of the optimal l2-penalised (alpha={ALPHA:g}) log loss "
+                     f"({r['optimal_objective']:.5f}) on the first {r['n_samples']:,} rows, "
+                     "defaults otherwise (gdfast scale=False: the same objective): "
+                     + ", ".join(parts))
+    return lines

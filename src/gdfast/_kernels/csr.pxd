@@ -1,0 +1,592 @@
+# Epochs over CSR rows (rowsource.pxd), at O(nnz of the batch) per update wherever the
+# update of the coordinates a batch does not touch can be caught up exactly later.
+#
+# A batch is two phases, as in the dense loop:
+#   gradient  every row's columns are first brought up to date (catch_up), then its scores
+#             are gathered dots, and a·x is scattered into a dense gradient buffer that is
+#             zero outside the batch's columns; `touched` lists those columns, each once
+#             (a column's `seen` stamp is the update that last touched it).
+#   step      one of three forms, chosen once per epoch (sparse_step_kind):
+#     LAZY_SGD      plain SGD. Weights are kept as scale · v (weights.pxd): the l2 penalty
+#                   and weight decay shrink `scale` in O(1), the loss part moves v on the
+#                   row's columns only. Its step is a sum of one term per row, so it skips
+#                   the buffer: each row's a·x is added straight to v (sgd_on_csr_rows).
+#     LAZY_COMPACT  an optimizer whose rule leaves a coordinate with a zero gradient alone,
+#                   or changes only its state by a known factor (AdaGrad: nothing; RMSprop
+#                   without momentum: the mean square (and mean) times alpha; AdaDelta: both
+#                   averages times rho), and the Adam family with `lazy` (which by
+#                   definition leaves the other coordinates alone, PyTorch's SparseAdam).
+#                   The touched columns' parameters, gradient and state are gathered into
+#                   short vectors, update_parameters (step.pxd: the one copy of every rule)
+#                   steps them, and they are scattered back. The state decay of skipped
+#                   steps is applied when a column is next touched, in one power. One row
+#                   whose columns are distinct is its own touched list and gradient
+#                   (compact_on_one_csr_row): no buffer, no stamps.
+#     DENSE_STEP    anything else (momentum, exact Adam, adaptive rules with l2): the
+#                   gradient buffer is a whole gradient and update_parameters steps every
+#                   parameter, O(n_features) per update, the same update as for dense rows.
+# The l1 proximal step (in the lazy forms) is applied late too: two soft-thresholdings are
+# one of the sum of their thresholds, and a shrink by f > 0 commutes with one as
+# S_c(f·v) = f·S_{c/f}(v), so a running sum of every step's threshold in units of v
+# (`threshold`) and, per column, the part already applied (`applied`) catch a column up in
+# one step. Before the epoch ends (and when the scale nears underflow) `settle` brings every
+# column up to date and folds the scale in, so what the epoch returns is plain parameters
+# and state, the same as the dense loop's.
+# CSR rows are trained uncentred (centring would make every row dense); a per-feature
+# scale multiplies each value as the row is read (scaled_csr_row).
+# Averaging (averaging.pxd). LAZY_SGD without l1 keeps the sum of the averaged weights in
+# closed form, O(nnz) per update: with w_i = σ_i·v_i after update i, c_m = Σ_{i≤m} σ_i and
+# U_m = Σ_{i≤m} c_{i−1}·Δv_i (Δv_i the change of v at update i, on the batch's columns),
+# Σ_{i≤m} w_i = c_m·v_m − U_m. U lives in the average buffer itself (its weight entries),
+# c in work.average_scale_sum; the intercepts, updated every step, are averaged directly;
+# folding σ into v first moves c·v into U (settle), and the epoch's end (or an interrupt)
+# turns U back into the mean. Every other update is followed by `settle` and the fold of
+# every parameter into the mean, both O(n_features), the cost of the dense loop's
+# averaging; plain SGD with l1 (whose thresholds are not linear) then takes DENSE_STEP
+# (run_epoch_csr), which has nothing to settle.
+
+from cython cimport floating
+from libc.math cimport fabs, isfinite, pow
+from libc.stdint cimport uint64_t
+
+from gdfast._kernels.config cimport *
+from gdfast._kernels.guards cimport SIGNAL_CHECK_WORK, all_finite, signal_handler_raised
+from gdfast._kernels.shuffle cimport random_permutation
+from gdfast._kernels.step cimport step_learning_rate
+from gdfast._kernels.losses cimport sample_loss
+from gdfast._kernels.step cimport LinearLayout, update_parameters, towards_zero
+from gdfast._kernels.layout cimport weights_start
+from gdfast._kernels.rowsource cimport RowSource, csr_row
+from gdfast._kernels.weights cimport ScaledVector, scaled_dot, add_scaled
+from gdfast._kernels.rows cimport gd_prefetch
+from gdfast._kernels.averaging cimport update_average
+
+
+cdef enum SparseStep:
+    LAZY_SGD = 0
+    LAZY_COMPACT = 1
+    DENSE_STEP = 2
+
+
+cdef inline bint moving_moments(int optimizer) noexcept nogil:
+    return optimizer == ADAM or optimizer == ADAMW or optimizer == NADAM or optimizer == ADAMAX
+
+
+cdef inline int sparse_step_kind(const EpochConfig* cfg) noexcept nogil:
+    """How an update on CSR rows is taken (see the header)."""
+    cdef double coupled = cfg.l2 + (0.0 if cfg.optimizer == ADAMW else cfg.weight_decay)
+    if cfg.optimizer == SGD:
+        return LAZY_SGD
+    if cfg.lazy and moving_moments(cfg.optimizer):
+        return LAZY_COMPACT
+    if coupled == 0 and (cfg.optimizer == ADAGRAD or cfg.optimizer == ADADELTA
+                         or (cfg.optimizer == RMSPROP and cfg.momentum == 0)):
+        return LAZY_COMPACT
+    return DENSE_STEP
+
+
+cdef inline int idle_buffers(const EpochConfig* cfg, double* factor) noexcept nogil:
+    """How many of the optimizer's first buffers decay, each by *factor, over a step that
+    gives a coordinate a zero gradient (LAZY_COMPACT's exact rules)."""
+    if cfg.lazy and moving_moments(cfg.optimizer):
+        return 0
+    if cfg.optimizer == RMSPROP:
+        factor[0] = cfg.rmsprop_alpha
+        return 2        # mean square, mean gradient
+    if cfg.optimizer == ADADELTA:
+        factor[0] = cfg.rho
+        return 2        # square averages of the gradient and of the update
+    return 0
+
+
+cdef struct SparseWork:
+    Py_ssize_t n_features
+    Py_ssize_t n_outputs
+    Py_ssize_t n_params
+    int kind                    # SparseStep
+    double scale                # weights = scale · stored values (1 unless LAZY_SGD)
+    bint lazy_l1                # the l1 step is applied late (LAZY_SGD, LAZY_COMPACT)
+    double threshold            # sum of the l1 thresholds so far, in stored-value units
+    double* applied             # per column: the part of `threshold` already applied
+    long long* seen             # per column: the update its parameters and state are at
+    int n_idle                  # buffers that decay over a skipped step ...
+    double idle_factor          # ... by this factor
+    void* grad                  # n_params; zero outside the batch's columns between steps
+    Py_ssize_t* touched         # the batch's columns, each once
+    Py_ssize_t n_touched
+    void* compact               # LAZY_COMPACT: gathered parameters, gradient and state
+    Py_ssize_t compact_len      # entries of each gathered vector it can hold
+    bint distinct_columns       # no row repeats a column (its indices strictly increase)
+    double* slopes              # each batch row's weight · dL/dscore per output
+    const void* inv_scale       # per-feature scale of the values (NULL: all ones;
+                                # features.pxd's inv_scale)
+    void* scaled_row            # a row's values times their scales, when there are scales
+    EpochConfig compact_cfg     # LAZY_COMPACT's step: the epoch's, without the l1 step
+    bint lazy_average           # LAZY_SGD without l1, averaging: the sum in closed form
+    void* average               # its U (weight entries) and the intercepts' running mean
+    long long average_start     # updates after which averaging starts
+    double average_scale_sum    # c: the sum of the scales of the averaged updates
+
+
+cdef inline const floating* scaled_csr_row(RowSource source, SparseWork* work, Py_ssize_t i,
+                                           const floating* of_type, const int** columns,
+                                           Py_ssize_t* nnz) noexcept nogil:
+    """CSR row i as the model sees it (csr_row's arguments): every loop reads its rows here,
+    so that a per-feature scale s enters as x_j·s_j, one multiplication per non-zero, into
+    the row's copy in work.scaled_row (of max_row_nnz values). Without scales (NULL), the
+    row itself."""
+    cdef const floating* x = csr_row(source, i, of_type, columns, nnz)
+    cdef const floating* s = <const floating*>work.inv_scale
+    cdef floating* scaled = <floating*>work.scaled_row
+    cdef Py_ssize_t p
+    if s == NULL:
+        return x
+    for p in range(nnz[0]):
+        scaled[p] = x[p] * s[columns[0][p]]
+    return scaled
+
+
+cdef inline void catch_up(SparseWork* work, floating* theta, floating* state, Py_ssize_t j,
+                          long long now) noexcept nogil:
+    """Bring column j up to update `now`: the l1 thresholds and state decay it skipped."""
+    cdef Py_ssize_t k, r, at
+    cdef floating c, f
+    if work.lazy_l1:
+        c = <floating>(work.threshold - work.applied[j])
+        if c > 0:
+            for k in range(work.n_outputs):
+                at = weights_start(k, work.n_features) + j
+                theta[at] = towards_zero(theta[at], c)
+        work.applied[j] = work.threshold
+    if work.n_idle > 0:
+        if work.seen[j] < now:
+            f = <floating>pow(work.idle_factor, <double>(now - work.seen[j]))
+            for r in range(work.n_idle):
+                for k in range(work.n_outputs):
+                    state[r * work.n_params + weights_start(k, work.n_features) + j] *= f
+        work.seen[j] = now
+
+
+cdef inline void settle(SparseWork* work, floating* theta, floating* state,
+                        long long now) noexcept nogil:
+    """Bring every column up to update `now` and fold the scale into the weights: O(n)."""
+    cdef Py_ssize_t j, k
+    cdef floating s = <floating>work.scale
+    cdef floating* offsets = <floating*>work.average
+    cdef floating c = <floating>work.average_scale_sum
+    if work.lazy_l1 or work.n_idle > 0:
+        for j in range(work.n_features):
+            catch_up(work, theta, state, j, now)
+    if work.lazy_average and work.average_scale_sum != 0.0:
+        # Σ w_i = c·v − U stays the same sum with c = 0 and U − c·v.
+        for k in range(work.n_outputs):
+            for j in range(weights_start(k, work.n_features),
+                           weights_start(k, work.n_features) + work.n_features):
+                offsets[j] -= c * theta[j]
+        work.average_scale_sum = 0.0
+    if work.scale != 1.0:
+        for k in range(work.n_outputs):
+            for j in range(weights_start(k, work.n_features),
+                           weights_start(k, work.n_features) + work.n_features):
+                theta[j] = s * theta[j]
+    work.scale = 1.0
+    work.threshold = 0.0
+    if work.lazy_l1:
+        for j in range(work.n_features):
+            work.applied[j] = 0.0
+
+
+cdef inline void begin_lazy_average(SparseWork* work, const floating* of_type,
+                                    long long now) noexcept nogil:
+    """Turn the mean ā of the k = now − average_start updates averaged so far into the
+    closed form's U = −k·ā (c = 0); with none yet, U = 0 (the buffer's content is not
+    read before the first averaged update)."""
+    cdef floating* offsets = <floating*>work.average
+    cdef long long k = now - work.average_start
+    cdef Py_ssize_t j, o
+    work.average_scale_sum = 0.0
+    for o in range(work.n_outputs):
+        for j in range(weights_start(o, work.n_features),
+                       weights_start(o, work.n_features) + work.n_features):
+            offsets[j] = <floating>(-k) * offsets[j] if k > 0 else 0
+
+
+cdef inline void end_lazy_average(SparseWork* work, const floating* theta,
+                                  long long now) noexcept nogil:
+    """After settle (c = 0, so the sum is −U): the weights' mean ā = −U/k."""
+    cdef floating* offsets = <floating*>work.average
+    cdef long long k = now - work.average_start
+    cdef Py_ssize_t j, o
+    if not work.lazy_average or k <= 0:
+        return
+    for o in range(work.n_outputs):
+        for j in range(weights_start(o, work.n_features),
+                       weights_start(o, work.n_features) + work.n_features):
+            offsets[j] = -offsets[j] / <floating>k
+
+
+cdef inline void shrink_weights(SparseWork* work, floating* theta, floating* state,
+                                double factor, long long now) noexcept nogil:
+    """weights ← factor · weights in O(1); settled once |scale| falls below 1e-9, before
+    the next step divides by it (weights.pxd, shrink)."""
+    work.scale *= factor
+    # With a lazy average, c·v − U loses about 1/scale of its digits: folded sooner.
+    if fabs(work.scale) < (1e-3 if work.lazy_average else 1e-9):
+        settle(work, theta, state, now)
+
+
+cdef inline double csr_batch_gradient(
+    const EpochConfig* cfg, SparseWork* work, RowSource source, const floating* y,
+    const floating* sample_weight, floating* theta, floating* state, const Py_ssize_t* rows,
+    Py_ssize_t n_rows, double scale, long long t, double* scores, double* dscores,
+) noexcept nogil:
+    """Phase one of update t: catch the rows' columns up to update t − 1, then add
+    scale · Σ sample_weight · dL/dθ over `rows` into the gradient buffer; return the sum of
+    the weighted losses."""
+    cdef Py_ssize_t nf = work.n_features, i, p, k, nnz, j, row
+    cdef floating* grad = <floating*>work.grad
+    cdef floating* g
+    cdef const floating* x
+    cdef const int* columns
+    cdef ScaledVector w
+    cdef double weight, loss_sum = 0.0
+    cdef floating a
+    w.n = nf
+    w.scale = work.scale
+    for i in range(n_rows):
+        row = rows[i]
+        x = scaled_csr_row(source, work, row, theta, &columns, &nnz)
+        for p in range(nnz):
+            j = columns[p]
+            if work.seen[j] != t:
+                catch_up(work, theta, state, j, t - 1)
+                work.seen[j] = t
+                work.touched[work.n_touched] = j
+                work.n_touched += 1
+        for k in range(work.n_outputs):
+            w.values = theta + weights_start(k, nf)
+            scores[k] = scaled_dot(&w, x, columns, nnz) + theta[weights_start(k, nf) + nf]
+        weight = 1.0 if cfg.unit_weights else sample_weight[row]
+        loss_sum += weight * sample_loss(cfg, scores, work.n_outputs, y[row], dscores)
+        for k in range(work.n_outputs):
+            a = <floating>(weight * dscores[k] * scale)
+            g = grad + weights_start(k, nf)
+            for p in range(nnz):
+                g[columns[p]] += a * x[p]
+            if cfg.fit_intercept:
+                g[nf] += a
+    return loss_sum
+
+
+cdef inline void compact_step(
+    const EpochConfig* cfg, SparseWork* work, floating* theta, floating* state,
+    Py_ssize_t n_state, ScalarState* scalars, long long t, double lr,
+    const floating* row_values,
+) noexcept nogil:
+    """LAZY_COMPACT's step: update_parameters on the touched columns and the intercepts,
+    gathered per output as (columns..., intercept); the l1 step is left to catch_up
+    (work.compact_cfg has none). The gradient is the buffer's, or with row_values (one row
+    of distinct columns, listed in `touched`) slopes[k] · row_values, which skips the
+    buffer. The fields the loops read are copied to locals first: read through `work`,
+    they would be loaded again after every store (the compiler must assume aliasing)."""
+    cdef Py_ssize_t nf = work.n_features, m = work.n_touched, length = m + 1
+    cdef Py_ssize_t n_outputs = work.n_outputs, n_params = work.n_params
+    cdef Py_ssize_t n = n_outputs * length, k, i, r
+    cdef const Py_ssize_t* touched = work.touched
+    cdef floating* grad = <floating*>work.grad
+    cdef floating* th_c = <floating*>work.compact
+    cdef floating* g_c = th_c + work.compact_len
+    cdef floating* state_c = g_c + work.compact_len
+    cdef floating* w
+    cdef floating* w_c
+    cdef floating slope
+    for k in range(n_outputs):
+        w, w_c = theta + weights_start(k, nf), th_c + k * length
+        for i in range(m):
+            w_c[i] = w[touched[i]]
+        w_c[m] = w[nf]
+        if row_values == NULL:
+            w, w_c = grad + weights_start(k, nf), g_c + k * length
+            for i in range(m):
+                w_c[i] = w[touched[i]]
+                w[touched[i]] = 0
+            w_c[m] = w[nf]
+            w[nf] = 0
+        else:
+            slope = <floating>work.slopes[k]
+            w_c = g_c + k * length
+            for i in range(m):
+                w_c[i] = slope * row_values[i]
+            w_c[m] = slope if cfg.fit_intercept else 0
+        for r in range(n_state):
+            w, w_c = state + r * n_params + weights_start(k, nf), state_c + r * n + k * length
+            for i in range(m):
+                w_c[i] = w[touched[i]]
+            w_c[m] = w[nf]
+    update_parameters(&work.compact_cfg, th_c, g_c, state_c, n, scalars, t, lr,
+                      LinearLayout(n_outputs, length))
+    for k in range(n_outputs):
+        w, w_c = theta + weights_start(k, nf), th_c + k * length
+        for i in range(m):
+            w[touched[i]] = w_c[i]
+        w[nf] = w_c[m]
+        for r in range(n_state):
+            w, w_c = state + r * n_params + weights_start(k, nf), state_c + r * n + k * length
+            for i in range(m):
+                w[touched[i]] = w_c[i]
+            w[nf] = w_c[m]
+
+
+cdef inline void csr_step(
+    const EpochConfig* cfg, SparseWork* work, floating* theta, floating* state,
+    Py_ssize_t n_state, ScalarState* scalars, long long t, double lr,
+) noexcept nogil:
+    """Phase two of update t (LAZY_COMPACT, DENSE_STEP): step with the gradient buffer, and
+    leave it zero."""
+    cdef Py_ssize_t nf = work.n_features, j
+    cdef floating* grad = <floating*>work.grad
+    if work.kind == LAZY_COMPACT:
+        compact_step(cfg, work, theta, state, n_state, scalars, t, lr, <floating*>NULL)
+    else:
+        update_parameters(cfg, theta, grad, state, work.n_params, scalars, t, lr,
+                          LinearLayout(work.n_outputs, nf + 1))
+        for j in range(work.n_params):
+            grad[j] = 0
+    if work.lazy_l1:
+        work.threshold += lr * cfg.l1 / fabs(work.scale)
+    work.n_touched = 0
+
+
+cdef enum:
+    PREFETCH_ROWS = 16
+
+
+cdef inline void prefetch_span(const void* first, Py_ssize_t n_bytes) noexcept nogil:
+    """Request every cache line of n_bytes > 0 from first, the last byte's line included."""
+    cdef const char* p = <const char*>first
+    cdef Py_ssize_t offset = 0
+    while offset < n_bytes:
+        gd_prefetch(p + offset)
+        offset += 64
+    gd_prefetch(p + n_bytes - 1)
+
+
+cdef inline void prefetch_ahead(RowSource source, const floating* theta, const floating* y,
+                                const floating* sample_weight, bint weighted,
+                                const floating* state, Py_ssize_t n_state,
+                                Py_ssize_t n_params, const Py_ssize_t* order,
+                                Py_ssize_t position, Py_ssize_t n_samples) noexcept nogil:
+    """Request what the row PREFETCH_ROWS positions ahead will read, in three stages, each
+    needing the previous one's data: its indptr entry (3 steps ahead), its values and
+    indices (2), then its target, weight and first output's weights and their n_state
+    buffers of state (1). In a shuffled order every one of those is a cache miss, and
+    waiting on them one row at a time would cost more than the row's arithmetic."""
+    cdef Py_ssize_t row, p, start, stop, r
+    cdef const int* columns
+    if position + 3 * PREFETCH_ROWS < n_samples:
+        gd_prefetch(source.indptr + order[position + 3 * PREFETCH_ROWS])
+    if position + 2 * PREFETCH_ROWS < n_samples:
+        row = order[position + 2 * PREFETCH_ROWS]
+        start, stop = source.indptr[row], source.indptr[row + 1]
+        if stop > start:
+            prefetch_span(source.indices + start, (stop - start) * sizeof(int))
+            prefetch_span(<const floating*>source.values + start,
+                          (stop - start) * sizeof(floating))
+    if position + PREFETCH_ROWS < n_samples:
+        row = order[position + PREFETCH_ROWS]
+        gd_prefetch(y + row)
+        if weighted:
+            gd_prefetch(sample_weight + row)
+        columns = source.indices
+        for p in range(source.indptr[row], source.indptr[row + 1]):
+            gd_prefetch(theta + columns[p])
+            for r in range(n_state):
+                gd_prefetch(state + r * n_params + columns[p])
+
+
+cdef inline double sgd_on_csr_rows(
+    const EpochConfig* cfg, SparseWork* work, RowSource source, const floating* y,
+    const floating* sample_weight, floating* theta, const Py_ssize_t* order,
+    Py_ssize_t position, Py_ssize_t n_rows, Py_ssize_t n_samples, long long t, double lr,
+    double* scores, double* dscores,
+) noexcept nogil:
+    """LAZY_SGD's update t on the rows order[position:position + n_rows], without the
+    gradient buffer: each row's scores and slopes a = weight · dL/dscore / n_rows first (at
+    the parameters before the update), then the shrink, then each row's a · x added to the
+    scaled weights (a second pass over rows still in cache) and Σ a to the intercepts. The
+    same update as csr_batch_gradient then csr_step."""
+    cdef Py_ssize_t nf = work.n_features, i, p, k, nnz, row
+    cdef const int* columns
+    cdef const floating* x
+    cdef double coupled = cfg.l2 + cfg.weight_decay
+    cdef double weight, loss_sum = 0.0, intercept_step
+    cdef ScaledVector w
+    cdef bint averaging = work.lazy_average and t > work.average_start
+    cdef floating* offsets = <floating*>work.average
+    cdef floating* u
+    cdef floating step, c_step
+    w.n = nf
+    for i in range(n_rows):
+        prefetch_ahead(source, theta, y, sample_weight, not cfg.unit_weights,
+                       <floating*>NULL, 0, work.n_params, order, position + i, n_samples)
+        row = order[position + i]
+        x = scaled_csr_row(source, work, row, theta, &columns, &nnz)
+        if work.lazy_l1:
+            for p in range(nnz):
+                catch_up(work, theta, <floating*>NULL, columns[p], t - 1)
+        w.scale = work.scale
+        for k in range(work.n_outputs):
+            w.values = theta + weights_start(k, nf)
+            scores[k] = scaled_dot(&w, x, columns, nnz) + theta[weights_start(k, nf) + nf]
+        weight = 1.0 if cfg.unit_weights else sample_weight[row]
+        loss_sum += weight * sample_loss(cfg, scores, work.n_outputs, y[row], dscores)
+        for k in range(work.n_outputs):
+            work.slopes[i * work.n_outputs + k] = weight * dscores[k] / n_rows
+    if coupled != 0:
+        shrink_weights(work, theta, <floating*>NULL, 1.0 - lr * coupled, t)
+    w.scale = work.scale
+    for i in range(n_rows):
+        x = scaled_csr_row(source, work, order[position + i], theta, &columns, &nnz)
+        for k in range(work.n_outputs):
+            w.values = theta + weights_start(k, nf)
+            add_scaled(&w, -lr * work.slopes[i * work.n_outputs + k], x, columns, nnz)
+            if averaging and work.average_scale_sum != 0.0:
+                # U += c_{t−1}·Δv, Δv on the row's columns as add_scaled moved v.
+                step = <floating>(-lr * work.slopes[i * work.n_outputs + k] / w.scale)
+                c_step = <floating>work.average_scale_sum * step
+                u = offsets + weights_start(k, nf)
+                for p in range(nnz):
+                    u[columns[p]] += c_step * x[p]
+    if cfg.fit_intercept:
+        for k in range(work.n_outputs):
+            intercept_step = 0.0
+            for i in range(n_rows):
+                intercept_step += work.slopes[i * work.n_outputs + k]
+            theta[weights_start(k, nf) + nf] -= <floating>lr * <floating>intercept_step
+    if averaging:
+        work.average_scale_sum += work.scale
+        for k in range(work.n_outputs):
+            update_average(offsets + weights_start(k, nf) + nf,
+                           theta + weights_start(k, nf) + nf, 1, t - work.average_start)
+    if work.lazy_l1:
+        work.threshold += lr * cfg.l1 / fabs(work.scale)
+    return loss_sum
+
+
+cdef inline double compact_on_one_csr_row(
+    const EpochConfig* cfg, SparseWork* work, RowSource source, const floating* y,
+    const floating* sample_weight, floating* theta, floating* state, Py_ssize_t n_state,
+    ScalarState* scalars, const Py_ssize_t* order, Py_ssize_t position, Py_ssize_t n_samples,
+    long long t, double lr, double* scores, double* dscores,
+) noexcept nogil:
+    """LAZY_COMPACT's update t on one row of distinct columns, without the gradient buffer
+    or the seen stamps (unless state decays or l1 is lazy): the row's columns are the
+    touched ones."""
+    cdef Py_ssize_t nf = work.n_features, p, k, nnz
+    cdef const int* columns
+    cdef Py_ssize_t row = order[position]
+    cdef const floating* x
+    cdef double weight, loss_value
+    cdef ScaledVector w
+    prefetch_ahead(source, theta, y, sample_weight, not cfg.unit_weights, state, n_state,
+                   work.n_params, order, position, n_samples)
+    x = scaled_csr_row(source, work, row, theta, &columns, &nnz)
+    for p in range(nnz):
+        work.touched[p] = columns[p]
+    work.n_touched = nnz
+    if work.lazy_l1 or work.n_idle > 0:
+        for p in range(nnz):
+            catch_up(work, theta, state, columns[p], t - 1)
+            work.seen[columns[p]] = t          # current once this update is taken
+    w.n = nf
+    w.scale = 1.0
+    for k in range(work.n_outputs):
+        w.values = theta + weights_start(k, nf)
+        scores[k] = scaled_dot(&w, x, columns, nnz) + theta[weights_start(k, nf) + nf]
+    weight = 1.0 if cfg.unit_weights else sample_weight[row]
+    loss_value = weight * sample_loss(cfg, scores, work.n_outputs, y[row], dscores)
+    for k in range(work.n_outputs):
+        work.slopes[k] = weight * dscores[k]
+    compact_step(cfg, work, theta, state, n_state, scalars, t, lr, x)
+    if work.lazy_l1:
+        work.threshold += lr * cfg.l1
+    work.n_touched = 0
+    return loss_value
+
+
+cdef inline int csr_epoch_loop(
+    RowSource source, const floating* y, const floating* sample_weight, floating* theta,
+    floating* state, Py_ssize_t n_state, ScalarState* scalars, Py_ssize_t* order,
+    Py_ssize_t n_samples, SparseWork* work, const EpochConfig* cfg, long long* t,
+    uint64_t* rng, bint check_signals, double* scores, double* dscores,
+    double* loss_sum, double* lr, floating* average, long long average_start,
+) noexcept nogil:
+    """One epoch over CSR rows (the dense epoch_loop's counterpart); work's buffers are
+    allocated by the caller, and settled here at the end. average: NULL, or the running
+    mean of the iterates after the updates t > average_start (see run_epoch)."""
+    cdef Py_ssize_t start = 0, n_rows, j
+    cdef double batch_loss
+    # Signals are looked at every few milliseconds of work: rows × their mean non-zeros per
+    # output, and a whole parameter vector per update for DENSE_STEP.
+    cdef Py_ssize_t row_work = max(1, work.n_outputs * (source.indptr[n_samples] // n_samples))
+    if work.kind == DENSE_STEP:
+        row_work += max(1, work.n_params // cfg.batch_size)
+    if average != NULL:
+        row_work += max(1, 2 * work.n_params // cfg.batch_size)
+    cdef Py_ssize_t check_rows = max(1, SIGNAL_CHECK_WORK // row_work)
+    cdef Py_ssize_t next_check = check_rows if check_signals else n_samples + 1
+    cdef bint one_compact_row = (work.kind == LAZY_COMPACT and cfg.batch_size == 1
+                                 and work.distinct_columns)
+    if cfg.shuffle and cfg.batch_size < n_samples:
+        random_permutation(order, n_samples, rng)
+    work.scale = 1.0
+    work.threshold = 0.0
+    work.n_touched = 0
+    if work.kind != LAZY_SGD:         # LAZY_SGD reads no stamps
+        for j in range(work.n_features):
+            work.seen[j] = t[0]
+    if work.lazy_l1:
+        for j in range(work.n_features):
+            work.applied[j] = 0.0
+    if work.lazy_average:
+        begin_lazy_average(work, theta, t[0])
+    loss_sum[0] = 0.0
+    while start < n_samples:
+        n_rows = min(cfg.batch_size, n_samples - start)
+        t[0] += 1
+        lr[0] = step_learning_rate(cfg, t[0])
+        if work.kind == LAZY_SGD:
+            batch_loss = sgd_on_csr_rows(cfg, work, source, y, sample_weight, theta, order,
+                                         start, n_rows, n_samples, t[0], lr[0], scores,
+                                         dscores)
+        elif one_compact_row:
+            batch_loss = compact_on_one_csr_row(cfg, work, source, y, sample_weight, theta,
+                                                state, n_state, scalars, order, start,
+                                                n_samples, t[0], lr[0], scores, dscores)
+        else:
+            batch_loss = csr_batch_gradient(cfg, work, source, y, sample_weight, theta, state,
+                                            order + start, n_rows, 1.0 / n_rows, t[0],
+                                            scores, dscores)
+            if isfinite(batch_loss):
+                csr_step(cfg, work, theta, state, n_state, scalars, t[0], lr[0])
+        if not isfinite(batch_loss):
+            t[0] -= 1
+            return NONFINITE
+        loss_sum[0] += batch_loss
+        if average != NULL and t[0] > average_start and not work.lazy_average:
+            settle(work, theta, state, t[0])
+            update_average(average, theta, work.n_params, t[0] - average_start)
+        start += n_rows
+        if start >= next_check:
+            if signal_handler_raised():
+                settle(work, theta, state, t[0])
+                end_lazy_average(work, theta, t[0])
+                return INTERRUPTED
+            next_check = start + check_rows
+    settle(work, theta, state, t[0])
+    end_lazy_average(work, theta, t[0])
+    if not all_finite(theta, work.n_params):
+        return NONFINITE
+    if average != NULL and t[0] > average_start and not all_finite(average, work.n_params):
+        return NONFINITE
+    return OK

@@ -1,0 +1,55 @@
+"""The sparse section of `python -m gdfast bench` (--sparse): runs on a small size, says what
+it measured, writes it to the JSON. No timing is asserted."""
+import json
+
+import numpy as np
+import scipy.sparse as sp
+
+from gdfast._cli import bench_sparse, main
+from gdfast._cli.bench import matches
+
+
+def test_generated_data_is_hashed_text_like():
+    X, y_class, y_value = bench_sparse.make_data("2kx2^12")
+    n_samples, n_features, per_row = bench_sparse.SHAPES["2kx2^12"]
+    assert sp.issparse(X) and X.format == "csr" and X.shape == (n_samples, n_features)
+    assert X.indices.dtype == np.int32 and X.data.dtype == np.float64
+    assert 0.5 * per_row < X.nnz / n_samples <= per_row           # repeated words merged
+    np.testing.assert_allclose(np.sqrt(X.multiply(X).sum(axis=1)).A1, 1.0)
+    column_counts = np.bincount(X.indices, minlength=n_features)
+    assert column_counts.max() > 20 * np.median(column_counts)     # a Zipf head
+    assert set(np.unique(y_class)) == {0.0, 1.0} and y_value.shape == (n_samples,)
+
+
+def test_section_measures_every_case_memory_and_quality():
+    lines = []
+    results = bench_sparse.run(("test",), ["sparse"], matches, lines.append)
+    kinds = {}
+    for result in results:
+        kinds.setdefault(result["kind"], []).append(result)
+    assert set(kinds) == {"sparse-floor", "sparse-epoch", "sparse-memory", "sparse-quality"}
+    assert len(kinds["sparse-epoch"]) == len(bench_sparse.CASES)
+    for epoch in kinds["sparse-epoch"]:
+        assert epoch["seconds"] > 0 and epoch["x_floor"] > 0 and epoch["x_numpy"] > 0
+        assert ("x_sklearn" in epoch) == (epoch["optimizer"] == "sgd"
+                                          and epoch["batch_size"] == 1)
+    [memory] = kinds["sparse-memory"]
+    assert 0 < memory["peak_bytes"] and memory["x_bytes"] > 0
+    [quality] = kinds["sparse-quality"]
+    assert quality["optimal_objective"] > 0
+    for library in ("gdfast", "scikit-learn"):
+        assert quality[library] is None or quality[library]["ratio"] <= 1.01
+    table = "\n".join(bench_sparse.format_table(results))
+    assert "Sparse X 2kx2^12" in table and "adam-lazy" in table and "Memory:" in table
+    assert len(lines) == 1 + len(bench_sparse.CASES) + 2        # data, cases, memory, quality
+
+
+def test_cli_sparse_runs_the_sparse_section_alone(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(bench_sparse.SIZES, "small", "2kx2^12")
+    monkeypatch.setitem(bench_sparse.QUALITY_ROWS, "small", 2_000)
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--sparse", "--json", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "Sparse X 2kx2^12" in printed.out and "--sparse" in printed.out
+    kinds = {result["kind"] for result in json.loads(out.read_text())["results"]}
+    assert kinds == {"sparse-floor", "sparse-epoch", "sparse-memory", "sparse-quality"}
