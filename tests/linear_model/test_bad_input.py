@@ -172,3 +172,21 @@ def test_fits_in_two_threads_equal_fits_one_after_the_other():
         thread.join()
     for got, expected in zip(results, sequential):
         np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_a_later_stream_chunk_with_nan_is_named_and_the_model_kept(sparse):
+    """A continuing stream reads each chunk once, for its moments; that pass finds the NaN."""
+    import scipy.sparse
+    X = np.random.default_rng(0).standard_normal((50, 3))
+    y = X.sum(axis=1)
+    bad = X.copy()
+    bad[7, 2] = np.nan
+    as_input = scipy.sparse.csr_matrix if sparse else np.asarray
+    model = GDRegressor().partial_fit(as_input(X), y)
+    coef, intercept = model.coef_.copy(), model.intercept_.copy()
+    with pytest.raises(ValueError, match=r"^X contains NaN at row 7, column 2\.$"):
+        model.partial_fit(as_input(bad), y)
+    np.testing.assert_array_equal(model.coef_, coef)
+    np.testing.assert_array_equal(model.intercept_, intercept)
+    assert model.n_iter_ == 1

@@ -436,8 +436,10 @@ class BaseGD(BaseEstimator):
         self._trains_sparse = _sparse.is_sparse(X)
         resume = hasattr(self, "_state") and (partial or self.warm_start)
         split = self.early_stopping and not partial
-        if resume or split:
-            # A new state's pass over X checks it, but a resumed state takes no pass, and a
+        follows_stream = resume and partial and self._state.moments is not None
+        if (resume and not follows_stream) or split:
+            # A new state's pass over X checks it, and so does a stream's pass for the
+            # chunk's moments (_follow_stream); another resumed state takes no pass, and a
             # split's pass reads only the training rows.
             _statistics.check_finite(X)
         validation = None
