@@ -39,8 +39,11 @@ def shift_of(X):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_moments_match_the_twin_to_rounding(kernel, dtype):
+@pytest.mark.parametrize("unit", [False, True])
+def test_moments_match_the_twin_to_rounding(kernel, dtype, unit):
     X, weights = offset_data(dtype)
+    if unit:                        # the kernel's own path for rows that all weigh 1
+        weights = np.ones_like(weights)
     shift = shift_of(X)
     k_weight, k_mean, k_variance = kernel.shifted_moments(X, weights, shift)
     r_weight, r_mean, r_variance = _reference.shifted_moments(X, weights, shift)
@@ -61,8 +64,11 @@ def test_moments_are_accurate_even_around_a_far_shift(kernel):
     np.testing.assert_allclose(variance, r_variance, rtol=1e-11)
 
 
-def test_moments_do_not_depend_on_the_thread_count(kernel):
+@pytest.mark.parametrize("unit", [False, True])
+def test_moments_do_not_depend_on_the_thread_count(kernel, unit):
     X, weights = offset_data(np.float64)
+    if unit:
+        weights = np.ones_like(weights)
     shift = shift_of(X)
     one = kernel.shifted_moments(X, weights, shift, None, 1)
     for n_threads in (2, 3):
@@ -75,8 +81,11 @@ def test_moments_do_not_depend_on_the_thread_count(kernel):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_features", [6, 8, 21])     # below, at and past eight lanes
 @pytest.mark.parametrize("scaled", [False, True])
-def test_distances_match_the_twin(kernel, dtype, n_features, scaled):
+@pytest.mark.parametrize("unit", [False, True])
+def test_distances_match_the_twin(kernel, dtype, n_features, scaled, unit):
     X, weights = offset_data(dtype)
+    if unit:
+        weights = np.ones_like(weights)
     X = np.ascontiguousarray(np.tile(X, 4)[:, :n_features])
     shift = shift_of(X)
     q = np.geomspace(0.01, 50, n_features) if scaled else None
@@ -91,10 +100,14 @@ def test_distances_match_the_twin(kernel, dtype, n_features, scaled):
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_a_nonfinite_value_shows_in_the_moments(kernel, bad):
+@pytest.mark.parametrize("unit", [False, True])
+def test_a_nonfinite_value_shows_in_the_moments(kernel, bad, unit):
     X, weights = offset_data(np.float64)
     X[N_ROWS - 3, 4] = bad
-    weights[N_ROWS - 3] = 0.0      # even in a row of zero weight
+    if unit:
+        weights = np.ones_like(weights)
+    else:
+        weights[N_ROWS - 3] = 0.0      # even in a row of zero weight
     _, mean, variance = kernel.shifted_moments(X, weights, shift_of(X[:100]))
     assert not np.isfinite(mean[4]) or not np.isfinite(variance[4])
     assert np.all(np.isfinite(np.delete(mean, 4))) and np.all(np.isfinite(np.delete(variance, 4)))

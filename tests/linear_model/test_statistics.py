@@ -85,12 +85,18 @@ def data_sets():
 @pytest.mark.parametrize("center", [True, False])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_row_norms_equal_those_of_a_full_pass(name, scale, center, fit_intercept, dtype):
+@pytest.mark.parametrize("weighting", ["varied", "ones", "equal"])
+def test_row_norms_equal_those_of_a_full_pass(name, scale, center, fit_intercept, dtype,
+                                             weighting):
     """The largest norm from the distance bounds is the full pass's, scaled or not: the
-    distances are kept in a sample's estimate of the scales, and the bounds allow for it."""
+    distances are kept in a sample's estimate of the scales, and the bounds allow for it.
+    Rows of equal weight take a shortcut of their own."""
     X = data_sets()[name].astype(dtype)
-    weights = rng.uniform(0, 2, X.shape[0]).astype(dtype)
-    weights[::5] = 0.0
+    if weighting == "varied":
+        weights = rng.uniform(0, 2, X.shape[0]).astype(dtype)
+        weights[::5] = 0.0
+    else:
+        weights = np.full(X.shape[0], 1.0 if weighting == "ones" else 0.37, dtype=dtype)
     statistics = describe_features(X, weights, center=center, scale=scale, distances=True)
     total, largest = row_norm_sums(X, weights, statistics.mean, statistics.inv_scale,
                                    fit_intercept)

@@ -31,31 +31,9 @@ cdef inline double lane_sum(const double* lanes) noexcept nogil:
                                                               + (lanes[6] + lanes[7]))
 
 
-cdef inline double squared_distance(const floating* x, const double* c, const double* q,
-                                    Py_ssize_t n) noexcept nogil:
-    """‖(x − c)∘q‖²: four independent partial sums, so the additions do not wait on each
-    other (without -ffast-math the compiler keeps a reduction's order)."""
-    cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, e0, e1, e2, e3
-    cdef Py_ssize_t j = 0
-    while j + 4 <= n:
-        e0 = (x[j] - c[j]) * q[j]
-        e1 = (x[j + 1] - c[j + 1]) * q[j + 1]
-        e2 = (x[j + 2] - c[j + 2]) * q[j + 2]
-        e3 = (x[j + 3] - c[j + 3]) * q[j + 3]
-        a0 += e0 * e0
-        a1 += e1 * e1
-        a2 += e2 * e2
-        a3 += e3 * e3
-        j += 4
-    while j < n:
-        e0 = (x[j] - c[j]) * q[j]
-        a0 += e0 * e0
-        j += 1
-    return (a0 + a1) + (a2 + a3)
-
-
 cdef inline double squared_norm(const double* v, Py_ssize_t n) noexcept nogil:
-    """‖v‖², in four partial sums as squared_distance."""
+    """‖v‖²: four independent partial sums, so the additions do not wait on each other
+    (without -ffast-math the compiler keeps a reduction's order)."""
     cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
     cdef Py_ssize_t j = 0
     while j + 4 <= n:
@@ -70,21 +48,71 @@ cdef inline double squared_norm(const double* v, Py_ssize_t n) noexcept nogil:
     return (a0 + a1) + (a2 + a3)
 
 
-cdef int segment_sums(const floating[:, ::1] X, const floating[::1] weights,
+cdef inline void add_four_rows(const floating* x0, const floating* x1, const floating* x2,
+                               const floating* x3, double s0, double s1, double s2, double s3,
+                               bint unit, const double* shift, const double* q2,
+                               Py_ssize_t width, double* first, double* second,
+                               double* lanes) noexcept nogil:
+    """Add four rows' columns 0..width−1 (the pointers offset to the first) into the block's
+    Σ s·e and Σ s·e², e = x − shift, and, unless lanes is NULL, each row's Σ q²·e² into its
+    LANES partial sums (column k into lane k). unit: every weight is 1, and e² serves the
+    variance and the distance alike. Called only through add_rows, so that every inlined
+    copy sees its flags as constants and its loop carries no branch."""
+    cdef Py_ssize_t k
+    cdef double c, e0, e1, e2, e3, r0, r1, r2, r3, u
+    for k in range(width):
+        c = shift[k]
+        e0 = x0[k] - c
+        e1 = x1[k] - c
+        e2 = x2[k] - c
+        e3 = x3[k] - c
+        r0 = e0 * e0
+        r1 = e1 * e1
+        r2 = e2 * e2
+        r3 = e3 * e3
+        if unit:
+            first[k] += (e0 + e1) + (e2 + e3)
+            second[k] += (r0 + r1) + (r2 + r3)
+        else:
+            first[k] += (s0 * e0 + s1 * e1) + (s2 * e2 + s3 * e3)
+            second[k] += (s0 * r0 + s1 * r1) + (s2 * r2 + s3 * r3)
+        if lanes != NULL:
+            u = q2[k]
+            lanes[k] += u * r0
+            lanes[LANES + k] += u * r1
+            lanes[2 * LANES + k] += u * r2
+            lanes[3 * LANES + k] += u * r3
+
+
+cdef inline void add_rows(const floating* x0, const floating* x1, const floating* x2,
+                          const floating* x3, double s0, double s1, double s2, double s3,
+                          bint unit, const double* shift, const double* q2, Py_ssize_t width,
+                          double* first, double* second, double* lanes) noexcept nogil:
+    if unit:
+        add_four_rows(x0, x1, x2, x3, 1.0, 1.0, 1.0, 1.0, True, shift, q2, width, first,
+                      second, lanes)
+    else:
+        add_four_rows(x0, x1, x2, x3, s0, s1, s2, s3, False, shift, q2, width, first,
+                      second, lanes)
+
+
+cdef int segment_sums(const floating[:, ::1] X, const floating[::1] weights, bint unit,
                       const double* shift, Py_ssize_t start, Py_ssize_t stop,
-                      double* sums, float* distances, const double* q) noexcept nogil:
+                      double* sums, float* distances, const double* q2) noexcept nogil:
     """Σ s, Σ s·(x − shift) and Σ s·(x − shift)² over rows start..stop into sums (1 + 2d
-    values), and each row's ‖(x − shift)∘q‖ into distances (unless NULL). -1 if out of
-    memory.
-    Four rows at a time: each load and store of a block sum then serves four values of X."""
-    cdef Py_ssize_t d = X.shape[1], i, j, k, block, end
-    cdef double s, s0, s1, s2, s3, e0, e1, e2, e3, p0, p1, p2, p3, c, u
+    values), and each row's ‖(x − shift)∘q‖ into distances (unless NULL; q2 = q²). unit:
+    every weight is 1. -1 if out of memory.
+    Four rows at a time: each load and store of a block sum then serves four values of X.
+    The rows left over after the last four go through the same code one at a time, as
+    four rows of which three weigh nothing."""
+    cdef Py_ssize_t d = X.shape[1], i, j, k, block, end, rows
     cdef double lanes[4 * LANES]
-    cdef Py_ssize_t width
     cdef const floating* x0
     cdef const floating* x1
     cdef const floating* x2
     cdef const floating* x3
+    cdef double s0, s1, s2, s3
+    cdef bint unit_rows
     cdef double* scratch = <double*> malloc(2 * d * sizeof(double))
     if scratch == NULL:
         return -1
@@ -98,78 +126,37 @@ cdef int segment_sums(const floating[:, ::1] X, const floating[::1] weights,
         for j in range(2 * d):
             scratch[j] = 0.0
         i = block
-        while i + 4 <= end:
-            s0, s1, s2, s3 = weights[i], weights[i + 1], weights[i + 2], weights[i + 3]
-            sums[0] += (s0 + s1) + (s2 + s3)
-            x0, x1, x2, x3 = &X[i, 0], &X[i + 1, 0], &X[i + 2, 0], &X[i + 3, 0]
-            if distances == NULL:
-                for j in range(d):
-                    c = shift[j]
-                    e0 = x0[j] - c
-                    e1 = x1[j] - c
-                    e2 = x2[j] - c
-                    e3 = x3[j] - c
-                    p0 = s0 * e0
-                    p1 = s1 * e1
-                    p2 = s2 * e2
-                    p3 = s3 * e3
-                    first[j] += (p0 + p1) + (p2 + p3)
-                    second[j] += (p0 * e0 + p1 * e1) + (p2 * e2 + p3 * e3)
+        while i < end:
+            rows = min(4, end - i)
+            x0 = &X[i, 0]
+            if rows == 4:
+                x1, x2, x3 = &X[i + 1, 0], &X[i + 2, 0], &X[i + 3, 0]
+                s0, s1, s2, s3 = weights[i], weights[i + 1], weights[i + 2], weights[i + 3]
+                unit_rows = unit
             else:
+                x1 = x2 = x3 = x0
+                s0, s1, s2, s3 = weights[i], 0.0, 0.0, 0.0
+                unit_rows = False
+                rows = 1
+            sums[0] += (s0 + s1) + (s2 + s3)
+            if distances == NULL:
+                add_rows(x0, x1, x2, x3, s0, s1, s2, s3, unit_rows, shift, q2, d,
+                              first, second, NULL)
+            else:
+                # Blocks of LANES columns keep each row's distance in lanes that vector
+                # registers hold.
                 for k in range(4 * LANES):
                     lanes[k] = 0.0
                 j = 0
                 while j + LANES <= d:
-                    for k in range(LANES):
-                        c = shift[j + k]
-                        e0 = x0[j + k] - c
-                        e1 = x1[j + k] - c
-                        e2 = x2[j + k] - c
-                        e3 = x3[j + k] - c
-                        p0 = s0 * e0
-                        p1 = s1 * e1
-                        p2 = s2 * e2
-                        p3 = s3 * e3
-                        first[j + k] += (p0 + p1) + (p2 + p3)
-                        second[j + k] += (p0 * e0 + p1 * e1) + (p2 * e2 + p3 * e3)
-                        u = q[j + k] * q[j + k]
-                        lanes[k] += u * (e0 * e0)
-                        lanes[LANES + k] += u * (e1 * e1)
-                        lanes[2 * LANES + k] += u * (e2 * e2)
-                        lanes[3 * LANES + k] += u * (e3 * e3)
+                    add_rows(x0 + j, x1 + j, x2 + j, x3 + j, s0, s1, s2, s3, unit_rows,
+                                  shift + j, q2 + j, LANES, first + j, second + j, lanes)
                     j += LANES
-                for k in range(d - j):
-                    c = shift[j + k]
-                    e0 = x0[j + k] - c
-                    e1 = x1[j + k] - c
-                    e2 = x2[j + k] - c
-                    e3 = x3[j + k] - c
-                    p0 = s0 * e0
-                    p1 = s1 * e1
-                    p2 = s2 * e2
-                    p3 = s3 * e3
-                    first[j + k] += (p0 + p1) + (p2 + p3)
-                    second[j + k] += (p0 * e0 + p1 * e1) + (p2 * e2 + p3 * e3)
-                    u = q[j + k] * q[j + k]
-                    lanes[k] += u * (e0 * e0)
-                    lanes[LANES + k] += u * (e1 * e1)
-                    lanes[2 * LANES + k] += u * (e2 * e2)
-                    lanes[3 * LANES + k] += u * (e3 * e3)
-                for k in range(4):
+                add_rows(x0 + j, x1 + j, x2 + j, x3 + j, s0, s1, s2, s3, unit_rows,
+                              shift + j, q2 + j, d - j, first + j, second + j, lanes)
+                for k in range(rows):
                     distances[i + k] = sqrt(lane_sum(&lanes[k * LANES]))
-            i += 4
-        while i < end:
-            s = weights[i]
-            sums[0] += s
-            x0 = &X[i, 0]
-            for j in range(d):
-                e0 = x0[j] - shift[j]
-                p0 = s * e0
-                first[j] += p0
-                second[j] += p0 * e0
-            if distances != NULL:
-                distances[i] = sqrt(squared_distance(x0, shift, q, d))
-            i += 1
+            i += rows
         for j in range(2 * d):
             sums[1 + j] += scratch[j]
         block = end
@@ -194,7 +181,10 @@ def shifted_moments(const floating[:, ::1] X, const floating[::1] sample_weight,
         distance_scale = np.ones(d)
     if distance_scale.shape[0] != d:
         raise ValueError("distance_scale needs one value per column of X.")
-    cdef const double* q = &distance_scale[0] if d > 0 else NULL
+    cdef double[::1] squared_scale = np.square(distance_scale)
+    cdef const double* q2 = &squared_scale[0] if d > 0 else NULL
+    # Unit weights (no sample_weight given) skip a multiplication per value.
+    cdef bint unit = bool(np.all(np.asarray(sample_weight) == 1))
     cdef Py_ssize_t n_segments = (n + SEGMENT_ROWS - 1) // SEGMENT_ROWS
     segment = np.zeros((max(n_segments, 1), 1 + 2 * d), dtype=np.float64)
     cdef double[:, ::1] sums = segment
@@ -206,13 +196,13 @@ def shifted_moments(const floating[:, ::1] X, const floating[::1] sample_weight,
     if threads == 1:
         with nogil:
             for k in range(n_segments):
-                if segment_sums(X, sample_weight, &shift[0], k * SEGMENT_ROWS,
-                                min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out, q) != 0:
+                if segment_sums(X, sample_weight, unit, &shift[0], k * SEGMENT_ROWS,
+                                min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out, q2) != 0:
                     failed += 1
     else:
         for k in prange(n_segments, nogil=True, num_threads=threads, schedule="dynamic"):
-            if segment_sums(X, sample_weight, &shift[0], k * SEGMENT_ROWS,
-                            min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out, q) != 0:
+            if segment_sums(X, sample_weight, unit, &shift[0], k * SEGMENT_ROWS,
+                            min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out, q2) != 0:
                 failed += 1
     if failed:
         raise MemoryError("no memory for the sums of the features")

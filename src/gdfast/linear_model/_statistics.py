@@ -207,18 +207,39 @@ class FeatureStatistics:
         low, high = float(np.min(ratio, initial=1.0)), float(np.max(ratio, initial=1.0))
         gap = float(np.linalg.norm((self.shift - mean) * scale)) * (1 + BOUND_SLACK)
         extra = float(fit_intercept)
-        weights = sample_weight
+        weights = np.asarray(sample_weight)
+        if weights.size and weights.min() == weights.max():
+            rows = self._reaching_rows_equal_weights(float(weights[0]), low, high, gap, extra)
+        else:
+            rows = self._reaching_rows(weights, low, high, gap, extra)
+        return row_norm_sums(X, sample_weight, mean, scale, fit_intercept, rows)[1]
+
+    def _reaching_rows(self, weights, low, high, gap, extra):
+        """The rows whose upper bound on s·‖(z, 1)‖² reaches the largest lower bound."""
         highest_lower = 0.0
-        for start in range(0, X.shape[0], ROW_BLOCK):
+        for start in range(0, weights.shape[0], ROW_BLOCK):
             distance = self.distances[start:start + ROW_BLOCK].astype(np.float64)
             lower = np.maximum(low * distance * (1 - BOUND_SLACK) - gap, 0.0) ** 2 + extra
             highest_lower = max(highest_lower, float(np.max(
                 lower * weights[start:start + ROW_BLOCK])))
         candidates = []
-        for start in range(0, X.shape[0], ROW_BLOCK):
+        for start in range(0, weights.shape[0], ROW_BLOCK):
             distance = self.distances[start:start + ROW_BLOCK].astype(np.float64)
             upper = (high * distance * (1 + BOUND_SLACK) + gap) ** 2 + extra
             reaching = upper * weights[start:start + ROW_BLOCK] >= highest_lower * (1 - BOUND_SLACK)
             candidates.append(start + np.flatnonzero(reaching))
-        rows = np.concatenate(candidates)
-        return row_norm_sums(X, sample_weight, mean, scale, fit_intercept, rows)[1]
+        return np.concatenate(candidates)
+
+    def _reaching_rows_equal_weights(self, weight, low, high, gap, extra):
+        """_reaching_rows when every row weighs the same: both bounds grow with the distance,
+        so the largest lower bound is the farthest row's, and the rows that reach it are
+        those beyond one distance, found by a comparison of the stored float32 values."""
+        if weight <= 0:
+            return np.arange(self.distances.shape[0])
+        farthest = float(np.max(self.distances))
+        highest_lower = max(low * farthest * (1 - BOUND_SLACK) - gap, 0.0) ** 2 + extra
+        reach = max(highest_lower * (1 - BOUND_SLACK) - extra, 0.0) ** 0.5
+        threshold = max(reach - gap, 0.0) / (high * (1 + BOUND_SLACK))
+        # Rounded down to float32, so that no row at the threshold is left out.
+        threshold = np.nextafter(np.float32(threshold), np.float32(0))
+        return np.flatnonzero(self.distances >= threshold)
