@@ -68,8 +68,14 @@ EXACT_CASES = [
     ("adadelta", {"rho": 0.8}, "lazy compact"),
     ("adagrad", {"l2": 0.05}, "dense step"),
     ("rmsprop", {"momentum": 0.5}, "dense step"),
-    ("momentum", {"momentum": 0.9, "learning_rate": 0.005}, "dense step"),
+    ("momentum", {"momentum": 0.9, "learning_rate": 0.005}, "lazy compact"),
+    ("nesterov", {"momentum": 0.9, "learning_rate": 0.005}, "lazy compact"),
+    ("momentum", {"momentum": 0.0, "learning_rate": 0.005}, "lazy compact"),
     ("nesterov", {"momentum": 0.9, "l1": 0.01, "learning_rate": 0.005}, "dense step"),
+    ("momentum", {"momentum": 0.9, "l2": 0.05, "learning_rate": 0.005}, "dense step"),
+    ("momentum", {"momentum": 0.9, "schedule": "invscaling", "power_t": 0.25,
+                  "learning_rate": 0.005}, "dense step"),
+    ("nesterov", {"momentum": 0.9, "warmup_steps": 5.0, "learning_rate": 0.005}, "dense step"),
     ("adam", {}, "dense step"),
     ("adamw", {"weight_decay": 0.05}, "dense step"),
     ("nadam", {}, "dense step"),
@@ -157,6 +163,39 @@ def test_float32_compact_updates_are_close_to_the_twin(optimizer, extra):
     coef = run("cython", X, y, config)[0]
     assert coef.dtype == np.float32
     np.testing.assert_allclose(coef, run("numpy", X, y, config)[0], atol=1e-4)
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "nesterov"])
+def test_float32_momentum_catch_up_is_close_to_dense(optimizer):
+    X, rng = sparse_data(dtype=np.float32)
+    y, _, _ = targets("squared_error", rng)
+    config = dict(optimizer=optimizer, batch_size=1, learning_rate=0.01, momentum=0.9)
+    coef = run("cython", X, y, config)[0]
+    assert coef.dtype == np.float32
+    np.testing.assert_allclose(coef, run("cython", X.toarray(), y, config)[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "nesterov"])
+@pytest.mark.parametrize("momentum", [0.5, 0.99])
+def test_momentum_catches_up_long_idle_gaps_exactly(optimizer, momentum):
+    """A column read in the first and the last row only coasts on its velocity for every
+    update between: the geometric sum gives the dense loop's result."""
+    rng = np.random.default_rng(3)
+    n_rows = 400
+    X = sp.random(n_rows, 30, density=0.1, format="csr", random_state=4)
+    X = sp.lil_matrix(X)
+    X[:, 29] = 0.0
+    X[0, 29], X[n_rows - 1, 29] = 1.5, -0.7
+    X = sp.csr_matrix(X)
+    y = rng.standard_normal(n_rows)
+    config = dict(optimizer=optimizer, batch_size=1, shuffle=False, learning_rate=0.02,
+                  momentum=momentum)
+    assert _engine.sparse_update_kind(config) == "lazy compact"
+    sparse_coef, sparse_state = run("cython", X, y, config)[:2]
+    dense_coef, dense_state = run("cython", X.toarray(), y, config)[:2]
+    np.testing.assert_allclose(sparse_coef, dense_coef, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sparse_state, dense_state, rtol=1e-10, atol=1e-12)
+    assert sparse_coef[29] != 0.0
 
 
 def test_scale_settles_when_it_nears_underflow():

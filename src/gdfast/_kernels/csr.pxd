@@ -14,8 +14,10 @@
 #     LAZY_COMPACT  an optimizer whose rule leaves a coordinate with a zero gradient alone,
 #                   or changes only its state by a known factor (AdaGrad: nothing; RMSprop
 #                   without momentum: the mean square (and mean) times alpha; AdaDelta: both
-#                   averages times rho), and the Adam family with `lazy` (which by
-#                   definition leaves the other coordinates alone, PyTorch's SparseAdam).
+#                   averages times rho), or moves it along its own buffer by a geometric
+#                   sum (momentum and Nesterov at a constant rate, below), and the Adam
+#                   family with `lazy` (which by definition leaves the other coordinates
+#                   alone, PyTorch's SparseAdam).
 #                   The touched columns' parameters, gradient and state are gathered into
 #                   short vectors, update_parameters (step.pxd: the one copy of every rule)
 #                   steps them, and they are scattered back. The state decay of skipped
@@ -25,6 +27,10 @@
 #     DENSE_STEP    anything else (momentum, exact Adam, adaptive rules with l2): the
 #                   gradient buffer is a whole gradient and update_parameters steps every
 #                   parameter, O(n_features) per update, the same update as for dense rows.
+# Momentum over k steps with a zero gradient at a constant rate γ: b ← μ^k·b, and θ moves
+# by −γ·b·(μ + … + μ^k) = −γ·b·μ·(1 − μ^k)/(1 − μ); Nesterov's step γ·(g + μ·b) adds one
+# more factor μ. A schedule whose rate changes from step to step, a warm-up, l2 (whose
+# gradient is never zero) or l1 (a threshold at each step) leave them on DENSE_STEP.
 # The l1 proximal step (in the lazy forms) is applied late too: two soft-thresholdings are
 # one of the sum of their thresholds, and a shrink by f > 0 commutes with one as
 # S_c(f·v) = f·S_{c/f}(v), so a running sum of every step's threshold in units of v
@@ -46,7 +52,7 @@
 # (run_epoch_csr), which has nothing to settle.
 
 from cython cimport floating
-from libc.math cimport fabs, isfinite, pow
+from libc.math cimport expm1, fabs, isfinite, log, pow
 from libc.stdint cimport uint64_t
 
 from gdfast._kernels.config cimport *
@@ -82,14 +88,27 @@ cdef inline int sparse_step_kind(const EpochConfig* cfg) noexcept nogil:
     if coupled == 0 and (cfg.optimizer == ADAGRAD or cfg.optimizer == ADADELTA
                          or (cfg.optimizer == RMSPROP and cfg.momentum == 0)):
         return LAZY_COMPACT
+    if (coupled == 0 and cfg.l1 == 0 and cfg.schedule == CONSTANT and cfg.warmup_steps == 0
+            and cfg.momentum < 1 and (cfg.optimizer == MOMENTUM or cfg.optimizer == NESTEROV)):
+        return LAZY_COMPACT
     return DENSE_STEP
 
 
-cdef inline int idle_buffers(const EpochConfig* cfg, double* factor) noexcept nogil:
+cdef inline int idle_buffers(const EpochConfig* cfg, double* factor,
+                             double* drift) noexcept nogil:
     """How many of the optimizer's first buffers decay, each by *factor, over a step that
-    gives a coordinate a zero gradient (LAZY_COMPACT's exact rules)."""
+    gives a coordinate a zero gradient (LAZY_COMPACT's exact rules); *drift: the parameter
+    moves by −drift·(1 − factor^k)/(1 − factor)·(first buffer) over k such steps (0: it
+    stays)."""
+    drift[0] = 0.0
     if cfg.lazy and moving_moments(cfg.optimizer):
         return 0
+    if cfg.optimizer == MOMENTUM or cfg.optimizer == NESTEROV:
+        factor[0] = cfg.momentum
+        drift[0] = cfg.learning_rate * cfg.momentum
+        if cfg.optimizer == NESTEROV:
+            drift[0] *= cfg.momentum
+        return 1        # the velocity
     if cfg.optimizer == RMSPROP:
         factor[0] = cfg.rmsprop_alpha
         return 2        # mean square, mean gradient
@@ -111,6 +130,7 @@ cdef struct SparseWork:
     long long* seen             # per column: the update its parameters and state are at
     int n_idle                  # buffers that decay over a skipped step ...
     double idle_factor          # ... by this factor
+    double idle_drift           # and the parameter's move along the first (idle_buffers)
     void* grad                  # n_params; zero outside the batch's columns between steps
     Py_ssize_t* touched         # the batch's columns, each once
     Py_ssize_t n_touched
@@ -150,7 +170,8 @@ cdef inline void catch_up(SparseWork* work, floating* theta, floating* state, Py
                           long long now) noexcept nogil:
     """Bring column j up to update `now`: the l1 thresholds and state decay it skipped."""
     cdef Py_ssize_t k, r, at
-    cdef floating c, f
+    cdef floating c, f, move
+    cdef double mu = work.idle_factor
     if work.lazy_l1:
         c = <floating>(work.threshold - work.applied[j])
         if c > 0:
@@ -160,7 +181,14 @@ cdef inline void catch_up(SparseWork* work, floating* theta, floating* state, Py
         work.applied[j] = work.threshold
     if work.n_idle > 0:
         if work.seen[j] < now:
-            f = <floating>pow(work.idle_factor, <double>(now - work.seen[j]))
+            f = <floating>pow(mu, <double>(now - work.seen[j]))
+            if work.idle_drift != 0.0:
+                # (1 − μ^k)/(1 − μ) without the cancellation of 1 − μ^k for μ near 1.
+                move = <floating>(work.idle_drift * -expm1((now - work.seen[j]) * log(mu))
+                                  / (1.0 - mu))
+                for k in range(work.n_outputs):
+                    at = weights_start(k, work.n_features) + j
+                    theta[at] -= move * state[at]
             for r in range(work.n_idle):
                 for k in range(work.n_outputs):
                     state[r * work.n_params + weights_start(k, work.n_features) + j] *= f

@@ -740,7 +740,9 @@ def run_epoch_csr(
     work.average = average_ptr
     work.average_start = average_start
     work.average_scale_sum = 0.0
-    work.n_idle = idle_buffers(&cfg, &work.idle_factor) if work.kind == LAZY_COMPACT else 0
+    work.idle_drift = 0.0
+    work.n_idle = (idle_buffers(&cfg, &work.idle_factor, &work.idle_drift)
+                   if work.kind == LAZY_COMPACT else 0)
     dtype = np.asarray(coef).dtype
     # Per column: the l1 part applied (only with lazy l1) and the update it is at; the
     # gradient buffer; the batch's columns; for LAZY_COMPACT, gathered vectors that hold
