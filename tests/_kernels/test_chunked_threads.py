@@ -36,6 +36,13 @@ def test_split_batches_give_the_same_bits_run_after_run(dtype):
     # The batch is cut into the same chunks for two, three or four threads: same bits.
     np.testing.assert_array_equal(full_batch_epochs(3, dtype), first)
     np.testing.assert_array_equal(full_batch_epochs(4, dtype), first)
+    # Split batches run on one thread for a while after a slowed thread held the others
+    # up: the same chunks, the same bits.
+    try:
+        _engine.kernel._split_batches_on_one_thread(60.0)
+        np.testing.assert_array_equal(full_batch_epochs(2, dtype), first)
+    finally:
+        _engine.kernel._split_batches_on_one_thread(0.0)
     # One thread sums the rows in one run: the same model up to rounding.
     one = full_batch_epochs(1, dtype)
     assert relative_error(one, first) < (1e-10 if dtype == np.float64 else 1e-4)

@@ -707,7 +707,7 @@ class BusyCore:
         return False
 
 
-def paired_min_seconds(first, second, *, budget=2 * TIME_BUDGET, min_runs=5, max_runs=200):
+def paired_min_seconds(first, second, *, budget=4 * TIME_BUDGET, min_runs=7, max_runs=200):
     """(fastest time of `first`, of `second`), their runs taken in turn, so that what else
     the machine is doing weighs on both alike."""
     first(), second()                                  # warm-up
@@ -777,7 +777,9 @@ def format_busy_core(results, machine=None):
               "spinning process started by this command keeps one core busy.",
               f"With one core busy, every core should cost at most {BUSY_CORE_LIMIT:.2f}x one "
               "thread; with the cores free, only batches large enough to be split over "
-              "threads (the full batch) gain."]
+              "threads (the full batch) gain:",
+              "the per-sample and mini-batch epochs run the same one-thread code either way, "
+              "so their ratios show how much the machine's noise alone moves a ratio."]
     if machine["cores"] < 2:
         lines.append("This process may use one core only: both columns time one thread.")
     return "\n".join(lines)

@@ -23,6 +23,30 @@ static void gd_nap(void)
 }
 #endif
 
+/* gd_now_ns: a monotonic clock in nanoseconds (0 where there is none: no OpenMP there). */
+#if defined(_WIN32)
+static long long gd_now_ns(void) { return 0; }
+#else
+static long long gd_now_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+#endif
+
+/* gd_read, gd_write: a value shared by the threads of every fit in the process. */
+#if defined(__GNUC__) || defined(__clang__)
+static long long gd_read(long long *value) { return __atomic_load_n(value, __ATOMIC_RELAXED); }
+static void gd_write(long long *value, long long new_value)
+{
+    __atomic_store_n(value, new_value, __ATOMIC_RELAXED);
+}
+#else
+static long long gd_read(long long *value) { return *value; }
+static void gd_write(long long *value, long long new_value) { *value = new_value; }
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 static Py_ssize_t gd_claim(Py_ssize_t *counter)
 {

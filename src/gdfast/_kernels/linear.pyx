@@ -210,6 +210,25 @@ cdef extern from "chunks.h":
     Py_ssize_t gd_claim(Py_ssize_t* counter) noexcept nogil
     Py_ssize_t gd_count(Py_ssize_t* counter) noexcept nogil
     void gd_nap() noexcept nogil
+    long long gd_now_ns() noexcept nogil
+    long long gd_read(long long* value) noexcept nogil
+    void gd_write(long long* value, long long new_value) noexcept nogil
+
+
+# When another process keeps a core busy, a thread working there can wait for it for a
+# scheduler time slice, milliseconds, while the others, out of chunks, wait for it: a split
+# batch then takes longer than on one thread. A split batch whose threads waited more than
+# 1/STRAGGLE_SHARE of its time for the last chunks is a sign of that: the split batches of
+# the next while (SLOW_BATCHES_BEFORE_RETRY batch durations, doubled at each such batch in
+# a row, at most MAX_ONE_THREAD_NS) run their chunks on one thread, then threads are tried
+# again. The chunks and their summation order stay the same: only the speed changes.
+cdef enum:
+    STRAGGLE_SHARE = 3
+    SLOW_BATCHES_BEFORE_RETRY = 16
+    MAX_SLOW_STREAK = 10
+    MAX_ONE_THREAD_NS = 1000000000
+cdef long long one_thread_until_ns = 0
+cdef long long slow_streak = 0
 
 
 cdef inline bint split_over_threads(const EpochConfig* cfg, Py_ssize_t n_rows,
@@ -233,9 +252,11 @@ cdef void work_on_chunks(
     double* chunk_scratch, Py_ssize_t scratch_stride, double* chunk_losses,
     const Py_ssize_t* rows, Py_ssize_t n_rows, Py_ssize_t chunk_rows, Py_ssize_t n_chunks,
     Py_ssize_t distance, double scale, Py_ssize_t* next_chunk, Py_ssize_t* chunks_done,
+    long long* out_of_chunks_ns,
 ) noexcept nogil:
     """One thread's part of accumulate_batch_in_threads: take the next chunk not yet taken
-    until none is left, then wait, asleep, until every chunk is done."""
+    until none is left, then wait, asleep, until every chunk is done. The first thread to
+    find none left writes the time in out_of_chunks_ns."""
     cdef Py_ssize_t c = gd_claim(next_chunk), start, count
     cdef double* scratch
     while c < n_chunks:
@@ -249,10 +270,27 @@ cdef void work_on_chunks(
                                            distance, scale)
         gd_claim(chunks_done)
         c = gd_claim(next_chunk)
+    if c == n_chunks:
+        out_of_chunks_ns[0] = gd_now_ns()
     # OpenMP's own barrier would spin, holding its core, while the thread it waits for may
     # be queued behind another process: sleeping frees the core for that thread.
     while gd_count(chunks_done) < n_chunks:
         gd_nap()
+
+
+cdef void judge_threads(long long start_ns, long long out_of_chunks_ns,
+                        long long end_ns) noexcept nogil:
+    """After a split batch that ran from start_ns to end_ns, its first thread out of chunks
+    at out_of_chunks_ns: whether the next split batches run on one thread, and how long."""
+    cdef long long streak, pause
+    if (end_ns - out_of_chunks_ns) * STRAGGLE_SHARE <= end_ns - start_ns:
+        gd_write(&slow_streak, 0)
+        return
+    streak = min(gd_read(&slow_streak) + 1, MAX_SLOW_STREAK)
+    gd_write(&slow_streak, streak)
+    pause = min((end_ns - start_ns) * SLOW_BATCHES_BEFORE_RETRY << (streak - 1),
+                MAX_ONE_THREAD_NS)
+    gd_write(&one_thread_until_ns, end_ns + pause)
 
 
 cdef double accumulate_batch_in_threads(
@@ -273,11 +311,20 @@ cdef double accumulate_batch_in_threads(
     cdef Py_ssize_t next_chunk = 0, chunks_done = 0, c, j
     cdef floating* g
     cdef double loss_sum = 0.0
+    cdef long long start_ns = gd_now_ns(), out_of_chunks_ns = 0
     n_chunks = (n_rows + chunk_rows - 1) // chunk_rows       # none of them empty
-    with parallel(num_threads=cfg.n_threads):
+    if start_ns < gd_read(&one_thread_until_ns):
         work_on_chunks(cfg, source, features, n_outputs, y, sample_weight, theta, chunk_grads,
                        grads_stride, chunk_scratch, scratch_stride, chunk_losses, rows, n_rows,
-                       chunk_rows, n_chunks, distance, scale, &next_chunk, &chunks_done)
+                       chunk_rows, n_chunks, distance, scale, &next_chunk, &chunks_done,
+                       &out_of_chunks_ns)
+    else:
+        with parallel(num_threads=cfg.n_threads):
+            work_on_chunks(cfg, source, features, n_outputs, y, sample_weight, theta,
+                           chunk_grads, grads_stride, chunk_scratch, scratch_stride,
+                           chunk_losses, rows, n_rows, chunk_rows, n_chunks, distance, scale,
+                           &next_chunk, &chunks_done, &out_of_chunks_ns)
+        judge_threads(start_ns, out_of_chunks_ns, gd_now_ns())
     for j in range(n_params):
         grad[j] = chunk_grads[j]
     for c in range(1, n_chunks):
@@ -1053,3 +1100,11 @@ def optimizer_steps(
             update_parameters(&cfg, &coef[0], &g[0], state_ptr, n, <ScalarState*>&scalars[0],
                               t, lr, LinearLayout(1, n))
     return t, lr
+
+
+def _split_batches_on_one_thread(double seconds):
+    """For tests: the next `seconds` of split batches run their chunks on one thread, as
+    after batches that waited on a slowed thread (0: threads again, at once)."""
+    gd_write(&slow_streak, 0)
+    gd_write(&one_thread_until_ns, gd_now_ns() + <long long>(seconds * 1e9) if seconds > 0
+             else 0)
