@@ -180,6 +180,8 @@ def test_bench_busy_core_times_one_thread_against_every_core(tmp_path):
             one, every = result[f"{state}_one_thread_seconds"], result[f"{state}_seconds"]
             assert one > 0 and every > 0
             assert result[f"{state}_ratio"] == pytest.approx(every / one)
+            assert 0 < result[f"{state}_one_thread_min_seconds"] <= one
+            assert 0 < result[f"{state}_min_seconds"] <= every
         assert result["within_limit"] == (result["busy_ratio"] <= result["limit"])
         [row] = [line.split() for line in done.stdout.splitlines()
                  if line.split()[:3] == ["2kx100", result["path"], result["dtype"]]]

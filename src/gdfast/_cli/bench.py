@@ -707,9 +707,11 @@ class BusyCore:
         return False
 
 
-def paired_min_seconds(first, second, *, budget=4 * TIME_BUDGET, min_runs=7, max_runs=200):
-    """(fastest time of `first`, of `second`), their runs taken in turn, so that what else
-    the machine is doing weighs on both alike."""
+def paired_seconds(first, second, *, budget=4 * TIME_BUDGET, min_runs=7, max_runs=200):
+    """(median time of `first`, of `second`, fastest of `first`, of `second`), their runs
+    taken in turn, so that what else the machine is doing weighs on both alike. The
+    medians, because a thread held up by another process slows some epochs, not all: the
+    fastest would hide it."""
     first(), second()                                  # warm-up
     times = ([], [])
     while len(times[0]) < min_runs or (sum(times[0]) + sum(times[1]) < budget
@@ -718,7 +720,8 @@ def paired_min_seconds(first, second, *, budget=4 * TIME_BUDGET, min_runs=7, max
             start = perf_counter()
             function()
             spent.append(perf_counter() - start)
-    return min(times[0]), min(times[1])
+    return (float(np.median(times[0])), float(np.median(times[1])), min(times[0]),
+            min(times[1]))
 
 
 def run_busy_core(sizes=("small", "large"), only=(), progress=None):
@@ -741,10 +744,12 @@ def run_busy_core(sizes=("small", "large"), only=(), progress=None):
                 functions = (epoch_function(one, data), epoch_function(case, data))
                 if state == "busy":
                     with BusyCore():
-                        seconds = paired_min_seconds(*functions)
+                        seconds = paired_seconds(*functions)
                 else:
-                    seconds = paired_min_seconds(*functions)
-                result[f"{state}_one_thread_seconds"], result[f"{state}_seconds"] = seconds
+                    seconds = paired_seconds(*functions)
+                (result[f"{state}_one_thread_seconds"], result[f"{state}_seconds"],
+                 result[f"{state}_one_thread_min_seconds"],
+                 result[f"{state}_min_seconds"]) = seconds
                 result[f"{state}_ratio"] = seconds[1] / seconds[0]
             result["within_limit"] = result["busy_ratio"] <= BUSY_CORE_LIMIT
             results.append(result)
@@ -771,7 +776,7 @@ def format_busy_core(results, machine=None):
             f"{r['free_one_thread_seconds']:>11.3e} {r['free_seconds']:>10.3e} "
             f"{r['free_ratio']:>6.2f} {r['busy_one_thread_seconds']:>11.3e} "
             f"{r['busy_seconds']:>10.3e} {r['busy_ratio']:>6.2f}{mark}")
-    lines += ["", "Seconds per epoch of plain SGD on squared error, fastest of runs taken in "
+    lines += ["", "Seconds per epoch of plain SGD on squared error, median of runs taken in "
               "turn, with one thread (n_jobs=1) and with every core (n_jobs=-1);",
               "ratio: every core ÷ one thread. free: nothing else started; busy: while a "
               "spinning process started by this command keeps one core busy.",
