@@ -217,13 +217,14 @@ cdef extern from "chunks.h":
 
 # When another process keeps a core busy, a thread working there can wait for it for a
 # scheduler time slice, milliseconds, while the others, out of chunks, wait for it: a split
-# batch then takes longer than on one thread. A split batch whose threads waited more than
-# 1/STRAGGLE_SHARE of its time for the last chunks is a sign of that: the split batches of
-# the next while (SLOW_BATCHES_BEFORE_RETRY batch durations, doubled at each such batch in
-# a row, at most MAX_ONE_THREAD_NS) run their chunks on one thread, then threads are tried
-# again. The chunks and their summation order stay the same: only the speed changes.
+# batch then takes longer than on one thread. A split batch whose threads waited for the
+# last chunks more than 1/STRAGGLE_SHARE of its time, and more than two chunks' work (what
+# threads running freely may wait), is a sign of that: the split batches of the next while
+# (SLOW_BATCHES_BEFORE_RETRY batch durations, doubled at each such batch in a row, at most
+# MAX_ONE_THREAD_NS) run their chunks on one thread, then threads are tried again. The
+# chunks and their summation order stay the same: only the speed changes.
 cdef enum:
-    STRAGGLE_SHARE = 3
+    STRAGGLE_SHARE = 8
     SLOW_BATCHES_BEFORE_RETRY = 16
     MAX_SLOW_STREAK = 10
     MAX_ONE_THREAD_NS = 1000000000
@@ -278,17 +279,19 @@ cdef void work_on_chunks(
         gd_nap()
 
 
-cdef void judge_threads(long long start_ns, long long out_of_chunks_ns,
-                        long long end_ns) noexcept nogil:
-    """After a split batch that ran from start_ns to end_ns, its first thread out of chunks
-    at out_of_chunks_ns: whether the next split batches run on one thread, and how long."""
-    cdef long long streak, pause
-    if (end_ns - out_of_chunks_ns) * STRAGGLE_SHARE <= end_ns - start_ns:
+cdef void judge_threads(long long start_ns, long long out_of_chunks_ns, long long end_ns,
+                        Py_ssize_t n_chunks, int n_threads) noexcept nogil:
+    """After a split batch of n_chunks chunks on n_threads threads that ran from start_ns to
+    end_ns, its first thread out of chunks at out_of_chunks_ns: whether the next split
+    batches run on one thread, and how long."""
+    cdef long long streak, pause, waited = end_ns - out_of_chunks_ns
+    cdef long long batch_ns = end_ns - start_ns
+    if waited * STRAGGLE_SHARE <= batch_ns or waited * n_chunks <= 2 * batch_ns * n_threads:
         gd_write(&slow_streak, 0)
         return
     streak = min(gd_read(&slow_streak) + 1, MAX_SLOW_STREAK)
     gd_write(&slow_streak, streak)
-    pause = min((end_ns - start_ns) * SLOW_BATCHES_BEFORE_RETRY << (streak - 1),
+    pause = min(batch_ns * SLOW_BATCHES_BEFORE_RETRY << (streak - 1),
                 MAX_ONE_THREAD_NS)
     gd_write(&one_thread_until_ns, end_ns + pause)
 
@@ -324,7 +327,7 @@ cdef double accumulate_batch_in_threads(
                            chunk_grads, grads_stride, chunk_scratch, scratch_stride,
                            chunk_losses, rows, n_rows, chunk_rows, n_chunks, distance, scale,
                            &next_chunk, &chunks_done, &out_of_chunks_ns)
-        judge_threads(start_ns, out_of_chunks_ns, gd_now_ns())
+        judge_threads(start_ns, out_of_chunks_ns, gd_now_ns(), n_chunks, cfg.n_threads)
     for j in range(n_params):
         grad[j] = chunk_grads[j]
     for c in range(1, n_chunks):
