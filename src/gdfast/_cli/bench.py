@@ -17,7 +17,7 @@ import subprocess
 import sys
 import warnings
 from dataclasses import asdict, dataclass
-from time import perf_counter
+from time import perf_counter, sleep
 
 import numpy as np
 
@@ -715,6 +715,13 @@ class BusyCore:
         return False
 
 
+# After a parallel region, OpenMP's idle threads spin for a while (milliseconds with
+# GCC's default wait policy) before they sleep: a run just after one on every core would
+# share its cores with them. Each run is followed by this pause, long enough for them to
+# sleep.
+SETTLE_SECONDS = 0.05
+
+
 def paired_seconds(first, second, *, budget=4 * TIME_BUDGET, min_runs=7, max_runs=200):
     """(median time of `first`, of `second`, fastest of `first`, of `second`), their runs
     taken in turn, so that what else the machine is doing weighs on both alike. The
@@ -725,6 +732,7 @@ def paired_seconds(first, second, *, budget=4 * TIME_BUDGET, min_runs=7, max_run
     while len(times[0]) < min_runs or (sum(times[0]) + sum(times[1]) < budget
                                        and len(times[0]) < max_runs):
         for function, spent in zip((first, second), times):
+            sleep(SETTLE_SECONDS)
             start = perf_counter()
             function()
             spent.append(perf_counter() - start)
