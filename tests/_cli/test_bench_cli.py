@@ -20,7 +20,7 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path):
     done = _bench(tmp_path, "--quick", "--only", "2kx100-*-squared_error-sgd-float64",
                   "--only", "quality-2kx20-raw-GDRegressor", "--only", "quality-real-wine")
     assert done.returncode == 0, done.stderr
-    assert "× floor" in done.stdout
+    assert "× floor" in done.stdout and "× bound" in done.stdout
     assert "2kx100" in done.stdout and "GDRegressor" in done.stdout
     # One progress line per measurement, on stderr.
     assert "2kx100-full-batch-squared_error-sgd-float64-t1" in done.stderr
@@ -40,6 +40,24 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path):
         assert {"name", "seconds", "x_floor", "floor_seconds", "n_threads", "dtype",
                 "numpy_seconds", "x_numpy"} <= set(epoch)
         assert epoch["seconds"] > 0 and epoch["x_floor"] > 0
+        # Each path's own bound: the floor for the full batch, else the larger of the
+        # shuffled read and the updates alone.
+        assert epoch["x_bound"] == pytest.approx(epoch["seconds"] / epoch["bound_seconds"])
+        if epoch["path"] == "full-batch":
+            assert epoch["bound"] == "X @ w"
+            assert epoch["bound_seconds"] == epoch["floor_seconds"]
+        else:
+            assert epoch["shuffled_read_seconds"] > 0 and epoch["updates_seconds"] > 0
+            assert epoch["bound_seconds"] == max(epoch["shuffled_read_seconds"],
+                                                 epoch["updates_seconds"])
+            assert epoch["bound"] == ("shuffled read" if epoch["bound_seconds"]
+                                      == epoch["shuffled_read_seconds"] else "updates alone")
+        [row] = [line.split() for line in done.stdout.splitlines()
+                 if line.split()[:6] == ["2kx100", epoch["path"], epoch["loss"],
+                                         epoch["optimizer"], epoch["dtype"],
+                                         str(epoch["n_threads"])]]
+        assert " ".join(row).count(epoch["bound"]) == 1
+        assert f"{epoch['x_bound']:.2f}" in row
     per_sample = [e for e in kinds["epoch"] if e["path"] == "per-sample"]
     assert all("x_sklearn" in epoch for epoch in per_sample)
     [quality] = kinds["quality"]
@@ -145,3 +163,49 @@ def test_bench_fit_setup_lines_per_batch_mode(tmp_path, monkeypatch, capsys):
         assert f"= {result['x_floor']:.2f}x floor" in line
     assert ("Fit setup, 2,000 x 100 float64: GDRegressor's default fit with max_iter=1 minus "
             "its epoch, ÷ the floor X @ w") in out
+
+
+def test_bench_busy_core_times_one_thread_against_every_core(tmp_path):
+    done = _bench(tmp_path, "--busy-core", "--quick", "--only", "full-batch-float64",
+                  "--only", "per-sample-float32")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "gdfast-bench.json").read_text())
+    results = report["results"]
+    assert [(r["path"], r["dtype"]) for r in results] == [("per-sample", "float32"),
+                                                          ("full-batch", "float64")]
+    for result in results:
+        assert result["kind"] == "busy-core" and result["shape"] == "2kx100"
+        assert result["n_threads"] == report["machine"]["cores"]
+        for state in ("free", "busy"):
+            one, every = result[f"{state}_one_thread_seconds"], result[f"{state}_seconds"]
+            assert one > 0 and every > 0
+            assert result[f"{state}_ratio"] == pytest.approx(every / one)
+            assert 0 < result[f"{state}_one_thread_min_seconds"] <= one
+            assert 0 < result[f"{state}_min_seconds"] <= every
+        assert result["within_limit"] == (result["busy_ratio"] <= result["limit"])
+        [row] = [line.split() for line in done.stdout.splitlines()
+                 if line.split()[:3] == ["2kx100", result["path"], result["dtype"]]]
+        # shape, path, dtype, threads, then time, time, ratio when free and when busy.
+        assert (row[6], row[9]) == (f"{result['free_ratio']:.2f}",
+                                    f"{result['busy_ratio']:.2f}")
+    assert "one core busy" in done.stderr
+    assert "issue" not in done.stdout.lower()
+
+
+def test_busy_core_stops_its_spinning_process_even_on_ctrl_c():
+    from gdfast._cli import bench
+    with pytest.raises(KeyboardInterrupt):
+        with bench.BusyCore() as busy:
+            assert busy.process.poll() is None              # spinning
+            raise KeyboardInterrupt
+    assert busy.process.poll() is not None
+
+
+def test_bench_busy_core_rejects_an_unknown_case(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--busy-core", "--quick", "--only", "no-such-case"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "busy-core-2kx100-per-sample-float64" in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())

@@ -49,6 +49,11 @@ def main(argv=None):
                             "X @ w, scikit-learn and the NumPy reference; the memory of a "
                             "fit; time to within 1%% of the optimal loss (same as --only "
                             "sparse)")
+    bench.add_argument("--busy-core", action="store_true",
+                       help="instead: one epoch of every path and shape with one thread and "
+                            "with every core (n_jobs=1 and n_jobs=-1), first with the cores "
+                            "free, then while a spinning process this command starts (and "
+                            "stops) keeps one core busy; prints their ratios")
     bench.add_argument("--dask", action="store_true",
                        help="instead: gdfast.dask against dask-glm and dask-ml (those "
                             "installed) on a local cluster of two worker processes, time to "
@@ -224,6 +229,8 @@ def _run_bench(parser, args):
     from gdfast._cli import bench as _bench
 
     sizes = ("small",) if args.quick else ("large",)
+    if args.busy_core:
+        return _run_bench_busy_core(parser, args, _bench, sizes)
     if args.sparse:
         args.only = args.only + ["sparse"]
     if args.only and not any(_bench.matches(name, args.only) for name in _bench.names(sizes)):
@@ -239,6 +246,27 @@ def _run_bench(parser, args):
     _bench.write_json(results, args.json, machine)
     print(f"\nwritten to {args.json}; rerun with: {parser.prog}"
           + (" --quick" if args.quick else "") + (" --sparse" if args.sparse else ""))
+    return 0
+
+
+def _run_bench_busy_core(parser, args, _bench, sizes):
+    if args.sparse:
+        parser.error("--busy-core and --sparse are separate sections: choose one")
+    names = [_bench.busy_core_name(case) for case in _bench.busy_core_cases(sizes)]
+    if args.only and not any(_bench.matches(name, args.only) for name in names):
+        parser.error(f"no busy-core case matches --only {' '.join(args.only)}; their names "
+                     f"look like {names[0]}")
+    folder = os.path.dirname(os.path.abspath(args.json))
+    if not os.access(folder, os.W_OK):    # fail now, not after minutes of measuring
+        parser.error(f"--json {args.json}: cannot write in {folder}")
+    machine = _bench.machine_info()
+    results = _bench.run_busy_core(sizes, args.only,
+                                   progress=lambda line: print(line, file=sys.stderr,
+                                                               flush=True))
+    print(_bench.format_busy_core(results, machine))
+    _bench.write_json(results, args.json, machine)
+    print(f"\nwritten to {args.json}; rerun with: {parser.prog} --busy-core"
+          + (" --quick" if args.quick else ""))
     return 0
 
 

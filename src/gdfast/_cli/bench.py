@@ -17,7 +17,7 @@ import subprocess
 import sys
 import warnings
 from dataclasses import asdict, dataclass
-from time import perf_counter
+from time import perf_counter, sleep
 
 import numpy as np
 
@@ -181,13 +181,40 @@ def floor_seconds(X, repeats):
     return min(times)
 
 
-def shuffled_read_seconds(X, seed=0):
+def shuffled_read_seconds(X, seed=0, **timing):
     """Best time to read X's rows in a shuffled order on one core, prefetching as the epoch
     loop does, and do nothing else (a dot product per row): what a shuffled one-row-at-a-time
-    epoch costs before any update, so the least any per-sample or mini-batch epoch can."""
+    epoch costs before any update, so the least any per-sample or mini-batch epoch can.
+    `timing`: min_seconds' options (one run: warmup=False, min_runs=1, budget=0)."""
     order = np.random.default_rng(seed).permutation(X.shape[0]).astype(np.intp)
     w = np.ones(X.shape[1], dtype=X.dtype)
-    seconds, _ = min_seconds(lambda: _engine.kernel.read_rows_in_order(X, order, w))
+    seconds, _ = min_seconds(lambda: _engine.kernel.read_rows_in_order(X, order, w), **timing)
+    return seconds
+
+
+def epoch_config(case, n_samples):
+    """The kernel configuration of one epoch of `case`."""
+    return dict(HYPER, loss=case.loss, optimizer=case.optimizer,
+                batch_size=PATHS[case.path] or n_samples, n_threads=case.n_threads,
+                shuffle=True, fit_intercept=True, learning_rate=LEARNING_RATE,
+                unit_weights=True)                  # as in a fit without sample_weight
+
+
+def updates_seconds(case, n_samples, n_features):
+    """Best time of the optimizer's updates of one epoch of `case` on their own: as many
+    updates as the epoch has batches, each from the same small gradient, no row read. The
+    least an epoch can cost once its rows cost nothing."""
+    dtype = np.dtype(case.dtype)
+    config = dict(_engine.NEUTRAL_CONFIG, **epoch_config(case, n_samples))
+    batch_size = config["batch_size"]
+    n_steps = -(-n_samples // batch_size)
+    coef = _layout.zeros(1, n_features, dtype)
+    gradient = np.full(coef.size, 1e-3, dtype=dtype)
+    state = np.zeros((_engine.state_rows(case.optimizer), coef.size), dtype=dtype)
+    scalars = np.ones(_engine.SCALAR_STATE_SIZE)
+    config = _engine._kernel_codes(config)
+    seconds, _ = min_seconds(lambda: _engine.kernel.optimizer_steps(
+        coef, gradient, state, scalars, config, 0, n_steps))
     return seconds
 
 
@@ -197,10 +224,7 @@ def epoch_function(case, data, engine="cython"):
     does not depend on their values, and no copy ends up in the timing."""
     X, y = data.arrays(case.dtype, case.loss)
     n_samples, n_features = X.shape
-    config = dict(HYPER, loss=case.loss, optimizer=case.optimizer,
-                  batch_size=PATHS[case.path] or n_samples, n_threads=case.n_threads,
-                  shuffle=True, fit_intercept=True, learning_rate=LEARNING_RATE,
-                  unit_weights=True)                  # as in a fit without sample_weight
+    config = epoch_config(case, n_samples)
     sample_weight = np.ones(n_samples, dtype=X.dtype)
     coef = _layout.zeros(1, n_features, X.dtype)
     state = np.zeros((_engine.state_rows(case.optimizer), coef.size), dtype=X.dtype)
@@ -406,7 +430,7 @@ def run(sizes=("small", "large"), only=(), progress=None):
     called once per finished measurement."""
     progress = progress or (lambda text: None)
     selected = [case for case in cases(sizes) if matches(case.name, only)]
-    results, floors, floor_samples = [], {}, {}
+    results, floors, floor_samples, read_samples = [], {}, {}, {}
     for shape in dict.fromkeys(case.shape for case in selected):
         size = next(s for s, shapes in SIZES.items() if shape in shapes)
         data = make_data(shape)
@@ -419,6 +443,8 @@ def run(sizes=("small", "large"), only=(), progress=None):
         samples = floor_samples[shape] = [floor_seconds(data.X, FLOOR_REPEATS[size])]
         floors[shape]["shuffled_read_seconds"] = shuffled_read_seconds(data.X)
         float64_seconds, reference_seconds = {}, {}
+        # The shuffled read drifts as the floor does: sampled again after each shuffled case.
+        reads = read_samples[shape] = {"float64": [floors[shape]["shuffled_read_seconds"]]}
         for case in (c for c in selected if c.shape == shape):
             seconds, runs = min_seconds(epoch_function(case, data))
             samples.append(floor_seconds(data.X, 5))
@@ -426,6 +452,14 @@ def run(sizes=("small", "large"), only=(), progress=None):
                       "n_samples": data.X.shape[0], "n_features": data.X.shape[1],
                       "batch_size": PATHS[case.path] or data.X.shape[0],
                       "seconds": seconds, "runs": runs}
+            if PATHS[case.path] is not None:
+                X = data.arrays(case.dtype, case.loss)[0]
+                if case.dtype not in reads:
+                    reads[case.dtype] = [shuffled_read_seconds(X)]
+                reads[case.dtype].append(shuffled_read_seconds(X, warmup=False, min_runs=1,
+                                                               budget=0))
+                result["shuffled_read_seconds"] = min(reads[case.dtype])
+                result["updates_seconds"] = updates_seconds(case, *data.X.shape)
             reference = (case.path, case.loss, case.optimizer)  # threads: only the kernel's
             if case.has_reference and reference not in reference_seconds:
                 # The reference's per-row Python loop takes seconds on the large shapes: no
@@ -453,9 +487,13 @@ def run(sizes=("small", "large"), only=(), progress=None):
         samples = floor_samples[shape]
         floor.update(seconds=min(samples), median_seconds=float(np.median(samples)),
                      max_seconds=max(samples), samples=len(samples))
+        floor["shuffled_read_seconds"] = min(read_samples[shape]["float64"])
         floor["shuffled_read_x_floor"] = floor["shuffled_read_seconds"] / floor["seconds"]
     for result in results:            # every ratio against the fastest floor of the run
         if result["kind"] == "epoch":
+            if "shuffled_read_seconds" in result:        # and the fastest shuffled read
+                result["shuffled_read_seconds"] = min(
+                    read_samples[result["shape"]][result["dtype"]])
             _add_ratios(result, floors[result["shape"]]["seconds"])
     results += bench_network.run(sizes, only, matches, min_seconds, progress)
     results += bench_sparse.run(sizes, only, matches, progress)
@@ -465,9 +503,28 @@ def run(sizes=("small", "large"), only=(), progress=None):
     return results
 
 
+# Each path's own bound, the least its epoch can cost: a full batch reads X once in order,
+# so its bound is the floor; a shuffled epoch reads the rows in a shuffled order and takes
+# one update per batch, so its bound is the larger of the two alone.
+BOUNDS = {"floor": "X @ w", "shuffled_read": "shuffled read", "updates": "updates alone"}
+
+
+def _add_bound(result, floor):
+    """The bound of the result's path (BOUNDS), its seconds and the epoch's ratio to it."""
+    if "shuffled_read_seconds" in result:
+        bound = max(("shuffled_read", "updates"), key=lambda b: result[f"{b}_seconds"])
+        result["bound_seconds"] = result[f"{bound}_seconds"]
+    else:
+        bound = "floor"
+        result["bound_seconds"] = floor
+    result["bound"] = BOUNDS[bound]
+    result["x_bound"] = result["seconds"] / result["bound_seconds"]
+
+
 def _add_ratios(result, floor):
     result["floor_seconds"] = floor
     result["x_floor"] = result["seconds"] / floor
+    _add_bound(result, floor)
     for baseline in ("numpy", "sklearn"):
         if f"{baseline}_seconds" in result:
             result[f"{baseline}_x_floor"] = result[f"{baseline}_seconds"] / floor
@@ -559,17 +616,23 @@ def format_table(results, machine=None):
                              "floor")
     if epochs:
         header = (f"{'shape':<9} {'path':<14} {'loss':<14} {'optimizer':<9} {'dtype':<7} "
-                  f"{'thr':>3} {'s/epoch':>10} {'× floor':>8} {'NumPy ref':>10} "
-                  f"{'sklearn':>8} {'f32/f64':>7}")
+                  f"{'thr':>3} {'s/epoch':>10} {'× floor':>8} {'bound':<13} {'× bound':>7} "
+                  f"{'NumPy ref':>10} {'sklearn':>8} {'f32/f64':>7}")
         lines += ["", header, "-" * len(header)]
         for r in epochs:
             lines.append(
                 f"{r['shape']:<9} {r['path']:<14} {r['loss']:<14} {r['optimizer']:<9} "
                 f"{r['dtype']:<7} {r['n_threads']:>3} {r['seconds']:>10.3e} "
-                f"{r['x_floor']:>8.2f} {_fmt(r.get('x_numpy'), '.0f'):>10} "
+                f"{r['x_floor']:>8.2f} {r['bound']:<13} {r['x_bound']:>7.2f} "
+                f"{_fmt(r.get('x_numpy'), '.0f'):>10} "
                 f"{_fmt(r.get('x_sklearn'), '.1f'):>8} {_fmt(r.get('x_float64'), '.2f'):>7}")
         lines += ["", "s/epoch: fastest of several epochs. × floor: s/epoch ÷ the floor X @ w "
                   "(float64, every BLAS thread) of the shape.",
+                  "bound: the least the path's epoch can cost, × bound: s/epoch ÷ it. A full "
+                  "batch's is the floor X @ w; a shuffled epoch's the larger of",
+                  "the shuffled read (its rows read in its order, in its dtype, one core, no "
+                  "update) and the updates alone (its optimizer's updates,",
+                  "one per batch, from a fixed gradient, no row read).",
                   "NumPy ref, sklearn: their s/epoch ÷ gdfast's, i.e. how many times faster "
                   "gdfast is (scikit-learn: SGDRegressor or",
                   "SGDClassifier(log_loss), fit with max_iter=1 and the same constant step). "
@@ -611,3 +674,133 @@ def write_json(results, path, machine=None):
     with open(path, "w") as out:
         json.dump({"machine": machine or machine_info(), "results": results}, out, indent=1)
         out.write("\n")
+
+
+# --- one core kept busy -----------------------------------------------------------------
+# n_jobs=-1 splits a large batch over every core; when another process keeps one of them
+# busy, it should cost little against n_jobs=1 (BUSY_CORE_LIMIT), and with the cores free
+# it should keep its speed-up.
+BUSY_CORE_DTYPES = ("float64", "float32")
+BUSY_CORE_LIMIT = 1.10
+# The spinning process: a busy loop that ends by itself if its parent goes away.
+SPINNER = ("import os\nparent = os.getppid()\nwhile os.getppid() == parent:\n"
+           "    for _ in range(1_000_000):\n        pass\n")
+
+
+def busy_core_cases(sizes=("small", "large")):
+    """Plain SGD on squared error on every path, shape and dtype, on every core."""
+    return [Case(shape, path, "squared_error", "sgd", dtype, _cores()) for size in sizes
+            for shape in SIZES[size] for path in PATHS for dtype in BUSY_CORE_DTYPES]
+
+
+def busy_core_name(case):
+    return f"busy-core-{case.shape}-{case.path}-{case.dtype}"
+
+
+class BusyCore:
+    """A context: another process spinning on one core while inside, stopped on the way out
+    (also on an exception, Ctrl-C's included)."""
+
+    def __enter__(self):
+        self.process = subprocess.Popen([sys.executable, "-c", SPINNER])
+        return self
+
+    def __exit__(self, *exc_info):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        return False
+
+
+# After a parallel region, OpenMP's idle threads spin for a while (milliseconds with
+# GCC's default wait policy) before they sleep: a run just after one on every core would
+# share its cores with them. Each run is followed by this pause, long enough for them to
+# sleep.
+SETTLE_SECONDS = 0.05
+
+
+def paired_seconds(first, second, *, budget=4 * TIME_BUDGET, min_runs=7, max_runs=200):
+    """(median time of `first`, of `second`, fastest of `first`, of `second`), their runs
+    taken in turn, so that what else the machine is doing weighs on both alike. The
+    medians, because a thread held up by another process slows some epochs, not all: the
+    fastest would hide it."""
+    first(), second()                                  # warm-up
+    times = ([], [])
+    while len(times[0]) < min_runs or (sum(times[0]) + sum(times[1]) < budget
+                                       and len(times[0]) < max_runs):
+        for function, spent in zip((first, second), times):
+            sleep(SETTLE_SECONDS)
+            start = perf_counter()
+            function()
+            spent.append(perf_counter() - start)
+    return (float(np.median(times[0])), float(np.median(times[1])), min(times[0]),
+            min(times[1]))
+
+
+def run_busy_core(sizes=("small", "large"), only=(), progress=None):
+    """For each busy-core case, one epoch with one thread against one on every core
+    (n_jobs=1 against n_jobs=-1): first with the cores free, then with one of them kept busy
+    by a spinning process. A list of result dicts of kind "busy-core"; the ratios are the
+    time on every core ÷ the time on one."""
+    progress = progress or (lambda text: None)
+    selected = [case for case in busy_core_cases(sizes) if matches(busy_core_name(case), only)]
+    results = []
+    for shape in dict.fromkeys(case.shape for case in selected):
+        data = make_data(shape)
+        for case in (c for c in selected if c.shape == shape):
+            one = Case(case.shape, case.path, case.loss, case.optimizer, case.dtype, 1)
+            result = {"kind": "busy-core", "name": busy_core_name(case), **asdict(case),
+                      "n_samples": data.X.shape[0], "n_features": data.X.shape[1],
+                      "batch_size": PATHS[case.path] or data.X.shape[0],
+                      "limit": BUSY_CORE_LIMIT}
+            for state in ("free", "busy"):
+                functions = (epoch_function(one, data), epoch_function(case, data))
+                if state == "busy":
+                    with BusyCore():
+                        seconds = paired_seconds(*functions)
+                else:
+                    seconds = paired_seconds(*functions)
+                (result[f"{state}_one_thread_seconds"], result[f"{state}_seconds"],
+                 result[f"{state}_one_thread_min_seconds"],
+                 result[f"{state}_min_seconds"]) = seconds
+                result[f"{state}_ratio"] = seconds[1] / seconds[0]
+            result["within_limit"] = result["busy_ratio"] <= BUSY_CORE_LIMIT
+            results.append(result)
+            progress(f"{result['name']}: {case.n_threads} threads ÷ 1 thread, cores free "
+                     f"{result['free_ratio']:.2f}, one core busy {result['busy_ratio']:.2f}")
+    return results
+
+
+def format_busy_core(results, machine=None):
+    """The busy-core results as plain text."""
+    machine = machine or machine_info()
+    rows = [r for r in results if r["kind"] == "busy-core"]
+    lines = [f"gdfast {machine['gdfast']} ({machine['gdfast_kernel']}) on {machine['cpu']}, "
+             f"{machine['cores']} cores, {machine['date']}", ""]
+    if not rows:
+        return "\n".join(lines)
+    header = (f"{'shape':<9} {'path':<14} {'dtype':<7} {'thr':>3} {'free: 1 thr':>11} "
+              f"{'all thr':>10} {'ratio':>6} {'busy: 1 thr':>11} {'all thr':>10} {'ratio':>6}")
+    lines += [header, "-" * len(header)]
+    for r in rows:
+        mark = "" if r["within_limit"] else "  over the limit"
+        lines.append(
+            f"{r['shape']:<9} {r['path']:<14} {r['dtype']:<7} {r['n_threads']:>3} "
+            f"{r['free_one_thread_seconds']:>11.3e} {r['free_seconds']:>10.3e} "
+            f"{r['free_ratio']:>6.2f} {r['busy_one_thread_seconds']:>11.3e} "
+            f"{r['busy_seconds']:>10.3e} {r['busy_ratio']:>6.2f}{mark}")
+    lines += ["", "Seconds per epoch of plain SGD on squared error, median of runs taken in "
+              "turn, with one thread (n_jobs=1) and with every core (n_jobs=-1);",
+              "ratio: every core ÷ one thread. free: nothing else started; busy: while a "
+              "spinning process started by this command keeps one core busy.",
+              f"With one core busy, every core should cost at most {BUSY_CORE_LIMIT:.2f}x one "
+              "thread; with the cores free, only batches large enough to be split over "
+              "threads (the full batch) gain:",
+              "the per-sample and mini-batch epochs run the same one-thread code either way, "
+              "so their ratios show how much the machine's noise alone moves a ratio."]
+    if machine["cores"] < 2:
+        lines.append("This process may use one core only: both columns time one thread.")
+    return "\n".join(lines)

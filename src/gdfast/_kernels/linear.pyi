@@ -60,6 +60,22 @@ def optimizer_step(
     """Update t + 1 in place on coef, state and scalars, penalties and weight decay where
     decay_mask is non-zero; returns (t + 1, the update's learning rate)."""
 
+def optimizer_steps(
+    coef: npt.NDArray[_Floating],
+    gradient: npt.NDArray[_Floating],
+    state: npt.NDArray[_Floating],
+    scalars: npt.NDArray[np.float64],
+    config: dict[str, int | float | bool],
+    t: int,
+    n_steps: int,
+) -> tuple[int, float]:
+    """Updates t + 1 .. t + n_steps in place on one output's coef (weights, then intercept),
+    state and scalars, each from the same gradient, no row read; returns (t + n_steps, the
+    last update's learning rate)."""
+
+def _split_batches_on_one_thread(seconds: float) -> None:
+    """For tests: split batches run their chunks on one thread for the next `seconds`."""
+
 def read_rows_in_order(
     X: npt.NDArray[_Floating], order: npt.NDArray[np.intp], w: npt.NDArray[_Floating]
 ) -> float:

@@ -21,7 +21,7 @@ import threading
 import numpy as np
 
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport parallel
 from libc.math cimport isfinite, pow
 from libc.stdint cimport uint64_t
 
@@ -195,6 +195,41 @@ cdef enum:
     # a scheduler time slice, milliseconds: on small batches two threads lose badly to one
     # whenever the other core is busy.
     PARALLEL_MIN_VALUES = 1 << 20
+    # A split batch is cut into chunks of at least this many values (1 MiB of float64, tens
+    # of microseconds of work), at most MAX_CHUNKS of them and at most CHUNK_BUFFER_VALUES
+    # values of chunk gradients in all, but at least one per thread. Many more chunks than
+    # threads, taken one at a time by whichever thread is free: a thread slowed down by
+    # another process on its core takes fewer of them, instead of making the others wait
+    # for its fixed share.
+    CHUNK_MIN_VALUES = 1 << 17
+    MAX_CHUNKS = 64
+    CHUNK_BUFFER_VALUES = 1 << 22
+
+
+cdef extern from "chunks.h":
+    Py_ssize_t gd_claim(Py_ssize_t* counter) noexcept nogil
+    Py_ssize_t gd_count(Py_ssize_t* counter) noexcept nogil
+    void gd_nap() noexcept nogil
+    long long gd_now_ns() noexcept nogil
+    long long gd_read(long long* value) noexcept nogil
+    void gd_write(long long* value, long long new_value) noexcept nogil
+
+
+# When another process keeps a core busy, a thread working there can wait for it for a
+# scheduler time slice, milliseconds, while the others, out of chunks, wait for it: a split
+# batch then takes longer than on one thread. A split batch whose threads waited for the
+# last chunks more than 1/STRAGGLE_SHARE of its time, and more than two chunks' work (what
+# threads running freely may wait), is a sign of that: the split batches of the next while
+# (SLOW_BATCHES_BEFORE_RETRY batch durations, doubled at each such batch in a row, at most
+# MAX_ONE_THREAD_NS) run their chunks on one thread, then threads are tried again. The
+# chunks and their summation order stay the same: only the speed changes.
+cdef enum:
+    STRAGGLE_SHARE = 8
+    SLOW_BATCHES_BEFORE_RETRY = 16
+    MAX_SLOW_STREAK = 10
+    MAX_ONE_THREAD_NS = 1000000000
+cdef long long one_thread_until_ns = 0
+cdef long long slow_streak = 0
 
 
 cdef inline bint split_over_threads(const EpochConfig* cfg, Py_ssize_t n_rows,
@@ -202,48 +237,105 @@ cdef inline bint split_over_threads(const EpochConfig* cfg, Py_ssize_t n_rows,
     return cfg.n_threads > 1 and n_rows * n_features >= PARALLEL_MIN_VALUES
 
 
+cdef inline Py_ssize_t chunk_count(Py_ssize_t n_rows, Py_ssize_t n_features,
+                                   Py_ssize_t n_params, int n_threads) noexcept nogil:
+    """How many chunks a batch of n_rows split over n_threads is cut into (no more than
+    that for fewer rows): it depends on nothing else, so neither does the gradient's sum."""
+    cdef Py_ssize_t n_chunks = min(n_rows * n_features // CHUNK_MIN_VALUES, MAX_CHUNKS,
+                                   CHUNK_BUFFER_VALUES // (n_params + 16))
+    return max(1, min(max(n_chunks, n_threads), n_rows))
+
+
+cdef void work_on_chunks(
+    const EpochConfig* cfg, const RowSource* source, const FeatureMap* features,
+    Py_ssize_t n_outputs, const floating* y, const floating* sample_weight,
+    const floating* theta, floating* chunk_grads, Py_ssize_t grads_stride,
+    double* chunk_scratch, Py_ssize_t scratch_stride, double* chunk_losses,
+    const Py_ssize_t* rows, Py_ssize_t n_rows, Py_ssize_t chunk_rows, Py_ssize_t n_chunks,
+    Py_ssize_t distance, double scale, Py_ssize_t* next_chunk, Py_ssize_t* chunks_done,
+    long long* out_of_chunks_ns,
+) noexcept nogil:
+    """One thread's part of accumulate_batch_in_threads: take the next chunk not yet taken
+    until none is left, then wait, asleep, until every chunk is done. The first thread to
+    find none left writes the time in out_of_chunks_ns."""
+    cdef Py_ssize_t c = gd_claim(next_chunk), start, count
+    cdef double* scratch
+    while c < n_chunks:
+        start = c * chunk_rows
+        count = min(chunk_rows, n_rows - start)
+        scratch = chunk_scratch + c * scratch_stride
+        chunk_losses[c] = accumulate_batch(cfg, source, features, n_outputs, y,
+                                           sample_weight, theta, chunk_grads + c * grads_stride,
+                                           scratch, scratch + n_outputs,
+                                           scratch + 2 * n_outputs, rows + start, count, count,
+                                           distance, scale)
+        gd_claim(chunks_done)
+        c = gd_claim(next_chunk)
+    if c == n_chunks:
+        out_of_chunks_ns[0] = gd_now_ns()
+    # OpenMP's own barrier would spin, holding its core, while the thread it waits for may
+    # be queued behind another process: sleeping frees the core for that thread.
+    while gd_count(chunks_done) < n_chunks:
+        gd_nap()
+
+
+cdef void judge_threads(long long start_ns, long long out_of_chunks_ns, long long end_ns,
+                        Py_ssize_t n_chunks, int n_threads) noexcept nogil:
+    """After a split batch of n_chunks chunks on n_threads threads that ran from start_ns to
+    end_ns, its first thread out of chunks at out_of_chunks_ns: whether the next split
+    batches run on one thread, and how long."""
+    cdef long long streak, pause, waited = end_ns - out_of_chunks_ns
+    cdef long long batch_ns = end_ns - start_ns
+    if waited * STRAGGLE_SHARE <= batch_ns or waited * n_chunks <= 2 * batch_ns * n_threads:
+        gd_write(&slow_streak, 0)
+        return
+    streak = min(gd_read(&slow_streak) + 1, MAX_SLOW_STREAK)
+    gd_write(&slow_streak, streak)
+    pause = min(batch_ns * SLOW_BATCHES_BEFORE_RETRY << (streak - 1),
+                MAX_ONE_THREAD_NS)
+    gd_write(&one_thread_until_ns, end_ns + pause)
+
+
 cdef double accumulate_batch_in_threads(
     const EpochConfig* cfg, const RowSource* source, const FeatureMap* features,
     Py_ssize_t n_outputs, const floating* y, const floating* sample_weight,
-    const floating* theta, floating* grad, floating* thread_grads, Py_ssize_t grads_stride,
-    double* thread_scratch, Py_ssize_t scratch_stride, double* thread_losses,
+    const floating* theta, floating* grad, floating* chunk_grads, Py_ssize_t grads_stride,
+    double* chunk_scratch, Py_ssize_t scratch_stride, double* chunk_losses,
     const Py_ssize_t* rows, Py_ssize_t n_rows, Py_ssize_t distance, double scale,
 ) noexcept nogil:
-    """accumulate_batch over cfg.n_threads contiguous chunks of rows in parallel, each into its
-    own gradient buffer, summed afterwards in chunk order: the result depends on the number
-    of threads (summation order) but never on how the threads were scheduled.
-    Each thread's buffers start `*_stride` values apart, whole cache lines, so no two
-    threads ever write the same line."""
+    """accumulate_batch over chunk_count chunks of contiguous rows, shared by cfg.n_threads
+    threads, each chunk into its own gradient buffer, summed afterwards in chunk order: the
+    result depends on the number of chunks (summation order) but never on which thread did
+    which chunk. Each chunk's buffers start `*_stride` values apart, whole cache lines, so no
+    two threads ever write the same line."""
     cdef Py_ssize_t n_params = n_outputs * output_len(source.n_features)
-    cdef Py_ssize_t n_chunks = cfg.n_threads
+    cdef Py_ssize_t n_chunks = chunk_count(n_rows, source.n_features, n_params, cfg.n_threads)
     cdef Py_ssize_t chunk_rows = (n_rows + n_chunks - 1) // n_chunks
-    cdef Py_ssize_t c, start, count, j
+    cdef Py_ssize_t next_chunk = 0, chunks_done = 0, c, j
     cdef floating* g
-    cdef double* scratch
     cdef double loss_sum = 0.0
-    for c in prange(n_chunks, schedule="static", num_threads=cfg.n_threads):
-        start = c * chunk_rows
-        count = min(chunk_rows, n_rows - start)
-        g = thread_grads + c * grads_stride
-        scratch = thread_scratch + c * scratch_stride
-        if count > 0:
-            thread_losses[c] = accumulate_batch(cfg, source, features, n_outputs, y,
-                                                sample_weight, theta, g, scratch,
-                                                scratch + n_outputs,
-                                                scratch + 2 * n_outputs, rows + start, count,
-                                                count, distance, scale)
-        else:
-            thread_losses[c] = 0.0
-            for j in range(n_params):
-                g[j] = 0
+    cdef long long start_ns = gd_now_ns(), out_of_chunks_ns = 0
+    n_chunks = (n_rows + chunk_rows - 1) // chunk_rows       # none of them empty
+    if start_ns < gd_read(&one_thread_until_ns):
+        work_on_chunks(cfg, source, features, n_outputs, y, sample_weight, theta, chunk_grads,
+                       grads_stride, chunk_scratch, scratch_stride, chunk_losses, rows, n_rows,
+                       chunk_rows, n_chunks, distance, scale, &next_chunk, &chunks_done,
+                       &out_of_chunks_ns)
+    else:
+        with parallel(num_threads=cfg.n_threads):
+            work_on_chunks(cfg, source, features, n_outputs, y, sample_weight, theta,
+                           chunk_grads, grads_stride, chunk_scratch, scratch_stride,
+                           chunk_losses, rows, n_rows, chunk_rows, n_chunks, distance, scale,
+                           &next_chunk, &chunks_done, &out_of_chunks_ns)
+        judge_threads(start_ns, out_of_chunks_ns, gd_now_ns(), n_chunks, cfg.n_threads)
     for j in range(n_params):
-        grad[j] = thread_grads[j]
+        grad[j] = chunk_grads[j]
     for c in range(1, n_chunks):
-        g = thread_grads + c * grads_stride
+        g = chunk_grads + c * grads_stride
         for j in range(n_params):
             grad[j] += g[j]
     for c in range(n_chunks):
-        loss_sum += thread_losses[c]
+        loss_sum += chunk_losses[c]
     return loss_sum
 
 
@@ -307,8 +399,8 @@ cdef int epoch_loop(
     const RowSource* source, const FeatureMap* features, const floating[::1] y,
     const floating[::1] sample_weight, floating[::1] theta, floating[::1] grad,
     floating[:, ::1] state, double[::1] scalars,
-    double[::1] scratch, floating[:, ::1] thread_grads, double[:, ::1] thread_scratch,
-    double[::1] thread_losses, Py_ssize_t[::1] order, const EpochConfig* cfg, long long* t,
+    double[::1] scratch, floating[:, ::1] chunk_grads, double[:, ::1] chunk_scratch,
+    double[::1] chunk_losses, Py_ssize_t[::1] order, const EpochConfig* cfg, long long* t,
     uint64_t* rng, bint check_signals,
     double* loss_sum, double* lr, floating* scaled, floating* average,
     long long average_start,
@@ -371,8 +463,8 @@ cdef int epoch_loop(
         if split_over_threads(cfg, n_rows, n_features):
             batch_loss = accumulate_batch_in_threads(
                 cfg, source, features, n_outputs, &y[0], &sample_weight[0], model,
-                &grad[0], &thread_grads[0, 0], thread_grads.shape[1],
-                &thread_scratch[0, 0], thread_scratch.shape[1], &thread_losses[0],
+                &grad[0], &chunk_grads[0, 0], chunk_grads.shape[1],
+                &chunk_scratch[0, 0], chunk_scratch.shape[1], &chunk_losses[0],
                 &order[start], n_rows, distance, 1.0 / n_rows)
         else:
             batch_loss = accumulate_batch(cfg, source, features, n_outputs, &y[0],
@@ -455,11 +547,11 @@ def run_epoch(
     grad = np.empty_like(coef)
     cdef floating[::1] grad_view = grad
     cdef double[::1] scratch = np.empty(3 * n_outputs)   # scores, dL/dscore, offsets
-    thread_buffers = gradient_thread_buffers(cfg.n_threads, coef.shape[0], n_outputs,
-                                             np.asarray(coef).dtype)
-    cdef floating[:, ::1] thread_grads = thread_buffers[0]
-    cdef double[:, ::1] thread_scratch = thread_buffers[1]
-    cdef double[::1] thread_losses = thread_buffers[2]
+    chunk_buffers = gradient_chunk_buffers(&cfg, min(cfg.batch_size, n_samples), n_features,
+                                            coef.shape[0], n_outputs, np.asarray(coef).dtype)
+    cdef floating[:, ::1] chunk_grads = chunk_buffers[0]
+    cdef double[:, ::1] chunk_scratch = chunk_buffers[1]
+    cdef double[::1] chunk_losses = chunk_buffers[2]
     # Python runs signal handlers in the main thread only.
     cdef bint check_signals = threading.current_thread() is threading.main_thread()
     cdef RowSource source = dense_rows(&X[0, 0], n_features)
@@ -474,7 +566,7 @@ def run_epoch(
     cdef FeatureMap features = feature_map(&mean[0], cfg.center, scales)
     with nogil:
         status = epoch_loop(&source, &features, y, sample_weight, coef, grad_view, state,
-                            scalars, scratch, thread_grads, thread_scratch, thread_losses,
+                            scalars, scratch, chunk_grads, chunk_scratch, chunk_losses,
                             order, &cfg, &t, &rng_state, check_signals, &loss_sum, &lr,
                             scaled_ptr, average_ptr, average_start)
     if status == INTERRUPTED:
@@ -552,12 +644,18 @@ cdef int check_optimizer_state(
     return 0
 
 
-cdef tuple gradient_thread_buffers(int n_threads, Py_ssize_t n_params, Py_ssize_t n_outputs, dtype):
-    """accumulate_batch_in_threads' buffers: per thread, a gradient and its scores,
-    derivatives and offsets, written at every row, so each row is padded by a cache line (16
-    values cover 64 bytes in either dtype); and a loss, written once."""
-    return (np.empty((n_threads, n_params + 16), dtype=dtype),
-            np.empty((n_threads, 3 * n_outputs + 8)), np.empty(n_threads))
+cdef tuple gradient_chunk_buffers(const EpochConfig* cfg, Py_ssize_t n_rows,
+                                  Py_ssize_t n_features, Py_ssize_t n_params,
+                                  Py_ssize_t n_outputs, dtype):
+    """accumulate_batch_in_threads' buffers for batches of up to n_rows rows: per chunk, a
+    gradient and its scores, derivatives and offsets, written at every row, so each row is
+    padded by a cache line (16 values cover 64 bytes in either dtype); and a loss, written
+    once. One unused row each when no such batch is split over threads."""
+    cdef Py_ssize_t n_chunks = 1
+    if split_over_threads(cfg, n_rows, n_features):
+        n_chunks = chunk_count(n_rows, n_features, n_params, cfg.n_threads)
+    return (np.empty((n_chunks, n_params + 16), dtype=dtype),
+            np.empty((n_chunks, 3 * n_outputs + 8)), np.empty(n_chunks))
 
 
 cdef Py_ssize_t[::1] decayed_runs_of(const unsigned char[::1] decay_mask):
@@ -886,11 +984,11 @@ def batch_gradient(
         return gradient, loss_sum
     cdef floating[::1] grad = gradient
     cdef double[::1] scratch = np.empty(3 * n_outputs)   # scores, dL/dscore, offsets
-    thread_buffers = gradient_thread_buffers(cfg.n_threads, coef.shape[0], n_outputs,
-                                             gradient.dtype)
-    cdef floating[:, ::1] thread_grads = thread_buffers[0]
-    cdef double[:, ::1] thread_scratch = thread_buffers[1]
-    cdef double[::1] thread_losses = thread_buffers[2]
+    chunk_buffers = gradient_chunk_buffers(&cfg, n_rows, n_features, coef.shape[0],
+                                            n_outputs, gradient.dtype)
+    cdef floating[:, ::1] chunk_grads = chunk_buffers[0]
+    cdef double[:, ::1] chunk_scratch = chunk_buffers[1]
+    cdef double[::1] chunk_losses = chunk_buffers[2]
     cdef RowSource source = dense_rows(&X[0, 0], n_features)
     cdef const floating* scales = NULL
     cdef floating* scaled_ptr = NULL
@@ -906,8 +1004,8 @@ def batch_gradient(
         if split_over_threads(&cfg, n_rows, n_features):
             loss_sum = accumulate_batch_in_threads(
                 &cfg, &source, &features, n_outputs, &y[0], &sample_weight[0],
-                model, &grad[0], &thread_grads[0, 0], thread_grads.shape[1],
-                &thread_scratch[0, 0], thread_scratch.shape[1], &thread_losses[0],
+                model, &grad[0], &chunk_grads[0, 0], chunk_grads.shape[1],
+                &chunk_scratch[0, 0], chunk_scratch.shape[1], &chunk_losses[0],
                 &rows[0], n_rows, distance, 1.0)
         else:
             loss_sum = accumulate_batch(&cfg, &source, &features, n_outputs, &y[0],
@@ -975,3 +1073,43 @@ def _scaled_vector_steps(floating[::1] v, const floating[::1] data, const int[::
     with nogil:
         materialise(&w, &data[0])
     return product, scale
+
+
+def optimizer_steps(
+    floating[::1] coef, const floating[::1] gradient, floating[:, ::1] state,
+    double[::1] scalars, dict config, long long t, Py_ssize_t n_steps,
+):
+    """Take updates t + 1 .. t + n_steps of config["optimizer"] in place on coef (one output
+    of a linear model: the weights, then the intercept), state and scalars, each from a
+    fresh copy of `gradient`, with the epoch loop's code and no row read: what the updates
+    of an epoch of n_steps batches cost on their own. Return (t + n_steps, the last
+    update's learning rate)."""
+    cdef EpochConfig cfg = config
+    cdef Py_ssize_t n = coef.shape[0], i, j
+    cdef double lr = 0.0
+    if gradient.shape[0] != n:
+        raise ValueError("gradient must hold one value per entry of coef")
+    if n < 2:
+        raise ValueError("coef must hold at least one weight and the intercept")
+    if n_steps < 0:
+        raise ValueError("n_steps must be at least 0")
+    check_optimizer_state(coef, state, scalars, &cfg)
+    cdef floating[::1] g = np.empty_like(np.asarray(coef))
+    cdef floating* state_ptr = &state[0, 0] if state.shape[0] > 0 else NULL
+    with nogil:
+        for i in range(n_steps):
+            for j in range(n):
+                g[j] = gradient[j]
+            t += 1
+            lr = step_learning_rate(&cfg, t)
+            update_parameters(&cfg, &coef[0], &g[0], state_ptr, n, <ScalarState*>&scalars[0],
+                              t, lr, LinearLayout(1, n))
+    return t, lr
+
+
+def _split_batches_on_one_thread(double seconds):
+    """For tests: the next `seconds` of split batches run their chunks on one thread, as
+    after batches that waited on a slowed thread (0: threads again, at once)."""
+    gd_write(&slow_streak, 0)
+    gd_write(&one_thread_until_ns, gd_now_ns() + <long long>(seconds * 1e9) if seconds > 0
+             else 0)
