@@ -45,9 +45,11 @@ def exp_arguments():
     ])
 
 
-def test_exp_is_within_two_ulps_of_libm_over_its_whole_range(each_kernel_build):
+@pytest.mark.parametrize("one_at_a_time", [False, True])    # batched paths, per-sample path
+def test_exp_is_within_two_ulps_of_libm_over_its_whole_range(each_kernel_build,
+                                                             one_at_a_time):
     x = exp_arguments()
-    got = each_kernel_build._exp_nonpositive(x)
+    got = each_kernel_build._exp_nonpositive(x, one_at_a_time)
     expected = libm(math.exp, x)
     errors = ulp_errors(got, expected)
     assert errors.max() <= MAX_ULPS, (x[errors.argmax()], got[errors.argmax()])
@@ -57,15 +59,24 @@ def test_exp_is_within_two_ulps_of_libm_over_its_whole_range(each_kernel_build):
     assert np.all(got >= 0)
 
 
-def test_exp_saturates_and_passes_nan_as_libm_does(each_kernel_build):
+def test_exp_is_the_same_one_value_at_a_time_as_in_a_loop(each_kernel_build):
+    """The per-sample path's exp and the batched paths' give the same bits, so a row's loss
+    does not depend on the path that computed it."""
+    x = exp_arguments()
+    np.testing.assert_array_equal(each_kernel_build._exp_nonpositive(x, True),
+                                  each_kernel_build._exp_nonpositive(x, False))
+
+
+@pytest.mark.parametrize("one_at_a_time", [False, True])
+def test_exp_saturates_and_passes_nan_as_libm_does(each_kernel_build, one_at_a_time):
     x = np.array([0.0, -0.0, -745.14, -746.0, -1e4, -np.inf, np.nan])
-    got = each_kernel_build._exp_nonpositive(x)
+    got = each_kernel_build._exp_nonpositive(x, one_at_a_time)
     assert got[0] == 1.0 and got[1] == 1.0
     assert np.all(got[2:6] == 0.0)                          # below ln(2^-1075): exactly 0
     assert np.isnan(got[6])
     # Where libm's result is 0, so is this one, and where it is not, neither is this one.
     x = np.linspace(-745.2, -745.0, 20_001)
-    got = each_kernel_build._exp_nonpositive(x)
+    got = each_kernel_build._exp_nonpositive(x, one_at_a_time)
     expected = libm(math.exp, x)
     assert np.array_equal(got == 0, expected == 0)
 

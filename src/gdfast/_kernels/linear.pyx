@@ -27,7 +27,8 @@ from libc.stdint cimport uint64_t
 
 from gdfast._kernels.config cimport *
 from gdfast._kernels.losses cimport (loss_and_derivative, sample_loss, gd_log_loss_rows,
-                                     gd_exp_nonpositive, gd_log1p_unit)
+                                     gd_exp_nonpositive, gd_exp_nonpositive_scalar,
+                                     gd_log1p_unit)
 from gdfast._kernels.step cimport (step_learning_rate, LinearLayout, RunList, decayed_runs,
                                    update_parameters)
 from gdfast._kernels.shuffle cimport random_permutation
@@ -838,17 +839,22 @@ def read_csr_rows_in_order(CSRRows rows, const Py_ssize_t[::1] order, const doub
     return total
 
 
-def _exp_nonpositive(const double[::1] x):
-    """exp(x) for each x <= 0 (or NaN) as the logistic losses compute it (fastmath.h), for
-    the tests that hold it to libm's. Not used in training."""
+def _exp_nonpositive(const double[::1] x, bint one_at_a_time=False):
+    """exp(x) for each x <= 0 (or NaN) as the logistic losses compute it (fastmath.h): in a
+    loop over the values, or with one_at_a_time as the per-sample path does. For the tests
+    that hold it to libm's. Not used in training."""
     out = np.empty(x.shape[0])
     cdef double[::1] result = out
     cdef Py_ssize_t i
     if np.any(np.asarray(x) > 0):
         raise ValueError("x must be at most 0")
     with nogil:
-        for i in range(x.shape[0]):
-            result[i] = gd_exp_nonpositive(x[i])
+        if one_at_a_time:
+            for i in range(x.shape[0]):
+                result[i] = gd_exp_nonpositive_scalar(x[i])
+        else:
+            for i in range(x.shape[0]):
+                result[i] = gd_exp_nonpositive(x[i])
     return out
 
 

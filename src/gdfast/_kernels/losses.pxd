@@ -11,6 +11,7 @@ cdef extern from "fastmath.h":
     # exp on x <= 0, log1p on [0, 1] and the binary log loss, inline and branch-free
     # (see fastmath.h).
     double gd_exp_nonpositive(double x) noexcept nogil
+    double gd_exp_nonpositive_scalar(double x) noexcept nogil
     double gd_log1p_unit(double e) noexcept nogil
     double gd_log_loss(double p, double y, double* dloss) noexcept nogil
     void gd_log_loss_rows(const double* p, const double* y, double* loss, double* dloss,
