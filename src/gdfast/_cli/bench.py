@@ -42,6 +42,9 @@ REFERENCE_OPTIMIZERS = ("sgd", "adam")
 # A small X @ w takes microseconds, so its minimum needs more repeats to settle.
 FLOOR_REPEATS = {"large": 20, "small": 200}
 TIME_BUDGET = 0.3                     # seconds of repeated epochs per case, at least 3
+# Several outputs are a classifier's: the multinomial log loss (softmax) is timed beside
+# one-vs-rest hinge with as many outputs, the same work but for the softmax's exponentials.
+CLASSES = 5
 
 # Peak memory of a fit: X of about 2 GB in either dtype (large enough that a copy of X would
 # dwarf any fixed cost; rows of 100 features, the 200kx100 width), or 64 MB for --quick. Two
@@ -68,10 +71,22 @@ class Case:
     optimizer: str
     dtype: str = "float64"
     n_threads: int = 1
+    classes: int = 1                  # outputs: 1, or CLASSES (multinomial or one-vs-rest)
+
+    @property
+    def multiclass(self):
+        if self.classes == 1:
+            return "none"
+        return "multinomial" if self.loss == "log_loss" else "ovr"
+
+    @property
+    def model(self):
+        """The loss, with the multiclass model and class count when there are several."""
+        return self.loss if self.classes == 1 else f"{self.loss}-{self.multiclass}{self.classes}"
 
     @property
     def name(self):
-        return "-".join([self.shape, self.path, self.loss, self.optimizer, self.dtype,
+        return "-".join([self.shape, self.path, self.model, self.optimizer, self.dtype,
                          f"t{self.n_threads}"])
 
     @property
@@ -82,7 +97,8 @@ class Case:
     @property
     def has_sklearn(self):
         # scikit-learn's SGD has only the plain per-sample rule.
-        return self.path == "per-sample" and self.optimizer == "sgd" and self.dtype == "float64"
+        return (self.path == "per-sample" and self.optimizer == "sgd" and self.dtype == "float64"
+                and self.classes == 1)
 
 
 def cases(sizes=("small", "large")):
@@ -100,9 +116,13 @@ def cases(sizes=("small", "large")):
             # Only large batches are split over threads (see gdfast/_kernels/linear.pyx): the full batch.
             found += [Case(shape, "full-batch", "squared_error", "sgd", n_threads=n)
                       for n in threads]
-            found += [Case(shape, "full-batch", "log_loss", "sgd", n_threads=threads[-1]),
-                      Case(shape, "full-batch", "squared_error", "adam", n_threads=threads[-1]),
+            found += [Case(shape, "full-batch", "log_loss", "sgd", n_threads=n) for n in threads]
+            found += [Case(shape, "full-batch", "squared_error", "adam", n_threads=threads[-1]),
                       Case(shape, "full-batch", "squared_error", "sgd", "float32", threads[-1])]
+            for path, n in ([("per-sample", 1), ("mini-batch-32", 1)]
+                            + [("full-batch", n) for n in threads]):
+                found += [Case(shape, path, loss, "sgd", n_threads=n, classes=CLASSES)
+                          for loss in ("hinge", "log_loss")]
     return found
 
 
@@ -152,10 +172,14 @@ class Data:
         signal = self.X @ rng.standard_normal(n_features) + 0.5
         self.y = {"squared_error": signal + rng.standard_normal(n_samples),
                   "log_loss": (signal + rng.standard_normal(n_samples) > 0).astype(np.float64)}
+        noisy = signal + rng.standard_normal(n_samples)        # CLASSES classes of equal size
+        self.y["classes"] = np.digitize(
+            noisy, np.quantile(noisy, np.arange(1, CLASSES) / CLASSES)).astype(np.float64)
         self._float32 = None
 
     def arrays(self, dtype, loss):
-        """(X, y) in `dtype`; the float32 copy is made once, when first asked for."""
+        """(X, y) in `dtype`, y the targets of `loss` ("classes": class indices); the
+        float32 copy is made once, when first asked for."""
         if dtype == "float64":
             return self.X, self.y[loss]
         if self._float32 is None:
@@ -194,7 +218,7 @@ def shuffled_read_seconds(X, seed=0, **timing):
 
 def epoch_config(case, n_samples):
     """The kernel configuration of one epoch of `case`."""
-    return dict(HYPER, loss=case.loss, optimizer=case.optimizer,
+    return dict(HYPER, loss=case.loss, multiclass=case.multiclass, optimizer=case.optimizer,
                 batch_size=PATHS[case.path] or n_samples, n_threads=case.n_threads,
                 shuffle=True, fit_intercept=True, learning_rate=LEARNING_RATE,
                 unit_weights=True)                  # as in a fit without sample_weight
@@ -208,7 +232,7 @@ def updates_seconds(case, n_samples, n_features):
     config = dict(_engine.NEUTRAL_CONFIG, **epoch_config(case, n_samples))
     batch_size = config["batch_size"]
     n_steps = -(-n_samples // batch_size)
-    coef = _layout.zeros(1, n_features, dtype)
+    coef = _layout.zeros(case.classes, n_features, dtype)
     gradient = np.full(coef.size, 1e-3, dtype=dtype)
     state = np.zeros((_engine.state_rows(case.optimizer), coef.size), dtype=dtype)
     scalars = np.ones(_engine.SCALAR_STATE_SIZE)
@@ -222,11 +246,11 @@ def epoch_function(case, data, engine="cython"):
     """A function running one epoch of `case` and returning the kernel's status. coef,
     state and order carry over between calls, as between epochs of a fit: an epoch's cost
     does not depend on their values, and no copy ends up in the timing."""
-    X, y = data.arrays(case.dtype, case.loss)
+    X, y = data.arrays(case.dtype, case.loss if case.classes == 1 else "classes")
     n_samples, n_features = X.shape
     config = epoch_config(case, n_samples)
     sample_weight = np.ones(n_samples, dtype=X.dtype)
-    coef = _layout.zeros(1, n_features, X.dtype)
+    coef = _layout.zeros(case.classes, n_features, X.dtype)
     state = np.zeros((_engine.state_rows(case.optimizer), coef.size), dtype=X.dtype)
     scalars = np.ones(_engine.SCALAR_STATE_SIZE)
     order = np.arange(n_samples, dtype=np.intp)
@@ -453,14 +477,14 @@ def run(sizes=("small", "large"), only=(), progress=None):
                       "batch_size": PATHS[case.path] or data.X.shape[0],
                       "seconds": seconds, "runs": runs}
             if PATHS[case.path] is not None:
-                X = data.arrays(case.dtype, case.loss)[0]
+                X = data.arrays(case.dtype, case.loss if case.classes == 1 else "classes")[0]
                 if case.dtype not in reads:
                     reads[case.dtype] = [shuffled_read_seconds(X)]
                 reads[case.dtype].append(shuffled_read_seconds(X, warmup=False, min_runs=1,
                                                                budget=0))
                 result["shuffled_read_seconds"] = min(reads[case.dtype])
                 result["updates_seconds"] = updates_seconds(case, *data.X.shape)
-            reference = (case.path, case.loss, case.optimizer)  # threads: only the kernel's
+            reference = (case.path, case.model, case.optimizer)  # threads: only the kernel's
             if case.has_reference and reference not in reference_seconds:
                 # The reference's per-row Python loop takes seconds on the large shapes: no
                 # warm-up, and one run when that is over 1 s. Its first full-batch epoch
@@ -475,7 +499,7 @@ def run(sizes=("small", "large"), only=(), progress=None):
                 result["sklearn_seconds"], _ = min_seconds(sklearn_epoch_function(case, data),
                                                            warmup=False)
                 samples.append(floor_seconds(data.X, 5))
-            key = (case.path, case.loss, case.optimizer, case.n_threads)
+            key = (case.path, case.model, case.optimizer, case.n_threads)
             if case.dtype == "float64":
                 float64_seconds[key] = seconds
             elif key in float64_seconds:
@@ -588,6 +612,15 @@ def _fmt(value, spec, missing="-"):
     return missing if value is None else format(value, spec)
 
 
+def _model(result):
+    """The loss column: the loss, or with several classes 'softmax-5' or 'hinge-ovr-5'."""
+    classes = result.get("classes", 1)
+    if classes == 1:
+        return result["loss"]
+    return (f"softmax-{classes}" if result["loss"] == "log_loss"
+            else f"{result['loss']}-ovr-{classes}")
+
+
 def format_table(results, machine=None):
     """The results as plain text: the floors, the epoch table, the time-to-quality table."""
     machine = machine or machine_info()
@@ -621,7 +654,7 @@ def format_table(results, machine=None):
         lines += ["", header, "-" * len(header)]
         for r in epochs:
             lines.append(
-                f"{r['shape']:<9} {r['path']:<14} {r['loss']:<14} {r['optimizer']:<9} "
+                f"{r['shape']:<9} {r['path']:<14} {_model(r):<14} {r['optimizer']:<9} "
                 f"{r['dtype']:<7} {r['n_threads']:>3} {r['seconds']:>10.3e} "
                 f"{r['x_floor']:>8.2f} {r['bound']:<13} {r['x_bound']:>7.2f} "
                 f"{_fmt(r.get('x_numpy'), '.0f'):>10} "

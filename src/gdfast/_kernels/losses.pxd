@@ -2,29 +2,32 @@
 # (section "Losses"). Computed in double whatever the data's dtype: the cost is one
 # call per sample, not per feature. Branched once per sample on the loss code.
 
-from libc.math cimport exp, log, log1p, fabs
+from libc.math cimport log, fabs
 
 from gdfast._kernels.config cimport *
+
+
+cdef extern from "fastmath.h":
+    # exp on x <= 0, log1p on [0, 1] and the binary log loss, inline and branch-free
+    # (see fastmath.h).
+    double gd_exp_nonpositive(double x) noexcept nogil
+    double gd_exp_nonpositive_scalar(double x) noexcept nogil
+    double gd_log1p_unit(double e) noexcept nogil
+    double gd_log_loss(double p, double y, double* dloss) noexcept nogil
+    void gd_log_loss_rows(const double* p, const double* y, double* loss, double* dloss,
+                          int n) noexcept nogil
 
 
 cdef inline double loss_and_derivative(int loss, double p, double y, double epsilon,
                                        double* dloss) noexcept nogil:
     """Return L(p, y) and store dL/dp in dloss[0]."""
-    cdef double r, e, z
+    cdef double r, z
     if loss == SQUARED_ERROR:
         r = p - y
         dloss[0] = 2.0 * r
         return r * r
     if loss == LOG_LOSS:  # binary, y in {0, 1}
-        # One exponential serves both: with e = exp(-|p|), which never overflows,
-        # sigmoid(p) = 1/(1+e) for p >= 0 and e/(1+e) otherwise, and
-        # log(1 + exp(p)) = max(p, 0) + log1p(e).
-        e = exp(-fabs(p))
-        if p >= 0:
-            dloss[0] = 1.0 / (1.0 + e) - y
-            return p + log1p(e) - y * p
-        dloss[0] = e / (1.0 + e) - y
-        return log1p(e) - y * p
+        return gd_log_loss(p, y, dloss)
     if loss == HUBER:
         r = p - y
         if fabs(r) <= epsilon:
@@ -80,8 +83,9 @@ cdef inline double sample_loss(const EpochConfig* cfg, const double* scores, Py_
         if scores[k] > top:
             top = scores[k]
     normaliser = 0.0
+    for k in range(n_outputs):        # no sum in this loop, so that it vectorises
+        dscores[k] = gd_exp_nonpositive(scores[k] - top)
     for k in range(n_outputs):
-        dscores[k] = exp(scores[k] - top)
         normaliser += dscores[k]
     for k in range(n_outputs):
         dscores[k] /= normaliser

@@ -1,0 +1,160 @@
+/* exp and log1p on the ranges the logistic losses need, inline and without branches.
+ *
+ * The binary log loss takes exp(-|p|) and log1p of it once per row, the softmax exp(s - max)
+ * once per class: libm's exp and log1p are calls the compiler can neither inline nor
+ * vectorise, and on the per-sample path exp sits on the chain from one update to the next.
+ * These are straight-line code (selects, no branches), so a loop over rows or classes can
+ * be vectorised, and the per-sample chain is shorter than a call.
+ *
+ * Accuracy: within a couple of ulps of the exact value over the whole range, subnormal
+ * results included (tests/_kernels/test_fastmath.py measures the error against NumPy's libm
+ * and states the bound). NaN in gives NaN out.
+ * Both are evaluated as Taylor series of the reduced argument, the coefficients 1/n! and
+ * 2/(2n+1) rounded to double, truncated where the next term is far below an ulp.
+ */
+#ifndef GD_FASTMATH_H
+#define GD_FASTMATH_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+static inline uint64_t gd_bits(double x) { uint64_t u; memcpy(&u, &x, sizeof u); return u; }
+static inline double gd_double(uint64_t u) { double x; memcpy(&x, &u, sizeof x); return x; }
+
+/* a where mask is all ones, b where it is 0. The selects below are written as bit masks,
+ * not `?:`: given a `?:`, GCC specialises the code on each side of the condition (a constant
+ * result below the underflow threshold, say) and a loop of them no longer vectorises. */
+static inline uint64_t gd_mask(int condition) { return (uint64_t)0 - (uint64_t)condition; }
+static inline double gd_select(uint64_t mask, double a, double b)
+{
+    return gd_double((gd_bits(a) & mask) | (gd_bits(b) & ~mask));
+}
+
+/* exp(x) for x <= 0 (or NaN): every x the losses pass, which keeps it free of overflow.
+ * x = k·ln2 + r, |r| <= ln2/2 (Cody-Waite: k·LN2_HI is exact for |k| < 2^13); exp(r) by its
+ * Taylor series to r^13 (the first term left out is below 2^-60 of the result); then
+ * 2^k applied as two factors 2^k1·2^k2, k1 + k2 = k, each a normal number down to
+ * k = -1077, so a subnormal result is rounded once, in the last multiplication, as libm
+ * rounds it. Below ln(2^-1075) the result rounds to 0, and -inf gives 0. */
+static inline double gd_exp_nonpositive(double x)
+{
+    const double shifter = 0x1.8p52;            /* adding it rounds to an integer k */
+    const double inv_ln2 = 0x1.71547652b82fep+0;
+    const double ln2_hi = 0x1.62e42fefa4000p-1; /* 40 significant bits */
+    const double ln2_lo = -0x1.8432a1b0e2634p-43;
+    double kd, r, r2, r4, q;
+    uint64_t minus_k, half;
+    x = gd_select(gd_mask(x < -746.0), -746.0, x);  /* exp(-746) already rounds to 0 */
+    kd = x * inv_ln2 + shifter;
+    minus_k = gd_bits(shifter) - gd_bits(kd);   /* -k, in [0, 1077] (k <= 0) */
+    kd -= shifter;
+    r = (x - kd * ln2_hi) - kd * ln2_lo;
+    /* Q(r) = Σ r^(n-2)/n!, n = 2..13, by Estrin's scheme: on the per-sample path this exp
+     * is on the chain from one update to the next, and Estrin's depth is 4 multiply-adds
+     * where Horner's is 11. */
+    r2 = r * r;
+    r4 = r2 * r2;
+    q = (0.5 + 0x1.5555555555555p-3 * r)                        /* 1/2!, 1/3! */
+        + (0x1.5555555555555p-5 + 0x1.1111111111111p-7 * r) * r2
+        + ((0x1.6c16c16c16c17p-10 + 0x1.a01a01a01a01ap-13 * r)
+           + (0x1.a01a01a01a01ap-16 + 0x1.71de3a556c734p-19 * r) * r2) * r4
+        + ((0x1.27e4fb7789f5cp-22 + 0x1.ae64567f544e4p-26 * r)
+           + (0x1.1eed8eff8d898p-29 + 0x1.6124613a86d09p-33 * r) * r2) * (r4 * r4);
+    q = 1.0 + (r + r2 * q);                     /* exp(r), in [0.7, 1.5] */
+    half = minus_k >> 1;                        /* 2^k = 2^-half · 2^-(minus_k - half) */
+    return (q * gd_double((1023 - half) << 52)) * gd_double((1023 - (minus_k - half)) << 52);
+}
+
+/* gd_exp_nonpositive for one value on its own, for the per-sample path, where exp sits on
+ * the chain from one update to the next: the same arithmetic, hence the same result, but
+ * with a branch (rarely taken, so well predicted) for results near or below the subnormal
+ * range instead of the clamp, and 2^k applied in one multiplication, exact for the normal
+ * results that remain (k >= -1021): a shorter chain than the selects a vector needs. */
+static inline double gd_exp_nonpositive_scalar(double x)
+{
+    const double shifter = 0x1.8p52;
+    const double inv_ln2 = 0x1.71547652b82fep+0;
+    const double ln2_hi = 0x1.62e42fefa4000p-1;
+    const double ln2_lo = -0x1.8432a1b0e2634p-43;
+    double kd, r, r2, r4, q;
+    uint64_t minus_k;
+    if (!(x >= -708.0))                         /* NaN too */
+        return gd_exp_nonpositive(x);
+    kd = x * inv_ln2 + shifter;
+    minus_k = gd_bits(shifter) - gd_bits(kd);
+    kd -= shifter;
+    r = (x - kd * ln2_hi) - kd * ln2_lo;
+    r2 = r * r;
+    r4 = r2 * r2;
+    q = (0.5 + 0x1.5555555555555p-3 * r)
+        + (0x1.5555555555555p-5 + 0x1.1111111111111p-7 * r) * r2
+        + ((0x1.6c16c16c16c17p-10 + 0x1.a01a01a01a01ap-13 * r)
+           + (0x1.a01a01a01a01ap-16 + 0x1.71de3a556c734p-19 * r) * r2) * r4
+        + ((0x1.27e4fb7789f5cp-22 + 0x1.ae64567f544e4p-26 * r)
+           + (0x1.1eed8eff8d898p-29 + 0x1.6124613a86d09p-33 * r) * r2) * (r4 * r4);
+    q = 1.0 + (r + r2 * q);
+    return q * gd_double((1023 - minus_k) << 52);
+}
+
+/* log1p(e) for 0 <= e <= 1 (or NaN): the binary log loss's log1p(exp(-|p|)).
+ * u = 1 + e rounded, plus the correction (e - (u - 1))/u for that rounding; u = 2^k·m with
+ * m in [sqrt(2)/2, sqrt(2)]; with f = m - 1 (exact) and s = f/(2 + f),
+ * log(m) = 2·atanh(s) = f - (f²/2 - s·(f²/2 + R)), R = Σ 2s^2n/(2n+1), n = 1..10
+ * (|s| <= 0.172: the first term left out is below 2^-60 of the result). Written so, the
+ * rounding of s only touches terms a few hundred times smaller than f. */
+static inline double gd_log1p_unit(double e)
+{
+    const double ln2_hi = 0x1.62e42fefa39efp-1;
+    const double ln2_lo = 0x1.abc9e3b39803fp-56;
+    const double sqrt2 = 0x1.6a09e667f3bcdp+0;
+    double u = 1.0 + e;
+    double correction = (e - (u - 1.0)) / u;
+    uint64_t above = gd_mask(u > sqrt2);
+    double k = gd_select(above, 1.0, 0.0);
+    double m = u * gd_select(above, 0.5, 1.0);
+    double f = m - 1.0;
+    double s = f / (2.0 + f);
+    double z = s * s;
+    double half_f2 = 0.5 * f * f;
+    double R = 0x1.8618618618618p-4;            /* 2/21 */
+    R = R * z + 0x1.af286bca1af28p-4;
+    R = R * z + 0x1.e1e1e1e1e1e1ep-4;
+    R = R * z + 0x1.1111111111111p-3;
+    R = R * z + 0x1.3b13b13b13b14p-3;
+    R = R * z + 0x1.745d1745d1746p-3;
+    R = R * z + 0x1.c71c71c71c71cp-3;
+    R = R * z + 0x1.2492492492492p-2;
+    R = R * z + 0x1.999999999999ap-2;
+    R = R * z + 0x1.5555555555555p-1;           /* 2/3 */
+    R = R * z;
+    return k * ln2_hi + (f - (half_f2 - (s * (half_f2 + R) + (k * ln2_lo + correction))));
+}
+
+/* The binary log loss L = log(1 + exp(p)) - y·p and its derivative sigmoid(p) - y, given
+ * e = exp(-|p|), which never overflows: sigmoid(p) = 1/(1+e) for p >= 0 and e/(1+e)
+ * otherwise, and log(1 + exp(p)) = max(p, 0) + log1p(e). Selects, no branches. */
+static inline double gd_log_loss_of(double p, double y, double e, double* dloss)
+{
+    uint64_t positive = gd_mask(p >= 0);
+    *dloss = gd_select(positive, 1.0, e) / (1.0 + e) - y;
+    return (gd_select(positive, p, 0.0) + gd_log1p_unit(e)) - y * p;
+}
+
+/* The binary log loss of one row (the per-sample and one-row paths). */
+static inline double gd_log_loss(double p, double y, double* dloss)
+{
+    return gd_log_loss_of(p, y, gd_exp_nonpositive_scalar(-fabs(p)), dloss);
+}
+
+/* gd_log_loss of n rows at once: a loop the compiler vectorises (4 rows to a 256-bit vector
+ * in the AVX2 build), each row's result the same as gd_log_loss's. */
+static inline void gd_log_loss_rows(const double* p, const double* y, double* loss,
+                                    double* dloss, int n)
+{
+    int r;
+    for (r = 0; r < n; r++)
+        loss[r] = gd_log_loss_of(p[r], y[r], gd_exp_nonpositive(-fabs(p[r])), &dloss[r]);
+}
+
+#endif

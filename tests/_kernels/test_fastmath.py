@@ -1,0 +1,148 @@
+"""The kernel's own exp and log1p (gdfast/_kernels/fastmath.h), which the logistic losses use
+instead of libm's, held to libm's (Python's math module calls it) over their whole ranges:
+the saturated tails, subnormal results, the boundaries of their range reductions. And the
+binary log loss the epoch loop computes with them, against the NumPy twin's, at scores from
+0 to far past saturation, on both the four-row and the one-row path."""
+import math
+
+import numpy as np
+import pytest
+
+from gdfast.linear_model import _engine
+from gdfast._slow import linear as _reference
+
+pytestmark = pytest.mark.usefixtures("each_kernel_build")
+
+# Both functions are within about one ulp of the exact value (1.04 and 0.86 ulps measured
+# against a long double reference), so within 1 of glibc's nearly correctly rounded exp and
+# log1p (the most measured on these arguments, both builds); a libm that is itself an ulp
+# off may see 2.
+MAX_ULPS = 2.0
+TINIEST = 5e-324                          # the smallest subnormal double
+
+
+def ulp_errors(got, expected):
+    """|got - expected| in units of expected's last place (a subnormal's: 2^-1074)."""
+    return np.abs(got - expected) / np.spacing(np.abs(expected))
+
+
+def libm(function, values):
+    return np.array([function(v) for v in values])
+
+
+def exp_arguments():
+    rng = np.random.default_rng(0)
+    return np.concatenate([
+        -rng.uniform(0, 750, 200_000),                        # the whole range, and past it
+        -rng.uniform(0, 1, 100_000),
+        -10.0 ** rng.uniform(-320, 0, 100_000),               # |x| down to subnormal
+        -rng.uniform(708, 745.2, 100_000),                    # subnormal results
+        -np.arange(0, 1080) * math.log(2) / 2,                # on and near the reduction's
+        np.nextafter(-np.arange(1, 1080) * math.log(2) / 2, 0),   # half-way points
+        np.nextafter(-np.arange(1, 1080) * math.log(2) / 2, -np.inf),
+        [-0.0, 0.0, -TINIEST, -1e-300, -745.13, -745.1332191019411, -745.1332191019412,
+         -745.14, -746.0, -800.0, -1e308, -np.finfo(float).max],
+    ])
+
+
+@pytest.mark.parametrize("one_at_a_time", [False, True])    # batched paths, per-sample path
+def test_exp_is_within_two_ulps_of_libm_over_its_whole_range(each_kernel_build,
+                                                             one_at_a_time):
+    x = exp_arguments()
+    got = each_kernel_build._exp_nonpositive(x, one_at_a_time)
+    expected = libm(math.exp, x)
+    errors = ulp_errors(got, expected)
+    assert errors.max() <= MAX_ULPS, (x[errors.argmax()], got[errors.argmax()])
+    subnormal = (expected > 0) & (expected < np.finfo(float).tiny)
+    assert subnormal.sum() > 10_000                         # the test reaches them
+    assert np.abs(got - expected)[subnormal].max() <= TINIEST   # one step of 2^-1074
+    assert np.all(got >= 0)
+
+
+def test_exp_is_the_same_one_value_at_a_time_as_in_a_loop(each_kernel_build):
+    """The per-sample path's exp and the batched paths' give the same bits, so a row's loss
+    does not depend on the path that computed it."""
+    x = exp_arguments()
+    np.testing.assert_array_equal(each_kernel_build._exp_nonpositive(x, True),
+                                  each_kernel_build._exp_nonpositive(x, False))
+
+
+@pytest.mark.parametrize("one_at_a_time", [False, True])
+def test_exp_saturates_and_passes_nan_as_libm_does(each_kernel_build, one_at_a_time):
+    x = np.array([0.0, -0.0, -745.14, -746.0, -1e4, -np.inf, np.nan])
+    got = each_kernel_build._exp_nonpositive(x, one_at_a_time)
+    assert got[0] == 1.0 and got[1] == 1.0
+    assert np.all(got[2:6] == 0.0)                          # below ln(2^-1075): exactly 0
+    assert np.isnan(got[6])
+    # Where libm's result is 0, so is this one, and where it is not, neither is this one.
+    x = np.linspace(-745.2, -745.0, 20_001)
+    got = each_kernel_build._exp_nonpositive(x, one_at_a_time)
+    expected = libm(math.exp, x)
+    assert np.array_equal(got == 0, expected == 0)
+
+
+def test_exp_rejects_positive_arguments(each_kernel_build):
+    with pytest.raises(ValueError, match="at most 0"):
+        each_kernel_build._exp_nonpositive(np.array([1.0]))
+
+
+def log1p_arguments():
+    rng = np.random.default_rng(1)
+    sqrt2 = math.sqrt(2.0)
+    return np.concatenate([
+        rng.uniform(0, 1, 300_000),
+        10.0 ** rng.uniform(-323, 0, 200_000),               # down to subnormal e
+        np.nextafter(sqrt2 - 1, 0) + np.arange(-500, 500) * 2.0 ** -53,  # where u = 1 + e
+                                                             # crosses sqrt(2)
+        np.nextafter(1.0, 0) - np.arange(1000) * 2.0 ** -53,
+        2.0 ** -np.arange(0, 1075.0),
+        [0.0, TINIEST, 1e-300, 2.0 ** -53, 2.0 ** -52, 0.5, 1.0],
+    ])
+
+
+def test_log1p_is_within_two_ulps_of_libm_on_zero_to_one(each_kernel_build):
+    e = log1p_arguments()
+    got = each_kernel_build._log1p_unit(e)
+    expected = libm(math.log1p, e)
+    errors = ulp_errors(got, expected)
+    assert errors.max() <= MAX_ULPS, (e[errors.argmax()], got[errors.argmax()])
+    assert each_kernel_build._log1p_unit(np.array([0.0]))[0] == 0.0
+    assert np.isnan(each_kernel_build._log1p_unit(np.array([np.nan]))[0])
+
+
+def test_log1p_rejects_arguments_outside_zero_to_one(each_kernel_build):
+    for bad in (-0.5, 1.5):
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            each_kernel_build._log1p_unit(np.array([bad]))
+
+
+SCORES = np.array([0.0, 1e-300, -1e-300, 1e-9, -1e-9, 0.3, -0.3, 0.881, -0.881, 2.5, -2.5,
+                   17.0, -17.0, 36.5, -36.5, 40.0, -40.0, 300.0, -300.0, 709.0, -709.0,
+                   720.0, -720.0, 745.5, -745.5, 800.0, -800.0, 1e6, -1e6])
+
+
+@pytest.mark.parametrize("rows_at_once", [4, 1])              # four-row path, one-row path
+def test_binary_log_loss_matches_the_twin_from_zero_to_saturation(rows_at_once):
+    """One feature equal to the score and weight 1 with no intercept: each row's loss and
+    derivative (the gradient of its weight over its score) are those of the score. The rows
+    that fill a group of four score -1e6 with target 0: their loss and derivative are 0
+    exactly. Relative 1e-14, or 2 subnormal steps where the twin's value is below those."""
+    X = np.repeat(SCORES, 2)[:, None].copy()
+    y = np.tile([0.0, 1.0], SCORES.size)
+    filler = 2 * (SCORES.size - 1)
+    assert X[filler, 0] == -1e6 and y[filler] == 0.0
+    weights = np.ones(X.shape[0])
+    coef = np.array([1.0, 0.0])
+    config = {"loss": "log_loss", "fit_intercept": False}
+    losses, gradients = [], []
+    for row in range(X.shape[0]):
+        rows = np.array([row] + [filler] * (rows_at_once - 1))
+        gradient, loss_sum = _engine.batch_gradient("cython", X, y, weights, coef, rows,
+                                                    config)
+        losses.append(loss_sum)
+        gradients.append(gradient[0])
+    expected_loss, expected_slope = _reference.log_loss(X[:, 0], y, 0.0)
+    np.testing.assert_allclose(losses, expected_loss, rtol=1e-14, atol=2 * TINIEST)
+    nonzero = X[:, 0] != 0
+    np.testing.assert_allclose(np.array(gradients)[nonzero] / X[nonzero, 0],
+                               expected_slope[nonzero], rtol=1e-14, atol=2 * TINIEST)
