@@ -22,6 +22,40 @@
 static inline void gd_store_f32x8(float *p, gd_f32x8 v) { memcpy(p, &v, sizeof v); }
 static inline void gd_store_f64x4(double *p, gd_f64x4 v) { memcpy(p, &v, sizeof v); }
 
+typedef float gd_f32x2 __attribute__((vector_size(8)));
+typedef double gd_f64x2 __attribute__((vector_size(16)));
+
+#define GD_VECTOR_IO(V, T, NAME)                                                      \
+    static inline V gd_load_##NAME(const T *p) { V v; memcpy(&v, p, sizeof v); return v; } \
+    static inline void gd_store_##NAME(T *p, V v) { memcpy(p, &v, sizeof v); }
+GD_VECTOR_IO(gd_f32x4, float, f32x4)
+GD_VECTOR_IO(gd_f32x2, float, f32x2)
+GD_VECTOR_IO(gd_f64x2, double, f64x2)
+#undef GD_VECTOR_IO
+
+/* One row's horizontal sum, the pairs of dot(): with AVX2 in vector registers (as
+ * gd_finish4_* do for four rows), else lane by lane. */
+static inline float gd_finish_row_f32(gd_f32x8 s)
+{
+#if defined(__AVX2__)
+    gd_f32x8 t = gd_pairs_f32(s, s);  /* [s01, s23, s01, s23, s45, s67, s45, s67] */
+    return (t[0] + t[1]) + (t[4] + t[5]);
+#else
+    return gd_finish_f32(s);
+#endif
+}
+
+static inline double gd_finish_row_f64(gd_f64x4 lo, gd_f64x4 hi)
+{
+#if defined(__AVX2__)
+    gd_f64x4 t = gd_pairs_f64(lo, hi);  /* [s01, s45, s23, s67] */
+    gd_f64x2 q = (gd_f64x2){t[0], t[1]} + (gd_f64x2){t[2], t[3]};
+    return q[0] + q[1];
+#else
+    return gd_finish_f64(lo, hi);
+#endif
+}
+
 static inline float gd_dot_row_f32(const float *x, const float *w, ptrdiff_t n)
 {
     gd_f32x8 s = {0};
@@ -30,7 +64,7 @@ static inline float gd_dot_row_f32(const float *x, const float *w, ptrdiff_t n)
         s = s + gd_load_f32x8(x + j) * gd_load_f32x8(w + j);
     if (j < n)
         gd_tail_f32(&s, x, w, j, n);
-    return gd_finish_f32(s);
+    return gd_finish_row_f32(s);
 }
 
 static inline double gd_dot_row_f64(const double *x, const double *w, ptrdiff_t n)
@@ -43,10 +77,12 @@ static inline double gd_dot_row_f64(const double *x, const double *w, ptrdiff_t 
     }
     if (j < n)
         gd_tail_f64(&lo, x, w, j, n);
-    return gd_finish_f64(lo, hi);
+    return gd_finish_row_f64(lo, hi);
 }
 
-/* w[j] = w[j] − step·(a·x[j]) */
+/* w[j] = w[j] − step·(a·x[j]). The entries past the last whole vector go in narrower
+ * vectors, then one alone: a scalar loop there cost more than the vector loop on ten
+ * features (the compiler vectorises it again, behind checks of length and overlap). */
 static inline void gd_sgd_row_f32(float *w, const float *x, float step, float a, ptrdiff_t n)
 {
     gd_f32x8 s = {step, step, step, step, step, step, step, step};
@@ -54,7 +90,17 @@ static inline void gd_sgd_row_f32(float *w, const float *x, float step, float a,
     ptrdiff_t j = 0;
     for (; j + 8 <= n; j += 8)
         gd_store_f32x8(w + j, gd_load_f32x8(w + j) - s * (c * gd_load_f32x8(x + j)));
-    for (; j < n; j++)
+    if (j + 4 <= n) {
+        gd_f32x4 s4 = {step, step, step, step}, c4 = {a, a, a, a};
+        gd_store_f32x4(w + j, gd_load_f32x4(w + j) - s4 * (c4 * gd_load_f32x4(x + j)));
+        j += 4;
+    }
+    if (j + 2 <= n) {
+        gd_f32x2 s2 = {step, step}, c2 = {a, a};
+        gd_store_f32x2(w + j, gd_load_f32x2(w + j) - s2 * (c2 * gd_load_f32x2(x + j)));
+        j += 2;
+    }
+    if (j < n)
         w[j] = w[j] - step * (a * x[j]);
 }
 
@@ -65,7 +111,12 @@ static inline void gd_sgd_row_f64(double *w, const double *x, double step, doubl
     ptrdiff_t j = 0;
     for (; j + 4 <= n; j += 4)
         gd_store_f64x4(w + j, gd_load_f64x4(w + j) - s * (c * gd_load_f64x4(x + j)));
-    for (; j < n; j++)
+    if (j + 2 <= n) {
+        gd_f64x2 s2 = {step, step}, c2 = {a, a};
+        gd_store_f64x2(w + j, gd_load_f64x2(w + j) - s2 * (c2 * gd_load_f64x2(x + j)));
+        j += 2;
+    }
+    if (j < n)
         w[j] = w[j] - step * (a * x[j]);
 }
 
