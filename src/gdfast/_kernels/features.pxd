@@ -21,7 +21,8 @@
 
 from cython cimport floating
 
-from gdfast._kernels.rows cimport dot, dot_centered, dot_mapped, axpy
+from gdfast._kernels.rows cimport (dot, dot_centered, dot_mapped, axpy, dot_row,
+                                   sgd_row_step)
 from gdfast._kernels.layout cimport weights_start
 
 
@@ -29,6 +30,22 @@ cdef struct FeatureMap:
     bint center             # subtract mean (else the map is the identity)
     const void* mean        # n_features values
     const void* inv_scale   # n_features values s_j; NULL: every feature's scale is 1
+
+
+# The identity map z = x as a type of its own, for loops that run one row at a time: a
+# loop specialised on RowMap (a fused type) holds, for IdentityMap, neither the tests
+# of the map's fields at every row nor the code of the other maps, which kept the one-row
+# SGD step too large for the compiler to inline into its loop.
+cdef struct IdentityMap:
+    char unused             # nothing to carry (C structs may not be empty)
+
+ctypedef fused RowMap:
+    IdentityMap
+    FeatureMap
+
+
+cdef inline bint is_identity(FeatureMap features) noexcept nogil:
+    return not features.center and features.inv_scale == NULL
 
 
 cdef inline FeatureMap feature_map(const floating* mean, bint center,
@@ -60,35 +77,42 @@ cdef inline const floating* mapped_weights(FeatureMap features, const floating* 
     return scaled
 
 
-cdef inline floating mapped_dot(FeatureMap features, const floating* x,
+cdef inline floating mapped_dot(RowMap features, const floating* x,
                                 const floating* w, Py_ssize_t n) noexcept nogil:
     """w·z for one raw row x."""
-    if features.inv_scale != NULL:
-        return dot_mapped(x, <const floating*>features.mean if features.center else NULL,
-                          <const floating*>features.inv_scale, w, n)
-    if features.center:
-        return dot_centered(x, <const floating*>features.mean, w, n)
-    return dot(x, w, n)
+    if RowMap is IdentityMap:
+        return dot_row(x, w, n)
+    else:
+        if features.inv_scale != NULL:
+            return dot_mapped(x, <const floating*>features.mean if features.center else NULL,
+                              <const floating*>features.inv_scale, w, n)
+        if features.center:
+            return dot_centered(x, <const floating*>features.mean, w, n)
+        return dot_row(x, w, n)
 
 
-cdef inline void mapped_step(FeatureMap features, floating step, floating a,
+cdef inline void mapped_step(RowMap features, floating step, floating a,
                              const floating* x, floating* w, Py_ssize_t n) noexcept nogil:
     """w −= step · (a · z) for one raw row x: the fused SGD update."""
-    cdef const floating* mean = <const floating*>features.mean
-    cdef const floating* s = <const floating*>features.inv_scale
+    cdef const floating* mean
+    cdef const floating* s
     cdef Py_ssize_t j
-    if s != NULL and features.center:
-        for j in range(n):
-            w[j] -= step * (a * ((x[j] - mean[j]) * s[j]))
-    elif s != NULL:
-        for j in range(n):
-            w[j] -= step * (a * (x[j] * s[j]))
-    elif features.center:
-        for j in range(n):
-            w[j] -= step * (a * (x[j] - mean[j]))
+    if RowMap is IdentityMap:
+        sgd_row_step(w, x, step, a, n)
     else:
-        for j in range(n):
-            w[j] -= step * (a * x[j])
+        mean = <const floating*>features.mean
+        s = <const floating*>features.inv_scale
+        if s != NULL and features.center:
+            for j in range(n):
+                w[j] -= step * (a * ((x[j] - mean[j]) * s[j]))
+        elif s != NULL:
+            for j in range(n):
+                w[j] -= step * (a * (x[j] * s[j]))
+        elif features.center:
+            for j in range(n):
+                w[j] -= step * (a * (x[j] - mean[j]))
+        else:
+            sgd_row_step(w, x, step, a, n)
 
 
 cdef inline double mapped_offset(FeatureMap features, const floating* w,

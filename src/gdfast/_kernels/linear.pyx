@@ -39,8 +39,9 @@ from gdfast._kernels.rows cimport (dot, dot4, axpy, axpy4, scale_into, prefetch_
 from gdfast._kernels.rowsource cimport RowSource, dense_rows, dense_row, csr_rows, csr_row
 from gdfast._kernels.csr cimport (SparseWork, sparse_step_kind, idle_buffers, csr_epoch_loop,
                                   prefetch_ahead, LAZY_SGD, LAZY_COMPACT, DENSE_STEP)
-from gdfast._kernels.features cimport (FeatureMap, feature_map, mapped_weights, mapped_dot,
-                                       mapped_step, mapped_offset, map_gradient)
+from gdfast._kernels.features cimport (FeatureMap, IdentityMap, RowMap, feature_map,
+                                       is_identity, mapped_weights, mapped_dot, mapped_step,
+                                       mapped_offset, map_gradient)
 from gdfast._kernels.layout cimport output_len, n_outputs_of, weights_start
 from gdfast._kernels.weights cimport (ScaledVector, scaled_vector, shrink, add_scaled,
                                       scaled_dot, materialise)
@@ -123,13 +124,21 @@ cdef double accumulate_batch(
     cdef double loss4[4]
     cdef double dloss4[4]
     cdef floating* g
-    cdef double weight, loss_sum = 0.0
+    cdef double weight, loss_sum = 0.0, offset, dscore
     cdef floating a
+    # Read once into locals: through cfg or offsets, each would be loaded again after every
+    # write to grad, which the compiler (without strict aliasing) must assume may change it.
+    cdef int loss = cfg.loss
+    cdef double epsilon = cfg.epsilon
+    cdef bint unit_weights = cfg.unit_weights, fit_intercept = cfg.fit_intercept
     for k in range(n_outputs):
         offsets[k] = mapped_offset(features, theta + weights_start(k, n_features),
                                    theta[weights_start(k, n_features) + n_features],
                                    n_features)
+    offset = offsets[0]
     if n_outputs == 1:
+        # One output: the model is single-output (check_model_shapes), whose sample_loss is
+        # loss_and_derivative, called here directly.
         # Four rows at a time (see dot4, axpy4): the same operations in the same order as
         # the row-at-a-time loop below, which takes the rows left over. Where GCC fuses a
         # multiply with an add is its choice, though: it vectorises the four rows' weight ×
@@ -148,29 +157,29 @@ cdef double accumulate_batch(
                     if i + r + distance < n_rows_ahead:
                         prefetch_sample(dense_row(source, rows[i + r + distance], theta),
                                         n_features, y, sample_weight, rows[i + r + distance],
-                                        not cfg.unit_weights)
+                                        not unit_weights)
             dot4(xs[0], xs[1], xs[2], xs[3], theta, n_features, dots)
-            if cfg.loss == LOG_LOSS:
+            if loss == LOG_LOSS:
                 # The four rows' exponentials and logarithms in one vectorised pass, each
                 # row's result the same as sample_loss's.
                 for r in range(4):
-                    p4[r] = dots[r] + offsets[0]
+                    p4[r] = dots[r] + offset
                     y4[r] = y[rows[i + r]]
                 gd_log_loss_rows(p4, y4, loss4, dloss4, 4)
                 for r in range(4):
-                    weight = 1.0 if cfg.unit_weights else sample_weight[rows[i + r]]
+                    weight = 1.0 if unit_weights else sample_weight[rows[i + r]]
                     loss_sum += weight * loss4[r]
                     a4[r] = <floating>(weight * dloss4[r] * scale)
             else:
                 for r in range(4):
                     row = rows[i + r]
-                    scores[0] = dots[r] + offsets[0]
-                    weight = 1.0 if cfg.unit_weights else sample_weight[row]
-                    loss_sum += weight * sample_loss(cfg, scores, 1, y[row], dscores)
-                    a4[r] = <floating>(weight * dscores[0] * scale)
+                    weight = 1.0 if unit_weights else sample_weight[row]
+                    loss_sum += weight * loss_and_derivative(loss, dots[r] + offset, y[row],
+                                                             epsilon, &dscore)
+                    a4[r] = <floating>(weight * dscore * scale)
             axpy4(a4[0], xs[0], a4[1], xs[1], a4[2], xs[2], a4[3], xs[3], grad, n_features,
                   i == 0)
-            if cfg.fit_intercept:
+            if fit_intercept:
                 if i == 0:
                     grad[n_features] = a4[0]
                 else:
@@ -358,59 +367,134 @@ cdef double accumulate_batch_in_threads(
 
 
 cdef inline double sgd_on_one_row(
-    RowSource source, FeatureMap features, const floating* y,
-    const floating* sample_weight, floating* theta, Py_ssize_t row, int loss, double epsilon,
-    bint fit_intercept, bint unit_weights, double lr,
+    RowMap features, const floating* x, double target, double weight, floating* theta,
+    Py_ssize_t n_features, int loss, double epsilon, bint fit_intercept, floating step,
 ) noexcept nogil:
-    """Plain SGD on one row in a single pass, θ -= lr·(a·z): the stochastic mode's common
-    case, where materialising the gradient first would read and write it twice more.
-    Same arithmetic, in the same order, as accumulate_batch followed by sgd_step."""
-    cdef Py_ssize_t n_features = source.n_features
-    cdef const floating* x = dense_row(source, row, theta)
-    cdef double dloss, weight = 1.0 if unit_weights else sample_weight[row]
+    """Plain SGD on one row x in a single pass, θ -= lr·(a·z) (step = lr): the stochastic
+    mode's common case, where materialising the gradient first would read and write it
+    twice more. Same arithmetic, in the same order, as accumulate_batch followed by
+    sgd_step; return the row's weighted loss."""
+    cdef double dloss
     cdef double p = mapped_dot(features, x, theta, n_features) + theta[n_features]
-    cdef double loss_value = weight * loss_and_derivative(loss, p, y[row], epsilon, &dloss)
+    cdef double loss_value = weight * loss_and_derivative(loss, p, target, epsilon, &dloss)
     cdef floating a = <floating>(weight * dloss)
-    cdef floating step = <floating>lr
     mapped_step(features, step, a, x, theta, n_features)
     if fit_intercept:
         theta[n_features] -= step * a
     return loss_value
 
 
-cdef int averaged_sgd_rows(
-    const EpochConfig* cfg, RowSource rows, FeatureMap row_features, const floating[::1] y,
-    const floating[::1] sample_weight, floating[::1] theta, Py_ssize_t[::1] order,
-    Py_ssize_t distance, Py_ssize_t check_rows, Py_ssize_t next_check, long long* t,
-    double* loss_sum, double* lr, floating* average, long long average_start,
+cdef struct OneRowRun:
+    # What a one-row plain-SGD loop needs, read once per epoch into locals of its own: read
+    # through cfg, each field would be loaded again after every write to theta, which the
+    # compiler (without strict aliasing) must assume may change it.
+    int loss
+    double epsilon
+    bint fit_intercept
+    bint unit_weights
+    # The schedule's rate is the same for every update of the epoch (constant, warm-up
+    # over): computed once, not per row.
+    bint constant_rate
+
+
+cdef inline OneRowRun one_row_run(const EpochConfig* cfg, long long t) noexcept nogil:
+    """The settings of an epoch of one-row updates that start after update t."""
+    cdef OneRowRun run
+    run.loss = cfg.loss
+    run.epsilon = cfg.epsilon
+    run.fit_intercept = cfg.fit_intercept
+    run.unit_weights = cfg.unit_weights
+    run.constant_rate = cfg.schedule == CONSTANT and t + 1 >= cfg.warmup_steps
+    return run
+
+
+cdef int sgd_rows(
+    const EpochConfig* cfg, RowSource rows, RowMap row_features, const floating* y,
+    const floating* sample_weight, floating* theta, const Py_ssize_t* order,
+    Py_ssize_t n_samples, Py_ssize_t distance, Py_ssize_t check_rows, Py_ssize_t next_check,
+    long long* t, double* loss_sum, double* lr,
 ) noexcept nogil:
-    """epoch_loop's stochastic plain-SGD epoch with averaging: its one-row loop, each new
-    iterate folded into `average` after update average_start. A loop of its own, so that
-    the loop without averaging holds no test for it."""
-    cdef Py_ssize_t n_samples = order.shape[0], n_features = rows.n_features
-    cdef Py_ssize_t n_params = theta.shape[0], start = 0
-    cdef double batch_loss
-    while start < n_samples:
-        if start + distance < n_samples:
-            prefetch_sample(dense_row(rows, order[start + distance], &theta[0]),
-                            n_features, &y[0], &sample_weight[0], order[start + distance],
-                            not cfg.unit_weights)
-        t[0] += 1
-        lr[0] = step_learning_rate(cfg, t[0])
-        batch_loss = sgd_on_one_row(rows, row_features, &y[0], &sample_weight[0], &theta[0],
-                                    order[start], cfg.loss, cfg.epsilon,
-                                    cfg.fit_intercept, cfg.unit_weights, lr[0])
-        if t[0] > average_start:
-            update_average(average, &theta[0], n_params, t[0] - average_start)
-        if not isfinite(batch_loss):
-            return NONFINITE
-        loss_sum[0] += batch_loss
-        start += 1
-        if start >= next_check:
+    """epoch_loop's stochastic plain-SGD epoch: one update per row, fused (sgd_on_one_row).
+    Specialised on the feature map (RowMap): with the identity, the row's work is the dot
+    product, the loss and the step, inlined."""
+    cdef Py_ssize_t n_features = rows.n_features, i, row, ahead
+    cdef OneRowRun run = one_row_run(cfg, t[0])
+    cdef long long update = t[0]
+    cdef double rate = step_learning_rate(cfg, update + 1) if run.constant_rate else lr[0]
+    cdef double total = loss_sum[0], row_loss, weight
+    cdef int status = OK
+    for i in range(n_samples):
+        if i + distance < n_samples:
+            ahead = order[i + distance]
+            prefetch_sample(dense_row(rows, ahead, theta), n_features, y, sample_weight,
+                            ahead, not run.unit_weights)
+        update += 1
+        if not run.constant_rate:
+            rate = step_learning_rate(cfg, update)
+        row = order[i]
+        weight = 1.0 if run.unit_weights else sample_weight[row]
+        row_loss = sgd_on_one_row(row_features, dense_row(rows, row, theta), y[row], weight,
+                                  theta, n_features, run.loss, run.epsilon, run.fit_intercept,
+                                  <floating>rate)
+        if not isfinite(row_loss):
+            status = NONFINITE
+            break
+        total += row_loss
+        if i + 1 >= next_check:
             if signal_handler_raised():
-                return INTERRUPTED
-            next_check = start + check_rows
-    return OK
+                status = INTERRUPTED
+                break
+            next_check = i + 1 + check_rows
+    t[0] = update
+    lr[0] = rate
+    loss_sum[0] = total
+    return status
+
+
+cdef int averaged_sgd_rows(
+    const EpochConfig* cfg, RowSource rows, RowMap row_features, const floating* y,
+    const floating* sample_weight, floating* theta, const Py_ssize_t* order,
+    Py_ssize_t n_samples, Py_ssize_t distance, Py_ssize_t check_rows, Py_ssize_t next_check,
+    long long* t, double* loss_sum, double* lr, floating* average, long long average_start,
+) noexcept nogil:
+    """sgd_rows with averaging: each new iterate folded into `average` after update
+    average_start. A loop of its own, so that the loop without averaging holds no test for
+    it."""
+    cdef Py_ssize_t n_features = rows.n_features, i, row, ahead
+    cdef Py_ssize_t n_params = output_len(n_features)
+    cdef OneRowRun run = one_row_run(cfg, t[0])
+    cdef long long update = t[0]
+    cdef double rate = step_learning_rate(cfg, update + 1) if run.constant_rate else lr[0]
+    cdef double total = loss_sum[0], row_loss, weight
+    cdef int status = OK
+    for i in range(n_samples):
+        if i + distance < n_samples:
+            ahead = order[i + distance]
+            prefetch_sample(dense_row(rows, ahead, theta), n_features, y, sample_weight,
+                            ahead, not run.unit_weights)
+        update += 1
+        if not run.constant_rate:
+            rate = step_learning_rate(cfg, update)
+        row = order[i]
+        weight = 1.0 if run.unit_weights else sample_weight[row]
+        row_loss = sgd_on_one_row(row_features, dense_row(rows, row, theta), y[row], weight,
+                                  theta, n_features, run.loss, run.epsilon, run.fit_intercept,
+                                  <floating>rate)
+        if update > average_start:
+            update_average(average, theta, n_params, update - average_start)
+        if not isfinite(row_loss):
+            status = NONFINITE
+            break
+        total += row_loss
+        if i + 1 >= next_check:
+            if signal_handler_raised():
+                status = INTERRUPTED
+                break
+            next_check = i + 1 + check_rows
+    t[0] = update
+    lr[0] = rate
+    loss_sum[0] = total
+    return status
 
 
 cdef int epoch_loop(
@@ -448,32 +532,27 @@ cdef int epoch_loop(
         random_permutation(&order[0], n_samples, rng)
     loss_sum[0] = 0.0
     start = 0
-    if fused_sgd and average != NULL:
-        status = averaged_sgd_rows(cfg, rows, row_features, y, sample_weight, theta, order,
-                                   distance, check_rows, next_check, t, loss_sum, lr,
-                                   average, average_start)
+    if fused_sgd:
+        # One loop per feature map kind and per averaging, chosen here once per epoch.
+        if average != NULL and is_identity(row_features):
+            status = averaged_sgd_rows(cfg, rows, IdentityMap(0), &y[0], &sample_weight[0],
+                                       &theta[0], &order[0], n_samples, distance, check_rows,
+                                       next_check, t, loss_sum, lr, average, average_start)
+        elif average != NULL:
+            status = averaged_sgd_rows(cfg, rows, row_features, &y[0], &sample_weight[0],
+                                       &theta[0], &order[0], n_samples, distance, check_rows,
+                                       next_check, t, loss_sum, lr, average, average_start)
+        elif is_identity(row_features):
+            status = sgd_rows(cfg, rows, IdentityMap(0), &y[0], &sample_weight[0], &theta[0],
+                              &order[0], n_samples, distance, check_rows, next_check, t,
+                              loss_sum, lr)
+        else:
+            status = sgd_rows(cfg, rows, row_features, &y[0], &sample_weight[0], &theta[0],
+                              &order[0], n_samples, distance, check_rows, next_check, t,
+                              loss_sum, lr)
         if status != OK:
             return status
         start = n_samples
-    elif fused_sgd:
-        while start < n_samples:
-            if start + distance < n_samples:
-                prefetch_sample(dense_row(rows, order[start + distance], &theta[0]),
-                                n_features, &y[0], &sample_weight[0], order[start + distance],
-                                not cfg.unit_weights)
-            t[0] += 1
-            lr[0] = step_learning_rate(cfg, t[0])
-            batch_loss = sgd_on_one_row(rows, row_features, &y[0], &sample_weight[0], &theta[0],
-                                        order[start], cfg.loss, cfg.epsilon,
-                                        cfg.fit_intercept, cfg.unit_weights, lr[0])
-            if not isfinite(batch_loss):
-                return NONFINITE
-            loss_sum[0] += batch_loss
-            start += 1
-            if start >= next_check:
-                if signal_handler_raised():
-                    return INTERRUPTED
-                next_check = start + check_rows
     while start < n_samples:
         n_rows = min(cfg.batch_size, n_samples - start)
         # What the raw rows are multiplied by: theta, or with scales w∘s (into `scaled`).
