@@ -12,7 +12,6 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_X_y
 
 from gdfast.linear_model._base import _without_data
-from gdfast.linear_model._statistics import check_finite
 
 # Partial results a node of the reduction tree combines: a tree of depth log8(chunks).
 SPLIT_EVERY = 8
@@ -112,8 +111,7 @@ class Preparation:
                                  ensure_all_finite=False)
             except (ValueError, TypeError) as error:
                 raise _without_data(error) from None
-            # The in-memory estimators' check, with the row counted in all of X.
-            check_finite(X, first_row=self.first_rows[self.chunk] if self.first_rows else 0)
+            # NaN and infinity are found by the pass that reads the chunk for its moments.
             if self.classifier:
                 check_classification_targets(y)
             # A chunk whose weights are all zero is valid (scikit-learn's check, for a whole
@@ -181,7 +179,8 @@ def reduce_chunks(function, X, y, sample_weight, *args, per_chunk=None, combine=
 
 def add_results(*parts):
     """Chunk results (dicts of numbers or arrays) combined key by key: the sum, or for the
-    keys that start with "max_", the largest value."""
-    return {key: reduce(np.maximum if key.startswith("max_") else np.add,
+    keys that start with "max_", the largest value (None where every part has None)."""
+    return {key: None if parts[0][key] is None
+            else reduce(np.maximum if key.startswith("max_") else np.add,
                         [part[key] for part in parts])
             for key in parts[0]}

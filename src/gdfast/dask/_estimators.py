@@ -2,6 +2,7 @@
 encoding, training state, stopping rule and fitted attributes, with the data's passes run
 chunk by chunk on the workers."""
 import inspect
+from dataclasses import replace
 from functools import partial
 
 import dask
@@ -15,11 +16,12 @@ from sklearn.utils.validation import _check_feature_names, _check_n_features, ch
 
 from gdfast import linear_model
 from gdfast._constraints import POSITIVE_INTEGER, one_of
-from gdfast.dask import _chunks
-from gdfast.dask._strategies import (EPOCHS, STRATEGIES, chunk_largest_row_norm,
-                                     chunk_statistics)
+from gdfast.dask import _chunks, _statistics
+from gdfast.dask._strategies import EPOCHS, STRATEGIES
 from gdfast.linear_model._base import MAX_ROWS
 from gdfast.linear_model._classifier import _has_probabilities
+from gdfast.linear_model._statistics import (FeatureStatistics, Moments, combined_moments,
+                                             statistics_from_moments)
 from gdfast.linear_model._state import TrainingState
 
 DASK_PARAMETERS_DOC = """
@@ -73,7 +75,7 @@ WORKER_LOST = (
     "{error}")
 
 _EXTRA_PARAMETERS = {"strategy": "gradient", "local_epochs": 1}
-_CHANGED_DEFAULTS = {"batch_size": None, "scale": False}
+_CHANGED_DEFAULTS = {"batch_size": None}
 
 
 def _dask_init(base):
@@ -112,21 +114,15 @@ class _DaskTraining:
     def _n_threads(self):
         return 1 if self.n_jobs is None else super()._n_threads()
 
-    def _average_start(self, n_samples=None):
-        """As in memory; 'auto' averages nothing with 'local_sgd', whose chunks take their
-        own updates (no single sequence of iterates)."""
-        if self.strategy == "local_sgd" and self.average == "auto":
-            return None
-        return super()._average_start(n_samples)
+    # Rows per chunk of the current fit: a local-SGD round's updates are a chunk's.
+    _rows_per_chunk = None
 
-    def _scaled(self):
-        """The chunked passes centre but do not scale yet."""
-        if super()._scaled():
-            raise ValueError(f"scale={self.scale!r}: the Dask estimators do not scale the "
-                             "features yet. Pass scale=False (the default here), and scale "
-                             "them beforehand if their spreads differ widely (e.g. with "
-                             "dask-ml's StandardScaler).")
-        return False
+    def _average_start(self, n_samples=None):
+        """As in memory. With 'local_sgd' the updates t counts are each chunk's (a round adds
+        their mean), so 'auto' starts halfway through a chunk's first local epoch."""
+        if self.strategy == "local_sgd" and n_samples and self._rows_per_chunk:
+            n_samples = min(n_samples, self._rows_per_chunk)
+        return super()._average_start(n_samples)
 
     # --- fitting -------------------------------------------------------------------------
 
@@ -151,16 +147,11 @@ class _DaskTraining:
 
     def _train_chunked(self, X, y, sample_weight, *, partial, classes):
         optimizer, schedule = self._options(partial=partial)
-        self._scaled()
-        if self.strategy == "local_sgd" and self._average_start() is not None:
-            raise ValueError(
-                f"average={self.average!r} needs strategy='gradient': with 'local_sgd' every "
-                "chunk takes its own updates, so there is no single sequence of iterates to "
-                "average. Use strategy='gradient' or average=False.")
         resume = hasattr(self, "_state") and (partial or self.warm_start)
         X, y, sample_weight = self._chunked_data(X, y, sample_weight,
                                                  reset=not (partial and resume))
         dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
+        self._rows_per_chunk = -(-X.shape[0] // len(X.chunks[0]))
         class_weights = self._learn_classes(y, sample_weight, classes, partial=partial)
         holdout = None
         if self.early_stopping and not partial:
@@ -169,8 +160,12 @@ class _DaskTraining:
         prepare = _chunks.Preparation(self._task_model(), dtype, self._is_classifier(),
                                       class_weights, holdout=holdout,
                                       first_rows=_chunks.first_rows(X))
-        sums = _chunks.reduce_chunks(chunk_statistics, X, y, sample_weight, prepare,
-                                     prepare.model)
+        # The largest row norm is needed for the automatic step of batches smaller than the
+        # rows (asked for when they are smaller than X's, held-out rows included).
+        candidates = (self._needs_row_norms(optimizer)
+                      and not self._full_batch(X.shape[0]))
+        sums = _statistics.describe_chunks(X, y, sample_weight, prepare, prepare.model,
+                                           scale=self._scaled(), candidates=candidates)
         n_samples, total = int(sums["rows"]), float(sums["weight"])
         if n_samples == 0:
             raise ValueError("X has no rows to train on" + (
@@ -186,8 +181,13 @@ class _DaskTraining:
         prepare = _chunks.Preparation(prepare.model, dtype, prepare.classifier, class_weights,
                                       1.0 if unit_weights else n_samples / total, holdout,
                                       first_rows=prepare.first_rows)
-        state = (self._resume_state(X.shape[0], X.shape[1], dtype, optimizer) if resume
-                 else self._chunked_new_state(X, y, sample_weight, prepare, sums, optimizer))
+        if resume:
+            state = self._resume_state(X.shape[0], X.shape[1], dtype, optimizer)
+            if partial:
+                self._follow_chunked_stream(state, sums, prepare, optimizer)
+        else:
+            state = self._chunked_new_state(X, y, sample_weight, prepare, sums, optimizer,
+                                            stream=partial)
         epoch = EPOCHS[self.strategy](self, X, y, sample_weight, prepare, n_samples)
         state, history, interrupt = self._train(
             epoch, (n_samples, X.shape[1]), state, optimizer, schedule,
@@ -225,31 +225,55 @@ class _DaskTraining:
             model.classes_ = self.classes_
         return model
 
-    def _chunked_new_state(self, X, y, sample_weight, prepare, sums, optimizer):
-        """The in-memory estimator's new state, from the pass of sums: weights at zero; with
-        center, the feature means and the best constant intercepts."""
-        n_samples, total = int(sums["rows"]), float(sums["weight"])
+    def _chunked_new_state(self, X, y, sample_weight, prepare, sums, optimizer, *, stream):
+        """The in-memory estimator's new state, from the chunks' description (sums): weights
+        at zero; with center, the feature means and the best constant intercepts; with scale,
+        the features' scales. stream (partial_fit): the state also keeps the rows' moments,
+        which later calls update (_follow_chunked_stream)."""
+        n_samples = int(sums["rows"])
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        weighted_x = np.asarray(sums["weighted_x"], dtype=np.float64)
-        if self._centred():
-            mean = (weighted_x / total).astype(prepare.dtype)
-            intercepts = self._chunked_intercepts(X, y, sample_weight, prepare, sums)
-        else:
-            mean = np.zeros(X.shape[1], dtype=prepare.dtype)
-            intercepts = np.zeros(self._n_outputs())
-        # Σ s'·‖(x − mean, 1)‖² for the rescaled weights s' = s·n/W, expanded in the sums.
-        centre = mean.astype(np.float64)
-        squares = (float(np.sum(sums["weighted_x2"])) - 2.0 * float(weighted_x @ centre)
-                   + total * float(centre @ centre))
-        norm_total = (n_samples / total) * max(squares, 0.0) + n_samples * float(self.fit_intercept)
+        features = self._feature_statistics(sums, prepare.dtype)
+        intercepts = (self._chunked_intercepts(X, y, sample_weight, prepare, sums)
+                      if self._centred() else np.zeros(self._n_outputs()))
+        # The sums are of the weights as given; the fit's are those times prepare.scale.
+        norm_total = prepare.scale * features.norm_total(self.fit_intercept)
         largest = 0.0
-        if (self.learning_rate == "auto" and optimizer.plain_gradient
-                and not self._full_batch(n_samples)):
-            largest = _chunks.reduce_chunks(chunk_largest_row_norm, X, y, sample_weight,
-                                            prepare, prepare.model, mean)["max_norm"]
-        rate = self._rate_from_row_norms(optimizer, norm_total, float(largest), n_samples)
-        return TrainingState.new(mean, intercepts, optimizer, seed, rate,
+        if self._needs_row_norms(optimizer) and not self._full_batch(n_samples):
+            largest = prepare.scale * _statistics.largest_norm(
+                sums, X, y, sample_weight, replace(prepare, scale=1.0), features.mean,
+                features.inv_scale, self.fit_intercept)
+        rate = self._rate_from_row_norms(optimizer, norm_total, largest, n_samples)
+        moments = (self._call_moments(sums, prepare)
+                   if stream and (self._centred() or self._scaled()) else None)
+        return TrainingState.new(features.mean, intercepts, optimizer, seed, rate,
+                                 inv_scale=features.inv_scale, moments=moments,
                                  average_start=self._average_start(n_samples))
+
+    def _feature_statistics(self, sums, dtype):
+        """The FeatureStatistics (without row distances) of the chunks' combined moments."""
+        moments = sums["moments"]
+        mean, inv_scale = statistics_from_moments(moments, dtype, center=self._centred(),
+                                                  scale=self._scaled())
+        return FeatureStatistics(mean=mean, inv_scale=inv_scale, weight=moments.weight,
+                                 weighted_mean=moments.mean, variance=moments.variance,
+                                 shift=np.zeros_like(moments.mean))
+
+    @staticmethod
+    def _call_moments(sums, prepare):
+        """The moments of this call's rows under the fit's weights (averaging 1 over them),
+        as in memory a stream's chunk counts."""
+        moments = sums["moments"]
+        return Moments(moments.weight * prepare.scale, moments.mean, moments.variance)
+
+    def _follow_chunked_stream(self, state, sums, prepare, optimizer):
+        """A stream's next call: the statistics become those of every row so far, and the
+        state moves to them with the model unchanged, as in memory."""
+        if state.moments is None:
+            return
+        state.moments = combined_moments(state.moments, self._call_moments(sums, prepare))
+        mean, inv_scale = statistics_from_moments(
+            state.moments, state.coef.dtype, center=self._centred(), scale=self._scaled())
+        state.restandardise(mean, inv_scale, optimizer.buffer_units)
 
     def _validation_score(self, state, X, y, prepare):
         """The score (R² or accuracy, unweighted as in memory) of state's model on the rows
