@@ -86,6 +86,14 @@ class Preparation:
     holdout: tuple = None
     chunk: int = 0                      # the index of the chunk being prepared
     first_rows: tuple = ()              # each chunk's first row in X, for messages
+    given_weights: bool = None          # whether the fit was given sample_weight
+    # Keep a classifier's labels as given (its classes are learnt from the same pass).
+    raw_labels: bool = False
+
+    @property
+    def unit_weights(self):
+        """Whether every row's weight is 1 (no sample or class weights, no rescaling)."""
+        return self.given_weights is False and self.class_weights is None and self.scale == 1.0
 
     def for_chunk(self, index):
         return replace(self, chunk=index)
@@ -126,11 +134,13 @@ class Preparation:
         X = np.ascontiguousarray(X, dtype=self.dtype)
         if sample_weight is None:
             sample_weight = np.ones(X.shape[0], dtype=self.dtype)
-        if self.classifier:
-            index = np.searchsorted(self.model.classes_, y)
+        if self.classifier and not self.raw_labels:
             if self.class_weights is not None:
-                sample_weight = sample_weight * self.class_weights[index]
+                sample_weight = (sample_weight
+                                 * self.class_weights[np.searchsorted(self.model.classes_, y)])
             y = self.model._encode(X, y)
+        elif self.classifier:
+            y = np.asarray(y)
         else:
             y = np.ascontiguousarray(y, dtype=self.dtype)
         if self.scale != 1.0:

@@ -12,6 +12,7 @@ from distributed import KilledWorker
 from sklearn.base import _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted
 
 from gdfast import linear_model
@@ -152,20 +153,34 @@ class _DaskTraining:
                                                  reset=not (partial and resume))
         dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
         self._rows_per_chunk = -(-X.shape[0] // len(X.chunks[0]))
-        class_weights = self._learn_classes(y, sample_weight, classes, partial=partial)
         holdout = None
         if self.early_stopping and not partial:
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             holdout = (float(self.validation_fraction), int(seed))
+        # A classifier's labels are counted by the pass that describes the data, unless that
+        # pass's weights depend on them (class_weight) or it leaves rows out (early stopping):
+        # then by a pass over y before it.
+        labels_described = (self._is_classifier() and self.class_weight is None
+                            and holdout is None)
+        class_weights = (None if labels_described
+                         else self._learn_classes(y, sample_weight, classes, partial=partial))
         prepare = _chunks.Preparation(self._task_model(), dtype, self._is_classifier(),
                                       class_weights, holdout=holdout,
-                                      first_rows=_chunks.first_rows(X))
+                                      first_rows=_chunks.first_rows(X),
+                                      given_weights=sample_weight is not None,
+                                      raw_labels=labels_described)
         # The largest row norm is needed for the automatic step of batches smaller than the
         # rows (asked for when they are smaller than X's, held-out rows included).
         candidates = (self._needs_row_norms(optimizer)
                       and not self._full_batch(X.shape[0]))
         sums = _statistics.describe_chunks(X, y, sample_weight, prepare, prepare.model,
                                            scale=self._scaled(), candidates=candidates)
+        if labels_described:
+            labels, counts, weights = sums["labels"]
+            self._classes_from_counts(labels, counts, classes, partial=partial)
+            sums["target"] = np.zeros(len(self.classes_))
+            sums["target"][np.searchsorted(self.classes_, labels)] = weights
+            prepare = replace(prepare, model=self._task_model(), raw_labels=False)
         n_samples, total = int(sums["rows"]), float(sums["weight"])
         if n_samples == 0:
             raise ValueError("X has no rows to train on" + (
@@ -178,9 +193,7 @@ class _DaskTraining:
                              "positive weight.")
         unit_weights = sample_weight is None and class_weights is None
         # The weights rescaled to average 1 over the rows, as in memory.
-        prepare = _chunks.Preparation(prepare.model, dtype, prepare.classifier, class_weights,
-                                      1.0 if unit_weights else n_samples / total, holdout,
-                                      first_rows=prepare.first_rows)
+        prepare = replace(prepare, scale=1.0 if unit_weights else n_samples / total)
         if resume:
             state = self._resume_state(X.shape[0], X.shape[1], dtype, optimizer)
             if partial:
@@ -437,7 +450,13 @@ class GDClassifier(_DaskTraining, linear_model.GDClassifier):
         """Set classes_ from the labels in y (one pass over y); return the per-class weights
         of class_weight (None without it)."""
         labels, counts = _chunks.reduce_chunks(_chunk_labels, y[:, None], y, None,
-                                               combine=_merge_labels)
+                                               combine=_statistics.merge_label_counts)
+        return self._classes_from_counts(labels, counts, classes, partial=partial)
+
+    def _classes_from_counts(self, labels, counts, classes, *, partial):
+        """Set classes_ from the labels seen and their row counts (checked against classes
+        and the previous fit's); return the per-class weights of class_weight (None without
+        it)."""
         first_call = not (partial and hasattr(self, "_state"))
         if partial:
             if first_call and classes is None:
@@ -525,17 +544,7 @@ class GDClassifier(_DaskTraining, linear_model.GDClassifier):
 
 def _chunk_labels(X, y, sample_weight):
     """The labels of a chunk of y and their row counts."""
-    from sklearn.utils.multiclass import check_classification_targets
     y = np.asarray(y)
     if y.size:
         check_classification_targets(y)
-    labels, counts = np.unique(y, return_counts=True)
-    return labels, counts
-
-
-def _merge_labels(*parts):
-    labels = np.unique(np.concatenate([part[0] for part in parts]))
-    counts = np.zeros(len(labels), dtype=np.int64)
-    for part_labels, part_counts in parts:
-        np.add.at(counts, np.searchsorted(labels, part_labels), part_counts)
-    return labels, counts
+    return _statistics.label_counts(y)

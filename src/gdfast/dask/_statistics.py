@@ -58,9 +58,10 @@ def chunk_description(X, y, sample_weight, prepare, model, scale, candidates):
     with `candidates`, its Candidates for the largest row norm."""
     X, y, sample_weight = prepare(X, y, sample_weight, check=True)
     weight = float(np.sum(sample_weight, dtype=np.float64))
-    summary = {"rows": X.shape[0], "weight": weight,
-               "target": model._target_sums(y, sample_weight.astype(np.float64)),
-               "moments": None, "candidates": []}
+    weights = sample_weight.astype(np.float64, copy=False)
+    summary = {"rows": X.shape[0], "weight": weight, "moments": None, "candidates": [],
+               "target": 0.0 if prepare.raw_labels else model._target_sums(y, weights),
+               "labels": label_counts(y, weights) if prepare.raw_labels else None}
     first_row = prepare.first_rows[prepare.chunk] if prepare.first_rows else 0
     if X.shape[0] == 0 or weight == 0.0:
         _statistics.check_finite(X, first_row=first_row)
@@ -105,7 +106,30 @@ def add_descriptions(*parts):
             "weight": sum(part["weight"] for part in parts),
             "target": reduce(np.add, [part["target"] for part in parts]),
             "moments": reduce(_statistics.combined_moments, moments) if moments else None,
-            "candidates": [item for part in parts for item in part["candidates"]]}
+            "candidates": [item for part in parts for item in part["candidates"]],
+            "labels": (None if parts[0]["labels"] is None
+                       else merge_label_counts(*[part["labels"] for part in parts]))}
+
+
+def label_counts(y, weights=None):
+    """The labels in y, each with its row count (and, given weights, its rows' weight)."""
+    labels, index = np.unique(np.asarray(y), return_inverse=True)
+    counts = np.bincount(index, minlength=len(labels))
+    if weights is None:
+        return labels, counts
+    return labels, counts, np.bincount(index, weights=weights, minlength=len(labels))
+
+
+def merge_label_counts(*parts):
+    """label_counts of several chunks combined: every label, each count the sum of its
+    counts in the parts."""
+    labels = np.unique(np.concatenate([part[0] for part in parts]))
+    totals = [np.zeros(len(labels), dtype=part_values.dtype) for part_values in parts[0][1:]]
+    for part_labels, *values in parts:
+        where = np.searchsorted(labels, part_labels)
+        for total, value in zip(totals, values):
+            np.add.at(total, where, value)
+    return (labels, *totals)
 
 
 def describe_chunks(X, y, sample_weight, prepare, model, *, scale, candidates):

@@ -130,8 +130,11 @@ def local_sgd_epoch(model, X, y, sample_weight, prepare, n_samples):
     model, then the row-weighted mean of the chunks' models and optimizer states. The loss
     sum is that of every chunk's last local epoch."""
     n_chunks = len(X.chunks[0])
+    unit_weights = prepare.unit_weights
 
     def epoch(state, config):
+        # With every weight 1 the kernel need not read them.
+        config = dict(config, unit_weights=unit_weights)
         # A generator per chunk and round, all drawn from the state's: the round's row
         # orders depend only on random_state.
         seeds = np.random.SeedSequence(state.rng_state).generate_state(n_chunks + 1,
