@@ -52,16 +52,18 @@ DASK_PARAMETERS_DOC = """
     n_jobs : int or None, default=None
         Threads each chunk's task uses for a large batch; None means 1 (Dask already runs one
         task per worker thread).
-    scale : False, default=False
-        The features are not scaled (True and 'auto' are refused): scale them beforehand
-        (e.g. dask-ml's StandardScaler) if their spreads differ widely.
+    scale : bool or 'auto', default='auto'
+        As in memory, from the features' weighted moments over every chunk (each chunk's
+        combined with the others' by the pairwise rule).
     early_stopping : bool, default=False
         As in memory, with the held-out rows drawn in each chunk: about validation_fraction
         of every chunk's rows (seeded by random_state; not stratified), scored unweighted.
     average : bool, int or 'auto', default='auto'
-        As in memory, with strategy='gradient' (the client averages the iterates of its
-        steps); strategy='local_sgd' refuses True and an integer, and 'auto' averages
-        nothing there.
+        As in memory. With strategy='gradient' the client averages the iterates of its
+        steps. With strategy='local_sgd' each chunk averages its own iterates, continuing
+        the running average the round started from, and the chunks' averages are averaged;
+        the updates are counted per chunk (a round adds their mean), so 'auto' starts
+        halfway through a chunk's first local epoch.
 """
 
 # The scheduler runs a task again on another worker when the one running it dies, up to its

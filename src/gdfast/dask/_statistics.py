@@ -80,18 +80,21 @@ def chunk_description(X, y, sample_weight, prepare, model, scale, candidates):
 
 
 def _candidates(X, sample_weight, description, chunk):
-    weights = sample_weight.astype(np.float64)
-    distance = description.distances.astype(np.float64)
-    key = weights * distance * distance
     n_rows = X.shape[0]
     if n_rows <= CANDIDATE_ROWS:
         chosen, largest_key, largest_weight = np.arange(n_rows), 0.0, 0.0
     else:
+        distance = description.distances
+        uniform = sample_weight.min() == sample_weight.max()
+        # With equal weights s·δ² orders the rows as δ does: no product per row.
+        key = (distance if uniform
+               else sample_weight.astype(np.float64) * distance.astype(np.float64) ** 2)
         order = np.argpartition(key, n_rows - CANDIDATE_ROWS - 1)
         chosen = np.sort(order[n_rows - CANDIDATE_ROWS:])
-        rest = order[:n_rows - CANDIDATE_ROWS]
-        largest_key = float(key[order[n_rows - CANDIDATE_ROWS - 1]])
-        largest_weight = float(np.max(weights[rest]))
+        cut = order[n_rows - CANDIDATE_ROWS - 1]
+        largest_key = float(sample_weight[cut]) * float(distance[cut]) ** 2
+        largest_weight = (float(sample_weight[0]) if uniform
+                          else float(np.max(sample_weight[order[:n_rows - CANDIDATE_ROWS]])))
     return Candidates(rows=np.ascontiguousarray(X[chosen]),
                       weights=np.ascontiguousarray(sample_weight[chosen]),
                       shift=description.shift, distance_scale=description.distance_scale,
