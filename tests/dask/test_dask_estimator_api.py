@@ -28,21 +28,15 @@ def test_parameters_are_the_in_memory_ones_and_the_strategy():
         params = getattr(gd_dask, name)().get_params()
         assert set(params) == set(in_memory) | {"strategy", "local_epochs"}
         assert params["batch_size"] is None and params["strategy"] == "gradient"
-        assert params["scale"] is False                   # the chunked passes do not scale
         assert {key: value for key, value in params.items()
-                if key not in ("batch_size", "scale", "strategy", "local_epochs")} == \
-            {key: value for key, value in in_memory.items()
-             if key not in ("batch_size", "scale")}
+                if key not in ("batch_size", "strategy", "local_epochs")} == \
+            {key: value for key, value in in_memory.items() if key != "batch_size"}
     model = gd_dask.GDClassifier("hinge", strategy="local_sgd", batch_size=4, alpha=0.1)
     copy = clone(model)
     assert copy.get_params() == model.get_params() and copy is not model
     assert "strategy='local_sgd'" in repr(model)
     with pytest.raises(TypeError, match="eta0"):
         gd_dask.GDRegressor(eta0=0.1)
-    X, y = np.ones((4, 2)), np.arange(4.0)
-    for scale in (True, "auto"):
-        with pytest.raises(ValueError, match="do not scale the features yet. Pass scale=False"):
-            gd_dask.GDRegressor(scale=scale).fit(X, y)
 
 
 @pytest.mark.usefixtures("client")
@@ -52,7 +46,7 @@ def test_fitted_model_pickles_and_predicts_blockwise_on_the_workers():
     model = gd_dask.GDRegressor(max_iter=20, tol=None).fit(X_chunked, y)
     predicted = model.predict(X_chunked)
     assert isinstance(predicted, da.Array) and predicted.chunks == ((50,) * 4,)
-    reference = gdfast.GDRegressor(scale=False, batch_size=None, max_iter=20, tol=None).fit(X, y)
+    reference = gdfast.GDRegressor(batch_size=None, max_iter=20, tol=None).fit(X, y)
     np.testing.assert_allclose(predicted.compute(), reference.predict(X), atol=1e-10)
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_allclose(restored.predict(X), reference.predict(X), atol=1e-10)
@@ -65,7 +59,7 @@ def test_fitted_model_pickles_and_predicts_blockwise_on_the_workers():
 def test_in_memory_input_fits_as_one_chunk():
     X, y = data()
     model = gd_dask.GDRegressor(max_iter=10, tol=None).fit(X, y)
-    reference = gdfast.GDRegressor(scale=False, batch_size=None, max_iter=10, tol=None).fit(X, y)
+    reference = gdfast.GDRegressor(batch_size=None, max_iter=10, tol=None).fit(X, y)
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-10)
 
 
@@ -78,7 +72,7 @@ def test_dask_dataframes_are_read_by_their_values_with_feature_names():
     X_frame = dd.from_pandas(frame, npartitions=3)
     y_series = dd.from_pandas(pd.Series(y), npartitions=3)
     model = gd_dask.GDRegressor(max_iter=10, tol=None).fit(X_frame, y_series)
-    reference = gdfast.GDRegressor(scale=False, batch_size=None, max_iter=10, tol=None).fit(frame, y)
+    reference = gdfast.GDRegressor(batch_size=None, max_iter=10, tol=None).fit(frame, y)
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-10)
     np.testing.assert_array_equal(model.feature_names_in_, ["a", "b", "c"])
     np.testing.assert_allclose(np.asarray(model.predict(X_frame).compute()),
@@ -114,7 +108,7 @@ def test_two_worker_processes_train_the_same_model():
                                     tol=None, random_state=0).fit(X_chunked, y)
         assert len(client.scheduler_info()["workers"]) == 2
         predicted = model.predict_proba(X_chunked).compute()
-    reference = gdfast.GDClassifier(scale=False, batch_size=None, max_iter=5, tol=None).fit(X, labels)
+    reference = gdfast.GDClassifier(batch_size=None, max_iter=5, tol=None).fit(X, labels)
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-10)
     np.testing.assert_allclose(predicted, reference.predict_proba(X), atol=1e-10)
     assert local.n_iter_ == 2 and np.all(np.isfinite(local.coef_))

@@ -78,7 +78,7 @@ def test_a_fit_on_data_larger_than_the_workers_memory(tmp_path):
           f"chunks of {chunk_bytes} bytes")
     assert max(after.values()) < MEMORY_LIMIT
     assert max(grown.values()) <= CHUNKS_OF_PEAK * chunk_bytes
-    reference = gdfast.GDRegressor(batch_size=None, scale=False, **params).fit(
+    reference = gdfast.GDRegressor(batch_size=None, **params).fit(
         in_memory(X_path), in_memory(y_path))
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=0, atol=1e-10)
     np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=0, atol=1e-10)

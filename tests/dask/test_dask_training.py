@@ -49,7 +49,7 @@ def assert_same_fit(model, reference):
 ])
 def test_gradient_strategy_equals_in_memory_full_batch(chunks, params):
     X, y = regression()
-    reference = gdfast.GDRegressor(scale=False, batch_size=None, random_state=0, **params).fit(X, y)
+    reference = gdfast.GDRegressor(batch_size=None, random_state=0, **params).fit(X, y)
     X_chunked, y_chunked = chunked(X, y, chunks=chunks)
     model = gd_dask.GDRegressor(random_state=0, **params).fit(X_chunked, y_chunked)
     assert_same_fit(model, reference)
@@ -63,7 +63,7 @@ def test_gradient_strategy_mini_batches_equal_in_memory_mini_batches(shuffle):
     X, y = regression(seed=12)
     params = {"batch_size": 70, "shuffle": shuffle, "optimizer": "momentum", "max_iter": 3,
               "tol": None, "random_state": 4}
-    reference = gdfast.GDRegressor(scale=False, **params).fit(X, y)
+    reference = gdfast.GDRegressor(**params).fit(X, y)
     model = gd_dask.GDRegressor(**params).fit(*chunked(X, y, chunks=CHUNKINGS[1]))
     assert_same_fit(model, reference)
     assert model.t_ == 3 * 4                            # 4 batches of at most 70 of 240 rows
@@ -78,7 +78,7 @@ def test_every_optimizer_and_penalty_equals_in_memory(optimizer):
     weights = np.random.default_rng(2).uniform(0.5, 2.0, len(y))
     params = {"optimizer": optimizer, "penalty": "elasticnet", "alpha": 0.01, "center": False,
               "max_iter": 8, "tol": None, "learning_rate": 0.01, "random_state": 0}
-    reference = gdfast.GDRegressor(scale=False, batch_size=None, **params).fit(X, y, sample_weight=weights)
+    reference = gdfast.GDRegressor(batch_size=None, **params).fit(X, y, sample_weight=weights)
     X_chunked, y_chunked, w_chunked = chunked(X, y, weights, chunks=CHUNKINGS[1])
     model = gd_dask.GDRegressor(**params).fit(X_chunked, y_chunked, sample_weight=w_chunked)
     assert_same_fit(model, reference)
@@ -90,7 +90,7 @@ def test_robust_losses_start_from_the_same_weighted_median(loss):
     X, y = regression(n_samples=700, seed=3)
     weights = np.random.default_rng(4).integers(0, 3, len(y)).astype(float)
     params = {"loss": loss, "max_iter": 10, "tol": None, "random_state": 0}
-    reference = gdfast.GDRegressor(scale=False, batch_size=None, **params).fit(X, y, sample_weight=weights)
+    reference = gdfast.GDRegressor(batch_size=None, **params).fit(X, y, sample_weight=weights)
     X_chunked, y_chunked, w_chunked = chunked(X, y, weights, chunks=(1, 299, 100, 300))
     model = gd_dask.GDRegressor(**params).fit(X_chunked, y_chunked, sample_weight=w_chunked)
     assert_same_fit(model, reference)
@@ -108,7 +108,7 @@ def test_classifier_equals_in_memory_full_batch(params, n_classes):
     X, y = regression(seed=5)
     labels = np.array(["a", "b", "c"])[np.digitize(y, np.quantile(y, [0.4, 0.7][:n_classes - 1]))]
     settings = dict(params, max_iter=12, tol=None, random_state=0)
-    reference = gdfast.GDClassifier(scale=False, batch_size=None, **settings).fit(X, labels)
+    reference = gdfast.GDClassifier(batch_size=None, **settings).fit(X, labels)
     X_chunked, y_chunked = chunked(X, labels, chunks=CHUNKINGS[1])
     model = gd_dask.GDClassifier(**settings).fit(X_chunked, y_chunked)
     assert_same_fit(model, reference)
@@ -146,7 +146,7 @@ def test_local_sgd_classifier_within_one_percent_of_the_converged_log_loss():
     X, y = regression(n_samples=900, seed=7)
     labels = (y > np.median(y)).astype(int)
     labels[::7] = 1 - labels[::7]           # not separable: a finite optimum
-    converged = gdfast.GDClassifier(scale=False, batch_size=None, optimizer="nesterov", max_iter=5000,
+    converged = gdfast.GDClassifier(batch_size=None, optimizer="nesterov", max_iter=5000,
                                     tol=1e-12, random_state=0).fit(X, labels)
     def log_loss(model):
         p = model.predict_proba(X)[:, 1]
@@ -233,14 +233,14 @@ def test_bad_inputs_and_parameters_get_clear_errors():
 def test_warm_start_and_partial_fit_continue_the_state():
     X, y = regression()
     X_chunked, y_chunked = chunked(X, y, chunks=CHUNKINGS[1])
-    reference = gdfast.GDRegressor(scale=False, batch_size=None, max_iter=6, tol=None).fit(X, y)
+    reference = gdfast.GDRegressor(batch_size=None, max_iter=6, tol=None).fit(X, y)
     model = gd_dask.GDRegressor(max_iter=3, tol=None, warm_start=True)
     model.fit(X_chunked, y_chunked).fit(X_chunked, y_chunked)
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=TOLERANCE)
     streamed = gd_dask.GDRegressor(lr_schedule="constant")
     for _ in range(6):
         streamed.partial_fit(X_chunked, y_chunked)
-    constant = gdfast.GDRegressor(scale=False, batch_size=None, lr_schedule="constant", max_iter=6,
+    constant = gdfast.GDRegressor(batch_size=None, lr_schedule="constant", max_iter=6,
                                   tol=None).fit(X, y)
     np.testing.assert_allclose(streamed.coef_, constant.coef_, atol=TOLERANCE)
     assert streamed.n_iter_ == 6 and len(streamed.loss_curve_) == 6
@@ -268,7 +268,7 @@ def test_classifier_partial_fit_takes_the_classes_on_the_first_call():
 def test_float32_data_trains_in_float32():
     X, y = regression(seed=10)
     X32, y32 = X.astype(np.float32), y.astype(np.float32)
-    reference = gdfast.GDRegressor(scale=False, batch_size=None, max_iter=10, tol=None).fit(X32, y32)
+    reference = gdfast.GDRegressor(batch_size=None, max_iter=10, tol=None).fit(X32, y32)
     model = gd_dask.GDRegressor(max_iter=10, tol=None).fit(*chunked(X32, y32,
                                                                     chunks=CHUNKINGS[1]))
     assert model._state.coef.dtype == np.float32
@@ -324,34 +324,63 @@ def test_gradient_strategy_averages_as_in_memory(average, batch_size):
 
 
 @pytest.mark.usefixtures("client")
-def test_local_sgd_refuses_averaging():
-    X, y = regression()
-    with pytest.raises(ValueError, match="average=True needs strategy='gradient'"):
-        gd_dask.GDRegressor(strategy="local_sgd", average=True).fit(
-            *chunked(X, y, chunks=CHUNKINGS[0]))
+def test_local_sgd_averages_each_chunks_iterates():
+    """With one chunk a round is the in-memory epoch: 'auto' averages its iterates from
+    halfway through it, as in memory; over several chunks the model is the chunks' averages'
+    mean, and average=False keeps the last iterates'."""
+    X, y = regression(seed=13)
+    params = {"batch_size": 4, "max_iter": 3, "tol": None, "random_state": 4}
+    model = gd_dask.GDRegressor(strategy="local_sgd", **params).fit(
+        *chunked(X, y, chunks=CHUNKINGS[2]))
+    one_epoch = gdfast.GDRegressor(**params)
+    # The chunk's row order is drawn from the round's generator: compare the averaging's
+    # start and count with the in-memory epoch's, and the model with the average.
+    one_epoch.fit(X, y)
+    assert model._state.average_start == one_epoch._state.average_start == 30
+    assert model._state.n_averaged == one_epoch._state.n_averaged == 3 * 60 - 30
+    np.testing.assert_array_equal(model._state.model_vector(), model._state.average)
+    several = gd_dask.GDRegressor(strategy="local_sgd", **params).fit(
+        *chunked(X, y, chunks=CHUNKINGS[0]))
+    last = gd_dask.GDRegressor(strategy="local_sgd", average=False, **params).fit(
+        *chunked(X, y, chunks=CHUNKINGS[0]))
+    assert several._state.average_start == 7 and several.t_ == last.t_ == 45
+    # The same rounds' iterates, averaged or not.
+    np.testing.assert_allclose(several._state.coef, last._state.coef, rtol=0, atol=TOLERANCE)
+    assert several._state.n_averaged == 45 - 7
+    assert not np.allclose(several.coef_, last.coef_, rtol=1e-6)
 
 
 @pytest.mark.usefixtures("client")
-def test_the_statistics_pass_gives_weighted_feature_means_and_variances():
-    """One pass over the chunks gives what centring and per-feature scaling need."""
-    from gdfast.dask import _chunks
-    from gdfast.dask._strategies import STATISTICS_BLOCK_ROWS, chunk_statistics
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_description_pass_gives_weighted_moments_and_the_largest_row_norm(weighted):
+    """One read of each chunk gives the features' weighted means and variances, combined
+    over the chunks, and the exact largest s·‖(z, 1)‖² of the model's view of a row, from
+    each chunk's candidate rows (reading a chunk again only where its bound is unsure)."""
+    from gdfast.dask import _chunks, _statistics
     rng = np.random.default_rng(3)
-    n_samples = 2 * STATISTICS_BLOCK_ROWS + 17                # blocks of unequal sizes
+    n_samples = 3 * _statistics.CANDIDATE_ROWS + 5017
     X = rng.standard_normal((n_samples, 4)) * [1.0, 2.0, 0.5, 3.0] + [0.0, 1.0, -2.0, 5.0]
     y = rng.standard_normal(n_samples)
-    weights = rng.uniform(0.0, 2.0, n_samples)
+    # Weights far apart: some chunks' bounds are then unsure and those chunks read again.
+    weights = rng.uniform(0.0, 2.0, n_samples) ** (8 if weighted else 0)
     X_chunked, y_chunked, w_chunked = chunked(X, y, weights,
                                               chunks=(1, 5000, n_samples - 5001))
     model = gd_dask.GDRegressor()
     prepare = _chunks.Preparation(model, np.dtype(np.float64), False)
-    sums = _chunks.reduce_chunks(chunk_statistics, X_chunked, y_chunked, w_chunked, prepare,
-                                 model)
-    total = sums["weight"]
-    mean = sums["weighted_x"] / total
-    variance = sums["weighted_x2"] / total - mean ** 2
-    np.testing.assert_allclose(total, weights.sum(), rtol=1e-12)
-    np.testing.assert_allclose(mean, np.average(X, axis=0, weights=weights), rtol=1e-10)
-    np.testing.assert_allclose(variance, np.average((X - mean) ** 2, axis=0, weights=weights),
-                               rtol=1e-10)
+    sums = _statistics.describe_chunks(X_chunked, y_chunked, w_chunked, prepare, model,
+                                       scale=True, candidates=True)
+    moments = sums["moments"]
+    mean = np.average(X, axis=0, weights=weights)
+    np.testing.assert_allclose(sums["weight"], weights.sum(), rtol=1e-12)
+    np.testing.assert_allclose(moments.weight, weights.sum(), rtol=1e-12)
+    np.testing.assert_allclose(moments.mean, mean, rtol=1e-10)
+    np.testing.assert_allclose(moments.variance,
+                               np.average((X - mean) ** 2, axis=0, weights=weights), rtol=1e-10)
     assert sums["rows"] == n_samples
+    assert sums["target"] == pytest.approx(weights @ y, rel=1e-12)
+    for centre, scales in [(mean, 1.0 / np.sqrt(moments.variance)),
+                           (np.zeros(4), np.ones(4)), (mean + 3.0, np.array([5.0, 1, 1, 1]))]:
+        expected = np.max(weights * (np.sum(((X - centre) * scales) ** 2, axis=1) + 1.0))
+        largest = _statistics.largest_norm(sums, X_chunked, y_chunked, w_chunked, prepare,
+                                           centre, scales, True)
+        assert largest == pytest.approx(expected, rel=1e-12)

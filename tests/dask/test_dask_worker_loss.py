@@ -44,7 +44,7 @@ def numbered_chunks(X, marks):
 
 def test_the_fit_completes_on_the_remaining_worker(tmp_path):
     X, y = regression()
-    reference = gdfast.GDRegressor(batch_size=None, scale=False, **PARAMS).fit(X, y)
+    reference = gdfast.GDRegressor(batch_size=None, **PARAMS).fit(X, y)
     with worker_processes(config={"distributed.scheduler.allowed-failures": 3}) as client:
         workers = set(worker_pids(client).values())
         model = gd_dask.GDRegressor(**PARAMS)

@@ -12,7 +12,6 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_X_y
 
 from gdfast.linear_model._base import _without_data
-from gdfast.linear_model._statistics import check_finite
 
 # Partial results a node of the reduction tree combines: a tree of depth log8(chunks).
 SPLIT_EVERY = 8
@@ -87,6 +86,14 @@ class Preparation:
     holdout: tuple = None
     chunk: int = 0                      # the index of the chunk being prepared
     first_rows: tuple = ()              # each chunk's first row in X, for messages
+    given_weights: bool = None          # whether the fit was given sample_weight
+    # Keep a classifier's labels as given (its classes are learnt from the same pass).
+    raw_labels: bool = False
+
+    @property
+    def unit_weights(self):
+        """Whether every row's weight is 1 (no sample or class weights, no rescaling)."""
+        return self.given_weights is False and self.class_weights is None and self.scale == 1.0
 
     def for_chunk(self, index):
         return replace(self, chunk=index)
@@ -112,8 +119,7 @@ class Preparation:
                                  ensure_all_finite=False)
             except (ValueError, TypeError) as error:
                 raise _without_data(error) from None
-            # The in-memory estimators' check, with the row counted in all of X.
-            check_finite(X, first_row=self.first_rows[self.chunk] if self.first_rows else 0)
+            # NaN and infinity are found by the pass that reads the chunk for its moments.
             if self.classifier:
                 check_classification_targets(y)
             # A chunk whose weights are all zero is valid (scikit-learn's check, for a whole
@@ -128,11 +134,13 @@ class Preparation:
         X = np.ascontiguousarray(X, dtype=self.dtype)
         if sample_weight is None:
             sample_weight = np.ones(X.shape[0], dtype=self.dtype)
-        if self.classifier:
-            index = np.searchsorted(self.model.classes_, y)
+        if self.classifier and not self.raw_labels:
             if self.class_weights is not None:
-                sample_weight = sample_weight * self.class_weights[index]
+                sample_weight = (sample_weight
+                                 * self.class_weights[np.searchsorted(self.model.classes_, y)])
             y = self.model._encode(X, y)
+        elif self.classifier:
+            y = np.asarray(y)
         else:
             y = np.ascontiguousarray(y, dtype=self.dtype)
         if self.scale != 1.0:
@@ -181,7 +189,8 @@ def reduce_chunks(function, X, y, sample_weight, *args, per_chunk=None, combine=
 
 def add_results(*parts):
     """Chunk results (dicts of numbers or arrays) combined key by key: the sum, or for the
-    keys that start with "max_", the largest value."""
-    return {key: reduce(np.maximum if key.startswith("max_") else np.add,
+    keys that start with "max_", the largest value (None where every part has None)."""
+    return {key: None if parts[0][key] is None
+            else reduce(np.maximum if key.startswith("max_") else np.add,
                         [part[key] for part in parts])
             for key in parts[0]}

@@ -2,6 +2,7 @@
 encoding, training state, stopping rule and fitted attributes, with the data's passes run
 chunk by chunk on the workers."""
 import inspect
+from dataclasses import replace
 from functools import partial
 
 import dask
@@ -11,15 +12,17 @@ from distributed import KilledWorker
 from sklearn.base import _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted
 
 from gdfast import linear_model
 from gdfast._constraints import POSITIVE_INTEGER, one_of
-from gdfast.dask import _chunks
-from gdfast.dask._strategies import (EPOCHS, STRATEGIES, chunk_largest_row_norm,
-                                     chunk_statistics)
+from gdfast.dask import _chunks, _statistics
+from gdfast.dask._strategies import EPOCHS, STRATEGIES
 from gdfast.linear_model._base import MAX_ROWS
 from gdfast.linear_model._classifier import _has_probabilities
+from gdfast.linear_model._statistics import (FeatureStatistics, Moments, combined_moments,
+                                             statistics_from_moments)
 from gdfast.linear_model._state import TrainingState
 
 DASK_PARAMETERS_DOC = """
@@ -49,16 +52,18 @@ DASK_PARAMETERS_DOC = """
     n_jobs : int or None, default=None
         Threads each chunk's task uses for a large batch; None means 1 (Dask already runs one
         task per worker thread).
-    scale : False, default=False
-        The features are not scaled (True and 'auto' are refused): scale them beforehand
-        (e.g. dask-ml's StandardScaler) if their spreads differ widely.
+    scale : bool or 'auto', default='auto'
+        As in memory, from the features' weighted moments over every chunk (each chunk's
+        combined with the others' by the pairwise rule).
     early_stopping : bool, default=False
         As in memory, with the held-out rows drawn in each chunk: about validation_fraction
         of every chunk's rows (seeded by random_state; not stratified), scored unweighted.
     average : bool, int or 'auto', default='auto'
-        As in memory, with strategy='gradient' (the client averages the iterates of its
-        steps); strategy='local_sgd' refuses True and an integer, and 'auto' averages
-        nothing there.
+        As in memory. With strategy='gradient' the client averages the iterates of its
+        steps. With strategy='local_sgd' each chunk averages its own iterates, continuing
+        the running average the round started from, and the chunks' averages are averaged;
+        the updates are counted per chunk (a round adds their mean), so 'auto' starts
+        halfway through a chunk's first local epoch.
 """
 
 # The scheduler runs a task again on another worker when the one running it dies, up to its
@@ -73,7 +78,7 @@ WORKER_LOST = (
     "{error}")
 
 _EXTRA_PARAMETERS = {"strategy": "gradient", "local_epochs": 1}
-_CHANGED_DEFAULTS = {"batch_size": None, "scale": False}
+_CHANGED_DEFAULTS = {"batch_size": None}
 
 
 def _dask_init(base):
@@ -112,21 +117,15 @@ class _DaskTraining:
     def _n_threads(self):
         return 1 if self.n_jobs is None else super()._n_threads()
 
-    def _average_start(self, n_samples=None):
-        """As in memory; 'auto' averages nothing with 'local_sgd', whose chunks take their
-        own updates (no single sequence of iterates)."""
-        if self.strategy == "local_sgd" and self.average == "auto":
-            return None
-        return super()._average_start(n_samples)
+    # Rows per chunk of the current fit: a local-SGD round's updates are a chunk's.
+    _rows_per_chunk = None
 
-    def _scaled(self):
-        """The chunked passes centre but do not scale yet."""
-        if super()._scaled():
-            raise ValueError(f"scale={self.scale!r}: the Dask estimators do not scale the "
-                             "features yet. Pass scale=False (the default here), and scale "
-                             "them beforehand if their spreads differ widely (e.g. with "
-                             "dask-ml's StandardScaler).")
-        return False
+    def _average_start(self, n_samples=None):
+        """As in memory. With 'local_sgd' the updates t counts are each chunk's (a round adds
+        their mean), so 'auto' starts halfway through a chunk's first local epoch."""
+        if self.strategy == "local_sgd" and n_samples and self._rows_per_chunk:
+            n_samples = min(n_samples, self._rows_per_chunk)
+        return super()._average_start(n_samples)
 
     # --- fitting -------------------------------------------------------------------------
 
@@ -151,26 +150,39 @@ class _DaskTraining:
 
     def _train_chunked(self, X, y, sample_weight, *, partial, classes):
         optimizer, schedule = self._options(partial=partial)
-        self._scaled()
-        if self.strategy == "local_sgd" and self._average_start() is not None:
-            raise ValueError(
-                f"average={self.average!r} needs strategy='gradient': with 'local_sgd' every "
-                "chunk takes its own updates, so there is no single sequence of iterates to "
-                "average. Use strategy='gradient' or average=False.")
         resume = hasattr(self, "_state") and (partial or self.warm_start)
         X, y, sample_weight = self._chunked_data(X, y, sample_weight,
                                                  reset=not (partial and resume))
         dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
-        class_weights = self._learn_classes(y, sample_weight, classes, partial=partial)
+        self._rows_per_chunk = -(-X.shape[0] // len(X.chunks[0]))
         holdout = None
         if self.early_stopping and not partial:
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             holdout = (float(self.validation_fraction), int(seed))
+        # A classifier's labels are counted by the pass that describes the data, unless that
+        # pass's weights depend on them (class_weight) or it leaves rows out (early stopping):
+        # then by a pass over y before it.
+        labels_described = (self._is_classifier() and self.class_weight is None
+                            and holdout is None)
+        class_weights = (None if labels_described
+                         else self._learn_classes(y, sample_weight, classes, partial=partial))
         prepare = _chunks.Preparation(self._task_model(), dtype, self._is_classifier(),
                                       class_weights, holdout=holdout,
-                                      first_rows=_chunks.first_rows(X))
-        sums = _chunks.reduce_chunks(chunk_statistics, X, y, sample_weight, prepare,
-                                     prepare.model)
+                                      first_rows=_chunks.first_rows(X),
+                                      given_weights=sample_weight is not None,
+                                      raw_labels=labels_described)
+        # The largest row norm is needed for the automatic step of batches smaller than the
+        # rows (asked for when they are smaller than X's, held-out rows included).
+        candidates = (self._needs_row_norms(optimizer)
+                      and not self._full_batch(X.shape[0]))
+        sums = _statistics.describe_chunks(X, y, sample_weight, prepare, prepare.model,
+                                           scale=self._scaled(), candidates=candidates)
+        if labels_described:
+            labels, counts, weights = sums["labels"]
+            self._classes_from_counts(labels, counts, classes, partial=partial)
+            sums["target"] = np.zeros(len(self.classes_))
+            sums["target"][np.searchsorted(self.classes_, labels)] = weights
+            prepare = replace(prepare, model=self._task_model(), raw_labels=False)
         n_samples, total = int(sums["rows"]), float(sums["weight"])
         if n_samples == 0:
             raise ValueError("X has no rows to train on" + (
@@ -183,11 +195,14 @@ class _DaskTraining:
                              "positive weight.")
         unit_weights = sample_weight is None and class_weights is None
         # The weights rescaled to average 1 over the rows, as in memory.
-        prepare = _chunks.Preparation(prepare.model, dtype, prepare.classifier, class_weights,
-                                      1.0 if unit_weights else n_samples / total, holdout,
-                                      first_rows=prepare.first_rows)
-        state = (self._resume_state(X.shape[0], X.shape[1], dtype, optimizer) if resume
-                 else self._chunked_new_state(X, y, sample_weight, prepare, sums, optimizer))
+        prepare = replace(prepare, scale=1.0 if unit_weights else n_samples / total)
+        if resume:
+            state = self._resume_state(X.shape[0], X.shape[1], dtype, optimizer)
+            if partial:
+                self._follow_chunked_stream(state, sums, prepare, optimizer)
+        else:
+            state = self._chunked_new_state(X, y, sample_weight, prepare, sums, optimizer,
+                                            stream=partial)
         epoch = EPOCHS[self.strategy](self, X, y, sample_weight, prepare, n_samples)
         state, history, interrupt = self._train(
             epoch, (n_samples, X.shape[1]), state, optimizer, schedule,
@@ -225,31 +240,55 @@ class _DaskTraining:
             model.classes_ = self.classes_
         return model
 
-    def _chunked_new_state(self, X, y, sample_weight, prepare, sums, optimizer):
-        """The in-memory estimator's new state, from the pass of sums: weights at zero; with
-        center, the feature means and the best constant intercepts."""
-        n_samples, total = int(sums["rows"]), float(sums["weight"])
+    def _chunked_new_state(self, X, y, sample_weight, prepare, sums, optimizer, *, stream):
+        """The in-memory estimator's new state, from the chunks' description (sums): weights
+        at zero; with center, the feature means and the best constant intercepts; with scale,
+        the features' scales. stream (partial_fit): the state also keeps the rows' moments,
+        which later calls update (_follow_chunked_stream)."""
+        n_samples = int(sums["rows"])
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        weighted_x = np.asarray(sums["weighted_x"], dtype=np.float64)
-        if self._centred():
-            mean = (weighted_x / total).astype(prepare.dtype)
-            intercepts = self._chunked_intercepts(X, y, sample_weight, prepare, sums)
-        else:
-            mean = np.zeros(X.shape[1], dtype=prepare.dtype)
-            intercepts = np.zeros(self._n_outputs())
-        # Σ s'·‖(x − mean, 1)‖² for the rescaled weights s' = s·n/W, expanded in the sums.
-        centre = mean.astype(np.float64)
-        squares = (float(np.sum(sums["weighted_x2"])) - 2.0 * float(weighted_x @ centre)
-                   + total * float(centre @ centre))
-        norm_total = (n_samples / total) * max(squares, 0.0) + n_samples * float(self.fit_intercept)
+        features = self._feature_statistics(sums, prepare.dtype)
+        intercepts = (self._chunked_intercepts(X, y, sample_weight, prepare, sums)
+                      if self._centred() else np.zeros(self._n_outputs()))
+        # The sums are of the weights as given; the fit's are those times prepare.scale.
+        norm_total = prepare.scale * features.norm_total(self.fit_intercept)
         largest = 0.0
-        if (self.learning_rate == "auto" and optimizer.plain_gradient
-                and not self._full_batch(n_samples)):
-            largest = _chunks.reduce_chunks(chunk_largest_row_norm, X, y, sample_weight,
-                                            prepare, prepare.model, mean)["max_norm"]
-        rate = self._rate_from_row_norms(optimizer, norm_total, float(largest), n_samples)
-        return TrainingState.new(mean, intercepts, optimizer, seed, rate,
+        if self._needs_row_norms(optimizer) and not self._full_batch(n_samples):
+            largest = prepare.scale * _statistics.largest_norm(
+                sums, X, y, sample_weight, replace(prepare, scale=1.0), features.mean,
+                features.inv_scale, self.fit_intercept)
+        rate = self._rate_from_row_norms(optimizer, norm_total, largest, n_samples)
+        moments = (self._call_moments(sums, prepare)
+                   if stream and (self._centred() or self._scaled()) else None)
+        return TrainingState.new(features.mean, intercepts, optimizer, seed, rate,
+                                 inv_scale=features.inv_scale, moments=moments,
                                  average_start=self._average_start(n_samples))
+
+    def _feature_statistics(self, sums, dtype):
+        """The FeatureStatistics (without row distances) of the chunks' combined moments."""
+        moments = sums["moments"]
+        mean, inv_scale = statistics_from_moments(moments, dtype, center=self._centred(),
+                                                  scale=self._scaled())
+        return FeatureStatistics(mean=mean, inv_scale=inv_scale, weight=moments.weight,
+                                 weighted_mean=moments.mean, variance=moments.variance,
+                                 shift=np.zeros_like(moments.mean))
+
+    @staticmethod
+    def _call_moments(sums, prepare):
+        """The moments of this call's rows under the fit's weights (averaging 1 over them),
+        as in memory a stream's chunk counts."""
+        moments = sums["moments"]
+        return Moments(moments.weight * prepare.scale, moments.mean, moments.variance)
+
+    def _follow_chunked_stream(self, state, sums, prepare, optimizer):
+        """A stream's next call: the statistics become those of every row so far, and the
+        state moves to them with the model unchanged, as in memory."""
+        if state.moments is None:
+            return
+        state.moments = combined_moments(state.moments, self._call_moments(sums, prepare))
+        mean, inv_scale = statistics_from_moments(
+            state.moments, state.coef.dtype, center=self._centred(), scale=self._scaled())
+        state.restandardise(mean, inv_scale, optimizer.buffer_units)
 
     def _validation_score(self, state, X, y, prepare):
         """The score (R² or accuracy, unweighted as in memory) of state's model on the rows
@@ -413,7 +452,13 @@ class GDClassifier(_DaskTraining, linear_model.GDClassifier):
         """Set classes_ from the labels in y (one pass over y); return the per-class weights
         of class_weight (None without it)."""
         labels, counts = _chunks.reduce_chunks(_chunk_labels, y[:, None], y, None,
-                                               combine=_merge_labels)
+                                               combine=_statistics.merge_label_counts)
+        return self._classes_from_counts(labels, counts, classes, partial=partial)
+
+    def _classes_from_counts(self, labels, counts, classes, *, partial):
+        """Set classes_ from the labels seen and their row counts (checked against classes
+        and the previous fit's); return the per-class weights of class_weight (None without
+        it)."""
         first_call = not (partial and hasattr(self, "_state"))
         if partial:
             if first_call and classes is None:
@@ -501,17 +546,7 @@ class GDClassifier(_DaskTraining, linear_model.GDClassifier):
 
 def _chunk_labels(X, y, sample_weight):
     """The labels of a chunk of y and their row counts."""
-    from sklearn.utils.multiclass import check_classification_targets
     y = np.asarray(y)
     if y.size:
         check_classification_targets(y)
-    labels, counts = np.unique(y, return_counts=True)
-    return labels, counts
-
-
-def _merge_labels(*parts):
-    labels = np.unique(np.concatenate([part[0] for part in parts]))
-    counts = np.zeros(len(labels), dtype=np.int64)
-    for part_labels, part_counts in parts:
-        np.add.at(counts, np.searchsorted(labels, part_labels), part_counts)
-    return labels, counts
+    return _statistics.label_counts(y)

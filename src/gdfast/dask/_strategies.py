@@ -8,9 +8,10 @@ place), and the tasks they run on each chunk of rows.
     new parameters into their running mean). A full-batch epoch is one round trip; a
     mini-batch epoch one per batch.
 "local_sgd": each chunk's task runs local_epochs epochs of the compiled epoch loop over its
-    own rows (shuffled), from the current parameters and optimizer state; the models and
-    optimizer states are averaged, weighted by rows. A round (an epoch of the training loop)
-    is one round trip.
+    own rows (shuffled), from the current parameters and optimizer state (and running average
+    of the iterates, which each chunk continues with its own); the models, optimizer states
+    and averages are averaged, weighted by rows. A round (an epoch of the training loop) is
+    one round trip.
 """
 import numpy as np
 
@@ -30,38 +31,8 @@ def _empty_like(coef):
 # --- tasks on one chunk ----------------------------------------------------------------
 
 
-# Rows per block of the statistics pass: a block's rows and their squares stay in the core's
-# cache between the sums that read them, so the pass reads X from memory once.
-STATISTICS_BLOCK_ROWS = 4096
-
-
-def chunk_statistics(X, y, sample_weight, prepare, model):
-    """One pass of sums over a chunk's rows (checked as in memory): rows, Σ s, Σ s·x and
-    Σ s·x² per feature (the feature means and variances; their total is Σ s·‖x‖², the
-    automatic step's), and the model's target sums (model._target_sums)."""
-    X, y, sample_weight = prepare(X, y, sample_weight, check=True)
-    weights = sample_weight.astype(np.float64)
-    weighted_x = np.zeros(X.shape[1])
-    weighted_x2 = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], STATISTICS_BLOCK_ROWS):
-        rows = X[start:start + STATISTICS_BLOCK_ROWS].astype(np.float64, copy=False)
-        block_weights = weights[start:start + STATISTICS_BLOCK_ROWS]
-        weighted_x += block_weights @ rows
-        weighted_x2 += block_weights @ (rows * rows)
-    return {"rows": X.shape[0], "weight": float(np.sum(weights)),
-            "weighted_x": weighted_x, "weighted_x2": weighted_x2,
-            "target": model._target_sums(y, weights)}
-
-
-def chunk_largest_row_norm(X, y, sample_weight, prepare, model, mean):
-    """The largest s·‖(x − mean, 1)‖² of a chunk's rows (the automatic step of mini-batches)."""
-    X, y, sample_weight = prepare(X, y, sample_weight)
-    if X.shape[0] == 0:
-        return {"max_norm": 0.0}
-    return {"max_norm": model._row_norm_sums(X, sample_weight, mean)[1]}
-
-
-def chunk_gradient(X, y, sample_weight, prepare, engine, coef, mean, config, rows=None):
+def chunk_gradient(X, y, sample_weight, prepare, engine, coef, mean, inv_scale, config,
+                   rows=None):
     """The gradient sum and loss sum at coef of a chunk's rows (all of them, or those of
     `rows`, indices into the chunk): the compiled batch_gradient."""
     X, y, sample_weight = prepare(X, y, sample_weight)
@@ -69,34 +40,38 @@ def chunk_gradient(X, y, sample_weight, prepare, engine, coef, mean, config, row
     if len(rows) == 0:
         return {"gradient": _empty_like(coef), "loss": 0.0}
     gradient, loss_sum = _engine.batch_gradient(engine, X, y, sample_weight, coef, rows,
-                                                config, mean=mean)
+                                                config, mean=mean, inv_scale=inv_scale)
     return {"gradient": gradient.astype(np.float64), "loss": float(loss_sum)}
 
 
 def chunk_local_epochs(X, y, sample_weight, prepare, engine, coef, buffers, scalars, t, mean,
-                       config, n_epochs, seed):
+                       inv_scale, average, average_start, config, n_epochs, seed):
     """n_epochs epochs of the compiled loop over a chunk's rows from the given model and
-    optimizer state; the result times the chunk's row count, for a row-weighted mean."""
+    optimizer state (and running average of the iterates, unless None); the result times the
+    chunk's row count, for a row-weighted mean."""
     X, y, sample_weight = prepare(X, y, sample_weight)
     n_rows = X.shape[0]
     if n_rows == 0:
         return {"rows": 0, "coef": _empty_like(coef), "buffers": np.zeros(buffers.shape),
                 "scalars": np.zeros(scalars.shape), "steps": 0, "loss": 0.0, "rate": 0.0,
-                "max_status": _engine.STATUS_OK}
+                "max_status": _engine.STATUS_OK,
+                "average": None if average is None else _empty_like(coef)}
     coef, buffers, scalars = coef.copy(), buffers.copy(), scalars.copy()
+    average = None if average is None else average.copy()
     config = dict(config, batch_size=min(config["batch_size"], n_rows))
     order = np.arange(n_rows, dtype=np.intp)
     start, status, loss_sum, rate = t, _engine.STATUS_OK, 0.0, 0.0
     for _ in range(n_epochs):
         status, loss_sum, t, seed, rate = _engine.run_epoch(
             engine, X, y, sample_weight, coef, buffers, scalars, order, config, t, seed,
-            mean=mean)
+            mean=mean, inv_scale=inv_scale, average=average, average_start=average_start)
         if status != _engine.STATUS_OK:
             break
     return {"rows": n_rows, "coef": n_rows * coef.astype(np.float64),
             "buffers": n_rows * buffers.astype(np.float64), "scalars": n_rows * scalars,
             "steps": n_rows * (t - start), "loss": float(loss_sum), "rate": n_rows * rate,
-            "max_status": status}
+            "max_status": status,
+            "average": None if average is None else n_rows * average.astype(np.float64)}
 
 
 # --- epochs on the client ----------------------------------------------------------------
@@ -126,7 +101,7 @@ def gradient_epoch(model, X, y, sample_weight, prepare, n_samples):
         loss_sum, rate = 0.0, 0.0
         for rows in batches:
             sums = reduce_chunks(chunk_gradient, X, y, sample_weight, prepare, model.engine,
-                                 state.coef, state.mean, config,
+                                 state.coef, state.mean, state.inv_scale, config,
                                  per_chunk=None if rows is None else _by_chunk(rows, starts))
             if not np.isfinite(sums["loss"]):
                 return STATUS_NONFINITE, loss_sum, rate
@@ -155,15 +130,19 @@ def local_sgd_epoch(model, X, y, sample_weight, prepare, n_samples):
     model, then the row-weighted mean of the chunks' models and optimizer states. The loss
     sum is that of every chunk's last local epoch."""
     n_chunks = len(X.chunks[0])
+    unit_weights = prepare.unit_weights
 
     def epoch(state, config):
+        # With every weight 1 the kernel need not read them.
+        config = dict(config, unit_weights=unit_weights)
         # A generator per chunk and round, all drawn from the state's: the round's row
         # orders depend only on random_state.
         seeds = np.random.SeedSequence(state.rng_state).generate_state(n_chunks + 1,
                                                                        np.uint64)
         sums = reduce_chunks(chunk_local_epochs, X, y, sample_weight, prepare, model.engine,
                              state.coef, state.buffers, state.scalars, state.t, state.mean,
-                             config, model.local_epochs,
+                             state.inv_scale, state.average, state.average_start, config,
+                             model.local_epochs,
                              per_chunk=[int(seed) for seed in seeds[1:]])
         state.rng_state = int(seeds[0])
         rows = sums["rows"]
@@ -172,6 +151,8 @@ def local_sgd_epoch(model, X, y, sample_weight, prepare, n_samples):
         state.coef[:] = sums["coef"] / rows
         state.buffers[:] = sums["buffers"] / rows
         state.scalars[:] = sums["scalars"] / rows
+        if state.average is not None:
+            state.average[:] = sums["average"] / rows
         state.t += int(round(sums["steps"] / rows))
         status = (_engine.STATUS_OK if np.all(np.isfinite(state.coef))
                   else STATUS_NONFINITE)

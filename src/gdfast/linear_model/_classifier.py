@@ -144,9 +144,11 @@ class GDClassifier(ClassifierMixin, BaseGD):
         encoded = np.empty(len(y), dtype=X.dtype)
         negative = 0.0 if self.loss == "log_loss" else -1.0
         for start in range(0, len(y), ENCODE_BLOCK):
-            index = np.searchsorted(self.classes_, y[start:start + ENCODE_BLOCK])
-            encoded[start:start + ENCODE_BLOCK] = (np.where(index == 1, 1.0, negative)
-                                                   if len(self.classes_) == 2 else index)
+            block = y[start:start + ENCODE_BLOCK]
+            # Every label is one of classes_: with two, a comparison finds the positive ones.
+            encoded[start:start + ENCODE_BLOCK] = (
+                np.where(block == self.classes_[1], 1.0, negative) if len(self.classes_) == 2
+                else np.searchsorted(self.classes_, block))
         return encoded
 
     def _weights_with_classes(self, y, sample_weight):
