@@ -19,11 +19,15 @@ from cython.parallel cimport prange
 from libc.math cimport isfinite, sqrt
 from libc.stdlib cimport free, malloc
 
+cdef extern from "cpu.h":
+    void gd_prefetch(const void* p) noexcept nogil
+
 
 cdef enum:
     BLOCK_ROWS = 256
     SEGMENT_ROWS = 8192
     LANES = 8
+    AHEAD = 32          # rows: how far ahead the pass asks for X's cache lines
 
 
 cdef inline double lane_sum(const double* lanes) noexcept nogil:
@@ -113,6 +117,7 @@ cdef int segment_sums(const floating[:, ::1] X, const floating[::1] weights, bin
     cdef const floating* x3
     cdef double s0, s1, s2, s3
     cdef bint unit_rows
+    cdef const char* pf
     cdef double* scratch = <double*> malloc(2 * d * sizeof(double))
     if scratch == NULL:
         return -1
@@ -138,6 +143,12 @@ cdef int segment_sums(const floating[:, ::1] X, const floating[::1] weights, bin
                 s0, s1, s2, s3 = weights[i], 0.0, 0.0, 0.0
                 unit_rows = False
                 rows = 1
+            if i + AHEAD + 4 <= stop:
+                # Ask for the four rows AHEAD rows on, a cache line at a time: left to the
+                # hardware prefetcher, one thread read X at half the speed of X @ w.
+                pf = <const char*> &X[i + AHEAD, 0]
+                for k in range(0, 4 * d * sizeof(floating), 64):
+                    gd_prefetch(pf + k)
             sums[0] += (s0 + s1) + (s2 + s3)
             if distances == NULL:
                 add_rows(x0, x1, x2, x3, s0, s1, s2, s3, unit_rows, shift, q2, d,
