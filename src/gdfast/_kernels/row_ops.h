@@ -1,5 +1,5 @@
-/* One row's dot product and plain SGD step, and four rows' axpy, in vector registers (see
- * dot_row, sgd_row_step and axpy4 in rows.pxd).
+/* One row's dot product and plain SGD step in vector registers (see dot_row and
+ * sgd_row_step in rows.pxd).
  *
  * Each computes exactly what the scalar loop of rows.pxd it stands for computes: the same
  * operations on each entry, in the same order (the dot product's eight partial sums are
@@ -7,7 +7,9 @@
  * leaves these loops scalar on rows of a few features: it cannot prove that the row and
  * the parameters do not overlap, and on ten features the run-time overlap check and the
  * scalar remainder it would add cost more than the vector loop saves. On a narrow row the
- * per-row work of a one-row-at-a-time epoch is these loops' length.
+ * per-row work of a one-row-at-a-time epoch is these loops' length. The horizontal sum
+ * stays lane by lane (dot4.h's gd_finish_*): one row's update waits on the previous one's,
+ * so its latency, not its instruction count, is what the loop runs at.
  * Other compilers get the plain loops, with the same arithmetic. */
 #ifndef GDFAST_ROW_OPS_H
 #define GDFAST_ROW_OPS_H
@@ -33,29 +35,6 @@ GD_VECTOR_IO(gd_f32x2, float, f32x2)
 GD_VECTOR_IO(gd_f64x2, double, f64x2)
 #undef GD_VECTOR_IO
 
-/* One row's horizontal sum, the pairs of dot(): with AVX2 in vector registers (as
- * gd_finish4_* do for four rows), else lane by lane. */
-static inline float gd_finish_row_f32(gd_f32x8 s)
-{
-#if defined(__AVX2__)
-    gd_f32x8 t = gd_pairs_f32(s, s);  /* [s01, s23, s01, s23, s45, s67, s45, s67] */
-    return (t[0] + t[1]) + (t[4] + t[5]);
-#else
-    return gd_finish_f32(s);
-#endif
-}
-
-static inline double gd_finish_row_f64(gd_f64x4 lo, gd_f64x4 hi)
-{
-#if defined(__AVX2__)
-    gd_f64x4 t = gd_pairs_f64(lo, hi);  /* [s01, s45, s23, s67] */
-    gd_f64x2 q = (gd_f64x2){t[0], t[1]} + (gd_f64x2){t[2], t[3]};
-    return q[0] + q[1];
-#else
-    return gd_finish_f64(lo, hi);
-#endif
-}
-
 static inline float gd_dot_row_f32(const float *x, const float *w, ptrdiff_t n)
 {
     gd_f32x8 s = {0};
@@ -64,7 +43,7 @@ static inline float gd_dot_row_f32(const float *x, const float *w, ptrdiff_t n)
         s = s + gd_load_f32x8(x + j) * gd_load_f32x8(w + j);
     if (j < n)
         gd_tail_f32(&s, x, w, j, n);
-    return gd_finish_row_f32(s);
+    return gd_finish_f32(s);
 }
 
 static inline double gd_dot_row_f64(const double *x, const double *w, ptrdiff_t n)
@@ -77,7 +56,7 @@ static inline double gd_dot_row_f64(const double *x, const double *w, ptrdiff_t 
     }
     if (j < n)
         gd_tail_f64(&lo, x, w, j, n);
-    return gd_finish_row_f64(lo, hi);
+    return gd_finish_f64(lo, hi);
 }
 
 /* w[j] = w[j] − step·(a·x[j]). The entries past the last whole vector go in narrower
@@ -120,58 +99,6 @@ static inline void gd_sgd_row_f64(double *w, const double *x, double step, doubl
         w[j] = w[j] - step * (a * x[j]);
 }
 
-/* y = (first ? a0·x0 : y + a0·x0) + a1·x1 + a2·x2 + a3·x3, added in that order per entry.
- * With `first`, a0·x0 is stored by a loop of its own, as scale_into does: in one expression
- * with the next product, the compiler could fuse either of the two into the addition. */
-#define GD_AXPY4_BODY(T, V, WIDTH, LOAD, STORE)                                       \
-    do {                                                                              \
-        V c0, c1, c2, c3;                                                             \
-        ptrdiff_t j, l;                                                               \
-        for (l = 0; l < WIDTH; l++) {                                                 \
-            c0[l] = a0; c1[l] = a1; c2[l] = a2; c3[l] = a3;                           \
-        }                                                                             \
-        if (first) {                                                                  \
-            for (j = 0; j + WIDTH <= n; j += WIDTH)                                   \
-                STORE(y + j, c0 * LOAD(x0 + j));                                      \
-            for (; j < n; j++)                                                        \
-                y[j] = a0 * x0[j];                                                    \
-        }                                                                             \
-        for (j = 0; j + WIDTH <= n; j += WIDTH) {                                     \
-            V v = LOAD(y + j);                                                        \
-            if (!first)                                                               \
-                v = v + c0 * LOAD(x0 + j);                                            \
-            v = v + c1 * LOAD(x1 + j);                                                \
-            v = v + c2 * LOAD(x2 + j);                                                \
-            v = v + c3 * LOAD(x3 + j);                                                \
-            STORE(y + j, v);                                                          \
-        }                                                                             \
-        for (; j < n; j++) {                                                          \
-            T v = y[j];                                                               \
-            if (!first)                                                               \
-                v = v + a0 * x0[j];                                                   \
-            v = v + a1 * x1[j];                                                       \
-            v = v + a2 * x2[j];                                                       \
-            v = v + a3 * x3[j];                                                       \
-            y[j] = v;                                                                 \
-        }                                                                             \
-    } while (0)
-
-static inline void gd_axpy4_f32(float a0, const float *x0, float a1, const float *x1,
-                                float a2, const float *x2, float a3, const float *x3,
-                                float *y, ptrdiff_t n, int first)
-{
-    GD_AXPY4_BODY(float, gd_f32x8, 8, gd_load_f32x8, gd_store_f32x8);
-}
-
-static inline void gd_axpy4_f64(double a0, const double *x0, double a1, const double *x1,
-                                double a2, const double *x2, double a3, const double *x3,
-                                double *y, ptrdiff_t n, int first)
-{
-    GD_AXPY4_BODY(double, gd_f64x4, 4, gd_load_f64x4, gd_store_f64x4);
-}
-
-#undef GD_AXPY4_BODY
-
 #else  /* no vector extensions: the loops of rows.pxd */
 
 #define GD_DOT_ROW_PLAIN(T, NAME)                                                     \
@@ -198,22 +125,6 @@ GD_DOT_ROW_PLAIN(double, gd_dot_row_f64)
     }
 GD_SGD_ROW_PLAIN(float, gd_sgd_row_f32)
 GD_SGD_ROW_PLAIN(double, gd_sgd_row_f64)
-
-#define GD_AXPY4_PLAIN(T, NAME)                                                       \
-    static void NAME(T a0, const T *x0, T a1, const T *x1, T a2, const T *x2, T a3,   \
-                     const T *x3, T *y, ptrdiff_t n, int first)                       \
-    {                                                                                 \
-        ptrdiff_t j;                                                                  \
-        for (j = 0; j < n; j++) {                                                     \
-            T v = first ? a0 * x0[j] : y[j] + a0 * x0[j];                             \
-            v = v + a1 * x1[j];                                                       \
-            v = v + a2 * x2[j];                                                       \
-            v = v + a3 * x3[j];                                                       \
-            y[j] = v;                                                                 \
-        }                                                                             \
-    }
-GD_AXPY4_PLAIN(float, gd_axpy4_f32)
-GD_AXPY4_PLAIN(double, gd_axpy4_f64)
 
 #endif
 #endif

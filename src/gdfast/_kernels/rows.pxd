@@ -52,6 +52,35 @@ cdef inline void dot4(const floating* x0, const floating* x1, const floating* x2
     else:
         gd_dot4_f64(x0, x1, x2, x3, w, n, out)
 
+cdef inline void axpy4(floating a0, const floating* x0, floating a1, const floating* x1,
+                       floating a2, const floating* x2, floating a3, const floating* x3,
+                       floating* y, Py_ssize_t n, bint first) noexcept nogil:
+    """y += a0·x0, then a1·x1, a2·x2, a3·x3, in that order per entry (first: y = a0·x0, then
+    the rest): the same result as scale_into/axpy row after row, with y read and written
+    once instead of four times (the store port limits the one-row loop).
+    Each statement holds one product, so that where the compiler fuses a multiply and an
+    add (FMA) it can only fuse them as axpy does: `a0·x0 + a1·x1` in one expression may be
+    fused around either product, and GCC chose the other one."""
+    cdef Py_ssize_t j
+    cdef floating v
+    if first:
+        scale_into(a0, x0, y, n)
+        for j in range(n):
+            v = y[j]
+            v = v + a1 * x1[j]
+            v = v + a2 * x2[j]
+            v = v + a3 * x3[j]
+            y[j] = v
+    else:
+        for j in range(n):
+            v = y[j]
+            v = v + a0 * x0[j]
+            v = v + a1 * x1[j]
+            v = v + a2 * x2[j]
+            v = v + a3 * x3[j]
+            y[j] = v
+
+
 cdef extern from "row_ops.h":
     float gd_dot_row_f32(const float* x, const float* w, Py_ssize_t n) noexcept nogil
     double gd_dot_row_f64(const double* x, const double* w, Py_ssize_t n) noexcept nogil
@@ -59,12 +88,6 @@ cdef extern from "row_ops.h":
                         Py_ssize_t n) noexcept nogil
     void gd_sgd_row_f64(double* w, const double* x, double step, double a,
                         Py_ssize_t n) noexcept nogil
-    void gd_axpy4_f32(float a0, const float* x0, float a1, const float* x1, float a2,
-                      const float* x2, float a3, const float* x3, float* y, Py_ssize_t n,
-                      bint first) noexcept nogil
-    void gd_axpy4_f64(double a0, const double* x0, double a1, const double* x1, double a2,
-                      const double* x2, double a3, const double* x3, double* y, Py_ssize_t n,
-                      bint first) noexcept nogil
 
 
 cdef inline floating dot_row(const floating* x, const floating* w,
@@ -86,20 +109,6 @@ cdef inline void sgd_row_step(floating* w, const floating* x, floating step, flo
         gd_sgd_row_f32(w, x, step, a, n)
     else:
         gd_sgd_row_f64(w, x, step, a, n)
-
-
-cdef inline void axpy4(floating a0, const floating* x0, floating a1, const floating* x1,
-                       floating a2, const floating* x2, floating a3, const floating* x3,
-                       floating* y, Py_ssize_t n, bint first) noexcept nogil:
-    """y += a0·x0, then a1·x1, a2·x2, a3·x3, in that order per entry (first: y = a0·x0, then
-    the rest): the same result as scale_into/axpy row after row, with y read and written
-    once instead of four times (the store port limits the one-row loop). In vector
-    registers (row_ops.h), where each product is fused into its own addition as axpy fuses
-    it; GCC left the Cython loop scalar on narrow rows."""
-    if floating is float:
-        gd_axpy4_f32(a0, x0, a1, x1, a2, x2, a3, x3, y, n, first)
-    else:
-        gd_axpy4_f64(a0, x0, a1, x1, a2, x2, a3, x3, y, n, first)
 
 
 cdef inline floating dot_centered(const floating* x, const floating* mean, const floating* w,
