@@ -320,6 +320,8 @@ def test_unit_weights_flag_equals_reading_ones(dtype, optimizer, mode):
     unit, unit_reference = run_both(X, y, garbage, dict(config, unit_weights=True), orders,
                                     rng_state=7)
     np.testing.assert_array_equal(unit[0], read[0])
-    np.testing.assert_array_equal(unit[1], read[1])
+    # The loss sums agree to rounding only: with the weight known to be 1 the compiler may
+    # fuse a row's squared error into the sum (one rounding instead of two).
+    np.testing.assert_allclose(unit[1], read[1], rtol=1e-14)
     np.testing.assert_array_equal(unit_reference[0], reference[0])
     assert relative_error(unit[0], reference[0]) < TOLERANCE[dtype]
