@@ -246,12 +246,15 @@ cdef extern from "chunks.h":
 # scheduler time slice, milliseconds, while the others, out of chunks, wait for it: a split
 # batch then takes longer than on one thread. A split batch whose threads waited for the
 # last chunks more than 1/STRAGGLE_SHARE of its time, and more than two chunks' work (what
-# threads running freely may wait), is a sign of that: the split batches of the next while
-# (SLOW_BATCHES_BEFORE_RETRY batch durations, doubled at each such batch in a row, at most
-# MAX_ONE_THREAD_NS) run their chunks on one thread, then threads are tried again. The
-# chunks and their summation order stay the same: only the speed changes.
+# threads running freely may wait), is a sign of that. SLOW_BATCHES_TO_SWITCH such batches
+# in a row (one alone happens on a free machine too, and switching on it cost the next
+# batches twice their time) make the split batches of the next while
+# (SLOW_BATCHES_BEFORE_RETRY batch durations, doubled at each further such batch in a row,
+# at most MAX_ONE_THREAD_NS) run their chunks on one thread, then threads are tried again.
+# The chunks and their summation order stay the same: only the speed changes.
 cdef enum:
     STRAGGLE_SHARE = 8
+    SLOW_BATCHES_TO_SWITCH = 2
     SLOW_BATCHES_BEFORE_RETRY = 16
     MAX_SLOW_STREAK = 10
     MAX_ONE_THREAD_NS = 1000000000
@@ -318,7 +321,9 @@ cdef void judge_threads(long long start_ns, long long out_of_chunks_ns, long lon
         return
     streak = min(gd_read(&slow_streak) + 1, MAX_SLOW_STREAK)
     gd_write(&slow_streak, streak)
-    pause = min(batch_ns * SLOW_BATCHES_BEFORE_RETRY << (streak - 1),
+    if streak < SLOW_BATCHES_TO_SWITCH:
+        return
+    pause = min(batch_ns * SLOW_BATCHES_BEFORE_RETRY << (streak - SLOW_BATCHES_TO_SWITCH),
                 MAX_ONE_THREAD_NS)
     gd_write(&one_thread_until_ns, end_ns + pause)
 
