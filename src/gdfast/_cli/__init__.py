@@ -186,9 +186,7 @@ def _run_compare(parser, args):
     # note saying how to get it.
     plot = not args.no_plot and _matplotlib_installed()
     if plot:                  # checked now, not after minutes of training
-        folder = os.path.dirname(os.path.abspath(args.png))
-        if not os.access(folder, os.W_OK):
-            parser.error(f"--png {args.png}: cannot write in {folder}")
+        _check_writable(parser, "--png", args.png)
     try:
         X, y, description = _compare.load(args.data, args.target)
         task = _compare.guess_task(y) if args.task == "auto" else args.task
@@ -236,9 +234,7 @@ def _run_bench(parser, args):
     if args.only and not any(_bench.matches(name, args.only) for name in _bench.names(sizes)):
         parser.error(f"no case matches --only {' '.join(args.only)}; case names look like "
                      f"{_bench.cases(sizes)[0].name}")
-    folder = os.path.dirname(os.path.abspath(args.json))
-    if not os.access(folder, os.W_OK):    # fail now, not after minutes of measuring
-        parser.error(f"--json {args.json}: cannot write in {folder}")
+    _check_writable(parser, "--json", args.json)   # now, not after minutes of measuring
     machine = _bench.machine_info()
     results = _bench.run(sizes, args.only,
                          progress=lambda line: print(line, file=sys.stderr, flush=True))
@@ -249,6 +245,13 @@ def _run_bench(parser, args):
     return 0
 
 
+def _check_writable(parser, option, path):
+    """Stop with a usage error if the file `path` (given as `option`) cannot be written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.access(folder, os.W_OK):
+        parser.error(f"{option} {path}: cannot write in {folder}")
+
+
 def _run_bench_busy_core(parser, args, _bench, sizes):
     if args.sparse:
         parser.error("--busy-core and --sparse are separate sections: choose one")
@@ -256,9 +259,7 @@ def _run_bench_busy_core(parser, args, _bench, sizes):
     if args.only and not any(_bench.matches(name, args.only) for name in names):
         parser.error(f"no busy-core case matches --only {' '.join(args.only)}; their names "
                      f"look like {names[0]}")
-    folder = os.path.dirname(os.path.abspath(args.json))
-    if not os.access(folder, os.W_OK):    # fail now, not after minutes of measuring
-        parser.error(f"--json {args.json}: cannot write in {folder}")
+    _check_writable(parser, "--json", args.json)   # now, not after minutes of measuring
     machine = _bench.machine_info()
     results = _bench.run_busy_core(sizes, args.only,
                                    progress=lambda line: print(line, file=sys.stderr,
