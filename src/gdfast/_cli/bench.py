@@ -193,6 +193,12 @@ def make_data(shape):
     return Data(n_samples, n_features, seed=list(SHAPES).index(shape))
 
 
+# After a product, OpenBLAS's threads keep spinning on their cores for about 0.1 s before
+# they sleep: an epoch timed just after the floor would find its second core taken, and a
+# split batch would run on one thread. The floor waits this long before it returns.
+BLAS_SETTLE_SECONDS = 0.2
+
+
 def floor_seconds(X, repeats):
     """Best time of X @ w: one read of X, the least any epoch over all rows can cost."""
     w = np.ones(X.shape[1], dtype=X.dtype)
@@ -202,6 +208,7 @@ def floor_seconds(X, repeats):
         start = perf_counter()
         X @ w
         times.append(perf_counter() - start)
+    sleep(BLAS_SETTLE_SECONDS)
     return min(times)
 
 
