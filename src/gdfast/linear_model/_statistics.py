@@ -27,7 +27,8 @@ SHIFT_ROWS = 1024
 # Relative slack on the bounds of the row norms: far above the rounding of the distances
 # (stored in float32) and of the bounds themselves.
 BOUND_SLACK = 1e-5
-# Rows per block where per-row values are combined in NumPy: no temporary of a row count.
+# Rows (or features) per block where per-row (per-feature) values are combined in NumPy: no
+# temporary of a row (feature) count.
 ROW_BLOCK = 1 << 16
 
 
@@ -200,13 +201,14 @@ class FeatureStatistics:
         """Σ s·‖(z, 1)‖² with z = (x − mean)∘inv_scale, from the moments alone: a feature
         contributes inv_scale²·(variance + (weighted_mean − mean)²) per unit of weight, and
         for standardised features that is 1 (0 for a constant one)."""
-        # In place, two temporaries of n_features values (on sparse X, millions).
-        squared_scale = np.square(self.inv_scale, dtype=np.float64)
-        terms = np.subtract(self.weighted_mean, self.mean, dtype=np.float64)
-        terms *= terms
-        terms += self.variance
-        terms *= squared_scale
-        per_weight = float(np.sum(terms))
+        # A block of features at a time: no temporary of n_features values (on sparse X,
+        # millions).
+        per_weight = 0.0
+        for start in range(0, self.variance.shape[0], ROW_BLOCK):
+            block = slice(start, start + ROW_BLOCK)
+            gap = np.subtract(self.weighted_mean[block], self.mean[block], dtype=np.float64)
+            scale = self.inv_scale[block].astype(np.float64)
+            per_weight += float(np.sum(scale * scale * (self.variance[block] + gap * gap)))
         return self.weight * (per_weight + float(fit_intercept))
 
     def largest_norm(self, X, sample_weight, fit_intercept):
