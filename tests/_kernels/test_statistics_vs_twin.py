@@ -144,3 +144,62 @@ def test_first_nonfinite_matches_the_twin(kernel, dtype):
             bad[row, column] = value
         expected = min(cells)
         assert kernel.first_nonfinite(bad) == _reference.first_nonfinite(bad) == expected
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("unit", [True, False])
+def test_csr_moments_match_the_numpy_pass_over_blocks(kernel, dtype, unit):
+    """The compiled moments of a CSR X's columns (rows in any column order, some empty,
+    a column never stored) equal the NumPy pass's, and the dense moments of the same X."""
+    import scipy.sparse as sp
+
+    from gdfast.linear_model import _sparse
+    rng = np.random.default_rng(3)
+    dense = rng.standard_normal((300, 40)) * (rng.random((300, 40)) < 0.2) + 5.0 * (
+        rng.random((300, 40)) < 0.05)
+    dense[:, 7] = 0.0
+    dense[10:20] = 0.0
+    X = sp.csr_matrix(dense.astype(dtype))
+    order = np.argsort(rng.random(X.nnz))                   # unsorted within rows
+    for row in range(X.shape[0]):
+        lo, hi = X.indptr[row], X.indptr[row + 1]
+        picked = lo + np.argsort(order[lo:hi])
+        X.indices[lo:hi], X.data[lo:hi] = X.indices[picked], X.data[picked]
+    X.has_sorted_indices = False
+    weights = np.ones(300) if unit else rng.uniform(0, 3, 300)
+    data, indices, indptr = _sparse.kernel_arrays(X)
+    weight, mean, variance = kernel.csr_moments(data, indices, indptr, weights, X.shape[1])
+    expected = _sparse.weighted_moments(X, weights)
+    assert weight == pytest.approx(expected[0], rel=1e-15)
+    np.testing.assert_allclose(mean, expected[1], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(variance, expected[2], rtol=1e-12, atol=1e-15)
+    column = dense.astype(dtype).astype(np.float64)
+    dense_mean = weights @ column / weights.sum()
+    np.testing.assert_allclose(mean, dense_mean, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(variance, weights @ (column - dense_mean) ** 2 / weights.sum(),
+                               rtol=1e-10, atol=1e-14)
+    assert mean[7] == 0.0 and variance[7] == 0.0
+
+
+def test_csr_moments_decline_rows_that_repeat_a_column(kernel):
+    """A row that stores a column twice (values that add up) gets None: the caller sums
+    the repeats first."""
+    data = np.array([1.0, 2.0, 3.0])
+    indices = np.array([0, 2, 0], dtype=np.int32)
+    indptr = np.array([0, 3, 3], dtype=np.intp)
+    assert kernel.csr_moments(data, indices, indptr, np.ones(2), 3) is None
+    indices = np.array([0, 2, 1], dtype=np.int32)
+    weight, mean, variance = kernel.csr_moments(data, indices, indptr, np.ones(2), 3)
+    assert weight == 2.0
+    np.testing.assert_array_equal(mean, [0.5, 1.5, 1.0])
+    np.testing.assert_array_equal(variance, [0.25, 2.25, 1.0])
+
+
+def test_csr_moments_refuse_indices_outside_the_columns(kernel):
+    data = np.array([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"lie in \[0, 3\)"):
+        kernel.csr_moments(data, np.array([0, 3], dtype=np.int32),
+                           np.array([0, 2], dtype=np.intp), np.ones(1), 3)
+    with pytest.raises(ValueError, match="one value per row"):
+        kernel.csr_moments(data, np.array([0, 1], dtype=np.int32),
+                           np.array([0, 2], dtype=np.intp), np.ones(2), 3)

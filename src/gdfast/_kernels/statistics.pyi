@@ -23,3 +23,11 @@ def row_norm_sums(
 ) -> tuple[float, float]: ...
 
 def first_nonfinite(X: npt.NDArray[_Floating]) -> tuple[int, int] | None: ...
+
+def csr_moments(
+    data: npt.NDArray[_Floating],
+    indices: npt.NDArray[np.int32],
+    indptr: npt.NDArray[np.intp],
+    sample_weight: npt.NDArray[np.float64],
+    n_features: int,
+) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]] | None: ...

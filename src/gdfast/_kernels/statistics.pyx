@@ -273,3 +273,61 @@ def first_nonfinite(const floating[:, ::1] X):
                         with gil:
                             return i, j
     return None
+
+
+def csr_moments(const floating[::1] data, const int[::1] indices, const Py_ssize_t[::1] indptr,
+                const double[::1] sample_weight, Py_ssize_t n_features):
+    """(Σ s, mean, variance) of the columns of a CSR matrix (its data, int32 indices and
+    intp indptr) under the row weights s, in float64: two passes over the stored values,
+    the means, then the squared deviations from them, each column's implicit zeros adding
+    (Σ s over the rows that do not store it)·mean². No temporary beyond the three
+    n_features vectors it returns or sums into. None if a row repeats a column (whose
+    values would have to be summed first): the first pass finds out, the variance vector
+    holding, until the second, the last row (+ 1) that stored each column."""
+    cdef Py_ssize_t n = indptr.shape[0] - 1, r, p, j
+    if n < 0 or sample_weight.shape[0] != n:
+        raise ValueError("sample_weight needs one value per row of the CSR matrix.")
+    if indptr[0] != 0 or indptr[n] != data.shape[0] or indices.shape[0] != data.shape[0]:
+        raise ValueError("the CSR indptr must run from 0 to the number of stored values.")
+    cdef bint ok = True
+    with nogil:
+        for r in range(n):
+            if indptr[r + 1] < indptr[r]:
+                ok = False
+        for p in range(indices.shape[0]):
+            if indices[p] < 0 or indices[p] >= n_features:
+                ok = False
+    if not ok:
+        raise ValueError(f"the CSR indptr must not decrease and its column indices must lie "
+                         f"in [0, {n_features}).")
+    cdef double weight = float(np.sum(sample_weight))
+    mean_array = np.zeros(n_features)
+    stored_array = np.zeros(n_features)
+    variance_array = np.zeros(n_features)
+    cdef double[::1] mean = mean_array, stored = stored_array, variance = variance_array
+    cdef double s, deviation
+    cdef bint repeats = False
+    with nogil:
+        for r in range(n):
+            s = sample_weight[r]
+            for p in range(indptr[r], indptr[r + 1]):
+                if variance[indices[p]] == <double>(r + 1):
+                    repeats = True
+                variance[indices[p]] = <double>(r + 1)
+                stored[indices[p]] += s
+                mean[indices[p]] += data[p] * s
+    if repeats:
+        return None
+    with nogil:
+        for j in range(n_features):
+            variance[j] = 0.0
+        for j in range(n_features):
+            mean[j] /= weight
+        for r in range(n):
+            s = sample_weight[r]
+            for p in range(indptr[r], indptr[r + 1]):
+                deviation = data[p] - mean[indices[p]]
+                variance[indices[p]] += (deviation * deviation) * s
+        for j in range(n_features):
+            variance[j] = (variance[j] + max(weight - stored[j], 0.0) * mean[j] * mean[j]) / weight
+    return weight, mean_array, variance_array

@@ -359,8 +359,14 @@ class BaseGD(BaseEstimator):
         l2, l1 = self._penalty_strengths()
         if l2 == 0 and l1 == 0:
             return 0.0
-        weights = _layout.by_output(coef, n_features)[:, :n_features].astype(np.float64)
-        return 0.5 * l2 * float(np.sum(weights ** 2)) + l1 * float(np.sum(np.abs(weights)))
+        # In float64, without a temporary of the weights' size for the squares (on sparse X
+        # a weight vector is n_features values): a dot product per output.
+        rows = _layout.by_output(coef, n_features)[:, :n_features]
+        if rows.dtype != np.float64:
+            rows = rows.astype(np.float64)
+        squares = sum(float(np.dot(row, row)) for row in rows) if l2 != 0 else 0.0
+        absolute = float(np.sum(np.abs(rows))) if l1 != 0 else 0.0
+        return 0.5 * l2 * squares + l1 * absolute
 
     def _new_state(self, X, y, sample_weight, optimizer, *, stream=False):
         """Weights at zero; with center, the feature means and the best constant intercepts,
@@ -573,7 +579,10 @@ class BaseGD(BaseEstimator):
         started = time.perf_counter()
         try:
             for _ in range(n_epochs):
-                # What a Ctrl-C during this epoch returns to: O(parameters) to copy.
+                # What a Ctrl-C during this epoch returns to: O(parameters) to copy. The
+                # previous epoch's is let go first, so that two are never held at once
+                # (until the copy exists, `state` is the last finished epoch's own).
+                checkpoint = None
                 checkpoint = (state.copy(), best, best_coef, epochs_without_improvement,
                               len(history["loss"]))
                 config = self._epoch_config(n_samples, optimizer, schedule,
@@ -622,7 +631,12 @@ class BaseGD(BaseEstimator):
                     stop = "rule"
                     break
         except KeyboardInterrupt as exc:
-            if checkpoint is None or checkpoint[-1] == 0:
+            if checkpoint is None:
+                # Between epochs, while the checkpoint was being copied: the state is the
+                # last finished epoch's.
+                checkpoint = (state, best, best_coef, epochs_without_improvement,
+                              len(history["loss"]))
+            if checkpoint[-1] == 0:
                 raise
             state, best, best_coef, epochs_without_improvement, n_finished = checkpoint
             for values in history.values():

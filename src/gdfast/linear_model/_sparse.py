@@ -49,7 +49,7 @@ def check_csr(X):
         raise ValueError("X is a malformed CSR matrix: indptr must hold n_samples + 1 offsets "
                          "from 0 to the number of stored values, one column index per value. "
                          "Rebuild it with scipy.sparse.csr_matrix((data, indices, indptr)).")
-    if n_samples > 1 and np.any(np.diff(indptr) < 0):
+    if n_samples > 1 and np.any(indptr[1:] < indptr[:-1]):     # no n_samples-long diff
         raise ValueError("X is a malformed CSR matrix: its indptr decreases. Rebuild it with "
                          "scipy.sparse.csr_matrix((data, indices, indptr)).")
     if indices.size and (indices.min() < 0 or indices.max() >= n_features):

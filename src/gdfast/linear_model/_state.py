@@ -125,8 +125,9 @@ class TrainingState:
 
     def copy(self):
         """A copy to train on, so that a failed epoch leaves the fitted state untouched:
-        O(parameters), nothing per row."""
-        return replace(self, coef=self.coef.copy(), mean=self.mean.copy(),
-                       inv_scale=self.inv_scale.copy(), buffers=self.buffers.copy(),
+        O(parameters), nothing per row. The statistics (mean, inv_scale) are shared, not
+        copied: nothing changes them in place (an epoch reads them, restandardise replaces
+        them), and on sparse X each is an n_features vector a copy would double."""
+        return replace(self, coef=self.coef.copy(), buffers=self.buffers.copy(),
                        scalars=self.scalars.copy(),
                        average=None if self.average is None else self.average.copy())

@@ -27,7 +27,8 @@ SHIFT_ROWS = 1024
 # Relative slack on the bounds of the row norms: far above the rounding of the distances
 # (stored in float32) and of the bounds themselves.
 BOUND_SLACK = 1e-5
-# Rows per block where per-row values are combined in NumPy: no temporary of a row count.
+# Rows (or features) per block where per-row (per-feature) values are combined in NumPy: no
+# temporary of a row (feature) count.
 ROW_BLOCK = 1 << 16
 
 
@@ -132,7 +133,7 @@ def _estimated_inverse_scale(sample):
 def _describe_sparse(X, sample_weight, *, center, scale):
     """describe_features for a CSR X: the moments in one O(nnz) pass over its stored values
     (no row distances: the largest row norm is found by reading the rows again)."""
-    weight, mean, variance = _sparse.weighted_moments(X, sample_weight)
+    weight, mean, variance = _sparse_moments(X, sample_weight)
     if not (np.isfinite(weight) and np.all(np.isfinite(mean)) and np.all(np.isfinite(variance))):
         if not np.isfinite(weight):
             raise ValueError("sample_weight sums to infinity: give smaller weights.")
@@ -142,6 +143,19 @@ def _describe_sparse(X, sample_weight, *, center, scale):
                                                     center=center, scale=scale)
     return FeatureStatistics(mean=model_mean, inv_scale=inv_scale, weight=weight,
                              weighted_mean=mean, variance=variance, shift=np.zeros_like(mean))
+
+
+def _sparse_moments(X, sample_weight):
+    """(Σ s, mean, variance) of a CSR X's columns: compiled, in place over X's arrays; for
+    an X whose rows repeat a column, NumPy over a copy of a block of rows at a time, the
+    repeats summed first. Raises if a stored value is not finite."""
+    X = _sparse.matrix_of(X)
+    _sparse.check_finite(X)
+    data, indices, indptr = _sparse.kernel_arrays(X)
+    moments = _kernel.csr_moments(data, indices, indptr,
+                                  np.ascontiguousarray(sample_weight, dtype=np.float64),
+                                  X.shape[1])
+    return _sparse.weighted_moments(X, sample_weight) if moments is None else moments
 
 
 def _inverse_scale(mean, variance, weight):
@@ -187,9 +201,14 @@ class FeatureStatistics:
         """Σ s·‖(z, 1)‖² with z = (x − mean)∘inv_scale, from the moments alone: a feature
         contributes inv_scale²·(variance + (weighted_mean − mean)²) per unit of weight, and
         for standardised features that is 1 (0 for a constant one)."""
-        gap = self.weighted_mean - self.mean.astype(np.float64)
-        scale = self.inv_scale.astype(np.float64)
-        per_weight = float(np.sum(scale * scale * (self.variance + gap * gap)))
+        # A block of features at a time: no temporary of n_features values (on sparse X,
+        # millions).
+        per_weight = 0.0
+        for start in range(0, self.variance.shape[0], ROW_BLOCK):
+            block = slice(start, start + ROW_BLOCK)
+            gap = np.subtract(self.weighted_mean[block], self.mean[block], dtype=np.float64)
+            scale = self.inv_scale[block].astype(np.float64)
+            per_weight += float(np.sum(scale * scale * (self.variance[block] + gap * gap)))
         return self.weight * (per_weight + float(fit_intercept))
 
     def largest_norm(self, X, sample_weight, fit_intercept):
@@ -199,8 +218,8 @@ class FeatureStatistics:
         min(r)·δ − g and max(r)·δ + g, g = ‖(c − mean)∘inv_scale‖: only the rows whose upper
         bound reaches the largest lower bound can hold the maximum, and only they are read
         again (all of X if no distances were kept)."""
-        mean = self.mean.astype(np.float64)
-        scale = self.inv_scale.astype(np.float64)
+        mean = np.asarray(self.mean, dtype=np.float64)
+        scale = np.asarray(self.inv_scale, dtype=np.float64)
         if self.distances is None:
             return row_norm_sums(X, sample_weight, mean, scale, fit_intercept)[1]
         ratio = scale / self.distance_scale
