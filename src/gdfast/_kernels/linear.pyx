@@ -373,16 +373,24 @@ cdef double accumulate_batch_in_threads(
 
 cdef inline double sgd_on_one_row(
     RowMap features, const floating* x, double target, double weight, floating* theta,
-    Py_ssize_t n_features, int loss, double epsilon, bint fit_intercept, floating step,
+    Py_ssize_t n_features, int loss, double epsilon, bint fit_intercept, bint unit_weights,
+    floating step,
 ) noexcept nogil:
     """Plain SGD on one row x in a single pass, θ -= lr·(a·z) (step = lr): the stochastic
     mode's common case, where materialising the gradient first would read and write it
     twice more. Same arithmetic, in the same order, as accumulate_batch followed by
-    sgd_step; return the row's weighted loss."""
+    sgd_step; return the row's weighted loss. With unit weights (weight 1) the products
+    by the weight, exact, are left out: each would add a multiplication's latency to the
+    chain from one update to the next."""
     cdef double dloss
     cdef double p = mapped_dot(features, x, theta, n_features) + theta[n_features]
-    cdef double loss_value = weight * loss_and_derivative(loss, p, target, epsilon, &dloss)
-    cdef floating a = <floating>(weight * dloss)
+    cdef double loss_value = loss_and_derivative(loss, p, target, epsilon, &dloss)
+    cdef floating a
+    if unit_weights:
+        a = <floating>dloss
+    else:
+        a = <floating>(weight * dloss)
+        loss_value = weight * loss_value
     mapped_step(features, step, a, x, theta, n_features)
     if fit_intercept:
         theta[n_features] -= step * a
@@ -440,7 +448,7 @@ cdef int sgd_rows(
         weight = 1.0 if run.unit_weights else sample_weight[row]
         row_loss = sgd_on_one_row(row_features, dense_row(rows, row, theta), y[row], weight,
                                   theta, n_features, run.loss, run.epsilon, run.fit_intercept,
-                                  <floating>rate)
+                                  run.unit_weights, <floating>rate)
         if not isfinite(row_loss):
             status = NONFINITE
             break
@@ -484,7 +492,7 @@ cdef int averaged_sgd_rows(
         weight = 1.0 if run.unit_weights else sample_weight[row]
         row_loss = sgd_on_one_row(row_features, dense_row(rows, row, theta), y[row], weight,
                                   theta, n_features, run.loss, run.epsilon, run.fit_intercept,
-                                  <floating>rate)
+                                  run.unit_weights, <floating>rate)
         if update > average_start:
             update_average(average, theta, n_params, update - average_start)
         if not isfinite(row_loss):

@@ -187,16 +187,18 @@ cdef inline void scale_into(floating a, const floating* x, floating* y, Py_ssize
 
 
 cdef inline void prefetch_row(const floating* row, Py_ssize_t n) noexcept nogil:
-    """Request every cache line of a row of n values. Rows need not start on a line: a
-    40-byte float32 row can span two lines, so the line of its last byte is requested too
-    (striding from the first byte alone missed it: 1M x 10 float32 mini-batches waited on
-    that second line and ran 1.3x slower than float64)."""
-    cdef const char* p = <const char*>row
-    cdef Py_ssize_t offset, n_bytes = n * sizeof(floating)
-    for offset in range(0, n_bytes, 64):
-        gd_prefetch(p + offset)
-    if n_bytes > 0:
-        gd_prefetch(p + n_bytes - 1)
+    """Request every cache line of a row of n values, each once. Rows need not start on a
+    line: a 40-byte float32 row can span two lines, so the lines are counted from the one
+    of the row's first byte to the one of its last (striding from the first byte alone
+    missed the last line of such rows). Each request takes a slot of the few the core has
+    for misses in flight, so none is made twice: on rows of ten float64 a request for the
+    last byte as well would have asked for their second line again."""
+    cdef size_t first = <size_t>row & ~(<size_t>63)
+    cdef size_t line
+    if n <= 0:
+        return
+    for line in range(first, <size_t>(row + n), 64):
+        gd_prefetch(<const void*>line)
 
 
 cdef inline void prefetch_sample(const floating* x, Py_ssize_t n_features, const floating* y,
