@@ -654,12 +654,11 @@ def format_table(results, machine=None):
                      f"{floor['median_seconds']:.3e} s, slowest {floor['max_seconds']:.3e} s)")
         lines.append(f"  reading the rows in a shuffled order on one core, no update: "
                      f"{floor['shuffled_read_seconds']:.3e} s = "
-                     f"{floor['shuffled_read_x_floor']:.1f}x floor (the least a shuffled "
-                     "per-sample or mini-batch epoch can cost)")
+                     f"{floor['shuffled_read_x_floor']:.1f}x floor")
         lines.append(f"  reading the rows and their targets in a shuffled order on one core: "
                      f"{floor['shuffled_read_targets_seconds']:.3e} s = "
                      f"{floor['shuffled_read_targets_x_floor']:.1f}x floor (what a shuffled "
-                     "epoch reads)")
+                     "epoch reads: the least a per-sample or mini-batch epoch can cost)")
         for r in epochs:
             if r["shape"] == floor["shape"] and "sklearn_seconds" in r:
                 lines.append(f"  scikit-learn SGD, per-sample {r['loss']}: "
