@@ -33,7 +33,9 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path):
     assert set(kinds) == {"floor", "epoch", "quality", "quality-real"}
     assert [floor["shape"] for floor in kinds["floor"]] == ["2kx100"]
     assert kinds["floor"][0]["shuffled_read_seconds"] > 0
+    assert kinds["floor"][0]["shuffled_read_targets_seconds"] > 0
     assert "reading the rows in a shuffled order" in done.stdout
+    assert "reading the rows and their targets in a shuffled order" in done.stdout
     paths = {epoch["path"] for epoch in kinds["epoch"]}
     assert paths == {"per-sample", "mini-batch-32", "full-batch"}
     for epoch in kinds["epoch"]:
@@ -48,10 +50,14 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path):
             assert epoch["bound_seconds"] == epoch["floor_seconds"]
         else:
             assert epoch["shuffled_read_seconds"] > 0 and epoch["updates_seconds"] > 0
-            assert epoch["bound_seconds"] == max(epoch["shuffled_read_seconds"],
+            assert epoch["shuffled_read_targets_seconds"] > 0
+            assert epoch["bound_seconds"] == max(epoch["shuffled_read_targets_seconds"],
                                                  epoch["updates_seconds"])
-            assert epoch["bound"] == ("shuffled read" if epoch["bound_seconds"]
-                                      == epoch["shuffled_read_seconds"] else "updates alone")
+            assert epoch["bound"] == ("rows+targets" if epoch["bound_seconds"]
+                                      == epoch["shuffled_read_targets_seconds"]
+                                      else "updates alone")
+            assert epoch["x_shuffled_read"] == pytest.approx(
+                epoch["seconds"] / epoch["shuffled_read_seconds"])
         [row] = [line.split() for line in done.stdout.splitlines()
                  if line.split()[:6] == ["2kx100", epoch["path"], epoch["loss"],
                                          epoch["optimizer"], epoch["dtype"],

@@ -113,6 +113,13 @@ def test_read_rows_in_order_is_the_sum_of_the_rows_dot_w(module, dtype):
     expected = float(np.sum(X[order].astype(np.float64) @ w.astype(np.float64)))
     assert module.read_rows_in_order(X, order, w) == pytest.approx(
         expected, rel=1e-4 if dtype == np.float32 else 1e-12, abs=1e-3)
+    y = rng.standard_normal(500).astype(dtype)
+    # With targets, each row's target is read too.
+    assert module.read_rows_in_order(X, order, w, y) == pytest.approx(
+        expected + float(np.sum(y[order].astype(np.float64))),
+        rel=1e-4 if dtype == np.float32 else 1e-12, abs=1e-3)
+    with pytest.raises(ValueError, match="y has 499 values for 500 rows"):
+        module.read_rows_in_order(X, order, w, y[:499])
     with pytest.raises(ValueError, match="outside X"):
         module.read_rows_in_order(X, np.array([500], dtype=np.intp), w)
     with pytest.raises(ValueError, match="values for 37 features"):

@@ -212,14 +212,17 @@ def floor_seconds(X, repeats):
     return min(times)
 
 
-def shuffled_read_seconds(X, seed=0, **timing):
+def shuffled_read_seconds(X, y=None, seed=0, **timing):
     """Best time to read X's rows in a shuffled order on one core, prefetching as the epoch
     loop does, and do nothing else (a dot product per row): what a shuffled one-row-at-a-time
     epoch costs before any update, so the least any per-sample or mini-batch epoch can.
-    `timing`: min_seconds' options (one run: warmup=False, min_runs=1, budget=0)."""
+    With y, each row's target is read too, as every epoch reads it: in a shuffled order
+    a target is one more scattered cache line per row, as a row of a few features is one
+    or two. `timing`: min_seconds' options (one run: warmup=False, min_runs=1, budget=0)."""
     order = np.random.default_rng(seed).permutation(X.shape[0]).astype(np.intp)
     w = np.ones(X.shape[1], dtype=X.dtype)
-    seconds, _ = min_seconds(lambda: _engine.kernel.read_rows_in_order(X, order, w), **timing)
+    seconds, _ = min_seconds(lambda: _engine.kernel.read_rows_in_order(X, order, w, y),
+                             **timing)
     return seconds
 
 
@@ -472,10 +475,14 @@ def run(sizes=("small", "large"), only=(), progress=None):
         # again after every case and the fastest sample is used: the ratios are then, if
         # anything, pessimistic.
         samples = floor_samples[shape] = [floor_seconds(data.X, FLOOR_REPEATS[size])]
+        y64 = data.arrays("float64", "squared_error")[1]
         floors[shape]["shuffled_read_seconds"] = shuffled_read_seconds(data.X)
+        floors[shape]["shuffled_read_targets_seconds"] = shuffled_read_seconds(data.X, y64)
         float64_seconds, reference_seconds = {}, {}
-        # The shuffled read drifts as the floor does: sampled again after each shuffled case.
-        reads = read_samples[shape] = {"float64": [floors[shape]["shuffled_read_seconds"]]}
+        # The shuffled reads drift as the floor does: sampled again after each shuffled case.
+        reads = read_samples[shape] = {
+            ("float64", False): [floors[shape]["shuffled_read_seconds"]],
+            ("float64", True): [floors[shape]["shuffled_read_targets_seconds"]]}
         for case in (c for c in selected if c.shape == shape):
             seconds, runs = min_seconds(epoch_function(case, data))
             samples.append(floor_seconds(data.X, 5))
@@ -484,12 +491,15 @@ def run(sizes=("small", "large"), only=(), progress=None):
                       "batch_size": PATHS[case.path] or data.X.shape[0],
                       "seconds": seconds, "runs": runs}
             if PATHS[case.path] is not None:
-                X = data.arrays(case.dtype, case.loss if case.classes == 1 else "classes")[0]
-                if case.dtype not in reads:
-                    reads[case.dtype] = [shuffled_read_seconds(X)]
-                reads[case.dtype].append(shuffled_read_seconds(X, warmup=False, min_runs=1,
-                                                               budget=0))
-                result["shuffled_read_seconds"] = min(reads[case.dtype])
+                X, y = data.arrays(case.dtype, "squared_error")
+                for targets in (False, True):
+                    key = (case.dtype, targets)
+                    if key not in reads:
+                        reads[key] = [shuffled_read_seconds(X, y if targets else None)]
+                    reads[key].append(shuffled_read_seconds(
+                        X, y if targets else None, warmup=False, min_runs=1, budget=0))
+                result["shuffled_read_seconds"] = min(reads[case.dtype, False])
+                result["shuffled_read_targets_seconds"] = min(reads[case.dtype, True])
                 result["updates_seconds"] = updates_seconds(case, *data.X.shape)
             reference = (case.path, case.model, case.optimizer)  # threads: only the kernel's
             if case.has_reference and reference not in reference_seconds:
@@ -518,13 +528,15 @@ def run(sizes=("small", "large"), only=(), progress=None):
         samples = floor_samples[shape]
         floor.update(seconds=min(samples), median_seconds=float(np.median(samples)),
                      max_seconds=max(samples), samples=len(samples))
-        floor["shuffled_read_seconds"] = min(read_samples[shape]["float64"])
-        floor["shuffled_read_x_floor"] = floor["shuffled_read_seconds"] / floor["seconds"]
+        for name, targets in (("shuffled_read", False), ("shuffled_read_targets", True)):
+            floor[f"{name}_seconds"] = min(read_samples[shape]["float64", targets])
+            floor[f"{name}_x_floor"] = floor[f"{name}_seconds"] / floor["seconds"]
     for result in results:            # every ratio against the fastest floor of the run
         if result["kind"] == "epoch":
-            if "shuffled_read_seconds" in result:        # and the fastest shuffled read
-                result["shuffled_read_seconds"] = min(
-                    read_samples[result["shape"]][result["dtype"]])
+            if "shuffled_read_seconds" in result:        # and the fastest shuffled reads
+                for name, targets in (("shuffled_read", False), ("shuffled_read_targets", True)):
+                    result[f"{name}_seconds"] = min(
+                        read_samples[result["shape"]][result["dtype"], targets])
             _add_ratios(result, floors[result["shape"]]["seconds"])
     results += bench_network.run(sizes, only, matches, min_seconds, progress)
     results += bench_sparse.run(sizes, only, matches, progress)
@@ -535,15 +547,17 @@ def run(sizes=("small", "large"), only=(), progress=None):
 
 
 # Each path's own bound, the least its epoch can cost: a full batch reads X once in order,
-# so its bound is the floor; a shuffled epoch reads the rows in a shuffled order and takes
-# one update per batch, so its bound is the larger of the two alone.
-BOUNDS = {"floor": "X @ w", "shuffled_read": "shuffled read", "updates": "updates alone"}
+# so its bound is the floor; a shuffled epoch reads the rows and their targets in a
+# shuffled order and takes one update per batch, so its bound is the larger of the two
+# alone. The shuffled read of the rows alone is reported beside it ("× read").
+BOUNDS = {"floor": "X @ w", "shuffled_read_targets": "rows+targets", "updates": "updates alone"}
 
 
 def _add_bound(result, floor):
     """The bound of the result's path (BOUNDS), its seconds and the epoch's ratio to it."""
     if "shuffled_read_seconds" in result:
-        bound = max(("shuffled_read", "updates"), key=lambda b: result[f"{b}_seconds"])
+        result["x_shuffled_read"] = result["seconds"] / result["shuffled_read_seconds"]
+        bound = max(("shuffled_read_targets", "updates"), key=lambda b: result[f"{b}_seconds"])
         result["bound_seconds"] = result[f"{bound}_seconds"]
     else:
         bound = "floor"
@@ -647,8 +661,11 @@ def format_table(results, machine=None):
                      f"{floor['median_seconds']:.3e} s, slowest {floor['max_seconds']:.3e} s)")
         lines.append(f"  reading the rows in a shuffled order on one core, no update: "
                      f"{floor['shuffled_read_seconds']:.3e} s = "
-                     f"{floor['shuffled_read_x_floor']:.1f}x floor (the least a shuffled "
-                     "per-sample or mini-batch epoch can cost)")
+                     f"{floor['shuffled_read_x_floor']:.1f}x floor")
+        lines.append(f"  reading the rows and their targets in a shuffled order on one core: "
+                     f"{floor['shuffled_read_targets_seconds']:.3e} s = "
+                     f"{floor['shuffled_read_targets_x_floor']:.1f}x floor (what a shuffled "
+                     "epoch reads: the least a per-sample or mini-batch epoch can cost)")
         for r in epochs:
             if r["shape"] == floor["shape"] and "sklearn_seconds" in r:
                 lines.append(f"  scikit-learn SGD, per-sample {r['loss']}: "
@@ -656,23 +673,26 @@ def format_table(results, machine=None):
                              "floor")
     if epochs:
         header = (f"{'shape':<9} {'path':<14} {'loss':<14} {'optimizer':<9} {'dtype':<7} "
-                  f"{'thr':>3} {'s/epoch':>10} {'× floor':>8} {'bound':<13} {'× bound':>7} "
+                  f"{'thr':>3} {'s/epoch':>10} {'× floor':>8} {'× read':>6} {'bound':<13} {'× bound':>7} "
                   f"{'NumPy ref':>10} {'sklearn':>8} {'f32/f64':>7}")
         lines += ["", header, "-" * len(header)]
         for r in epochs:
             lines.append(
                 f"{r['shape']:<9} {r['path']:<14} {_model(r):<14} {r['optimizer']:<9} "
                 f"{r['dtype']:<7} {r['n_threads']:>3} {r['seconds']:>10.3e} "
-                f"{r['x_floor']:>8.2f} {r['bound']:<13} {r['x_bound']:>7.2f} "
+                f"{r['x_floor']:>8.2f} {_fmt(r.get('x_shuffled_read'), '.2f'):>6} "
+                f"{r['bound']:<13} {r['x_bound']:>7.2f} "
                 f"{_fmt(r.get('x_numpy'), '.0f'):>10} "
                 f"{_fmt(r.get('x_sklearn'), '.1f'):>8} {_fmt(r.get('x_float64'), '.2f'):>7}")
         lines += ["", "s/epoch: fastest of several epochs. × floor: s/epoch ÷ the floor X @ w "
                   "(float64, every BLAS thread) of the shape.",
+                  "× read: a shuffled epoch's s/epoch ÷ the shuffled read of its rows alone "
+                  "(in its order, in its dtype, one core, no update).",
                   "bound: the least the path's epoch can cost, × bound: s/epoch ÷ it. A full "
                   "batch's is the floor X @ w; a shuffled epoch's the larger of",
-                  "the shuffled read (its rows read in its order, in its dtype, one core, no "
-                  "update) and the updates alone (its optimizer's updates,",
-                  "one per batch, from a fixed gradient, no row read).",
+                  "rows+targets (the shuffled read of its rows and of their targets, which it "
+                  "reads too) and the updates alone (its optimizer's",
+                  "updates, one per batch, from a fixed gradient, no row read).",
                   "NumPy ref, sklearn: their s/epoch ÷ gdfast's, i.e. how many times faster "
                   "gdfast is (scikit-learn: SGDRegressor or",
                   "SGDClassifier(log_loss), fit with max_iter=1 and the same constant step). "

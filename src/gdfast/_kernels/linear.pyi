@@ -77,9 +77,11 @@ def _split_batches_on_one_thread(seconds: float) -> None:
     """For tests: split batches run their chunks on one thread for the next `seconds`."""
 
 def read_rows_in_order(
-    X: npt.NDArray[_Floating], order: npt.NDArray[np.intp], w: npt.NDArray[_Floating]
+    X: npt.NDArray[_Floating], order: npt.NDArray[np.intp], w: npt.NDArray[_Floating],
+    y: npt.NDArray[_Floating] | None = None,
 ) -> float:
-    """Σ X[order[i]]·w on one core with the epoch loop's prefetching (a benchmark bound)."""
+    """Σ X[order[i]]·w (+ y[order[i]] with y) on one core with the epoch loop's
+    prefetching (a benchmark bound)."""
 
 def cpu_supports_avx2_fma() -> bool: ...
 

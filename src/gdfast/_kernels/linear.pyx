@@ -35,7 +35,7 @@ from gdfast._kernels.shuffle cimport random_permutation
 from gdfast._kernels.guards cimport (SIGNAL_CHECK_WORK, all_finite, indices_in_range,
                                     raise_pending, signal_handler_raised)
 from gdfast._kernels.rows cimport (dot, dot4, axpy, axpy4, scale_into, prefetch_row,
-                   prefetch_sample, gd_cpu_has_avx2_fma)
+                   prefetch_sample, tail_line_needed, gd_cpu_has_avx2_fma)
 from gdfast._kernels.rowsource cimport RowSource, dense_rows, dense_row, csr_rows, csr_row
 from gdfast._kernels.csr cimport (SparseWork, sparse_step_kind, idle_buffers, csr_epoch_loop,
                                   prefetch_ahead, LAZY_SGD, LAZY_COMPACT, DENSE_STEP)
@@ -131,6 +131,9 @@ cdef double accumulate_batch(
     cdef int loss = cfg.loss
     cdef double epsilon = cfg.epsilon
     cdef bint unit_weights = cfg.unit_weights, fit_intercept = cfg.fit_intercept
+    cdef Py_ssize_t row_bytes = n_features * sizeof(floating)
+    cdef bint row_tail = tail_line_needed(source.values, row_bytes, row_bytes)
+    cdef bint span_tail = tail_line_needed(source.values, row_bytes, 4 * row_bytes)
     for k in range(n_outputs):
         offsets[k] = mapped_offset(features, theta + weights_start(k, n_features),
                                    theta[weights_start(k, n_features) + n_features],
@@ -151,13 +154,14 @@ cdef double accumulate_batch(
                     rows[i + 3 + distance] == rows[i + distance] + 3:
                 # Four rows in sequence (always, in a full batch): one span, each of its
                 # cache lines requested once rather than once per row it holds part of.
-                prefetch_row(dense_row(source, rows[i + distance], theta), 4 * n_features)
+                prefetch_row(dense_row(source, rows[i + distance], theta), 4 * n_features,
+                             span_tail)
             else:
                 for r in range(4):
                     if i + r + distance < n_rows_ahead:
                         prefetch_sample(dense_row(source, rows[i + r + distance], theta),
                                         n_features, y, sample_weight, rows[i + r + distance],
-                                        not unit_weights)
+                                        not unit_weights, row_tail)
             dot4(xs[0], xs[1], xs[2], xs[3], theta, n_features, dots)
             if loss == LOG_LOSS:
                 # The four rows' exponentials and logarithms in one vectorised pass, each
@@ -192,7 +196,7 @@ cdef double accumulate_batch(
     while i < n_rows:
         if i + distance < n_rows_ahead:
             prefetch_sample(dense_row(source, rows[i + distance], theta), n_features, y,
-                            sample_weight, rows[i + distance], not cfg.unit_weights)
+                            sample_weight, rows[i + distance], not cfg.unit_weights, row_tail)
         row = rows[i]
         x = dense_row(source, row, theta)
         for k in range(n_outputs):
@@ -373,16 +377,24 @@ cdef double accumulate_batch_in_threads(
 
 cdef inline double sgd_on_one_row(
     RowMap features, const floating* x, double target, double weight, floating* theta,
-    Py_ssize_t n_features, int loss, double epsilon, bint fit_intercept, floating step,
+    Py_ssize_t n_features, int loss, double epsilon, bint fit_intercept, bint unit_weights,
+    floating step,
 ) noexcept nogil:
     """Plain SGD on one row x in a single pass, θ -= lr·(a·z) (step = lr): the stochastic
     mode's common case, where materialising the gradient first would read and write it
     twice more. Same arithmetic, in the same order, as accumulate_batch followed by
-    sgd_step; return the row's weighted loss."""
+    sgd_step; return the row's weighted loss. With unit weights (weight 1) the products
+    by the weight, exact, are left out: each would add a multiplication's latency to the
+    chain from one update to the next."""
     cdef double dloss
     cdef double p = mapped_dot(features, x, theta, n_features) + theta[n_features]
-    cdef double loss_value = weight * loss_and_derivative(loss, p, target, epsilon, &dloss)
-    cdef floating a = <floating>(weight * dloss)
+    cdef double loss_value = loss_and_derivative(loss, p, target, epsilon, &dloss)
+    cdef floating a
+    if unit_weights:
+        a = <floating>dloss
+    else:
+        a = <floating>(weight * dloss)
+        loss_value = weight * loss_value
     mapped_step(features, step, a, x, theta, n_features)
     if fit_intercept:
         theta[n_features] -= step * a
@@ -424,6 +436,8 @@ cdef int sgd_rows(
     product, the loss and the step, inlined."""
     cdef Py_ssize_t n_features = rows.n_features, i, row, ahead
     cdef OneRowRun run = one_row_run(cfg, t[0])
+    cdef Py_ssize_t row_bytes = n_features * sizeof(floating)
+    cdef bint row_tail = tail_line_needed(rows.values, row_bytes, row_bytes)
     cdef long long update = t[0]
     cdef double rate = step_learning_rate(cfg, update + 1) if run.constant_rate else lr[0]
     cdef double total = loss_sum[0], row_loss, weight
@@ -432,7 +446,7 @@ cdef int sgd_rows(
         if i + distance < n_samples:
             ahead = order[i + distance]
             prefetch_sample(dense_row(rows, ahead, theta), n_features, y, sample_weight,
-                            ahead, not run.unit_weights)
+                            ahead, not run.unit_weights, row_tail)
         update += 1
         if not run.constant_rate:
             rate = step_learning_rate(cfg, update)
@@ -440,7 +454,7 @@ cdef int sgd_rows(
         weight = 1.0 if run.unit_weights else sample_weight[row]
         row_loss = sgd_on_one_row(row_features, dense_row(rows, row, theta), y[row], weight,
                                   theta, n_features, run.loss, run.epsilon, run.fit_intercept,
-                                  <floating>rate)
+                                  run.unit_weights, <floating>rate)
         if not isfinite(row_loss):
             status = NONFINITE
             break
@@ -468,6 +482,8 @@ cdef int averaged_sgd_rows(
     cdef Py_ssize_t n_features = rows.n_features, i, row, ahead
     cdef Py_ssize_t n_params = output_len(n_features)
     cdef OneRowRun run = one_row_run(cfg, t[0])
+    cdef Py_ssize_t row_bytes = n_features * sizeof(floating)
+    cdef bint row_tail = tail_line_needed(rows.values, row_bytes, row_bytes)
     cdef long long update = t[0]
     cdef double rate = step_learning_rate(cfg, update + 1) if run.constant_rate else lr[0]
     cdef double total = loss_sum[0], row_loss, weight
@@ -476,7 +492,7 @@ cdef int averaged_sgd_rows(
         if i + distance < n_samples:
             ahead = order[i + distance]
             prefetch_sample(dense_row(rows, ahead, theta), n_features, y, sample_weight,
-                            ahead, not run.unit_weights)
+                            ahead, not run.unit_weights, row_tail)
         update += 1
         if not run.constant_rate:
             rate = step_learning_rate(cfg, update)
@@ -484,7 +500,7 @@ cdef int averaged_sgd_rows(
         weight = 1.0 if run.unit_weights else sample_weight[row]
         row_loss = sgd_on_one_row(row_features, dense_row(rows, row, theta), y[row], weight,
                                   theta, n_features, run.loss, run.epsilon, run.fit_intercept,
-                                  <floating>rate)
+                                  run.unit_weights, <floating>rate)
         if update > average_start:
             update_average(average, theta, n_params, update - average_start)
         if not isfinite(row_loss):
@@ -1062,26 +1078,43 @@ def cpu_supports_avx2_fma():
 
 
 def read_rows_in_order(const floating[:, ::1] X, const Py_ssize_t[::1] order,
-                       const floating[::1] w):
-    """Σ X[order[i]]·w over every i, on one core, prefetching rows as the epoch loop does.
+                       const floating[::1] w, const floating[::1] y=None):
+    """Σ X[order[i]]·w over every i (plus y[order[i]] when y is given), on one core,
+    prefetching rows (and targets) as the epoch loop does.
 
     The cost of reading an epoch's rows in its (shuffled) order and nothing else: a lower
     bound for every one-row-at-a-time path, which `python -m gdfast bench` reports beside
-    the floor. Not used in training."""
+    the floor. With y, the rows and their targets: what every shuffled epoch reads, a target
+    being as scattered as its row (prefetch_sample). Not used in training."""
     if w.shape[0] != X.shape[1]:
         raise ValueError(f"w has {w.shape[0]} values for {X.shape[1]} features")
+    if y is not None and y.shape[0] != X.shape[0]:
+        raise ValueError(f"y has {y.shape[0]} values for {X.shape[0]} rows")
     if not indices_in_range(order, X.shape[0]):
         raise ValueError("order holds a row index outside X")
-    cdef Py_ssize_t n_features = X.shape[1], n_rows = order.shape[0], i
+    cdef Py_ssize_t n_features = X.shape[1], n_rows = order.shape[0], i, row
     cdef Py_ssize_t distance = prefetch_distance(n_features * sizeof(floating))
     cdef double total = 0.0
+    cdef const floating* targets = &y[0] if y is not None and y.shape[0] > 0 else NULL
+    cdef Py_ssize_t row_bytes = n_features * sizeof(floating)
+    cdef bint row_tail
     if n_rows == 0 or n_features == 0:
         return total
+    row_tail = tail_line_needed(&X[0, 0], row_bytes, row_bytes)
     with nogil:
-        for i in range(n_rows):
-            if i + distance < n_rows:
-                prefetch_row(&X[order[i + distance], 0], n_features)
-            total += dot(&X[order[i], 0], &w[0], n_features)
+        if targets == NULL:
+            for i in range(n_rows):
+                if i + distance < n_rows:
+                    prefetch_row(&X[order[i + distance], 0], n_features, row_tail)
+                total += dot(&X[order[i], 0], &w[0], n_features)
+        else:
+            for i in range(n_rows):
+                if i + distance < n_rows:
+                    row = order[i + distance]
+                    prefetch_sample(&X[row, 0], n_features, targets, NULL, row, False,
+                                    row_tail)
+                row = order[i]
+                total += dot(&X[row, 0], &w[0], n_features) + targets[row]
     return total
 
 

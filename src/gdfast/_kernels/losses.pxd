@@ -20,14 +20,25 @@ cdef extern from "fastmath.h":
 
 cdef inline double loss_and_derivative(int loss, double p, double y, double epsilon,
                                        double* dloss) noexcept nogil:
-    """Return L(p, y) and store dL/dp in dloss[0]."""
-    cdef double r, z
+    """Return L(p, y) and store dL/dp in dloss[0].
+
+    The two most common losses here, the others in other_loss_and_derivative: small enough
+    for the compiler to inline into the one-row loop, where a call would put the call, its
+    return and dloss's trip through memory on the chain from one update to the next."""
+    cdef double r
     if loss == SQUARED_ERROR:
         r = p - y
         dloss[0] = 2.0 * r
         return r * r
     if loss == LOG_LOSS:  # binary, y in {0, 1}
         return gd_log_loss(p, y, dloss)
+    return other_loss_and_derivative(loss, p, y, epsilon, dloss)
+
+
+cdef inline double other_loss_and_derivative(int loss, double p, double y, double epsilon,
+                                             double* dloss) noexcept nogil:
+    """loss_and_derivative for the losses other than squared error and log loss."""
+    cdef double r, z
     if loss == HUBER:
         r = p - y
         if fabs(r) <= epsilon:

@@ -186,28 +186,48 @@ cdef inline void scale_into(floating a, const floating* x, floating* y, Py_ssize
         y[j] = a * x[j]
 
 
-cdef inline void prefetch_row(const floating* row, Py_ssize_t n) noexcept nogil:
+cdef inline bint tail_line_needed(const void* start, Py_ssize_t stride,
+                                  Py_ssize_t n_bytes) noexcept nogil:
+    """Whether prefetch_row, given spans of n_bytes that start at start + k·stride (any k:
+    the rows of X, or runs of rows), must request the line of a span's last byte besides
+    the lines of its 64-byte steps from its first byte. Only if, for some k, that byte lies
+    past the last step's line: the spans start at (start mod g) + multiples of g within a
+    line, g = gcd(stride, 64), so the latest start is known for all of them at once. Decided
+    once per epoch or batch: a test of where each row starts would be a branch that the
+    shuffled order makes unpredictable, and on narrow float32 rows it cost more than the
+    request it saves."""
+    cdef Py_ssize_t g = 64
+    cdef Py_ssize_t latest
+    while g > 1 and stride % g != 0:
+        g //= 2
+    latest = 64 - g + <Py_ssize_t>(<size_t>start % <size_t>g)
+    return latest + n_bytes > 64 * ((n_bytes + 63) // 64)
+
+
+cdef inline void prefetch_row(const floating* row, Py_ssize_t n, bint tail) noexcept nogil:
     """Request every cache line of a row of n values. Rows need not start on a line: a
     40-byte float32 row can span two lines, so the line of its last byte is requested too
-    (striding from the first byte alone missed it: 1M x 10 float32 mini-batches waited on
-    that second line and ran 1.3x slower than float64)."""
+    when it may differ from those of the 64-byte steps (tail: tail_line_needed). Each
+    request takes one of the few slots the core has for misses in flight: on rows of ten
+    float64, whose last byte always shares the second step's line, a request for it too
+    slowed shuffled epochs down by a fifth."""
     cdef const char* p = <const char*>row
     cdef Py_ssize_t offset, n_bytes = n * sizeof(floating)
     for offset in range(0, n_bytes, 64):
         gd_prefetch(p + offset)
-    if n_bytes > 0:
+    if tail and n_bytes > 0:
         gd_prefetch(p + n_bytes - 1)
 
 
 cdef inline void prefetch_sample(const floating* x, Py_ssize_t n_features, const floating* y,
                                  const floating* sample_weight, Py_ssize_t row,
-                                 bint weighted) noexcept nogil:
-    """Request row `row` (its n_features values at x), its target and its weight. In a
-    shuffled order the target and weight are as scattered as the row: y and sample_weight
-    have one value per row (8 MB each for 1M float64 rows), so unrequested their loads miss
-    the cache as the row's would, and on narrow rows they would cost as much as the row
-    itself."""
-    prefetch_row(x, n_features)
+                                 bint weighted, bint tail) noexcept nogil:
+    """Request row `row` (its n_features values at x; tail as for prefetch_row), its target
+    and its weight. In a shuffled order the target and weight are as scattered as the row:
+    y and sample_weight have one value per row (8 MB each for 1M float64 rows), so
+    unrequested their loads miss the cache as the row's would, and on narrow rows they
+    would cost as much as the row itself."""
+    prefetch_row(x, n_features, tail)
     gd_prefetch(y + row)
     if weighted:
         gd_prefetch(sample_weight + row)
