@@ -7,7 +7,9 @@ Peers, each used as its own documentation shows and skipped (with a note) when i
 installed: dask-glm's gradient_descent, lbfgs and admm (what dask-ml's LinearRegression and
 LogisticRegression run), and dask-ml's Incremental(SGDRegressor / SGDClassifier).
 """
+import gc
 import math
+import time
 import warnings
 from time import perf_counter
 
@@ -26,6 +28,10 @@ MIN_SEARCH_BUDGET = 10.0
 # setup passes cancel out).
 ROUNDS = (3, 13)
 LOSSES = ("squared_error", "log_loss")
+# Longest wait, before a fit, for the scheduler to forget the previous fit's tasks.
+SETTLE_SECONDS = 5.0
+# The name --only matches for the gradient strategy's time per round.
+ROUND_TIMES = "gdfast gradient round"
 
 
 def _installed(name):
@@ -51,9 +57,25 @@ class Problem:
                    "log_loss": (signal + 2.0 * noise > 0).astype(np.float64)}
         with_ones = da.concatenate([X, da.ones((n_samples, 1), chunks=(chunk, 1))], axis=1)
         self.X, self.with_ones, self.y = dask.persist(X, with_ones.rechunk({1: -1}), targets)
-        from distributed import wait
+        from distributed import get_client, wait
         wait([self.X, self.with_ones, *self.y.values()])
         self.n_samples = n_samples
+        self._client = get_client()
+        self._data_keys = None
+
+    def settle(self, timeout=SETTLE_SECONDS):
+        """Wait until the scheduler holds no task besides the data's: a method whose graph
+        has the same keys as a previous fit's (dask-ml's Incremental names its tasks after
+        the estimator and the data) would otherwise get that fit's results back without
+        computing them, while the scheduler has not yet forgotten them."""
+        gc.collect()            # a fit's futures caught in reference cycles release nothing
+        if self._data_keys is None:
+            self._data_keys = set(self._client.run_on_scheduler(_scheduler_keys))
+            return
+        deadline = perf_counter() + timeout
+        while (not set(self._client.run_on_scheduler(_scheduler_keys)) <= self._data_keys
+               and perf_counter() < deadline):
+            time.sleep(0.01)
 
     def loss(self, loss, coef, intercept):
         """The mean training loss of the linear model (coef, intercept), on the workers."""
@@ -82,6 +104,10 @@ class Problem:
                 if np.max(np.abs(step)) < 1e-12:
                     break
         return self.loss(loss, beta[:-1], beta[-1]), beta
+
+
+def _scheduler_keys(dask_scheduler):
+    return list(dask_scheduler.tasks)
 
 
 # --- methods: each fit(problem, loss, k) -> (coef, intercept), k its rounds or epochs ------
@@ -160,6 +186,7 @@ def time_to_quality(name, problem, loss, optimum, budget, largest=1000):
     result = {"kind": "dask-quality", "method": name, "loss": loss, "unit": unit,
               "optimal_loss": optimum, "k": None, "seconds": None, "ratio": None}
     for k in _grid(largest):
+        problem.settle()
         start = perf_counter()
         coef, intercept = fit(problem, loss, k)
         seconds = perf_counter() - start
@@ -167,6 +194,7 @@ def time_to_quality(name, problem, loss, optimum, budget, largest=1000):
         ratio = problem.loss(loss, coef, intercept) / optimum
         result.update(last_k=k, last_ratio=ratio, spent=spent)
         if ratio <= 1 + QUALITY_TOLERANCE:
+            problem.settle()
             start = perf_counter()
             fit(problem, loss, k)
             result.update(k=k, ratio=ratio, seconds=min(seconds, perf_counter() - start))
@@ -227,13 +255,23 @@ def round_times(problem):
             "read_round_seconds": read}
 
 
-def run(n_samples=DEFAULT_ROWS, progress=None):
-    """Start the cluster, make the data, measure; return (results, notes)."""
+def names():
+    """What --only chooses from: each method's name and ROUND_TIMES."""
+    return [*METHODS, ROUND_TIMES]
+
+
+def run(n_samples=DEFAULT_ROWS, progress=None, only=()):
+    """Start the cluster, make the data, measure (with `only`, the methods and ROUND_TIMES
+    whose names contain one of its shell-style patterns); return (results, notes)."""
     from distributed import Client, LocalCluster
+
+    from gdfast._cli.bench import matches
     progress = progress or (lambda text: None)
     notes = []
     chosen = []
     for name, (package, *_rest) in METHODS.items():
+        if not matches(name, only):
+            continue
         if _installed(package):
             chosen.append(name)
         else:
@@ -247,23 +285,30 @@ def run(n_samples=DEFAULT_ROWS, progress=None):
         problem = Problem(n_samples)
         progress(f"data: {n_samples:,} x {N_FEATURES} float64 in {N_CHUNKS} chunks, made and "
                  f"persisted on {N_WORKERS} workers in {perf_counter() - start:.1f} s")
-        for loss in LOSSES:
+        problem.settle()
+        for loss in LOSSES if chosen else ():
             optimum, _ = problem.optimum(loss)
             progress(f"{loss}: optimal mean training loss {optimum:.6f}")
             for name in chosen:
                 result = time_to_quality(name, problem, loss, optimum, budget)
                 results.append(result)
                 progress(_quality_line(result))
+        if not matches(ROUND_TIMES, only):
+            return _described(results, n_samples), notes
         rounds = round_times(problem)
         results.append(rounds)
         progress(f"gradient strategy: {1e3 * rounds['cluster_seconds']:.1f} ms per round, "
                  f"in memory {1e3 * rounds['in_memory_seconds']:.1f} ms per epoch; empty "
                  f"round {1e3 * rounds['empty_round_seconds']:.1f} ms, reading round "
                  f"{1e3 * rounds['read_round_seconds']:.1f} ms")
+    return _described(results, n_samples), notes
+
+
+def _described(results, n_samples):
     for result in results:
         result.update(n_samples=n_samples, n_features=N_FEATURES, n_chunks=N_CHUNKS,
                       n_workers=N_WORKERS)
-    return results, notes
+    return results
 
 
 def _quality_line(result):
@@ -278,6 +323,8 @@ def _quality_line(result):
 def format_table(results, notes):
     quality = [r for r in results if r["kind"] == "dask-quality"]
     rounds = [r for r in results if r["kind"] == "dask-round"]
+    if not results:
+        return "\n".join(notes)
     first = (quality or rounds)[0]
     lines = [f"Dask: {first['n_samples']:,} x {first['n_features']} float64 in "
              f"{first['n_chunks']} chunks, persisted on a local cluster of "
