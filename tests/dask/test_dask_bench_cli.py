@@ -30,7 +30,7 @@ def test_bench_dask_prints_every_method_and_the_time_per_round(monkeypatch, caps
 
 
 @pytest.mark.parametrize("args", [["--rows", "1000"], ["--dask", "--rows", "5"],
-                                  ["--dask", "--quick"]])
+                                  ["--dask", "--quick"], ["--dask", "--only", "no-such-method"]])
 def test_bench_dask_bad_arguments_exit_2(args, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["bench", *args])

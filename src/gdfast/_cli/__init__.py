@@ -41,7 +41,8 @@ def main(argv=None):
                        help="where to write the results (default gdfast-bench.json)")
     bench.add_argument("--only", action="append", default=[], metavar="PATTERN",
                        help="only the cases whose name contains PATTERN ('*' matches "
-                            "anything, e.g. '200kx100-per-sample', 'network', 'setup' or 'quality'); "
+                            "anything, e.g. '200kx100-per-sample', 'network', 'setup' or 'quality'; "
+                            "with --dask, the methods, e.g. 'local_sgd' or 'Incremental'); "
                             "repeatable")
     bench.add_argument("--sparse", action="store_true",
                        help="only the sparse section: one epoch over a hashed-text-like CSR "
@@ -272,19 +273,23 @@ def _run_bench_busy_core(parser, args, _bench, sizes):
 
 
 def _run_bench_dask(parser, args):
-    if args.quick or args.only:
-        parser.error("--quick and --only do not apply to --dask (use --rows for a smaller run)")
+    if args.quick:
+        parser.error("--quick does not apply to --dask (use --rows for a smaller run)")
     try:
         import dask.array  # noqa: F401
         import distributed  # noqa: F401
     except ImportError:
         parser.error('--dask needs Dask, an optional extra: pip install "gdfast[dask]"')
-    from gdfast._cli import bench_dask
+    from gdfast._cli import bench, bench_dask
 
+    if args.only and not any(bench.matches(name, args.only) for name in bench_dask.names()):
+        parser.error(f"no method matches --only {' '.join(args.only)}; with --dask the "
+                     f"names are {', '.join(bench_dask.names())}")
     rows = bench_dask.DEFAULT_ROWS if args.rows is None else args.rows
     if rows < 10 * bench_dask.N_CHUNKS:
         parser.error(f"--rows must be at least {10 * bench_dask.N_CHUNKS}")
-    results, notes = bench_dask.run(rows, progress=lambda line: print(line, file=sys.stderr,
-                                                                      flush=True))
+    results, notes = bench_dask.run(rows, only=args.only,
+                                    progress=lambda line: print(line, file=sys.stderr,
+                                                                flush=True))
     print(bench_dask.format_table(results, notes))
     return 0

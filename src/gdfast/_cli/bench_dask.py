@@ -5,9 +5,13 @@ synchronous strategy's time per round against the in-memory full batch on the sa
 
 Peers, each used as its own documentation shows and skipped (with a note) when it is not
 installed: dask-glm's gradient_descent, lbfgs and admm (what dask-ml's LinearRegression and
-LogisticRegression run), and dask-ml's Incremental(SGDRegressor / SGDClassifier).
+LogisticRegression run), and dask-ml's Incremental(SGDRegressor / SGDClassifier), both with
+scikit-learn's default shuffled visit of each chunk's rows and with shuffle=False (rows in
+their order: a sequential read, several times faster), as gdfast's local SGD is run both ways.
 """
+import gc
 import math
+import time
 import warnings
 from time import perf_counter
 
@@ -26,6 +30,10 @@ MIN_SEARCH_BUDGET = 10.0
 # setup passes cancel out).
 ROUNDS = (3, 13)
 LOSSES = ("squared_error", "log_loss")
+# Longest wait, before a fit, for the scheduler to forget the previous fit's tasks.
+SETTLE_SECONDS = 5.0
+# The name --only matches for the gradient strategy's time per round.
+ROUND_TIMES = "gdfast gradient round"
 
 
 def _installed(name):
@@ -51,9 +59,25 @@ class Problem:
                    "log_loss": (signal + 2.0 * noise > 0).astype(np.float64)}
         with_ones = da.concatenate([X, da.ones((n_samples, 1), chunks=(chunk, 1))], axis=1)
         self.X, self.with_ones, self.y = dask.persist(X, with_ones.rechunk({1: -1}), targets)
-        from distributed import wait
+        from distributed import get_client, wait
         wait([self.X, self.with_ones, *self.y.values()])
         self.n_samples = n_samples
+        self._client = get_client()
+        self._data_keys = None
+
+    def settle(self, timeout=SETTLE_SECONDS):
+        """Wait until the scheduler holds no task besides the data's: a method whose graph
+        has the same keys as a previous fit's (dask-ml's Incremental names its tasks after
+        the estimator and the data) would otherwise get that fit's results back without
+        computing them, while the scheduler has not yet forgotten them."""
+        gc.collect()            # a fit's futures caught in reference cycles release nothing
+        if self._data_keys is None:
+            self._data_keys = set(self._client.run_on_scheduler(_scheduler_keys))
+            return
+        deadline = perf_counter() + timeout
+        while (not set(self._client.run_on_scheduler(_scheduler_keys)) <= self._data_keys
+               and perf_counter() < deadline):
+            time.sleep(0.01)
 
     def loss(self, loss, coef, intercept):
         """The mean training loss of the linear model (coef, intercept), on the workers."""
@@ -84,6 +108,10 @@ class Problem:
         return self.loss(loss, beta[:-1], beta[-1]), beta
 
 
+def _scheduler_keys(dask_scheduler):
+    return list(dask_scheduler.tasks)
+
+
 # --- methods: each fit(problem, loss, k) -> (coef, intercept), k its rounds or epochs ------
 
 
@@ -112,20 +140,23 @@ def _dask_glm(algorithm, **params):
     return fit
 
 
-def _incremental(problem, loss, k):
-    from dask_ml.wrappers import Incremental
-    from sklearn.linear_model import SGDClassifier, SGDRegressor
-    model = Incremental(SGDRegressor(random_state=0) if loss == "squared_error"
-                        else SGDClassifier(loss="log_loss", random_state=0), random_state=0)
-    y = problem.y[loss]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for _ in range(k):                          # one pass over the chunks per epoch
-            if loss == "squared_error":
-                model.partial_fit(problem.X, y)
-            else:
-                model.partial_fit(problem.X, y, classes=[0.0, 1.0])
-    return model.estimator_.coef_, model.estimator_.intercept_
+def _incremental(**params):
+    def fit(problem, loss, k):
+        from dask_ml.wrappers import Incremental
+        from sklearn.linear_model import SGDClassifier, SGDRegressor
+        model = Incremental(SGDRegressor(random_state=0, **params) if loss == "squared_error"
+                            else SGDClassifier(loss="log_loss", random_state=0, **params),
+                            random_state=0)
+        y = problem.y[loss]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for _ in range(k):                          # one pass over the chunks per epoch
+                if loss == "squared_error":
+                    model.partial_fit(problem.X, y)
+                else:
+                    model.partial_fit(problem.X, y, classes=[0.0, 1.0])
+        return model.estimator_.coef_, model.estimator_.intercept_
+    return fit
 
 
 # name -> (package it needs, what k counts, fit, how it is called)
@@ -134,13 +165,20 @@ METHODS = {
                         'strategy="gradient", defaults'),
     "gdfast local_sgd": ("gdfast", "rounds", _gdfast("local_sgd", batch_size=32),
                          'strategy="local_sgd", batch_size=32'),
+    "gdfast local_sgd unshuffled": ("gdfast", "rounds",
+                                    _gdfast("local_sgd", batch_size=32, shuffle=False),
+                                    'strategy="local_sgd", batch_size=32, shuffle=False'),
     "dask-glm gradient_descent": ("dask_glm", "iterations", _dask_glm("gradient_descent"),
                                   "defaults"),
     "dask-glm lbfgs": ("dask_glm", "iterations", _dask_glm("lbfgs"), "no penalty"),
     "dask-glm admm": ("dask_glm", "iterations",
                       _dask_glm("admm", regularizer="l2", lamduh=0.0), "l2 with lamduh=0"),
-    "dask-ml Incremental(SGD)": ("dask_ml", "epochs", _incremental,
+    "dask-ml Incremental(SGD)": ("dask_ml", "epochs", _incremental(),
                                  "SGDRegressor / SGDClassifier(log_loss), defaults"),
+    # Each chunk's rows in their order: a sequential read, several times faster than
+    # scikit-learn's default shuffled visit of them (as it is for gdfast's local epochs).
+    "dask-ml Incremental(SGD) unshuffled": ("dask_ml", "epochs", _incremental(shuffle=False),
+                                            "the same with shuffle=False"),
 }
 
 
@@ -160,6 +198,7 @@ def time_to_quality(name, problem, loss, optimum, budget, largest=1000):
     result = {"kind": "dask-quality", "method": name, "loss": loss, "unit": unit,
               "optimal_loss": optimum, "k": None, "seconds": None, "ratio": None}
     for k in _grid(largest):
+        problem.settle()
         start = perf_counter()
         coef, intercept = fit(problem, loss, k)
         seconds = perf_counter() - start
@@ -167,6 +206,7 @@ def time_to_quality(name, problem, loss, optimum, budget, largest=1000):
         ratio = problem.loss(loss, coef, intercept) / optimum
         result.update(last_k=k, last_ratio=ratio, spent=spent)
         if ratio <= 1 + QUALITY_TOLERANCE:
+            problem.settle()
             start = perf_counter()
             fit(problem, loss, k)
             result.update(k=k, ratio=ratio, seconds=min(seconds, perf_counter() - start))
@@ -227,13 +267,23 @@ def round_times(problem):
             "read_round_seconds": read}
 
 
-def run(n_samples=DEFAULT_ROWS, progress=None):
-    """Start the cluster, make the data, measure; return (results, notes)."""
+def names():
+    """What --only chooses from: each method's name and ROUND_TIMES."""
+    return [*METHODS, ROUND_TIMES]
+
+
+def run(n_samples=DEFAULT_ROWS, progress=None, only=()):
+    """Start the cluster, make the data, measure (with `only`, the methods and ROUND_TIMES
+    whose names contain one of its shell-style patterns); return (results, notes)."""
     from distributed import Client, LocalCluster
+
+    from gdfast._cli.bench import matches
     progress = progress or (lambda text: None)
     notes = []
     chosen = []
     for name, (package, *_rest) in METHODS.items():
+        if not matches(name, only):
+            continue
         if _installed(package):
             chosen.append(name)
         else:
@@ -247,23 +297,30 @@ def run(n_samples=DEFAULT_ROWS, progress=None):
         problem = Problem(n_samples)
         progress(f"data: {n_samples:,} x {N_FEATURES} float64 in {N_CHUNKS} chunks, made and "
                  f"persisted on {N_WORKERS} workers in {perf_counter() - start:.1f} s")
-        for loss in LOSSES:
+        problem.settle()
+        for loss in LOSSES if chosen else ():
             optimum, _ = problem.optimum(loss)
             progress(f"{loss}: optimal mean training loss {optimum:.6f}")
             for name in chosen:
                 result = time_to_quality(name, problem, loss, optimum, budget)
                 results.append(result)
                 progress(_quality_line(result))
+        if not matches(ROUND_TIMES, only):
+            return _described(results, n_samples), notes
         rounds = round_times(problem)
         results.append(rounds)
         progress(f"gradient strategy: {1e3 * rounds['cluster_seconds']:.1f} ms per round, "
                  f"in memory {1e3 * rounds['in_memory_seconds']:.1f} ms per epoch; empty "
                  f"round {1e3 * rounds['empty_round_seconds']:.1f} ms, reading round "
                  f"{1e3 * rounds['read_round_seconds']:.1f} ms")
+    return _described(results, n_samples), notes
+
+
+def _described(results, n_samples):
     for result in results:
         result.update(n_samples=n_samples, n_features=N_FEATURES, n_chunks=N_CHUNKS,
                       n_workers=N_WORKERS)
-    return results, notes
+    return results
 
 
 def _quality_line(result):
@@ -278,12 +335,15 @@ def _quality_line(result):
 def format_table(results, notes):
     quality = [r for r in results if r["kind"] == "dask-quality"]
     rounds = [r for r in results if r["kind"] == "dask-round"]
+    if not results:
+        return "\n".join(notes)
     first = (quality or rounds)[0]
+    width = max(len(name) for name in METHODS)
     lines = [f"Dask: {first['n_samples']:,} x {first['n_features']} float64 in "
              f"{first['n_chunks']} chunks, persisted on a local cluster of "
              f"{first['n_workers']} one-thread worker processes", ""]
     if quality:
-        header = (f"{'loss':<14} {'method':<26} {'to 1%':>12} {'seconds':>8} {'loss/opt':>8} "
+        header = (f"{'loss':<14} {'method':<{width}} {'to 1%':>12} {'seconds':>8} {'loss/opt':>8} "
                   f"{'× best':>7}  called with")
         lines += ["Time to within 1% of the optimal training loss", header, "-" * len(header)]
         for loss in LOSSES:
@@ -293,7 +353,7 @@ def format_table(results, notes):
             for r in rows:
                 reached = r["k"] is not None
                 lines.append(
-                    f"{loss:<14} {r['method']:<26} "
+                    f"{loss:<14} {r['method']:<{width}} "
                     f"{(str(r['k']) + ' ' + r['unit']) if reached else 'not reached':>12} "
                     f"{format(r['seconds'], '.2f') if reached else '-':>8} "
                     f"{r['ratio'] if reached else r['last_ratio']:>8.4f} "

@@ -8,9 +8,9 @@ import dask
 import dask.array as da
 import numpy as np
 from dask import delayed
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_X_y
 
+from gdfast.dask._labels import check_labels
 from gdfast.linear_model._base import _without_data
 
 # Partial results a node of the reduction tree combines: a tree of depth log8(chunks).
@@ -121,7 +121,7 @@ class Preparation:
                 raise _without_data(error) from None
             # NaN and infinity are found by the pass that reads the chunk for its moments.
             if self.classifier:
-                check_classification_targets(y)
+                check_labels(y)
             # A chunk whose weights are all zero is valid (scikit-learn's check, for a whole
             # data set, rejects it): the fit checks that the total is positive.
             if sample_weight is None or np.any(np.asarray(sample_weight) != 0):

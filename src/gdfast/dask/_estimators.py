@@ -12,12 +12,11 @@ from distributed import KilledWorker
 from sklearn.base import _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted
 
 from gdfast import linear_model
 from gdfast._constraints import POSITIVE_INTEGER, one_of
-from gdfast.dask import _chunks, _statistics
+from gdfast.dask import _chunks, _labels, _statistics
 from gdfast.dask._strategies import EPOCHS, STRATEGIES
 from gdfast.linear_model._base import MAX_ROWS
 from gdfast.linear_model._classifier import _has_probabilities
@@ -452,7 +451,7 @@ class GDClassifier(_DaskTraining, linear_model.GDClassifier):
         """Set classes_ from the labels in y (one pass over y); return the per-class weights
         of class_weight (None without it)."""
         labels, counts = _chunks.reduce_chunks(_chunk_labels, y[:, None], y, None,
-                                               combine=_statistics.merge_label_counts)
+                                               combine=_labels.merge_label_counts)
         return self._classes_from_counts(labels, counts, classes, partial=partial)
 
     def _classes_from_counts(self, labels, counts, classes, *, partial):
@@ -548,5 +547,5 @@ def _chunk_labels(X, y, sample_weight):
     """The labels of a chunk of y and their row counts."""
     y = np.asarray(y)
     if y.size:
-        check_classification_targets(y)
-    return _statistics.label_counts(y)
+        _labels.check_labels(y)
+    return _labels.label_counts(y)

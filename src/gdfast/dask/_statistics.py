@@ -18,6 +18,7 @@ from functools import reduce
 import numpy as np
 
 from gdfast.dask import _chunks
+from gdfast.dask._labels import label_counts, merge_label_counts
 from gdfast.linear_model import _statistics
 
 # Rows each chunk sends back as candidates for the largest norm: enough that the bound on the
@@ -112,27 +113,6 @@ def add_descriptions(*parts):
             "candidates": [item for part in parts for item in part["candidates"]],
             "labels": (None if parts[0]["labels"] is None
                        else merge_label_counts(*[part["labels"] for part in parts]))}
-
-
-def label_counts(y, weights=None):
-    """The labels in y, each with its row count (and, given weights, its rows' weight)."""
-    labels, index = np.unique(np.asarray(y), return_inverse=True)
-    counts = np.bincount(index, minlength=len(labels))
-    if weights is None:
-        return labels, counts
-    return labels, counts, np.bincount(index, weights=weights, minlength=len(labels))
-
-
-def merge_label_counts(*parts):
-    """label_counts of several chunks combined: every label, each count the sum of its
-    counts in the parts."""
-    labels = np.unique(np.concatenate([part[0] for part in parts]))
-    totals = [np.zeros(len(labels), dtype=part_values.dtype) for part_values in parts[0][1:]]
-    for part_labels, *values in parts:
-        where = np.searchsorted(labels, part_labels)
-        for total, value in zip(totals, values):
-            np.add.at(total, where, value)
-    return (labels, *totals)
 
 
 def describe_chunks(X, y, sample_weight, prepare, model, *, scale, candidates):
