@@ -6,7 +6,7 @@
  * and a fused multiply-add (one more multiplication with weights), which keeps the pass
  * as fast as reading X. Going along the rows instead, the sums of every column would
  * be loaded and stored for each row, and the pass would take half again the time of a
- * read of X. The block (BLOCK_ROWS rows of X) stays in the first-level cache while its
+ * read of X. The block (BLOCK_ROWS rows of X) stays in the near caches while its
  * column groups go down it, and the caller's next block is prefetched meanwhile, a cache
  * line at a time, spread over the groups.
  *
