@@ -234,41 +234,24 @@ GD_INLINE void gd_block_moments_f32_body(
 /* Add rows 0..rows−1 of the C-ordered block x (d columns) to first (Σ s·e) and second
  * (Σ s·e²), e = x − shift, s = w[r] (1 if unit); with q2 (not NULL), fill lanes[4·rows]
  * with each row's partial sums of q2·e². next: the block to prefetch (its first rows
- * lined up with these), or NULL. */
-static void gd_block_moments_f64(const double *x, ptrdiff_t rows, ptrdiff_t d,
-                                 const double *w, int unit, const double *shift,
-                                 const double *q2, double *lanes, const double *next,
-                                 double *first, double *second)
-{
-    if (unit) {
-        if (q2 != NULL)
-            gd_block_moments_f64_body(x, rows, d, w, 1, shift, 1, q2, lanes, next, first, second);
-        else
-            gd_block_moments_f64_body(x, rows, d, w, 1, shift, 0, q2, lanes, next, first, second);
-    } else {
-        if (q2 != NULL)
-            gd_block_moments_f64_body(x, rows, d, w, 0, shift, 1, q2, lanes, next, first, second);
-        else
-            gd_block_moments_f64_body(x, rows, d, w, 0, shift, 0, q2, lanes, next, first, second);
+ * lined up with these), or NULL. Each call passes its flags as constants, so each
+ * inlined copy of the body is compiled without their branches. */
+#define GD_BLOCK_MOMENTS(NAME, T, BODY)                                                   \
+    static void NAME(const T *x, ptrdiff_t rows, ptrdiff_t d, const T *w, int unit,       \
+                     const double *shift, const double *q2, double *lanes, const T *next, \
+                     double *first, double *second)                                       \
+    {                                                                                     \
+        if (unit && q2 != NULL)                                                           \
+            BODY(x, rows, d, w, 1, shift, 1, q2, lanes, next, first, second);             \
+        else if (unit)                                                                    \
+            BODY(x, rows, d, w, 1, shift, 0, q2, lanes, next, first, second);             \
+        else if (q2 != NULL)                                                              \
+            BODY(x, rows, d, w, 0, shift, 1, q2, lanes, next, first, second);             \
+        else                                                                              \
+            BODY(x, rows, d, w, 0, shift, 0, q2, lanes, next, first, second);             \
     }
-}
 
-static void gd_block_moments_f32(const float *x, ptrdiff_t rows, ptrdiff_t d,
-                                 const float *w, int unit, const double *shift,
-                                 const double *q2, double *lanes, const float *next,
-                                 double *first, double *second)
-{
-    if (unit) {
-        if (q2 != NULL)
-            gd_block_moments_f32_body(x, rows, d, w, 1, shift, 1, q2, lanes, next, first, second);
-        else
-            gd_block_moments_f32_body(x, rows, d, w, 1, shift, 0, q2, lanes, next, first, second);
-    } else {
-        if (q2 != NULL)
-            gd_block_moments_f32_body(x, rows, d, w, 0, shift, 1, q2, lanes, next, first, second);
-        else
-            gd_block_moments_f32_body(x, rows, d, w, 0, shift, 0, q2, lanes, next, first, second);
-    }
-}
+GD_BLOCK_MOMENTS(gd_block_moments_f64, double, gd_block_moments_f64_body)
+GD_BLOCK_MOMENTS(gd_block_moments_f32, float, gd_block_moments_f32_body)
 
 #endif
