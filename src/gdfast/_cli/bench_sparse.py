@@ -1,8 +1,9 @@
 """The sparse section of `python -m gdfast bench` (`--sparse` runs it alone): one epoch over
 a CSR matrix shaped like hashed text (Zipf-distributed columns, rows scaled to unit norm),
-for per-sample SGD and AdaGrad and mini-batch SGD, log loss and squared error, against the
-floor `X @ w` over the same CSR, scikit-learn's SGDClassifier/SGDRegressor on the same CSR
-and the NumPy reference (on the first rows only: it steps in Python); the extra memory a fit
+for per-sample SGD and AdaGrad and for mini-batch SGD, momentum, AdaGrad and RMSprop (rules
+with an exact sparse update), log loss and squared error, against the floor `X @ w` over
+the same CSR, scikit-learn's SGDClassifier/SGDRegressor on the same CSR and the NumPy
+reference (on the first rows only: it steps in Python); the extra memory a fit
 allocates; and the time the default estimators take to come within 1% of the optimal
 training loss, against scikit-learn's defaults.
 
@@ -31,6 +32,9 @@ ZIPF_EXPONENT = 1.0         # word frequencies: the k-th most frequent column âˆ
 CASES = [("per-sample", 1, "log_loss", "sgd"), ("per-sample", 1, "squared_error", "sgd"),
          ("per-sample", 1, "log_loss", "adagrad"), ("mini-batch-32", 32, "log_loss", "sgd"),
          ("mini-batch-32", 32, "squared_error", "sgd"),
+         ("mini-batch-32", 32, "log_loss", "momentum"),
+         ("mini-batch-32", 32, "log_loss", "adagrad"),
+         ("mini-batch-32", 32, "log_loss", "rmsprop"),
          ("per-sample", 1, "log_loss", "adam-lazy")]
 LEARNING_RATE = 0.1
 # The NumPy reference densifies each batch (a 2^20-column row is 8 MB): its epoch is timed
