@@ -1,11 +1,12 @@
 """Sparse X with per-feature scales and averaged iterates: the CSR loops equal the NumPy twin
 and the same X dense (center=False, scale=True) on every exact path; the estimators scale
-sparse X as StandardScaler(with_mean=False) does, and average it as they average dense X."""
+sparse X as MaxAbsScaler does by default, as StandardScaler(with_mean=False) does with
+scale=True, and average it as they average dense X."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import MaxAbsScaler, StandardScaler
 
 from gdfast import GDClassifier, GDRegressor
 from gdfast.linear_model import _engine, _statistics
@@ -207,7 +208,7 @@ def test_sparse_scales_are_standard_scalers_with_mean_false():
 def test_sparse_regressor_equals_a_with_mean_false_pipeline(params):
     X, y, weights, _ = weighted_problem()
     params = dict(params, max_iter=5, tol=None, random_state=0)
-    model = GDRegressor(**params).fit(X, y, sample_weight=weights)
+    model = GDRegressor(scale=True, **params).fit(X, y, sample_weight=weights)
     pipeline = make_pipeline(fitted_scaler(X, weights), GDRegressor(scale=False, **params))
     pipeline[-1].fit(pipeline[0].transform(X), y, sample_weight=weights)
     np.testing.assert_allclose(model.predict(X), pipeline.predict(X), rtol=0, atol=1e-8)
@@ -220,11 +221,50 @@ def test_sparse_classifier_equals_a_with_mean_false_pipeline():
     X, rng = sparse_data(seed=3)
     y = (X @ rng.normal(size=N_FEATURES) > 0).astype(int)
     params = {"max_iter": 5, "tol": None, "random_state": 0, "penalty": "l2", "alpha": 1e-3}
-    model = GDClassifier(**params).fit(X, y)
+    model = GDClassifier(scale=True, **params).fit(X, y)
     pipeline = make_pipeline(fitted_scaler(X), GDClassifier(scale=False, **params))
     pipeline[-1].fit(pipeline[0].transform(X), y)
     np.testing.assert_allclose(model.decision_function(X), pipeline.decision_function(X),
                                rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("params", [
+    {"optimizer": "sgd", "penalty": "elasticnet", "alpha": 0.01, "batch_size": 1},
+    {"optimizer": "adagrad", "batch_size": 8},
+    {"optimizer": "adam", "penalty": "l2", "alpha": 0.01, "batch_size": None},
+])
+def test_sparse_defaults_equal_a_max_abs_scaler_pipeline(params):
+    X, y, weights, _ = weighted_problem()
+    params = dict(params, max_iter=5, tol=None, random_state=0)
+    model = GDRegressor(**params).fit(X, y, sample_weight=weights)
+    pipeline = make_pipeline(MaxAbsScaler(), GDRegressor(scale=False, **params))
+    pipeline.fit(X, y, gdregressor__sample_weight=weights)
+    np.testing.assert_allclose(model.predict(X), pipeline.predict(X), rtol=0, atol=1e-8)
+    assert_close(model.coef_, pipeline[-1].coef_ / pipeline[0].scale_, 1e-8)
+    assert_close(model.intercept_, pipeline[-1].intercept_, 1e-8)
+    # The same scales on dense X when asked for.
+    dense = GDRegressor(center=False, scale="maxabs").fit(X.toarray(), y, sample_weight=weights)
+    np.testing.assert_array_equal(dense._state.inv_scale, model._state.inv_scale)
+
+
+def test_max_abs_scales_skip_rows_of_zero_weight_and_keep_zero_columns_at_one():
+    X, y, _, _ = weighted_problem()
+    X = X.tolil()
+    X[3, 5] = -1e6                     # the largest value of column 5, in a row of weight 0
+    X = X.tocsr()
+    weights = np.ones(X.shape[0])
+    weights[3] = 0.0
+    expected = MaxAbsScaler().fit(X[np.flatnonzero(weights)]).scale_
+    for data in (X, X.toarray()):
+        statistics = _statistics.describe_features(data, weights, center=False, scale="maxabs")
+        np.testing.assert_array_equal(statistics.inv_scale, 1 / expected)
+    assert statistics.inv_scale[7] == 1.0          # column 7 holds no value
+    # A row repeating a column: the column's value is the repeats' sum (scipy's rule).
+    repeated = sp.csr_matrix((np.array([2.0, -5.0, 1.0]), np.array([1, 1, 0]),
+                              np.array([0, 2, 3])), shape=(2, 3))
+    scales = _statistics.describe_features(repeated, np.ones(2), center=False,
+                                           scale="maxabs").inv_scale
+    np.testing.assert_array_equal(scales, [1.0, 1 / 3.0, 1.0])
 
 
 @pytest.mark.parametrize("params", [
@@ -237,8 +277,8 @@ def test_averaged_sparse_estimator_equals_dense(params, average):
     X, y, weights, _ = weighted_problem(seed=4)
     params = dict(params, max_iter=4, tol=None, random_state=0, average=average)
     sparse_model = GDRegressor(**params).fit(X, y, sample_weight=weights)
-    dense_model = GDRegressor(center=False, scale=True, **params).fit(X.toarray(), y,
-                                                                       sample_weight=weights)
+    dense_model = GDRegressor(center=False, scale="maxabs", **params).fit(X.toarray(), y,
+                                                                          sample_weight=weights)
     twin_model = GDRegressor(engine="numpy", **params).fit(X, y, sample_weight=weights)
     plain_model = GDRegressor(**dict(params, average=False)).fit(X, y, sample_weight=weights)
     assert_close(sparse_model.coef_, dense_model.coef_)
@@ -253,19 +293,24 @@ def test_averaged_sparse_estimator_equals_dense(params, average):
 
 def test_sparse_partial_fit_follows_the_stream_scales():
     X, y, _, _ = weighted_problem(seed=5)
+    # The later chunks hold larger values than the first: the scales grow as they arrive.
+    X = sp.vstack([X[:20], 3 * X[20:40], 10 * X[40:]]).tocsr()
     sparse_model = GDRegressor(random_state=0)
-    dense_model = GDRegressor(random_state=0, center=False, scale=True)
+    dense_model = GDRegressor(random_state=0, center=False, scale="maxabs", average=10)
     for start in (0, 20, 40):
         sparse_model.partial_fit(X[start:start + 20], y[start:start + 20])
         dense_model.partial_fit(X[start:start + 20].toarray(), y[start:start + 20])
+        assert np.all(np.isfinite(sparse_model.coef_))
     assert_close(sparse_model.coef_, dense_model.coef_)
     assert_close(sparse_model.intercept_, dense_model.intercept_)
-    np.testing.assert_allclose(sparse_model._state.inv_scale, inverse_scales(X), rtol=1e-10)
+    np.testing.assert_array_equal(sparse_model._state.inv_scale, 1 / MaxAbsScaler().fit(X).scale_)
+    with pytest.raises(ValueError, match="changed from one to the other"):
+        sparse_model.partial_fit(X[:20].toarray(), y[:20])
 
 
 def test_scale_false_trains_sparse_x_on_its_raw_values():
     X, y, _, _ = weighted_problem(seed=6)
-    params = {"max_iter": 3, "tol": None, "random_state": 0, "scale": False}
+    params = {"max_iter": 3, "tol": None, "random_state": 0, "scale": False, "average": False}
     sparse_model = GDRegressor(**params).fit(X, y)
     dense_model = GDRegressor(center=False, **params).fit(X.toarray(), y)
     assert_close(sparse_model.coef_, dense_model.coef_)

@@ -31,3 +31,11 @@ def csr_moments(
     sample_weight: npt.NDArray[np.float64],
     n_features: int,
 ) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]] | None: ...
+
+def csr_max_abs(
+    data: npt.NDArray[_Floating],
+    indices: npt.NDArray[np.int32],
+    indptr: npt.NDArray[np.intp],
+    sample_weight: npt.NDArray[np.float64],
+    n_features: int,
+) -> npt.NDArray[np.float64]: ...

@@ -16,7 +16,7 @@ import numpy as np
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport isfinite, sqrt
+from libc.math cimport fabs, isfinite, sqrt
 
 
 cdef extern from "moments.h":
@@ -194,19 +194,15 @@ def first_nonfinite(const floating[:, ::1] X):
     return None
 
 
-def csr_moments(const floating[::1] data, const int[::1] indices, const Py_ssize_t[::1] indptr,
-                const double[::1] sample_weight, Py_ssize_t n_features):
-    """(Σ s, mean, variance) of the columns of a CSR matrix (its data, int32 indices and
-    intp indptr) under the row weights s, in float64: two passes over the stored values,
-    the means, then the squared deviations from them, each column's implicit zeros adding
-    (Σ s over the rows that do not store it)·mean². No temporary beyond the three
-    n_features vectors it returns or sums into. None if a row repeats a column (whose
-    values would have to be summed first): the first pass finds out, the variance vector
-    holding, until the second, the last row (+ 1) that stored each column."""
-    cdef Py_ssize_t n = indptr.shape[0] - 1, r, p, j
+cdef Py_ssize_t _checked_rows(Py_ssize_t n_values, const int[::1] indices,
+                              const Py_ssize_t[::1] indptr, const double[::1] sample_weight,
+                              Py_ssize_t n_features) except -1:
+    """The CSR matrix's row count, once its arrays are known to describe one: the passes
+    below index by them without further checks."""
+    cdef Py_ssize_t n = indptr.shape[0] - 1, r, p
     if n < 0 or sample_weight.shape[0] != n:
         raise ValueError("sample_weight needs one value per row of the CSR matrix.")
-    if indptr[0] != 0 or indptr[n] != data.shape[0] or indices.shape[0] != data.shape[0]:
+    if indptr[0] != 0 or indptr[n] != n_values or indices.shape[0] != n_values:
         raise ValueError("the CSR indptr must run from 0 to the number of stored values.")
     cdef bint ok = True
     with nogil:
@@ -219,6 +215,21 @@ def csr_moments(const floating[::1] data, const int[::1] indices, const Py_ssize
     if not ok:
         raise ValueError(f"the CSR indptr must not decrease and its column indices must lie "
                          f"in [0, {n_features}).")
+    return n
+
+
+def csr_moments(const floating[::1] data, const int[::1] indices, const Py_ssize_t[::1] indptr,
+                const double[::1] sample_weight, Py_ssize_t n_features):
+    """(Σ s, mean, variance) of the columns of a CSR matrix (its data, int32 indices and
+    intp indptr) under the row weights s, in float64: two passes over the stored values,
+    the means, then the squared deviations from them, each column's implicit zeros adding
+    (Σ s over the rows that do not store it)·mean². No temporary beyond the three
+    n_features vectors it returns or sums into. None if a row repeats a column (whose
+    values would have to be summed first): the first pass finds out, the variance vector
+    holding, until the second, the last row (+ 1) that stored each column."""
+    cdef Py_ssize_t n = _checked_rows(data.shape[0], indices, indptr, sample_weight,
+                                      n_features)
+    cdef Py_ssize_t r, p, j
     cdef double weight = float(np.sum(sample_weight))
     mean_array = np.zeros(n_features)
     stored_array = np.zeros(n_features)
@@ -250,3 +261,26 @@ def csr_moments(const floating[::1] data, const int[::1] indices, const Py_ssize
         for j in range(n_features):
             variance[j] = (variance[j] + max(weight - stored[j], 0.0) * mean[j] * mean[j]) / weight
     return weight, mean_array, variance_array
+
+
+def csr_max_abs(const floating[::1] data, const int[::1] indices, const Py_ssize_t[::1] indptr,
+                const double[::1] sample_weight, Py_ssize_t n_features):
+    """The largest |x| of each column of a CSR matrix (its data, int32 indices and intp
+    indptr) over the rows of positive weight, in float64, 0 for a column without one: one
+    pass over the stored values. A row must not repeat a column (the column's value would
+    be the repeats' sum): the caller hands such matrices to NumPy."""
+    cdef Py_ssize_t n = _checked_rows(data.shape[0], indices, indptr, sample_weight,
+                                      n_features)
+    cdef Py_ssize_t r, p
+    largest_array = np.zeros(n_features)
+    cdef double[::1] largest = largest_array
+    cdef double magnitude
+    with nogil:
+        for r in range(n):
+            if not sample_weight[r] > 0:
+                continue
+            for p in range(indptr[r], indptr[r + 1]):
+                magnitude = fabs(data[p])
+                if magnitude > largest[indices[p]]:
+                    largest[indices[p]] = magnitude
+    return largest_array

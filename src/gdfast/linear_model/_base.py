@@ -91,7 +91,7 @@ class BaseGD(BaseEstimator):
         "random_state": ["random_state"],
         "fit_intercept": ["boolean"],
         "center": ["boolean"],
-        "scale": ["boolean", one_of(["auto"])],
+        "scale": ["boolean", one_of(["maxabs", "auto"])],
         "warm_start": ["boolean"],
         "average": ["boolean", POSITIVE_INTEGER, one_of(["auto"])],
         "n_jobs": [POSITIVE_INTEGER, Options(Integral, {-1}), None],
@@ -284,8 +284,11 @@ class BaseGD(BaseEstimator):
         return bool(self.center and self.fit_intercept and not self._trains_sparse)
 
     def _scaled(self):
-        """Whether the model trains on scaled features: scale, or with 'auto' center."""
-        return bool(self.center if self.scale == "auto" else self.scale)
+        """How the model scales its features: False, True (standard deviations) or
+        "maxabs"; 'auto' follows center, by the largest values on sparse X."""
+        if self.scale == "auto":
+            return ("maxabs" if self._trains_sparse else True) if self.center else False
+        return self.scale if self.scale == "maxabs" else bool(self.scale)
 
     def _initial_intercepts(self, y, sample_weight):
         """The best constant model for the encoded targets (one value per output)."""
@@ -308,7 +311,7 @@ class BaseGD(BaseEstimator):
             stochastic = not self._full_batch(n_rows) if n_rows else self.batch_size is not None
             plain_sgd = get_optimizer(self.optimizer).name == "sgd"
             if not (stochastic and plain_sgd and self.learning_rate == "auto"
-                    and self._centred()):
+                    and self.center):
                 return None
             return -(-n_rows // (self.batch_size or n_rows or 1)) // 2   # half an epoch's updates
         if isinstance(self.average, (bool, np.bool_)):
@@ -345,7 +348,7 @@ class BaseGD(BaseEstimator):
             "shuffle": bool(self.shuffle),
             "fit_intercept": bool(self.fit_intercept),
             "center": self._centred(),
-            "scale": self._scaled(),
+            "scale": bool(self._scaled()),
             "learning_rate": rate,
             "warmup_steps": float(self.warmup_steps),
             "l2": l2,
@@ -393,9 +396,15 @@ class BaseGD(BaseEstimator):
         model unchanged (TrainingState.restandardise)."""
         if state.moments is None:
             return
+        if (state.moments.max_abs is not None) != (self._scaled() == "maxabs"):
+            raise ValueError(
+                "scale='auto' scales sparse X by the features' largest values and dense X by "
+                "their standard deviations; this stream changed from one to the other. Pass "
+                "one kind of X throughout, or set scale=True or scale='maxabs' explicitly.")
         state.moments = _statistics.combined_moments(
-            state.moments, _statistics.weighted_moments(X, sample_weight,
-                                                        n_threads=self._n_threads()))
+            state.moments, _statistics.weighted_moments(
+                X, sample_weight, n_threads=self._n_threads(),
+                max_abs=self._scaled() == "maxabs"))
         mean, inv_scale = _statistics.statistics_from_moments(
             state.moments, state.coef.dtype, center=self._centred(), scale=self._scaled())
         state.restandardise(mean, inv_scale, optimizer.buffer_units)

@@ -65,22 +65,27 @@ PARAMETERS_DOC = """
         parameters. Sparse X (scipy.sparse; CSR is read as it is, other formats are
         converted to CSR) is never centred, as scikit-learn's
         StandardScaler(with_mean=False) leaves it: centring would make every row dense, and
-        the intercept absorbs the mean. center still decides what scale='auto' means.
-    scale : bool or 'auto', default='auto'
-        Train on features divided by their weighted standard deviations,
+        the intercept absorbs the mean. center still decides what scale='auto' and
+        average='auto' mean.
+    scale : bool, 'maxabs' or 'auto', default='auto'
+        True: train on features divided by their weighted standard deviations,
         z = (x − mean)/std (x/std with center=False, and for sparse X), as after
-        StandardScaler with the same sample_weight (a constant feature keeps scale 1); X is
-        not copied. 'auto' is the value of center: True by default, False for the textbook
-        iteration. For sparse X the standard deviations are taken around the features'
-        means, as StandardScaler(with_mean=False) takes them, in one pass over the stored
-        values, and an update still reads only a row's stored values. coef_ and
-        intercept_ are always in the original units. The penalty applies to the weights
-        of z, so alpha means what it means after a StandardScaler: with the same random
-        state and max_iter, predictions equal make_pipeline(StandardScaler(), the same
-        estimator with scale=False) up to rounding (StandardScaler(with_mean=False) for
-        sparse X). In partial_fit the means and scales
-        follow the stream: after each call they are those of every row seen so far (as
-        StandardScaler.partial_fit's), the model carried over unchanged.
+        StandardScaler with the same sample_weight (a constant feature keeps scale 1).
+        'maxabs': divided by their largest absolute value over the rows of positive weight,
+        z = x/max|x| (a feature that is zero throughout keeps scale 1), as after
+        MaxAbsScaler. 'auto': True for dense X and 'maxabs' for sparse X when center is on
+        (the default), False when it is off (the textbook iteration). Sparse columns are
+        scaled by their largest value because the standard deviation of a rare column is
+        tiny: dividing by it makes a word seen in a handful of rows weigh as much as the
+        whole row, which the model then memorises. For sparse X the statistics take one
+        pass over the stored values, and an update still reads only a row's stored values;
+        X is never copied. coef_ and intercept_ are always in the original units. The
+        penalty applies to the weights of z, so alpha means what it means after the scaler:
+        with the same random state and max_iter, predictions equal make_pipeline(scaler,
+        the same estimator with scale=False) up to rounding, the scaler StandardScaler
+        (StandardScaler(with_mean=False) for sparse X) or MaxAbsScaler. In partial_fit the
+        means and scales follow the stream: after each call they are those of every row
+        seen so far (as the scalers' partial_fit's), the model carried over unchanged.
     warm_start : bool, default=False
         fit() continues from the fitted coefficients and optimizer state.
     average : bool, int or 'auto', default='auto'
@@ -89,7 +94,8 @@ PARAMETERS_DOC = """
         that the default fit is within 1% of the optimum after one or two epochs where the
         last iterate still wanders around it; False: the last iterate (scikit-learn's
         default); 'auto': for plain SGD ('sgd') at learning_rate='auto' on batches smaller
-        than the data with center on, the average after the first half epoch's updates
+        than the data with center on (sparse X too, which is never centred), the average
+        after the first half epoch's updates
         (the way in from the starting point left out), restarted whenever the 'adaptive'
         schedule lowers the rate, else False (a full batch's exact steps
         and the adaptive rules' shrinking ones are only slowed by an average, and

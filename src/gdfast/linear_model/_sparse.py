@@ -158,3 +158,16 @@ def weighted_moments(X, sample_weight):
         squares += np.bincount(columns, weights=values, minlength=n_features)
     variance = (squares + np.maximum(weight - stored_weight, 0.0) * mean * mean) / weight
     return weight, mean, variance
+
+
+def max_abs(X, sample_weight):
+    """The largest |x| of each column of a CSR X over its rows of positive weight (0 for a
+    column without one), in float64, a block of rows at a time, a row's repeats of a column
+    summed first."""
+    X = matrix_of(X)
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    largest = np.zeros(X.shape[1])
+    for start, stop, values, columns, indptr in row_blocks(X):
+        kept = np.repeat(weights[start:stop] > 0, np.diff(indptr))
+        np.maximum.at(largest, columns[kept], np.abs(values[kept]))
+    return largest

@@ -47,10 +47,12 @@ def check_finite(X, *, first_row=0):
 
 class Moments(NamedTuple):
     """The weighted moments of a set of rows, in float64: the sum of their weights, the
-    features' weighted means and their weighted (population) variances."""
+    features' weighted means and their weighted (population) variances; for scale="maxabs"
+    also each feature's largest |x| over the rows of positive weight."""
     weight: float
     mean: np.ndarray
     variance: np.ndarray
+    max_abs: np.ndarray | None = None
 
 
 def combined_moments(first, second):
@@ -62,21 +64,30 @@ def combined_moments(first, second):
     mean = first.mean + share * delta
     variance = ((1.0 - share) * first.variance + share * second.variance
                 + share * (1.0 - share) * delta * delta)
-    return Moments(total, mean, variance)
+    max_abs = (None if first.max_abs is None or second.max_abs is None
+               else np.maximum(first.max_abs, second.max_abs))
+    return Moments(total, mean, variance, max_abs)
 
 
 def statistics_from_moments(moments, dtype, *, center, scale):
     """(mean, inv_scale) in dtype from Moments: the means (zeros without center) and the
-    inverse standard deviations (ones without scale, and for constant features)."""
+    inverse scales: with scale=True the standard deviations, with scale="maxabs" the
+    largest |x|; ones without scale, and for constant (all-zero) features."""
     mean = moments.mean if center else np.zeros_like(moments.mean)
-    inv_scale = (_inverse_scale(moments.mean, moments.variance, moments.weight) if scale
-                 else np.ones_like(moments.mean))
+    if scale == "maxabs":
+        inv_scale = _inverse_max_abs(moments.max_abs)
+    elif scale:
+        inv_scale = _inverse_scale(moments.mean, moments.variance, moments.weight)
+    else:
+        inv_scale = np.ones_like(moments.mean)
     return mean.astype(dtype), inv_scale.astype(dtype)
 
 
-def weighted_moments(X, sample_weight, *, n_threads=1):
-    """The Moments of the rows of X under sample_weight (one read of X)."""
-    return describe_features(X, sample_weight, center=True, scale=False,
+def weighted_moments(X, sample_weight, *, n_threads=1, max_abs=False):
+    """The Moments of the rows of X under sample_weight (one read of X; a second for
+    max_abs on dense X)."""
+    return describe_features(X, sample_weight, center=True,
+                             scale="maxabs" if max_abs else False,
                              n_threads=n_threads).moments()
 
 
@@ -116,11 +127,31 @@ def describe_features(X, sample_weight, *, center, scale, distances=False, n_thr
             raise ValueError("sample_weight sums to infinity: give smaller weights.")
         raise ValueError("X's values are too large to sum in float64: scale X down before "
                          "fitting (e.g. with StandardScaler).")
-    model_mean, inv_scale = statistics_from_moments(Moments(weight, mean, variance), X.dtype,
-                                                    center=center, scale=scale)
+    largest = _dense_max_abs(X, sample_weight) if scale == "maxabs" else None
+    model_mean, inv_scale = statistics_from_moments(Moments(weight, mean, variance, largest),
+                                                    X.dtype, center=center, scale=scale)
     return FeatureStatistics(
         mean=model_mean, inv_scale=inv_scale, weight=weight, weighted_mean=mean,
-        variance=variance, shift=shift, distances=row_distances, distance_scale=distance_scale)
+        variance=variance, shift=shift, distances=row_distances, distance_scale=distance_scale,
+        max_abs=largest)
+
+
+def _dense_max_abs(X, sample_weight):
+    """The largest |x| of each column of a dense X over its rows of positive weight, a block
+    of rows at a time (no temporary of X's size)."""
+    largest = np.zeros(X.shape[1])
+    kept = np.asarray(sample_weight) > 0
+    for start in range(0, X.shape[0], ROW_BLOCK):
+        block = X[start:start + ROW_BLOCK][kept[start:start + ROW_BLOCK]]
+        if block.shape[0]:
+            np.maximum(largest, np.max(np.abs(block), axis=0), out=largest)
+    return largest
+
+
+def _inverse_max_abs(max_abs):
+    """1/max|x|, and 1 for the features that are zero on every row."""
+    zero = max_abs == 0
+    return np.where(zero, 1.0, 1.0 / np.where(zero, 1.0, max_abs))
 
 
 def _estimated_inverse_scale(sample):
@@ -138,11 +169,25 @@ def _describe_sparse(X, sample_weight, *, center, scale):
         if not np.isfinite(weight):
             raise ValueError("sample_weight sums to infinity: give smaller weights.")
         raise ValueError("X's values are too large to sum in float64: scale X down before "
-                         "fitting (e.g. with StandardScaler(with_mean=False)).")
-    model_mean, inv_scale = statistics_from_moments(Moments(weight, mean, variance), X.dtype,
-                                                    center=center, scale=scale)
+                         "fitting (e.g. with MaxAbsScaler).")
+    largest = _sparse_max_abs(X, sample_weight) if scale == "maxabs" else None
+    model_mean, inv_scale = statistics_from_moments(Moments(weight, mean, variance, largest),
+                                                    X.dtype, center=center, scale=scale)
     return FeatureStatistics(mean=model_mean, inv_scale=inv_scale, weight=weight,
-                             weighted_mean=mean, variance=variance, shift=np.zeros_like(mean))
+                             weighted_mean=mean, variance=variance, shift=np.zeros_like(mean),
+                             max_abs=largest)
+
+
+def _sparse_max_abs(X, sample_weight):
+    """The largest |x| of each column of a CSR X over its rows of positive weight: compiled
+    for a matrix in canonical form (no repeated column in a row), NumPy otherwise."""
+    X = _sparse.matrix_of(X)
+    if not X.has_canonical_format:
+        return _sparse.max_abs(X, sample_weight)
+    data, indices, indptr = _sparse.kernel_arrays(X)
+    return _kernel.csr_max_abs(data, indices, indptr,
+                               np.ascontiguousarray(sample_weight, dtype=np.float64),
+                               X.shape[1])
 
 
 def _sparse_moments(X, sample_weight):
@@ -193,9 +238,10 @@ class FeatureStatistics:
     shift: np.ndarray               # the point the sums were taken around
     distances: np.ndarray = None    # each row's ‖(x − shift)∘distance_scale‖, if asked for
     distance_scale: np.ndarray = None   # the scales the distances were measured in
+    max_abs: np.ndarray = None      # each feature's largest |x| (scale="maxabs" only)
 
     def moments(self):
-        return Moments(self.weight, self.weighted_mean, self.variance)
+        return Moments(self.weight, self.weighted_mean, self.variance, self.max_abs)
 
     def norm_total(self, fit_intercept):
         """Σ s·‖(z, 1)‖² with z = (x − mean)∘inv_scale, from the moments alone: a feature
