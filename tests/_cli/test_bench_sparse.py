@@ -36,9 +36,12 @@ def test_section_measures_every_case_memory_and_quality():
     [memory] = kinds["sparse-memory"]
     assert 0 < memory["peak_bytes"] and memory["x_bytes"] > 0
     [quality] = kinds["sparse-quality"]
-    assert quality["optimal_objective"] > 0
-    for library in ("gdfast", "scikit-learn"):
-        assert quality[library] is None or quality[library]["ratio"] <= 1.01
+    assert quality["optimum"] > 0 and quality["optimum_max_abs"] > 0
+    assert len(quality["contenders"]) == 3
+    for value in quality["contenders"].values():
+        assert value is None or (value["ratio"] <= 1.01 and 0.5 <= value["accuracy"] <= 1)
+    for value in quality["defaults"].values():
+        assert value["seconds"] > 0 and 0 <= value["accuracy"] <= 1
     table = "\n".join(bench_sparse.format_table(results))
     assert "Sparse X 2kx2^12" in table and "adam-lazy" in table and "Memory:" in table
     assert len(lines) == 1 + len(bench_sparse.CASES) + 2        # data, cases, memory, quality

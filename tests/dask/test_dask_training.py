@@ -46,6 +46,7 @@ def assert_same_fit(model, reference):
     {"optimizer": "nesterov", "penalty": "elasticnet", "alpha": 0.01, "max_iter": 10,
      "tol": None, "lr_schedule": "cosine"},
     {"center": False, "fit_intercept": False, "max_iter": 8, "tol": None},
+    {"scale": "maxabs", "max_iter": 6, "tol": None},
 ])
 def test_gradient_strategy_equals_in_memory_full_batch(chunks, params):
     X, y = regression()
@@ -244,6 +245,19 @@ def test_warm_start_and_partial_fit_continue_the_state():
                                   tol=None).fit(X, y)
     np.testing.assert_allclose(streamed.coef_, constant.coef_, atol=TOLERANCE)
     assert streamed.n_iter_ == 6 and len(streamed.loss_curve_) == 6
+
+
+@pytest.mark.usefixtures("client")
+def test_a_stream_scaled_by_largest_values_follows_them():
+    X, y = regression()
+    X_chunked, y_chunked = chunked(X, y, chunks=CHUNKINGS[1])
+    streamed = gd_dask.GDRegressor(lr_schedule="constant", scale="maxabs")
+    for _ in range(3):
+        streamed.partial_fit(X_chunked, y_chunked)
+    constant = gdfast.GDRegressor(batch_size=None, lr_schedule="constant", scale="maxabs",
+                                  max_iter=3, tol=None).fit(X, y)
+    np.testing.assert_allclose(streamed.coef_, constant.coef_, atol=TOLERANCE)
+    np.testing.assert_array_equal(streamed._state.inv_scale, 1 / np.max(np.abs(X), axis=0))
 
 
 @pytest.mark.usefixtures("client")

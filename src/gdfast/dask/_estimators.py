@@ -20,7 +20,7 @@ from gdfast.dask import _chunks, _labels, _statistics
 from gdfast.dask._strategies import EPOCHS, STRATEGIES
 from gdfast.linear_model._base import MAX_ROWS
 from gdfast.linear_model._classifier import _has_probabilities
-from gdfast.linear_model._statistics import (FeatureStatistics, Moments, combined_moments,
+from gdfast.linear_model._statistics import (FeatureStatistics, combined_moments,
                                              statistics_from_moments)
 from gdfast.linear_model._state import TrainingState
 
@@ -270,14 +270,14 @@ class _DaskTraining:
                                                   scale=self._scaled())
         return FeatureStatistics(mean=mean, inv_scale=inv_scale, weight=moments.weight,
                                  weighted_mean=moments.mean, variance=moments.variance,
-                                 shift=np.zeros_like(moments.mean))
+                                 shift=np.zeros_like(moments.mean), max_abs=moments.max_abs)
 
     @staticmethod
     def _call_moments(sums, prepare):
         """The moments of this call's rows under the fit's weights (averaging 1 over them),
         as in memory a stream's chunk counts."""
         moments = sums["moments"]
-        return Moments(moments.weight * prepare.scale, moments.mean, moments.variance)
+        return moments._replace(weight=moments.weight * prepare.scale)
 
     def _follow_chunked_stream(self, state, sums, prepare, optimizer):
         """A stream's next call: the statistics become those of every row so far, and the
