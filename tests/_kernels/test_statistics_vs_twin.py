@@ -179,6 +179,19 @@ def test_csr_moments_match_the_numpy_pass_over_blocks(kernel, dtype, unit):
     np.testing.assert_allclose(variance, weights @ (column - dense_mean) ** 2 / weights.sum(),
                                rtol=1e-10, atol=1e-14)
     assert mean[7] == 0.0 and variance[7] == 0.0
+    # The largest values, in the same pass, and the rows' norms, in one more.
+    weights[3] = 0.0
+    largest = np.zeros(X.shape[1])
+    kernel.csr_moments(data, indices, indptr, weights, X.shape[1], largest)
+    np.testing.assert_array_equal(largest, _sparse.max_abs(X, weights))
+    np.testing.assert_array_equal(largest, np.max(np.abs(column[weights > 0]), axis=0))
+    inv_scale = rng.uniform(0.5, 2.0, X.shape[1])
+    for intercept in (0.0, 1.0):
+        total, most = kernel.csr_row_norm_sums(data, indices, indptr, weights, inv_scale,
+                                               intercept)
+        expected_total, expected_most = _sparse.row_norm_sums(X, weights, intercept, inv_scale)
+        assert total == pytest.approx(expected_total, rel=1e-12)
+        assert most == pytest.approx(expected_most, rel=1e-12)
 
 
 def test_csr_moments_decline_rows_that_repeat_a_column(kernel):
@@ -188,6 +201,7 @@ def test_csr_moments_decline_rows_that_repeat_a_column(kernel):
     indices = np.array([0, 2, 0], dtype=np.int32)
     indptr = np.array([0, 3, 3], dtype=np.intp)
     assert kernel.csr_moments(data, indices, indptr, np.ones(2), 3) is None
+    assert kernel.csr_row_norm_sums(data, indices, indptr, np.ones(2), np.ones(3), 1.0) is None
     indices = np.array([0, 2, 1], dtype=np.int32)
     weight, mean, variance = kernel.csr_moments(data, indices, indptr, np.ones(2), 3)
     assert weight == 2.0

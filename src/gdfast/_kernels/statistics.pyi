@@ -30,12 +30,15 @@ def csr_moments(
     indptr: npt.NDArray[np.intp],
     sample_weight: npt.NDArray[np.float64],
     n_features: int,
+    max_abs: npt.NDArray[np.float64] | None = ...,
 ) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]] | None: ...
 
-def csr_max_abs(
+def csr_row_norm_sums(
     data: npt.NDArray[_Floating],
     indices: npt.NDArray[np.int32],
     indptr: npt.NDArray[np.intp],
     sample_weight: npt.NDArray[np.float64],
-    n_features: int,
-) -> npt.NDArray[np.float64]: ...
+    inv_scale: npt.NDArray[np.float64],
+    intercept_term: float,
+) -> tuple[float, float] | None: ...
+

@@ -219,14 +219,17 @@ cdef Py_ssize_t _checked_rows(Py_ssize_t n_values, const int[::1] indices,
 
 
 def csr_moments(const floating[::1] data, const int[::1] indices, const Py_ssize_t[::1] indptr,
-                const double[::1] sample_weight, Py_ssize_t n_features):
+                const double[::1] sample_weight, Py_ssize_t n_features,
+                double[::1] max_abs=None):
     """(Σ s, mean, variance) of the columns of a CSR matrix (its data, int32 indices and
     intp indptr) under the row weights s, in float64: two passes over the stored values,
     the means, then the squared deviations from them, each column's implicit zeros adding
     (Σ s over the rows that do not store it)·mean². No temporary beyond the three
     n_features vectors it returns or sums into. None if a row repeats a column (whose
     values would have to be summed first): the first pass finds out, the variance vector
-    holding, until the second, the last row (+ 1) that stored each column."""
+    holding, until the second, the last row (+ 1) that stored each column. max_abs (zeros,
+    n_features values): also each column's largest |x| over the rows of positive weight,
+    in the first pass."""
     cdef Py_ssize_t n = _checked_rows(data.shape[0], indices, indptr, sample_weight,
                                       n_features)
     cdef Py_ssize_t r, p, j
@@ -236,7 +239,9 @@ def csr_moments(const floating[::1] data, const int[::1] indices, const Py_ssize
     variance_array = np.zeros(n_features)
     cdef double[::1] mean = mean_array, stored = stored_array, variance = variance_array
     cdef double s, deviation
-    cdef bint repeats = False
+    cdef bint repeats = False, largest = max_abs is not None
+    if largest and max_abs.shape[0] != n_features:
+        raise ValueError("max_abs needs one value per column.")
     with nogil:
         for r in range(n):
             s = sample_weight[r]
@@ -246,6 +251,8 @@ def csr_moments(const floating[::1] data, const int[::1] indices, const Py_ssize
                 variance[indices[p]] = <double>(r + 1)
                 stored[indices[p]] += s
                 mean[indices[p]] += data[p] * s
+                if largest and s > 0 and fabs(data[p]) > max_abs[indices[p]]:
+                    max_abs[indices[p]] = fabs(data[p])
     if repeats:
         return None
     with nogil:
@@ -263,24 +270,32 @@ def csr_moments(const floating[::1] data, const int[::1] indices, const Py_ssize
     return weight, mean_array, variance_array
 
 
-def csr_max_abs(const floating[::1] data, const int[::1] indices, const Py_ssize_t[::1] indptr,
-                const double[::1] sample_weight, Py_ssize_t n_features):
-    """The largest |x| of each column of a CSR matrix (its data, int32 indices and intp
-    indptr) over the rows of positive weight, in float64, 0 for a column without one: one
-    pass over the stored values. A row must not repeat a column (the column's value would
-    be the repeats' sum): the caller hands such matrices to NumPy."""
+
+def csr_row_norm_sums(const floating[::1] data, const int[::1] indices,
+                      const Py_ssize_t[::1] indptr, const double[::1] sample_weight,
+                      const double[::1] inv_scale, double intercept_term):
+    """(Σ s·q, max s·q) over the rows of a CSR matrix of q = ‖x∘inv_scale‖² + intercept_term,
+    one pass over the stored values; None if a row repeats a column (the column's value
+    would be the repeats' sum): found with a stamp per column, the last row that stored it."""
+    cdef Py_ssize_t n_features = inv_scale.shape[0]
     cdef Py_ssize_t n = _checked_rows(data.shape[0], indices, indptr, sample_weight,
                                       n_features)
     cdef Py_ssize_t r, p
-    largest_array = np.zeros(n_features)
-    cdef double[::1] largest = largest_array
-    cdef double magnitude
+    stamps_array = np.zeros(n_features, dtype=np.intp)
+    cdef Py_ssize_t[::1] stamps = stamps_array
+    cdef double total = 0.0, largest = 0.0, q, value
+    cdef bint repeats = False
     with nogil:
         for r in range(n):
-            if not sample_weight[r] > 0:
-                continue
+            q = 0.0
             for p in range(indptr[r], indptr[r + 1]):
-                magnitude = fabs(data[p])
-                if magnitude > largest[indices[p]]:
-                    largest[indices[p]] = magnitude
-    return largest_array
+                if stamps[indices[p]] == r + 1:
+                    repeats = True
+                stamps[indices[p]] = r + 1
+                value = data[p] * inv_scale[indices[p]]
+                q += value * value
+            q = sample_weight[r] * (q + intercept_term)
+            total += q
+            if q > largest:
+                largest = q
+    return None if repeats else (total, largest)

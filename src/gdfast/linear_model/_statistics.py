@@ -164,13 +164,13 @@ def _estimated_inverse_scale(sample):
 def _describe_sparse(X, sample_weight, *, center, scale):
     """describe_features for a CSR X: the moments in one O(nnz) pass over its stored values
     (no row distances: the largest row norm is found by reading the rows again)."""
-    weight, mean, variance = _sparse_moments(X, sample_weight)
+    weight, mean, variance, largest = _sparse_moments(X, sample_weight,
+                                                      max_abs=scale == "maxabs")
     if not (np.isfinite(weight) and np.all(np.isfinite(mean)) and np.all(np.isfinite(variance))):
         if not np.isfinite(weight):
             raise ValueError("sample_weight sums to infinity: give smaller weights.")
         raise ValueError("X's values are too large to sum in float64: scale X down before "
                          "fitting (e.g. with MaxAbsScaler).")
-    largest = _sparse_max_abs(X, sample_weight) if scale == "maxabs" else None
     model_mean, inv_scale = statistics_from_moments(Moments(weight, mean, variance, largest),
                                                     X.dtype, center=center, scale=scale)
     return FeatureStatistics(mean=model_mean, inv_scale=inv_scale, weight=weight,
@@ -178,29 +178,21 @@ def _describe_sparse(X, sample_weight, *, center, scale):
                              max_abs=largest)
 
 
-def _sparse_max_abs(X, sample_weight):
-    """The largest |x| of each column of a CSR X over its rows of positive weight: compiled
-    for a matrix in canonical form (no repeated column in a row), NumPy otherwise."""
-    X = _sparse.matrix_of(X)
-    if not X.has_canonical_format:
-        return _sparse.max_abs(X, sample_weight)
-    data, indices, indptr = _sparse.kernel_arrays(X)
-    return _kernel.csr_max_abs(data, indices, indptr,
-                               np.ascontiguousarray(sample_weight, dtype=np.float64),
-                               X.shape[1])
-
-
-def _sparse_moments(X, sample_weight):
-    """(Σ s, mean, variance) of a CSR X's columns: compiled, in place over X's arrays; for
-    an X whose rows repeat a column, NumPy over a copy of a block of rows at a time, the
-    repeats summed first. Raises if a stored value is not finite."""
+def _sparse_moments(X, sample_weight, *, max_abs=False):
+    """(Σ s, mean, variance, largest |x| or None) of a CSR X's columns, the last only with
+    max_abs: compiled, in place over X's arrays; for an X whose rows repeat a column, NumPy
+    over a copy of a block of rows at a time, the repeats summed first. Raises if a stored
+    value is not finite."""
     X = _sparse.matrix_of(X)
     _sparse.check_finite(X)
     data, indices, indptr = _sparse.kernel_arrays(X)
-    moments = _kernel.csr_moments(data, indices, indptr,
-                                  np.ascontiguousarray(sample_weight, dtype=np.float64),
-                                  X.shape[1])
-    return _sparse.weighted_moments(X, sample_weight) if moments is None else moments
+    weights = np.ascontiguousarray(sample_weight, dtype=np.float64)
+    largest = np.zeros(X.shape[1]) if max_abs else None
+    moments = _kernel.csr_moments(data, indices, indptr, weights, X.shape[1], largest)
+    if moments is None:
+        moments = _sparse.weighted_moments(X, weights)
+        largest = _sparse.max_abs(X, weights) if max_abs else None
+    return (*moments, largest)
 
 
 def _inverse_scale(mean, variance, weight):
@@ -219,7 +211,13 @@ def row_norm_sums(X, sample_weight, mean, inv_scale, fit_intercept, rows=None):
     z = (x − mean)∘inv_scale, the 1 only with an intercept: one read of X. For a CSR X the
     mean is zero (sparse X is never centred) and every row is read."""
     if _sparse.is_sparse(X):
-        return _sparse.row_norm_sums(X, sample_weight, fit_intercept, inv_scale)
+        X = _sparse.matrix_of(X)
+        sums = _kernel.csr_row_norm_sums(
+            *_sparse.kernel_arrays(X), np.ascontiguousarray(sample_weight, dtype=np.float64),
+            np.ascontiguousarray(inv_scale, dtype=np.float64), float(fit_intercept))
+        # A row repeating a column: NumPy sums the repeats first.
+        return (_sparse.row_norm_sums(X, sample_weight, fit_intercept, inv_scale)
+                if sums is None else sums)
     return _kernel.row_norm_sums(X, sample_weight, np.asarray(mean, dtype=np.float64),
                                  np.asarray(inv_scale, dtype=np.float64),
                                  float(fit_intercept),
