@@ -27,6 +27,8 @@ from libc.stdint cimport uint64_t
 
 from gdfast._kernels.config cimport *
 from gdfast._kernels.losses cimport (loss_and_derivative, sample_loss, gd_log_loss_rows,
+                                     gd_log_loss_rows_unit, gd_take_log_loss_sum,
+                                     GD_LOG_PRODUCT_ROWS,
                                      gd_exp_nonpositive, gd_exp_nonpositive_scalar,
                                      gd_log1p_unit)
 from gdfast._kernels.step cimport (step_learning_rate, LinearLayout, RunList, decayed_runs,
@@ -123,6 +125,11 @@ cdef double accumulate_batch(
     cdef double y4[4]
     cdef double loss4[4]
     cdef double dloss4[4]
+    # Unit-weight log loss: the four lanes' products of 1 + exp(-|p|) and the rest of their
+    # losses (gd_log_loss_rows_unit).
+    cdef double product4[4]
+    cdef double rest4[4]
+    cdef Py_ssize_t groups_in_product = 0
     cdef floating* g
     cdef double weight, loss_sum = 0.0, offset, dscore
     cdef floating a
@@ -139,6 +146,9 @@ cdef double accumulate_batch(
                                    theta[weights_start(k, n_features) + n_features],
                                    n_features)
     offset = offsets[0]
+    for r in range(4):
+        product4[r] = 1.0
+        rest4[r] = 0.0
     if n_outputs == 1:
         # One output: the model is single-output (check_model_shapes), whose sample_loss is
         # loss_and_derivative, called here directly.
@@ -163,7 +173,20 @@ cdef double accumulate_batch(
                                         n_features, y, sample_weight, rows[i + r + distance],
                                         not unit_weights, row_tail)
             dot4(xs[0], xs[1], xs[2], xs[3], theta, n_features, dots)
-            if loss == LOG_LOSS:
+            if loss == LOG_LOSS and unit_weights:
+                # The four rows' exponentials in one vectorised pass, their logarithms
+                # gathered in a product taken once every GD_LOG_PRODUCT_ROWS groups.
+                for r in range(4):
+                    p4[r] = dots[r] + offset
+                    y4[r] = y[rows[i + r]]
+                gd_log_loss_rows_unit(p4, y4, dloss4, product4, rest4, 4)
+                for r in range(4):
+                    a4[r] = <floating>(dloss4[r] * scale)
+                groups_in_product += 1
+                if groups_in_product == GD_LOG_PRODUCT_ROWS:
+                    loss_sum += gd_take_log_loss_sum(product4, rest4)
+                    groups_in_product = 0
+            elif loss == LOG_LOSS:
                 # The four rows' exponentials and logarithms in one vectorised pass, each
                 # row's result the same as sample_loss's.
                 for r in range(4):
@@ -193,6 +216,8 @@ cdef double accumulate_batch(
             elif i == 0:
                 grad[n_features] = 0
             i += 4
+        if loss == LOG_LOSS and unit_weights:
+            loss_sum += gd_take_log_loss_sum(product4, rest4)
     while i < n_rows:
         if i + distance < n_rows_ahead:
             prefetch_sample(dense_row(source, rows[i + distance], theta), n_features, y,
