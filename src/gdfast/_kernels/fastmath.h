@@ -194,4 +194,18 @@ static inline double gd_take_log_loss_sum(double* product, double* rest)
     return sum;
 }
 
+/* gd_log_loss for one row of weight 1 whose loss is only summed (the per-sample path): the
+ * same dloss, bit for bit, and the loss split as gd_log_loss_rows_unit splits it, u
+ * multiplied into *product and the rest returned; no log1p, whose polynomial and two
+ * divisions took the core's time from the chain of updates. */
+static inline double gd_log_loss_unit(double p, double y, double* dloss, double* product)
+{
+    double e = gd_exp_nonpositive_scalar(-fabs(p));
+    uint64_t positive = gd_mask(p >= 0);
+    double u = 1.0 + e;
+    *dloss = gd_select(positive, 1.0, e) / u - y;
+    *product *= u;
+    return (gd_select(positive, p, 0.0) - y * p) + (e - (u - 1.0)) / u;
+}
+
 #endif

@@ -22,13 +22,13 @@ import numpy as np
 
 from cython cimport floating
 from cython.parallel cimport parallel
-from libc.math cimport isfinite, pow
+from libc.math cimport isfinite, log, pow
 from libc.stdint cimport uint64_t
 
 from gdfast._kernels.config cimport *
 from gdfast._kernels.losses cimport (loss_and_derivative, sample_loss, gd_log_loss_rows,
                                      gd_log_loss_rows_unit, gd_take_log_loss_sum,
-                                     GD_LOG_PRODUCT_ROWS,
+                                     GD_LOG_PRODUCT_ROWS, gd_log_loss_unit,
                                      gd_exp_nonpositive, gd_exp_nonpositive_scalar,
                                      gd_log1p_unit)
 from gdfast._kernels.step cimport (step_learning_rate, LinearLayout, RunList, decayed_runs,
@@ -403,18 +403,23 @@ cdef double accumulate_batch_in_threads(
 cdef inline double sgd_on_one_row(
     RowMap features, const floating* x, double target, double weight, floating* theta,
     Py_ssize_t n_features, int loss, double epsilon, bint fit_intercept, bint unit_weights,
-    floating step,
+    floating step, double* log_product,
 ) noexcept nogil:
     """Plain SGD on one row x in a single pass, θ -= lr·(a·z) (step = lr): the stochastic
     mode's common case, where materialising the gradient first would read and write it
     twice more. Same arithmetic, in the same order, as accumulate_batch followed by
     sgd_step; return the row's weighted loss. With unit weights (weight 1) the products
     by the weight, exact, are left out: each would add a multiplication's latency to the
-    chain from one update to the next."""
-    cdef double dloss
+    chain from one update to the next; and the log loss multiplies its 1 + exp(-|p|) into
+    log_product instead of taking its logarithm (gd_log_loss_unit), returning the rest of
+    the loss: the caller adds log(log_product) to the sum every GD_LOG_PRODUCT_ROWS rows."""
+    cdef double dloss, loss_value
     cdef double p = mapped_dot(features, x, theta, n_features) + theta[n_features]
-    cdef double loss_value = loss_and_derivative(loss, p, target, epsilon, &dloss)
     cdef floating a
+    if loss == LOG_LOSS and unit_weights:
+        loss_value = gd_log_loss_unit(p, target, &dloss, log_product)
+    else:
+        loss_value = loss_and_derivative(loss, p, target, epsilon, &dloss)
     if unit_weights:
         a = <floating>dloss
     else:
@@ -465,7 +470,7 @@ cdef int sgd_rows(
     cdef bint row_tail = tail_line_needed(rows.values, row_bytes, row_bytes)
     cdef long long update = t[0]
     cdef double rate = step_learning_rate(cfg, update + 1) if run.constant_rate else lr[0]
-    cdef double total = loss_sum[0], row_loss, weight
+    cdef double total = loss_sum[0], row_loss, weight, log_product = 1.0
     cdef int status = OK
     for i in range(n_samples):
         if i + distance < n_samples:
@@ -479,11 +484,14 @@ cdef int sgd_rows(
         weight = 1.0 if run.unit_weights else sample_weight[row]
         row_loss = sgd_on_one_row(row_features, dense_row(rows, row, theta), y[row], weight,
                                   theta, n_features, run.loss, run.epsilon, run.fit_intercept,
-                                  run.unit_weights, <floating>rate)
+                                  run.unit_weights, <floating>rate, &log_product)
         if not isfinite(row_loss):
             status = NONFINITE
             break
         total += row_loss
+        if (i + 1) % GD_LOG_PRODUCT_ROWS == 0:
+            total += log(log_product)
+            log_product = 1.0
         if i + 1 >= next_check:
             if signal_handler_raised():
                 status = INTERRUPTED
@@ -491,7 +499,7 @@ cdef int sgd_rows(
             next_check = i + 1 + check_rows
     t[0] = update
     lr[0] = rate
-    loss_sum[0] = total
+    loss_sum[0] = total + log(log_product)
     return status
 
 
@@ -511,7 +519,7 @@ cdef int averaged_sgd_rows(
     cdef bint row_tail = tail_line_needed(rows.values, row_bytes, row_bytes)
     cdef long long update = t[0]
     cdef double rate = step_learning_rate(cfg, update + 1) if run.constant_rate else lr[0]
-    cdef double total = loss_sum[0], row_loss, weight
+    cdef double total = loss_sum[0], row_loss, weight, log_product = 1.0
     cdef int status = OK
     for i in range(n_samples):
         if i + distance < n_samples:
@@ -525,13 +533,16 @@ cdef int averaged_sgd_rows(
         weight = 1.0 if run.unit_weights else sample_weight[row]
         row_loss = sgd_on_one_row(row_features, dense_row(rows, row, theta), y[row], weight,
                                   theta, n_features, run.loss, run.epsilon, run.fit_intercept,
-                                  run.unit_weights, <floating>rate)
+                                  run.unit_weights, <floating>rate, &log_product)
         if update > average_start:
             update_average(average, theta, n_params, update - average_start)
         if not isfinite(row_loss):
             status = NONFINITE
             break
         total += row_loss
+        if (i + 1) % GD_LOG_PRODUCT_ROWS == 0:
+            total += log(log_product)
+            log_product = 1.0
         if i + 1 >= next_check:
             if signal_handler_raised():
                 status = INTERRUPTED
@@ -539,7 +550,7 @@ cdef int averaged_sgd_rows(
             next_check = i + 1 + check_rows
     t[0] = update
     lr[0] = rate
-    loss_sum[0] = total
+    loss_sum[0] = total + log(log_product)
     return status
 
 

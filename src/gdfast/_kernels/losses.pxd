@@ -22,6 +22,7 @@ cdef extern from "fastmath.h":
     void gd_log_loss_rows_unit(const double* p, const double* y, double* dloss,
                                double* product, double* rest, int n) noexcept nogil
     double gd_take_log_loss_sum(double* product, double* rest) noexcept nogil
+    double gd_log_loss_unit(double p, double y, double* dloss, double* product) noexcept nogil
 
 
 cdef inline double loss_and_derivative(int loss, double p, double y, double epsilon,
