@@ -1113,6 +1113,25 @@ def cpu_supports_avx2_fma():
     return bool(gd_cpu_has_avx2_fma())
 
 
+def logistic_chain(const double[::1] scores, double coupling):
+    """Σ a_i over the chain a_i = sigmoid(scores[i] + coupling·a_(i-1)), a_(-1) = 0, each
+    sigmoid computed as the per-sample log loss computes its derivative (an exp and a
+    division, gd_log_loss_unit), each waiting on the last.
+
+    What the per-sample log loss adds to the chain from one update to the next, timed alone:
+    `python -m gdfast bench` reports it beside per-sample squared error, whose chain it
+    lengthens. Not used in training."""
+    cdef Py_ssize_t i
+    cdef double a = 0.0, total = 0.0, product = 1.0
+    with nogil:
+        for i in range(scores.shape[0]):
+            gd_log_loss_unit(scores[i] + coupling * a, 0.0, &a, &product)
+            total += a
+            if (i + 1) % GD_LOG_PRODUCT_ROWS == 0:
+                product = 1.0
+    return total
+
+
 def read_rows_in_order(const floating[:, ::1] X, const Py_ssize_t[::1] order,
                        const floating[::1] w, const floating[::1] y=None):
     """Σ X[order[i]]·w over every i (plus y[order[i]] when y is given), on one core,
