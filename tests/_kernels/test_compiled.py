@@ -1,5 +1,6 @@
 """gdfast must run its compiled kernel; there is no silent pure-Python fallback."""
 import importlib.machinery
+import math
 import os
 import pathlib
 import platform
@@ -124,3 +125,16 @@ def test_read_rows_in_order_is_the_sum_of_the_rows_dot_w(module, dtype):
         module.read_rows_in_order(X, np.array([500], dtype=np.intp), w)
     with pytest.raises(ValueError, match="values for 37 features"):
         module.read_rows_in_order(X, order, w[:5])
+
+
+@pytest.mark.parametrize("module", _engine.available_kernels(), ids=lambda m: m.__name__)
+def test_logistic_chain_feeds_each_sigmoid_the_last_one(module):
+    # The benchmark's log-loss chain bound must really make each row wait on the last.
+    scores = np.random.default_rng(4).normal(0.0, 20.0, 1_000)
+    a, expected = 0.0, 0.0
+    for score in scores:
+        a = 1.0 / (1.0 + math.exp(-(score + 0.5 * a)))
+        expected += a
+    assert module.logistic_chain(scores, 0.5) == pytest.approx(expected, rel=1e-13)
+    assert module.logistic_chain(scores, 0.5) != pytest.approx(
+        module.logistic_chain(scores, 0.0), rel=1e-6)

@@ -325,3 +325,27 @@ def test_unit_weights_flag_equals_reading_ones(dtype, optimizer, mode):
     np.testing.assert_allclose(unit[1], read[1], rtol=1e-14)
     np.testing.assert_array_equal(unit_reference[0], reference[0])
     assert relative_error(unit[0], reference[0]) < TOLERANCE[dtype]
+
+
+@pytest.mark.parametrize("mode", ["mini-batch", "full"])
+def test_unit_weight_log_loss_sums_many_rows_as_the_twin(mode):
+    """With unit weights a batch's log loss takes the logarithm of a product of many rows'
+    1 + exp(-|p|) (fastmath.h, gd_log_loss_rows_unit), not one per row: over 2,100 rows, many
+    of their scores far into the saturated tails, the loss sums and the coefficients agree with
+    the twin's and with the path that reads the weights, to the float64 tolerance."""
+    X, y, _ = problem("log_loss", np.float64, n_samples=2_100, n_features=5, seed=3)
+    X *= np.random.default_rng(4).choice([0.01, 1.0, 10.0, 50.0], size=(X.shape[0], 1))
+    n = X.shape[0]
+    config = {"loss": "log_loss", "optimizer": "sgd", "batch_size": BATCH_MODES[mode] or n,
+              "shuffle": True, "learning_rate": 0.01}
+    orders = [np.random.default_rng(seed).permutation(n).astype(np.intp) for seed in range(3)]
+    read, reference = run_both(X, y, np.ones(n), config, orders, rng_state=7)
+    unit, unit_reference = run_both(X, y, np.full(n, np.nan), dict(config, unit_weights=True),
+                                    orders, rng_state=7)
+    for got in (unit, read):
+        assert relative_error(got[0], reference[0]) < TOLERANCE[np.float64]
+        assert relative_error(got[1], reference[1]) < TOLERANCE[np.float64]
+    np.testing.assert_allclose(unit[1], read[1], rtol=1e-13)
+    np.testing.assert_allclose(unit[0], read[0], rtol=1e-12)
+    np.testing.assert_array_equal(unit_reference[1], reference[1])
+    assert np.all(np.asarray(unit[1]) > 0)

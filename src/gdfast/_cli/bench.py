@@ -226,6 +226,16 @@ def shuffled_read_seconds(X, y=None, seed=0, **timing):
     return seconds
 
 
+def log_loss_chain_seconds(n_samples, seed=0):
+    """Best time of a chain of n_samples sigmoids computed as the per-sample log loss
+    computes its derivative (an exp and a division), each one's argument waiting on the last
+    one's result: what the log loss adds to the chain from one per-sample update to the
+    next, so at least the time per-sample log loss takes beyond squared error's."""
+    scores = np.random.default_rng(seed).standard_normal(n_samples)
+    seconds, _ = min_seconds(lambda: _engine.kernel.logistic_chain(scores, 1e-3))
+    return seconds
+
+
 def epoch_config(case, n_samples):
     """The kernel configuration of one epoch of `case`."""
     return dict(HYPER, loss=case.loss, multiclass=case.multiclass, optimizer=case.optimizer,
@@ -478,6 +488,8 @@ def run(sizes=("small", "large"), only=(), progress=None):
         y64 = data.arrays("float64", "squared_error")[1]
         floors[shape]["shuffled_read_seconds"] = shuffled_read_seconds(data.X)
         floors[shape]["shuffled_read_targets_seconds"] = shuffled_read_seconds(data.X, y64)
+        if any(c.shape == shape and c.loss == "log_loss" for c in selected):
+            floors[shape]["log_loss_chain_seconds"] = log_loss_chain_seconds(data.X.shape[0])
         float64_seconds, reference_seconds = {}, {}
         # The shuffled reads drift as the floor does: sampled again after each shuffled case.
         reads = read_samples[shape] = {
@@ -666,6 +678,10 @@ def format_table(results, machine=None):
                      f"{floor['shuffled_read_targets_seconds']:.3e} s = "
                      f"{floor['shuffled_read_targets_x_floor']:.1f}x floor (what a shuffled "
                      "epoch reads: the least a per-sample or mini-batch epoch can cost)")
+        if "log_loss_chain_seconds" in floor:
+            lines.append(f"  a chain of {floor['n_samples']:,} sigmoids (an exp and a division "
+                         f"each), each waiting on the last: {floor['log_loss_chain_seconds']:.3e} "
+                         "s (what per-sample log loss adds to squared error's chain of updates)")
         for r in epochs:
             if r["shape"] == floor["shape"] and "sklearn_seconds" in r:
                 lines.append(f"  scikit-learn SGD, per-sample {r['loss']}: "
@@ -697,6 +713,7 @@ def format_table(results, machine=None):
                   "gdfast is (scikit-learn: SGDRegressor or",
                   "SGDClassifier(log_loss), fit with max_iter=1 and the same constant step). "
                   "f32/f64: float32 s/epoch ÷ float64 s/epoch."]
+        lines += _log_loss_lines(floors, epochs)
     lines += bench_network.format_table(results)
     lines += bench_sparse.format_table(results)
     setups = [r for r in results if r["kind"] == "setup"]
@@ -728,6 +745,32 @@ def format_table(results, machine=None):
                   f"on --quick's 64 MB X, {MEMORY_LIMIT * MEMORY_X_BYTES['small'] / 2**20:.0f} MiB "
                   f"already make {100 * MEMORY_LIMIT:g}%."]
     return "\n".join(lines)
+
+
+def _log_loss_lines(floors, epochs):
+    """Per shape, path and thread count, log loss's s/epoch ÷ squared error's (plain SGD,
+    float64), or with several classes the softmax's ÷ one-vs-rest hinge's; on the
+    per-sample path with one output, also squared error's epoch plus the chain of sigmoids
+    alone, ÷ squared error's epoch: each row waits on the previous row's update and on its
+    own sigmoid, though with rows out of cache part of that wait hides behind their reads."""
+    seconds = {(r["shape"], r["path"], r["n_threads"], r["classes"], r["loss"]): r["seconds"]
+               for r in epochs if r["optimizer"] == "sgd" and r["dtype"] == "float64"}
+    lines = []
+    for floor in floors:
+        for (shape, path, threads, classes, loss), log_seconds in seconds.items():
+            baseline = "squared_error" if classes == 1 else "hinge"
+            other = seconds.get((shape, path, threads, classes, baseline))
+            if shape != floor["shape"] or loss != "log_loss" or other is None:
+                continue
+            names = ("log loss ÷ squared error" if classes == 1
+                     else f"softmax-{classes} ÷ hinge-ovr-{classes}")
+            line = f"{names}, {shape} {path} t{threads}: {log_seconds / other:.2f}"
+            if path == "per-sample" and classes == 1 and "log_loss_chain_seconds" in floor:
+                line += (f" (squared error's epoch plus the chain of sigmoids alone: "
+                         f"{(other + floor['log_loss_chain_seconds']) / other:.2f}; each row "
+                         "waits on both, in part behind the reads of the rows)")
+            lines.append(line)
+    return [""] + lines if lines else []
 
 
 def write_json(results, path, machine=None):

@@ -76,6 +76,10 @@ def optimizer_steps(
 def _split_batches_on_one_thread(seconds: float) -> None:
     """For tests: split batches run their chunks on one thread for the next `seconds`."""
 
+def logistic_chain(scores: npt.NDArray[np.float64], coupling: float) -> float:
+    """Σ a_i, a_i = sigmoid(scores[i] + coupling·a_(i-1)), each waiting on the last (the
+    per-sample log loss's exp and division, timed alone as a benchmark bound)."""
+
 def read_rows_in_order(
     X: npt.NDArray[_Floating], order: npt.NDArray[np.intp], w: npt.NDArray[_Floating],
     y: npt.NDArray[_Floating] | None = None,

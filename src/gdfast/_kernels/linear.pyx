@@ -22,11 +22,13 @@ import numpy as np
 
 from cython cimport floating
 from cython.parallel cimport parallel
-from libc.math cimport isfinite, pow
+from libc.math cimport isfinite, log, pow
 from libc.stdint cimport uint64_t
 
 from gdfast._kernels.config cimport *
 from gdfast._kernels.losses cimport (loss_and_derivative, sample_loss, gd_log_loss_rows,
+                                     gd_log_loss_rows_unit, gd_take_log_loss_sum,
+                                     GD_LOG_PRODUCT_ROWS, gd_log_loss_unit,
                                      gd_exp_nonpositive, gd_exp_nonpositive_scalar,
                                      gd_log1p_unit)
 from gdfast._kernels.step cimport (step_learning_rate, LinearLayout, RunList, decayed_runs,
@@ -123,6 +125,11 @@ cdef double accumulate_batch(
     cdef double y4[4]
     cdef double loss4[4]
     cdef double dloss4[4]
+    # Unit-weight log loss: the four lanes' products of 1 + exp(-|p|) and the rest of their
+    # losses (gd_log_loss_rows_unit).
+    cdef double product4[4]
+    cdef double rest4[4]
+    cdef Py_ssize_t groups_in_product = 0
     cdef floating* g
     cdef double weight, loss_sum = 0.0, offset, dscore
     cdef floating a
@@ -139,6 +146,9 @@ cdef double accumulate_batch(
                                    theta[weights_start(k, n_features) + n_features],
                                    n_features)
     offset = offsets[0]
+    for r in range(4):
+        product4[r] = 1.0
+        rest4[r] = 0.0
     if n_outputs == 1:
         # One output: the model is single-output (check_model_shapes), whose sample_loss is
         # loss_and_derivative, called here directly.
@@ -163,7 +173,20 @@ cdef double accumulate_batch(
                                         n_features, y, sample_weight, rows[i + r + distance],
                                         not unit_weights, row_tail)
             dot4(xs[0], xs[1], xs[2], xs[3], theta, n_features, dots)
-            if loss == LOG_LOSS:
+            if loss == LOG_LOSS and unit_weights:
+                # The four rows' exponentials in one vectorised pass, their logarithms
+                # gathered in a product taken once every GD_LOG_PRODUCT_ROWS groups.
+                for r in range(4):
+                    p4[r] = dots[r] + offset
+                    y4[r] = y[rows[i + r]]
+                gd_log_loss_rows_unit(p4, y4, dloss4, product4, rest4, 4)
+                for r in range(4):
+                    a4[r] = <floating>(dloss4[r] * scale)
+                groups_in_product += 1
+                if groups_in_product == GD_LOG_PRODUCT_ROWS:
+                    loss_sum += gd_take_log_loss_sum(product4, rest4)
+                    groups_in_product = 0
+            elif loss == LOG_LOSS:
                 # The four rows' exponentials and logarithms in one vectorised pass, each
                 # row's result the same as sample_loss's.
                 for r in range(4):
@@ -193,6 +216,8 @@ cdef double accumulate_batch(
             elif i == 0:
                 grad[n_features] = 0
             i += 4
+        if loss == LOG_LOSS and unit_weights:
+            loss_sum += gd_take_log_loss_sum(product4, rest4)
     while i < n_rows:
         if i + distance < n_rows_ahead:
             prefetch_sample(dense_row(source, rows[i + distance], theta), n_features, y,
@@ -378,18 +403,23 @@ cdef double accumulate_batch_in_threads(
 cdef inline double sgd_on_one_row(
     RowMap features, const floating* x, double target, double weight, floating* theta,
     Py_ssize_t n_features, int loss, double epsilon, bint fit_intercept, bint unit_weights,
-    floating step,
+    floating step, double* log_product,
 ) noexcept nogil:
     """Plain SGD on one row x in a single pass, θ -= lr·(a·z) (step = lr): the stochastic
     mode's common case, where materialising the gradient first would read and write it
     twice more. Same arithmetic, in the same order, as accumulate_batch followed by
     sgd_step; return the row's weighted loss. With unit weights (weight 1) the products
     by the weight, exact, are left out: each would add a multiplication's latency to the
-    chain from one update to the next."""
-    cdef double dloss
+    chain from one update to the next; and the log loss multiplies its 1 + exp(-|p|) into
+    log_product instead of taking its logarithm (gd_log_loss_unit), returning the rest of
+    the loss: the caller adds log(log_product) to the sum every GD_LOG_PRODUCT_ROWS rows."""
+    cdef double dloss, loss_value
     cdef double p = mapped_dot(features, x, theta, n_features) + theta[n_features]
-    cdef double loss_value = loss_and_derivative(loss, p, target, epsilon, &dloss)
     cdef floating a
+    if loss == LOG_LOSS and unit_weights:
+        loss_value = gd_log_loss_unit(p, target, &dloss, log_product)
+    else:
+        loss_value = loss_and_derivative(loss, p, target, epsilon, &dloss)
     if unit_weights:
         a = <floating>dloss
     else:
@@ -440,7 +470,7 @@ cdef int sgd_rows(
     cdef bint row_tail = tail_line_needed(rows.values, row_bytes, row_bytes)
     cdef long long update = t[0]
     cdef double rate = step_learning_rate(cfg, update + 1) if run.constant_rate else lr[0]
-    cdef double total = loss_sum[0], row_loss, weight
+    cdef double total = loss_sum[0], row_loss, weight, log_product = 1.0
     cdef int status = OK
     for i in range(n_samples):
         if i + distance < n_samples:
@@ -454,11 +484,14 @@ cdef int sgd_rows(
         weight = 1.0 if run.unit_weights else sample_weight[row]
         row_loss = sgd_on_one_row(row_features, dense_row(rows, row, theta), y[row], weight,
                                   theta, n_features, run.loss, run.epsilon, run.fit_intercept,
-                                  run.unit_weights, <floating>rate)
+                                  run.unit_weights, <floating>rate, &log_product)
         if not isfinite(row_loss):
             status = NONFINITE
             break
         total += row_loss
+        if (i + 1) % GD_LOG_PRODUCT_ROWS == 0:
+            total += log(log_product)
+            log_product = 1.0
         if i + 1 >= next_check:
             if signal_handler_raised():
                 status = INTERRUPTED
@@ -466,7 +499,7 @@ cdef int sgd_rows(
             next_check = i + 1 + check_rows
     t[0] = update
     lr[0] = rate
-    loss_sum[0] = total
+    loss_sum[0] = total + log(log_product)
     return status
 
 
@@ -486,7 +519,7 @@ cdef int averaged_sgd_rows(
     cdef bint row_tail = tail_line_needed(rows.values, row_bytes, row_bytes)
     cdef long long update = t[0]
     cdef double rate = step_learning_rate(cfg, update + 1) if run.constant_rate else lr[0]
-    cdef double total = loss_sum[0], row_loss, weight
+    cdef double total = loss_sum[0], row_loss, weight, log_product = 1.0
     cdef int status = OK
     for i in range(n_samples):
         if i + distance < n_samples:
@@ -500,13 +533,16 @@ cdef int averaged_sgd_rows(
         weight = 1.0 if run.unit_weights else sample_weight[row]
         row_loss = sgd_on_one_row(row_features, dense_row(rows, row, theta), y[row], weight,
                                   theta, n_features, run.loss, run.epsilon, run.fit_intercept,
-                                  run.unit_weights, <floating>rate)
+                                  run.unit_weights, <floating>rate, &log_product)
         if update > average_start:
             update_average(average, theta, n_params, update - average_start)
         if not isfinite(row_loss):
             status = NONFINITE
             break
         total += row_loss
+        if (i + 1) % GD_LOG_PRODUCT_ROWS == 0:
+            total += log(log_product)
+            log_product = 1.0
         if i + 1 >= next_check:
             if signal_handler_raised():
                 status = INTERRUPTED
@@ -514,7 +550,7 @@ cdef int averaged_sgd_rows(
             next_check = i + 1 + check_rows
     t[0] = update
     lr[0] = rate
-    loss_sum[0] = total
+    loss_sum[0] = total + log(log_product)
     return status
 
 
@@ -1075,6 +1111,25 @@ def _log1p_unit(const double[::1] e):
 def cpu_supports_avx2_fma():
     """Whether this CPU can run the AVX2+FMA build of the kernel (gdfast._kernel_avx2)."""
     return bool(gd_cpu_has_avx2_fma())
+
+
+def logistic_chain(const double[::1] scores, double coupling):
+    """Σ a_i over the chain a_i = sigmoid(scores[i] + coupling·a_(i-1)), a_(-1) = 0, each
+    sigmoid computed as the per-sample log loss computes its derivative (an exp and a
+    division, gd_log_loss_unit), each waiting on the last.
+
+    What the per-sample log loss adds to the chain from one update to the next, timed alone:
+    `python -m gdfast bench` reports it beside per-sample squared error, whose chain it
+    lengthens. Not used in training."""
+    cdef Py_ssize_t i
+    cdef double a = 0.0, total = 0.0, product = 1.0
+    with nogil:
+        for i in range(scores.shape[0]):
+            gd_log_loss_unit(scores[i] + coupling * a, 0.0, &a, &product)
+            total += a
+            if (i + 1) % GD_LOG_PRODUCT_ROWS == 0:
+                product = 1.0
+    return total
 
 
 def read_rows_in_order(const floating[:, ::1] X, const Py_ssize_t[::1] order,

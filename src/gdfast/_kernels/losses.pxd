@@ -16,6 +16,13 @@ cdef extern from "fastmath.h":
     double gd_log_loss(double p, double y, double* dloss) noexcept nogil
     void gd_log_loss_rows(const double* p, const double* y, double* loss, double* dloss,
                           int n) noexcept nogil
+    # The same for rows of weight 1 whose losses are summed, the logarithm taken once for
+    # GD_LOG_PRODUCT_ROWS rows (gd_take_log_loss_sum).
+    int GD_LOG_PRODUCT_ROWS
+    void gd_log_loss_rows_unit(const double* p, const double* y, double* dloss,
+                               double* product, double* rest, int n) noexcept nogil
+    double gd_take_log_loss_sum(double* product, double* rest) noexcept nogil
+    double gd_log_loss_unit(double p, double y, double* dloss, double* product) noexcept nogil
 
 
 cdef inline double loss_and_derivative(int loss, double p, double y, double epsilon,
