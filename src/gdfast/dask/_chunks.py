@@ -2,7 +2,7 @@
 chunk's task does to its rows before the kernel reads them, and results of every chunk
 combined in a tree of small sums (never gathered on the client chunk by chunk)."""
 from dataclasses import dataclass, replace
-from functools import reduce
+from functools import lru_cache, reduce
 
 import dask
 import dask.array as da
@@ -124,7 +124,7 @@ class Preparation:
                 check_labels(y)
             # A chunk whose weights are all zero is valid (scikit-learn's check, for a whole
             # data set, rejects it): the fit checks that the total is positive.
-            if sample_weight is None or np.any(np.asarray(sample_weight) != 0):
+            if sample_weight is not None and np.any(np.asarray(sample_weight) != 0):
                 sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
                                                      ensure_non_negative=True)
         if self.holdout is not None:
@@ -133,7 +133,7 @@ class Preparation:
             sample_weight = None if sample_weight is None else np.asarray(sample_weight)[kept]
         X = np.ascontiguousarray(X, dtype=self.dtype)
         if sample_weight is None:
-            sample_weight = np.ones(X.shape[0], dtype=self.dtype)
+            sample_weight = ones(X.shape[0], self.dtype)
         if self.classifier and not self.raw_labels:
             if self.class_weights is not None:
                 sample_weight = (sample_weight
@@ -146,6 +146,16 @@ class Preparation:
         if self.scale != 1.0:
             sample_weight = sample_weight * self.scale
         return X, y, np.ascontiguousarray(sample_weight, dtype=self.dtype)
+
+
+@lru_cache(maxsize=4)
+def ones(n_rows, dtype):
+    """n_rows ones in dtype, read-only, made once per process for each size: the weights of
+    a chunk given none, which every task on a worker's equal chunks reads and none writes
+    (a new array of a chunk's rows costs a good part of a millisecond in page faults)."""
+    values = np.ones(n_rows, dtype=dtype)
+    values.setflags(write=False)
+    return values
 
 
 def chunk_tasks(function, X, y, sample_weight, *args, per_chunk=None):
