@@ -48,6 +48,11 @@ def test_label_counts_equal_those_of_a_sort(name):
     labels, counts = label_counts(y)
     np.testing.assert_array_equal(labels, expected[0])
     np.testing.assert_array_equal(counts, expected[1])
+    # Every weight 1: the weights are the counts.
+    labels, counts, label_weights = label_counts(y, weighted=True)
+    np.testing.assert_array_equal(counts, expected[1])
+    assert label_weights.dtype == np.float64
+    np.testing.assert_array_equal(label_weights, expected[1])
 
 
 def test_two_labels_only_for_one_or_two_finite_numbers():

@@ -1,20 +1,27 @@
 """Data on the workers: a fit's inputs as dask arrays chunked along the rows only, what each
 chunk's task does to its rows before the kernel reads them, and results of every chunk
 combined in a tree of small sums (never gathered on the client chunk by chunk)."""
+import uuid
 from dataclasses import dataclass, replace
-from functools import reduce
+from functools import lru_cache, reduce
 
 import dask
 import dask.array as da
 import numpy as np
-from dask import delayed
+from dask._task_spec import DataNode, Task, TaskRef
+from dask.delayed import Delayed
+from dask.highlevelgraph import HighLevelGraph
 from sklearn.utils.validation import _check_sample_weight, check_X_y
 
 from gdfast.dask._labels import check_labels
 from gdfast.linear_model._base import _without_data
 
-# Partial results a node of the reduction tree combines: a tree of depth log8(chunks).
-SPLIT_EVERY = 8
+# Partial results a node of the reduction tree combines: a tree of depth log16(chunks)
+# (each level a wait for results to travel between workers).
+SPLIT_EVERY = 16
+# The most bytes of NumPy arrays among the shared arguments of a round, times its chunks,
+# that go inside every chunk's task rather than in a node of their own.
+SHARED_INLINE_BYTES = 1 << 22
 
 
 def as_dask_array(value, name):
@@ -124,7 +131,7 @@ class Preparation:
                 check_labels(y)
             # A chunk whose weights are all zero is valid (scikit-learn's check, for a whole
             # data set, rejects it): the fit checks that the total is positive.
-            if sample_weight is None or np.any(np.asarray(sample_weight) != 0):
+            if sample_weight is not None and np.any(np.asarray(sample_weight) != 0):
                 sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
                                                      ensure_non_negative=True)
         if self.holdout is not None:
@@ -133,7 +140,7 @@ class Preparation:
             sample_weight = None if sample_weight is None else np.asarray(sample_weight)[kept]
         X = np.ascontiguousarray(X, dtype=self.dtype)
         if sample_weight is None:
-            sample_weight = np.ones(X.shape[0], dtype=self.dtype)
+            sample_weight = ones(X.shape[0], self.dtype)
         if self.classifier and not self.raw_labels:
             if self.class_weights is not None:
                 sample_weight = (sample_weight
@@ -148,19 +155,64 @@ class Preparation:
         return X, y, np.ascontiguousarray(sample_weight, dtype=self.dtype)
 
 
-def chunk_tasks(function, X, y, sample_weight, *args, per_chunk=None):
-    """One delayed call function(X_chunk, y_chunk, weight_chunk, *args[, per_chunk[i]]) per
-    row chunk (weight_chunk None without weights). The shared arguments are one node of the
-    graph, sent once to each worker that needs them."""
-    X_chunks = X.to_delayed().ravel()
-    y_chunks = y.to_delayed().ravel()
-    weight_chunks = ([None] * len(X_chunks) if sample_weight is None
-                     else sample_weight.to_delayed().ravel())
-    shared = delayed(args, pure=False)
-    extra = [()] * len(X_chunks) if per_chunk is None else [(value,) for value in per_chunk]
-    return [delayed(_call, pure=False)(function, x, y_chunk, w, index, shared, *more)
-            for index, (x, y_chunk, w, more)
-            in enumerate(zip(X_chunks, y_chunks, weight_chunks, extra))]
+@lru_cache(maxsize=4)
+def ones(n_rows, dtype):
+    """n_rows ones in dtype, read-only, made once per process for each size: the weights of
+    a chunk given none, which every task on a worker's equal chunks reads and none writes
+    (a new array of a chunk's rows costs a good part of a millisecond in page faults)."""
+    values = np.ones(n_rows, dtype=dtype)
+    values.setflags(write=False)
+    return values
+
+
+def reduce_chunks(function, X, y, sample_weight, *args, per_chunk=None, combine=None):
+    """function(X_chunk, y_chunk, weight_chunk, *args[, per_chunk[i]]) on every row chunk
+    (weight_chunk None without weights), the results combined (by add_results by default)
+    in a tree on the workers and computed: one round trip.
+
+    The graph is written directly, a task per chunk and per node of the tree (dask.delayed
+    would spend several milliseconds of the client's time per round on it). The shared
+    arguments go inside each chunk's task when they are small (a node of their own costs
+    every chunk a wait for it to reach its worker), as one node sent once to each worker
+    otherwise."""
+    token = uuid.uuid4().hex
+    X_keys = [row[0] for row in X.__dask_keys__()]
+    y_keys = y.__dask_keys__()
+    weight_keys = (None if sample_weight is None else sample_weight.__dask_keys__())
+    layer = {}
+    if sum(value.nbytes for value in args if isinstance(value, np.ndarray)) \
+            * len(X_keys) <= SHARED_INLINE_BYTES:
+        shared = args
+    else:
+        shared_key = f"shared-{token}"
+        layer[shared_key] = DataNode(shared_key, args)
+        shared = TaskRef(shared_key)
+    name = f"{getattr(function, '__name__', 'chunk')}-{token}"
+    parts = []
+    for index, (X_key, y_key) in enumerate(zip(X_keys, y_keys)):
+        key = (name, index)
+        more = () if per_chunk is None else (per_chunk[index],)
+        weights = None if weight_keys is None else TaskRef(weight_keys[index])
+        layer[key] = Task(key, _call, function, TaskRef(X_key), TaskRef(y_key), weights,
+                          index, shared, *more)
+        parts.append(key)
+    combine = combine or add_results
+    level = 0
+    while len(parts) > 1:
+        level += 1
+        parts = [_combine_task(layer, (f"combine-{level}-{token}", start), combine,
+                               parts[start:start + SPLIT_EVERY])
+                 for start in range(0, len(parts), SPLIT_EVERY)]
+    inputs = [X, y] + ([] if sample_weight is None else [sample_weight])
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=inputs)
+    # Without the graph optimisation, whose pass costs more than a round's scheduling on
+    # small graphs (and a round's graph is a few tasks per chunk).
+    return dask.compute(Delayed(parts[0], graph, layer=name), optimize_graph=False)[0]
+
+
+def _combine_task(layer, key, combine, parts):
+    layer[key] = Task(key, combine, *[TaskRef(part) for part in parts])
+    return key
 
 
 def _call(function, X, y, sample_weight, index, shared, *more):
@@ -168,23 +220,6 @@ def _call(function, X, y, sample_weight, index, shared, *more):
     shared = [value.for_chunk(index) if isinstance(value, Preparation) else value
               for value in shared]
     return function(X, y, sample_weight, *shared, *more)
-
-
-def tree_reduce(parts, combine):
-    """The parts combined SPLIT_EVERY at a time, level by level, to one delayed result."""
-    while len(parts) > 1:
-        parts = [delayed(combine, pure=False)(*parts[start:start + SPLIT_EVERY])
-                 for start in range(0, len(parts), SPLIT_EVERY)]
-    return parts[0]
-
-
-def reduce_chunks(function, X, y, sample_weight, *args, per_chunk=None, combine=None):
-    """function's results over every row chunk, combined (by add_results by default) in a
-    tree on the workers and computed: one round trip."""
-    tasks = chunk_tasks(function, X, y, sample_weight, *args, per_chunk=per_chunk)
-    # Without the graph optimisation, whose pass costs more than a round's scheduling on
-    # small graphs (and a round's graph is a few tasks per chunk).
-    return dask.compute(tree_reduce(tasks, combine or add_results), optimize_graph=False)[0]
 
 
 def add_results(*parts):

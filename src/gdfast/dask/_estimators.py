@@ -388,7 +388,10 @@ class GDRegressor(_DaskTraining, linear_model.GDRegressor):
 
     @staticmethod
     def _target_sums(y, weights):
-        return float(weights @ y.astype(np.float64))
+        """Σ s·y (weights None: every weight 1)."""
+        if weights is None:
+            return float(np.sum(y, dtype=np.float64))
+        return float(weights @ y.astype(np.float64, copy=False))
 
     def _chunked_intercepts(self, X, y, sample_weight, prepare, sums):
         if self.loss == "squared_error":
@@ -497,7 +500,8 @@ class GDClassifier(_DaskTraining, linear_model.GDClassifier):
                                     y=np.repeat(self.classes_, counts))
 
     def _target_sums(self, y, weights):
-        """The weight of each class's rows (y encoded: two classes, positive is classes_[1])."""
+        """The weight of each class's rows (y encoded: two classes, positive is classes_[1];
+        weights None: every weight 1)."""
         index = (y > 0) if len(self.classes_) == 2 else y
         return np.bincount(index.astype(np.intp), weights=weights,
                            minlength=len(self.classes_)).astype(np.float64)

@@ -8,16 +8,23 @@ from sklearn.utils.multiclass import check_classification_targets
 def two_labels(y):
     """The distinct values of a numeric 1-d y, in order, when it holds one or two of them
     and they are finite; None for any other y."""
+    found = _two_label_counts(y)
+    return None if found is None else found[0]
+
+
+def _two_label_counts(y):
+    """two_labels(y) and each one's row count (None where two_labels is None)."""
     if y.ndim != 1 or y.size == 0 or y.dtype.kind not in "biuf":
         return None
     low, high = y.min(), y.max()
     if not (np.isfinite(low) and np.isfinite(high)):
         return None
     if low == high:
-        return np.array([low])
-    if np.count_nonzero(y == low) + np.count_nonzero(y == high) != y.size:
+        return np.array([low]), np.array([y.size])
+    lows, highs = np.count_nonzero(y == low), np.count_nonzero(y == high)
+    if lows + highs != y.size:
         return None
-    return np.array([low, high])
+    return np.array([low, high]), np.array([lows, highs])
 
 
 def check_labels(y):
@@ -33,17 +40,20 @@ def check_labels(y):
     check_classification_targets(y)
 
 
-def label_counts(y, weights=None):
-    """The labels in y, each with its row count (and, given weights, its rows' weight)."""
+def label_counts(y, weights=None, *, weighted=False):
+    """The labels in y, each with its row count and, given weights (or with weighted, every
+    weight 1), its rows' weight."""
     y = np.asarray(y)
-    labels = two_labels(y)
-    if labels is None:
+    found = _two_label_counts(y)
+    if found is None:
         labels, index = np.unique(y, return_inverse=True)
+        counts = np.bincount(index, minlength=len(labels))
     else:
-        index = (y != labels[0]).view(np.int8)
-    counts = np.bincount(index, minlength=len(labels))
+        labels, counts = found
     if weights is None:
-        return labels, counts
+        return (labels, counts, counts.astype(np.float64)) if weighted else (labels, counts)
+    if found is not None:
+        index = (y != labels[0]).view(np.int8)
     return labels, counts, np.bincount(index, weights=weights, minlength=len(labels))
 
 

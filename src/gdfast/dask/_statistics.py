@@ -25,6 +25,11 @@ from gdfast.linear_model import _statistics
 # others falls below the largest on any data whose scales the sample estimates within a few
 # per cent, few enough to travel as fast as a model.
 CANDIDATE_ROWS = 256
+# How the candidates are found (_largest): a threshold from a strided sample of about
+# SAMPLE_SIZE of the keys, set to leave about THRESHOLD_SLACK times as many rows above it as
+# are needed, so that it almost never leaves too few.
+SAMPLE_SIZE = 4096
+THRESHOLD_SLACK = 4
 
 
 @dataclass(frozen=True)
@@ -58,11 +63,14 @@ def chunk_description(X, y, sample_weight, prepare, model, scale, candidates):
     its features' Moments (None if its weights are all zero), the model's target sums and,
     with `candidates`, its Candidates for the largest row norm."""
     X, y, sample_weight = prepare(X, y, sample_weight, check=True)
-    weight = float(np.sum(sample_weight, dtype=np.float64))
-    weights = sample_weight.astype(np.float64, copy=False)
+    # Without weights (every weight 1) the sums of weights are the row counts.
+    unit = prepare.unit_weights
+    weight = float(X.shape[0]) if unit else float(np.sum(sample_weight, dtype=np.float64))
+    weights = None if unit else sample_weight.astype(np.float64, copy=False)
     summary = {"rows": X.shape[0], "weight": weight, "moments": None, "candidates": [],
                "target": 0.0 if prepare.raw_labels else model._target_sums(y, weights),
-               "labels": label_counts(y, weights) if prepare.raw_labels else None}
+               "labels": label_counts(y, weights, weighted=True) if prepare.raw_labels
+               else None}
     first_row = prepare.first_rows[prepare.chunk] if prepare.first_rows else 0
     if X.shape[0] == 0 or weight == 0.0:
         _statistics.check_finite(X, first_row=first_row)
@@ -76,30 +84,55 @@ def chunk_description(X, y, sample_weight, prepare, model, scale, candidates):
         raise
     summary["moments"] = description.moments()
     if candidates:
-        summary["candidates"] = [_candidates(X, sample_weight, description, prepare.chunk)]
+        summary["candidates"] = [_candidates(X, sample_weight, description, prepare.chunk,
+                                             uniform=unit)]
     return summary
 
 
-def _candidates(X, sample_weight, description, chunk):
+def _candidates(X, sample_weight, description, chunk, *, uniform=False):
+    """The chunk's Candidates: its CANDIDATE_ROWS rows of largest s·δ² (uniform: every
+    weight is the same, and δ orders the rows as s·δ² does)."""
     n_rows = X.shape[0]
     if n_rows <= CANDIDATE_ROWS:
         chosen, largest_key, largest_weight = np.arange(n_rows), 0.0, 0.0
     else:
         distance = description.distances
-        uniform = sample_weight.min() == sample_weight.max()
+        uniform = uniform or sample_weight.min() == sample_weight.max()
         # With equal weights s·δ² orders the rows as δ does: no product per row.
         key = (distance if uniform
                else sample_weight.astype(np.float64) * distance.astype(np.float64) ** 2)
-        order = np.argpartition(key, n_rows - CANDIDATE_ROWS - 1)
-        chosen = np.sort(order[n_rows - CANDIDATE_ROWS:])
-        cut = order[n_rows - CANDIDATE_ROWS - 1]
+        top, cut = _largest(key, CANDIDATE_ROWS)
+        chosen = np.sort(top)
         largest_key = float(sample_weight[cut]) * float(distance[cut]) ** 2
-        largest_weight = (float(sample_weight[0]) if uniform
-                          else float(np.max(sample_weight[order[:n_rows - CANDIDATE_ROWS]])))
+        if uniform:
+            largest_weight = float(sample_weight[0])
+        else:
+            others = np.ones(n_rows, dtype=bool)
+            others[top] = False
+            largest_weight = float(np.max(sample_weight[others]))
     return Candidates(rows=np.ascontiguousarray(X[chosen]),
                       weights=np.ascontiguousarray(sample_weight[chosen]),
                       shift=description.shift, distance_scale=description.distance_scale,
                       largest_key=largest_key, largest_weight=largest_weight, chunk=chunk)
+
+
+def _largest(key, count):
+    """(the indices of the `count` largest values of key, the index of the next largest):
+    a partition of only the values at or above a threshold, taken from a strided sample so
+    that about THRESHOLD_SLACK·(count + 1) values lie above it; of all the values when fewer
+    than count + 1 do. Exact either way: every value left out is below every one kept."""
+    n_rows = key.shape[0]
+    step = max(1, n_rows // SAMPLE_SIZE)
+    sample = key[::step]
+    rank = -(-THRESHOLD_SLACK * (count + 1) // step)      # the sample's rank-th largest
+    above = None
+    if rank < sample.shape[0]:
+        threshold = np.partition(sample, sample.shape[0] - rank)[sample.shape[0] - rank]
+        above = np.flatnonzero(key >= threshold)
+    if above is None or above.shape[0] <= count:
+        above = np.arange(n_rows)
+    order = above[np.argpartition(key[above], above.shape[0] - count - 1)]
+    return order[above.shape[0] - count:], order[above.shape[0] - count - 1]
 
 
 def add_descriptions(*parts):
