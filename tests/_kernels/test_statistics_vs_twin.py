@@ -53,6 +53,31 @@ def test_moments_match_the_twin_to_rounding(kernel, dtype, unit):
     np.testing.assert_allclose(k_variance, r_variance, rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_no_weights_weigh_every_row_one(kernel, dtype):
+    """sample_weight None (no array read) sums to the last bit what an array of ones does,
+    distances included, and the row norms too."""
+    X, _ = offset_data(dtype)
+    shift, q = shift_of(X), np.linspace(0.5, 2.0, X.shape[1])
+    ones = np.ones(X.shape[0], dtype=dtype)
+    with_ones, without = np.empty(X.shape[0], np.float32), np.empty(X.shape[0], np.float32)
+    expected = kernel.shifted_moments(X, ones, shift, with_ones, 2, q)
+    weight, mean, variance = kernel.shifted_moments(X, None, shift, without, 2, q)
+    assert weight == expected[0] == X.shape[0]
+    np.testing.assert_array_equal(mean, expected[1])
+    np.testing.assert_array_equal(variance, expected[2])
+    np.testing.assert_array_equal(without, with_ones)
+    r_weight, r_mean, _ = _reference.shifted_moments(X, None, shift)
+    assert r_weight == X.shape[0]
+    np.testing.assert_allclose(mean, r_mean, rtol=1e-13)
+    rows = np.array([5, 0, 4000], dtype=np.intp)
+    for listed in (None, rows):
+        assert kernel.row_norm_sums(X, None, shift, q, 1.0, listed) == \
+            kernel.row_norm_sums(X, ones, shift, q, 1.0, listed)
+        assert kernel.row_norm_sums(X, None, shift, q, 1.0, listed) == pytest.approx(
+            _reference.row_norm_sums(X, None, shift, q, 1.0, listed), rel=1e-12)
+
+
 def test_moments_are_accurate_even_around_a_far_shift(kernel):
     # The sums around a shift of a few standard deviations away still give the variance to
     # ~1e-12: the error grows with (distance / spread)², here (0.5 / 0.05)² = 100.

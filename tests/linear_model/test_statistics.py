@@ -1,8 +1,11 @@
 """What a fit learns of the features before its first epoch (linear_model/_statistics.py):
 means and scales as NumPy and StandardScaler compute them, finiteness, and the row norms of
 the automatic step."""
+import warnings
+
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from gdfast import GDClassifier, GDRegressor
@@ -85,7 +88,7 @@ def data_sets():
 @pytest.mark.parametrize("center", [True, False])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("weighting", ["varied", "ones", "equal"])
+@pytest.mark.parametrize("weighting", ["varied", "ones", "equal", "none"])
 def test_row_norms_equal_those_of_a_full_pass(name, scale, center, fit_intercept, dtype,
                                              weighting):
     """The largest norm from the distance bounds is the full pass's, scaled or not: the
@@ -96,11 +99,13 @@ def test_row_norms_equal_those_of_a_full_pass(name, scale, center, fit_intercept
         weights = rng.uniform(0, 2, X.shape[0]).astype(dtype)
         weights[::5] = 0.0
     else:
-        weights = np.full(X.shape[0], 1.0 if weighting == "ones" else 0.37, dtype=dtype)
-    statistics = describe_features(X, weights, center=center, scale=scale, distances=True)
+        weights = np.full(X.shape[0], 1.0 if weighting in ("ones", "none") else 0.37,
+                          dtype=dtype)
+    given = None if weighting == "none" else weights     # None: every row weighs 1
+    statistics = describe_features(X, given, center=center, scale=scale, distances=True)
     total, largest = row_norm_sums(X, weights, statistics.mean, statistics.inv_scale,
                                    fit_intercept)
-    assert statistics.largest_norm(X, weights, fit_intercept) == largest
+    assert statistics.largest_norm(X, given, fit_intercept) == largest
     assert statistics.norm_total(fit_intercept) == pytest.approx(total, rel=1e-10)
     r_total, r_largest = _reference.row_norm_sums(X, weights, statistics.mean.astype(np.float64),
                                                   statistics.inv_scale.astype(np.float64),
@@ -131,3 +136,28 @@ def test_the_automatic_step_comes_from_the_row_norms(batch_size, Estimator):
     bound = norms.mean() if batch_size is None else norms.max()
     curvature = CURVATURE[model.loss]
     assert model._state.base_rate == pytest.approx(1.0 / (curvature * bound), rel=1e-10)
+
+
+@pytest.mark.parametrize("batch_size", [1, 32, None])
+@pytest.mark.parametrize("make", [
+    lambda: GDRegressor(),
+    lambda: GDRegressor(loss="huber"),
+    lambda: GDRegressor(early_stopping=True),
+    lambda: GDClassifier(),
+    lambda: GDClassifier(class_weight="balanced"),
+])
+def test_no_sample_weight_fits_as_weights_of_one(batch_size, make):
+    """Without sample_weight the setup reads no array of weights (statistics, row norms,
+    initial intercept): the fit is the one with every weight 1, to the last bit."""
+    X = 3.0 + rng.standard_normal((2000, 6))
+    y = X @ rng.standard_normal(6) + 0.1 * rng.standard_normal(2000)
+    if isinstance(make(), GDClassifier):
+        y = (y > np.median(y)).astype(int) + (y > np.quantile(y, 0.9))
+    kwargs = dict(batch_size=batch_size, max_iter=3, tol=None, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        without = make().set_params(**kwargs).fit(X, y)
+        ones = make().set_params(**kwargs).fit(X, y, sample_weight=np.ones(2000))
+    np.testing.assert_array_equal(without.coef_, ones.coef_)
+    np.testing.assert_array_equal(without.intercept_, ones.intercept_)
+    assert without.learning_rates_ == ones.learning_rates_

@@ -6,7 +6,7 @@ _Floating = np.float32 | np.float64
 
 def shifted_moments(
     X: npt.NDArray[_Floating],
-    sample_weight: npt.NDArray[_Floating],
+    sample_weight: npt.NDArray[_Floating] | None,
     shift: npt.NDArray[np.float64],
     distances: npt.NDArray[np.float32] | None = ...,
     n_threads: int = ...,
@@ -15,7 +15,7 @@ def shifted_moments(
 
 def row_norm_sums(
     X: npt.NDArray[_Floating],
-    sample_weight: npt.NDArray[_Floating],
+    sample_weight: npt.NDArray[_Floating] | None,
     mean: npt.NDArray[np.float64],
     inv_scale: npt.NDArray[np.float64],
     intercept_term: float,

@@ -30,12 +30,19 @@ cdef extern from "moments.h":
                               double* second) noexcept nogil
 
 
+cdef extern from "cpu.h":
+    void gd_prefetch(const void* p) noexcept nogil
+
+
 cdef enum:
     # Rows that moments.h reads as one block while it prefetches the next: on 200k x 100
     # float64, blocks of 64 rows (50 KB) read X in 0.85-0.9x the time of X @ w on two
     # threads, blocks of 16, 32 or 128 in 1.0-1.1x; without the prefetch, twice that.
     BLOCK_ROWS = 64
     SEGMENT_ROWS = 8192
+    # How many listed rows ahead row_norm_sums asks for: a listed row is scattered, and
+    # reading it cold costs a trip to memory that the rows in between can hide.
+    ROWS_AHEAD = 8
 
 
 cdef inline double squared_norm(const double* v, Py_ssize_t n) noexcept nogil:
@@ -55,17 +62,20 @@ cdef inline double squared_norm(const double* v, Py_ssize_t n) noexcept nogil:
     return (a0 + a1) + (a2 + a3)
 
 
-cdef void segment_sums(const floating[:, ::1] X, const floating[::1] weights, bint unit,
+cdef void segment_sums(const floating[:, ::1] X, const floating* weights,
                       const double* shift, Py_ssize_t start, Py_ssize_t stop,
                       double* sums, float* distances, const double* q2) noexcept nogil:
     """Σ s, Σ s·(x − shift) and Σ s·(x − shift)² over rows start..stop into sums (1 + 2d
     values, the block sums of moments.h added block after block), and each row's
-    ‖(x − shift)∘q‖ into distances (unless NULL; q2 = q²). unit: every weight is 1."""
+    ‖(x − shift)∘q‖ into distances (unless NULL; q2 = q²). weights NULL: every weight is 1,
+    and none is read."""
     cdef Py_ssize_t d = X.shape[1], i, j, block, end, rows
     cdef double lanes[4 * BLOCK_ROWS]
     cdef double* lanes_or_null = lanes if distances != NULL else NULL
     cdef const floating* next
     cdef double weight
+    cdef bint unit = weights == NULL
+    cdef const floating* block_weights
     for j in range(1 + 2 * d):
         sums[j] = 0.0
     if d == 0:
@@ -82,12 +92,13 @@ cdef void segment_sums(const floating[:, ::1] X, const floating[::1] weights, bi
             for i in range(block, end):
                 weight += weights[i]
             sums[0] += weight
+        block_weights = NULL if unit else weights + block
         if floating is double:
-            gd_block_moments_f64(&X[block, 0], rows, d, &weights[block], unit, shift,
+            gd_block_moments_f64(&X[block, 0], rows, d, block_weights, unit, shift,
                                  q2 if distances != NULL else NULL, lanes_or_null, next,
                                  sums + 1, sums + 1 + d)
         else:
-            gd_block_moments_f32(&X[block, 0], rows, d, &weights[block], unit, shift,
+            gd_block_moments_f32(&X[block, 0], rows, d, block_weights, unit, shift,
                                  q2 if distances != NULL else NULL, lanes_or_null, next,
                                  sums + 1, sums + 1 + d)
         if distances != NULL:
@@ -101,12 +112,13 @@ def shifted_moments(const floating[:, ::1] X, const floating[::1] sample_weight,
                     const double[::1] shift, float[::1] distances=None, int n_threads=1,
                     const double[::1] distance_scale=None):
     """(Σ s, mean, variance) of X's features under the weights s (float64; the population
-    variance Σ s·(x − mean)²/Σ s), summed around `shift`. With `distances` (one float32
-    per row), each row's ‖(x − shift)∘q‖ is written there in the same pass, q =
-    distance_scale (ones if None). NaN or infinite values in the
-    result mean X (or the weights) hold a NaN or infinity, or the sums overflowed."""
+    variance Σ s·(x − mean)²/Σ s), summed around `shift`; sample_weight None weighs every
+    row 1, with no array to read. With `distances` (one float32 per row), each row's
+    ‖(x − shift)∘q‖ is written there in the same pass, q = distance_scale (ones if None).
+    NaN or infinite values in the result mean X (or the weights) hold a NaN or infinity, or
+    the sums overflowed."""
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k, j
-    if sample_weight.shape[0] != n or shift.shape[0] != d:
+    if (sample_weight is not None and sample_weight.shape[0] != n) or shift.shape[0] != d:
         raise ValueError("sample_weight needs one value per row of X and shift one per column.")
     if distances is not None and distances.shape[0] != n:
         raise ValueError("distances needs one value per row of X.")
@@ -116,8 +128,10 @@ def shifted_moments(const floating[:, ::1] X, const floating[::1] sample_weight,
         raise ValueError("distance_scale needs one value per column of X.")
     cdef double[::1] squared_scale = np.square(distance_scale)
     cdef const double* q2 = &squared_scale[0] if d > 0 else NULL
-    # Unit weights (no sample_weight given) skip a multiplication per value.
-    cdef bint unit = bool(np.all(np.asarray(sample_weight) == 1))
+    # Without weights the block sums skip a multiplication per value.
+    cdef const floating* weights = NULL
+    if sample_weight is not None and n > 0:
+        weights = &sample_weight[0]
     cdef Py_ssize_t n_segments = (n + SEGMENT_ROWS - 1) // SEGMENT_ROWS
     segment = np.zeros((max(n_segments, 1), 1 + 2 * d), dtype=np.float64)
     cdef double[:, ::1] sums = segment
@@ -128,11 +142,11 @@ def shifted_moments(const floating[:, ::1] X, const floating[::1] sample_weight,
     if threads == 1:
         with nogil:
             for k in range(n_segments):
-                segment_sums(X, sample_weight, unit, &shift[0], k * SEGMENT_ROWS,
+                segment_sums(X, weights, &shift[0], k * SEGMENT_ROWS,
                              min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out, q2)
     else:
         for k in prange(n_segments, nogil=True, num_threads=threads, schedule="dynamic"):
-            segment_sums(X, sample_weight, unit, &shift[0], k * SEGMENT_ROWS,
+            segment_sums(X, weights, &shift[0], k * SEGMENT_ROWS,
                          min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out, q2)
     total = segment.sum(axis=0)         # in segment order: the same for any thread count
     weight = float(total[0])
@@ -147,10 +161,13 @@ def row_norm_sums(const floating[:, ::1] X, const floating[::1] sample_weight,
                   const double[::1] mean, const double[::1] inv_scale, double intercept_term,
                   const Py_ssize_t[::1] rows=None):
     """(Σ s·q, max s·q) over the rows of X (or those listed in `rows`) of
-    q = ‖(x − mean)∘inv_scale‖² + intercept_term: the automatic step's row norms."""
+    q = ‖(x − mean)∘inv_scale‖² + intercept_term: the automatic step's row norms.
+    sample_weight None: every s is 1."""
     cdef Py_ssize_t n = X.shape[0] if rows is None else rows.shape[0]
     cdef Py_ssize_t d = X.shape[1], r, i, j
-    if sample_weight.shape[0] != X.shape[0] or mean.shape[0] != d or inv_scale.shape[0] != d:
+    cdef bint unit = sample_weight is None
+    if ((not unit and sample_weight.shape[0] != X.shape[0]) or mean.shape[0] != d
+            or inv_scale.shape[0] != d):
         raise ValueError("sample_weight needs one value per row of X, mean and inv_scale one "
                          "per column.")
     if rows is not None:
@@ -159,12 +176,19 @@ def row_norm_sums(const floating[:, ::1] X, const floating[::1] sample_weight,
                 raise IndexError(f"row {rows[r]} is not a row of X ({X.shape[0]} rows).")
     cdef double total = 0.0, largest = 0.0, q
     cdef double[::1] z = np.empty(max(d, 1), dtype=np.float64)
+    cdef const char* ahead
     with nogil:
         for r in range(n):
             i = r if rows is None else rows[r]
+            if rows is not None and r + ROWS_AHEAD < n and d > 0:
+                ahead = <const char*> &X[rows[r + ROWS_AHEAD], 0]
+                for j in range(0, d * <Py_ssize_t> sizeof(floating) + 64, 64):
+                    gd_prefetch(ahead + j)
             for j in range(d):
                 z[j] = (X[i, j] - mean[j]) * inv_scale[j]
-            q = sample_weight[i] * (squared_norm(&z[0], d) + intercept_term)
+            q = squared_norm(&z[0], d) + intercept_term
+            if not unit:
+                q = sample_weight[i] * q
             total += q
             if q > largest:
                 largest = q

@@ -7,10 +7,11 @@ def shifted_moments(X, sample_weight, shift, distances=None, n_threads=1, distan
     """(Σ s, mean, variance) of X's features under the weights s, in float64: the weighted
     mean, then the population variance Σ s·(x − mean)²/Σ s. `shift` only matters to the
     kernel's rounding; with `distances`, each row's ‖(x − shift)∘distance_scale‖ is written
-    there (distance_scale None: ones)."""
+    there (distance_scale None: ones). sample_weight None weighs every row 1."""
     del n_threads
     X = np.asarray(X, dtype=np.float64)
-    weights = np.asarray(sample_weight, dtype=np.float64)
+    weights = (np.ones(X.shape[0]) if sample_weight is None
+               else np.asarray(sample_weight, dtype=np.float64))
     total = float(np.sum(weights))
     mean = weights @ X / total
     variance = weights @ (X - mean) ** 2 / total
@@ -22,11 +23,12 @@ def shifted_moments(X, sample_weight, shift, distances=None, n_threads=1, distan
 
 def row_norm_sums(X, sample_weight, mean, inv_scale, intercept_term, rows=None):
     """(Σ s·q, max s·q) over the rows of X (or those listed in `rows`) of
-    q = ‖(x − mean)∘inv_scale‖² + intercept_term."""
+    q = ‖(x − mean)∘inv_scale‖² + intercept_term (sample_weight None: every s is 1)."""
     rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
     z = (np.asarray(X[rows], dtype=np.float64) - mean) * inv_scale
-    q = np.asarray(sample_weight, dtype=np.float64)[rows] * (np.sum(z * z, axis=1)
-                                                             + intercept_term)
+    weights = (np.ones(X.shape[0]) if sample_weight is None
+               else np.asarray(sample_weight, dtype=np.float64))
+    q = weights[rows] * (np.sum(z * z, axis=1) + intercept_term)
     return float(np.sum(q)), float(np.max(q, initial=0.0))
 
 

@@ -189,7 +189,9 @@ class BaseGD(BaseEstimator):
         """Check X, y and sample_weight; X keeps float32 or becomes float64, C-ordered, or
         for sparse X, CSR (other formats are converted, a copy; a CSR X of either dtype is
         used as it is). X's values are checked to be finite later, by the fit's one pass
-        over X (see _fit_encoded): scikit-learn's check would read X once more."""
+        over X (see _fit_encoded): scikit-learn's check would read X once more. Without
+        sample_weight, the weights stay None: every row weighs 1, and the fit's setup reads
+        no array of weights."""
         if _all_zero(sample_weight):
             raise ValueError("sample_weight is zero for every row: at least one row needs a "
                              "positive weight.")
@@ -203,6 +205,8 @@ class BaseGD(BaseEstimator):
             _sparse.check_csr(X)
         if X.shape[0] > MAX_ROWS:
             raise ValueError(f"X has {X.shape[0]} rows; gdfast handles at most {MAX_ROWS}.")
+        if sample_weight is None:
+            return X, y, None
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
                                              ensure_non_negative=True)
         return X, y, np.ascontiguousarray(sample_weight)
@@ -459,11 +463,14 @@ class BaseGD(BaseEstimator):
             _statistics.check_finite(X)
         validation = None
         if split:
+            if sample_weight is None:
+                sample_weight = np.ones(X.shape[0], dtype=X.dtype)
             X, X_val, y, _, sample_weight, _, _, y_val = self._split_validation(
                 X, y, sample_weight, y_original)
             validation = (X_val, y_val)
         normalised = self._normalise_weights(sample_weight)
-        unit_weights = normalised is sample_weight     # returned as given only if all ones
+        # Returned as given only if None or all ones.
+        unit_weights = normalised is sample_weight
         sample_weight = normalised
         state = (self._resume_state(X.shape[0], n_features, X.dtype, optimizer) if resume
                  else self._new_state(X, y, sample_weight, optimizer, stream=partial))
@@ -497,7 +504,10 @@ class BaseGD(BaseEstimator):
 
     def _in_memory_epoch(self, X, y, sample_weight, unit_weights):
         """The epoch _train runs on in-memory data: the kernel's epoch loop over X's rows.
-        unit_weights: every weight is 1, so the kernel need not read them."""
+        unit_weights: every weight is 1, so the kernel need not read them (sample_weight
+        None: the epoch loop still takes an array, of ones)."""
+        if sample_weight is None:
+            sample_weight = np.ones(X.shape[0], dtype=X.dtype)
         # The rows' visiting order: reset by the kernel each shuffled epoch from the carried
         # generator state, so it is a working buffer of this fit, never part of the model.
         order = np.arange(X.shape[0], dtype=np.intp)
@@ -518,7 +528,10 @@ class BaseGD(BaseEstimator):
     def _normalise_weights(sample_weight):
         """Rescale the weights to average 1 over the rows of this call, so the objective is
         the weighted mean loss Σ s·L / Σ s: a weight of 2 is then exactly a repeated row in
-        a full batch, and a row's step still scales with its weight."""
+        a full batch, and a row's step still scales with its weight. None (every weight 1)
+        stays None."""
+        if sample_weight is None:
+            return None
         total = float(np.sum(sample_weight, dtype=np.float64))
         if not total > 0:
             raise ValueError("sample_weight sums to zero: at least one row needs a positive "

@@ -151,7 +151,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
                 else np.searchsorted(self.classes_, block))
         return encoded
 
-    def _weights_with_classes(self, y, sample_weight):
+    def _weights_with_classes(self, y, sample_weight, dtype):
+        """sample_weight (None: ones) times each row's class weight, in dtype (X's)."""
         if self.class_weight is None:
             return sample_weight
         if isinstance(self.class_weight, dict):
@@ -160,8 +161,10 @@ class GDClassifier(ClassifierMixin, BaseGD):
                 raise ValueError(f"class_weight names labels {sorted(unknown)!r} that are not "
                                  f"in the classes {self.classes_.tolist()!r}.")
         per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
-        return np.ascontiguousarray(sample_weight * per_class[np.searchsorted(self.classes_, y)],
-                                    dtype=sample_weight.dtype)
+        weights = per_class[np.searchsorted(self.classes_, y)]
+        if sample_weight is None:
+            return np.ascontiguousarray(weights, dtype=dtype)
+        return np.ascontiguousarray(sample_weight * weights, dtype=sample_weight.dtype)
 
     # --- fitting ---------------------------------------------------------------------------
 
@@ -177,7 +180,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
             raise ValueError(f"warm_start: the classes {classes} differ from those of the "
                              f"previous fit, {self.classes_}.")
         self.classes_ = classes
-        sample_weight = self._weights_with_classes(y, sample_weight)
+        sample_weight = self._weights_with_classes(y, sample_weight, X.dtype)
         self._fit_encoded(X, self._encode(X, y), sample_weight, optimizer, schedule,
                           partial=False, y_original=y)
         return self
@@ -204,7 +207,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         if unseen.size:
             raise ValueError(f"y contains labels {unseen!r} that are not in classes {known!r}.")
         self.classes_ = known
-        sample_weight = self._weights_with_classes(y, sample_weight)
+        sample_weight = self._weights_with_classes(y, sample_weight, X.dtype)
         self._fit_encoded(X, self._encode(X, y), sample_weight, optimizer, schedule,
                           partial=True)
         return self

@@ -136,7 +136,8 @@ ATTRIBUTES_DOC = """
 
 def _weighted_median(values, weights):
     order = np.argsort(values, kind="stable")
-    cumulative = np.cumsum(weights[order], dtype=np.float64)
+    cumulative = (np.arange(1.0, values.shape[0] + 1) if weights is None
+                  else np.cumsum(weights[order], dtype=np.float64))
     return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
 
 

@@ -20,13 +20,18 @@ def _select_kernel():
 
 _kernel = _select_kernel()
 
-# Rows, evenly spaced through X, whose mean is the point the sums are taken around: enough
-# that it lies close to the means next to the spread of most data, few enough to cost
-# nothing next to the pass.
+# Rows whose mean is the point the sums are taken around: enough that it lies close to the
+# means next to the spread of most data, few enough to cost nothing next to the pass. They
+# are taken in SHIFT_RUNS runs of consecutive rows, evenly spaced through X: rows read one by
+# one from all over X would each cost a trip to memory, a run costs one.
 SHIFT_ROWS = 1024
+SHIFT_RUNS = 64
 # Relative slack on the bounds of the row norms: far above the rounding of the distances
 # (stored in float32) and of the bounds themselves.
 BOUND_SLACK = 1e-5
+# Candidate rows for the largest row norm read first, those of the highest upper bounds: the
+# largest norm among them usually leaves few other rows whose bound still reaches it.
+CHECKED_ROWS = 64
 # Rows (or features) per block where per-row (per-feature) values are combined in NumPy: no
 # temporary of a row (feature) count.
 ROW_BLOCK = 1 << 16
@@ -103,16 +108,17 @@ def describe_features(X, sample_weight, *, center, scale, distances=False, n_thr
     """The FeatureStatistics of X under the weights (one read of X on n_threads threads).
     distances: also keep each row's distance to the point the sums were taken around, for
     FeatureStatistics.largest_norm to find the largest row norm without reading all of X
-    again."""
+    again. sample_weight None: every row weighs 1 (no array of weights is read)."""
     if _sparse.is_sparse(X):
-        return _describe_sparse(X, sample_weight, center=center, scale=scale)
+        return _describe_sparse(X, _weights_or_ones(sample_weight, X.shape[0]), center=center,
+                                scale=scale)
     n_samples = X.shape[0]
-    sample_weight = np.ascontiguousarray(sample_weight, dtype=X.dtype)   # n values, no copy of X
-    spaced = np.linspace(0, n_samples - 1, min(n_samples, SHIFT_ROWS)).astype(np.intp)
+    if sample_weight is not None:
+        sample_weight = np.ascontiguousarray(sample_weight, dtype=X.dtype)   # no copy of X
     row_distances = np.empty(n_samples, dtype=np.float32) if distances else None
     # A NaN or infinity in X would warn on its way through the sums; it is reported below.
     with np.errstate(invalid="ignore", over="ignore"):
-        sample = X[spaced].astype(np.float64)
+        sample = X[_shift_rows(n_samples)].astype(np.float64, copy=False)
         shift = np.mean(sample, axis=0)
         shift[~np.isfinite(shift)] = 0.0
         # The distances are measured in the sample's estimate of the scales, so that bounds
@@ -140,9 +146,11 @@ def _dense_max_abs(X, sample_weight):
     """The largest |x| of each column of a dense X over its rows of positive weight, a block
     of rows at a time (no temporary of X's size)."""
     largest = np.zeros(X.shape[1])
-    kept = np.asarray(sample_weight) > 0
+    kept = None if sample_weight is None else np.asarray(sample_weight) > 0
     for start in range(0, X.shape[0], ROW_BLOCK):
-        block = X[start:start + ROW_BLOCK][kept[start:start + ROW_BLOCK]]
+        block = X[start:start + ROW_BLOCK]
+        if kept is not None:
+            block = block[kept[start:start + ROW_BLOCK]]
         if block.shape[0]:
             np.maximum(largest, np.max(np.abs(block), axis=0), out=largest)
     return largest
@@ -152,6 +160,21 @@ def _inverse_max_abs(max_abs):
     """1/max|x|, and 1 for the features that are zero on every row."""
     zero = max_abs == 0
     return np.where(zero, 1.0, 1.0 / np.where(zero, 1.0, max_abs))
+
+
+def _shift_rows(n_samples):
+    """The rows whose mean is the shift: SHIFT_ROWS of them (all, if fewer) in SHIFT_RUNS runs
+    of consecutive rows, the runs evenly spaced from the first row to the last."""
+    if n_samples <= SHIFT_ROWS:
+        return np.arange(n_samples)
+    run = SHIFT_ROWS // SHIFT_RUNS
+    starts = np.linspace(0, n_samples - run, SHIFT_RUNS).astype(np.intp)
+    return (starts[:, None] + np.arange(run)).ravel()
+
+
+def _weights_or_ones(sample_weight, n_samples):
+    """The weights as an array: ones for None (every row weighs 1)."""
+    return np.ones(n_samples) if sample_weight is None else sample_weight
 
 
 def _estimated_inverse_scale(sample):
@@ -209,14 +232,16 @@ def _inverse_scale(mean, variance, weight):
 def row_norm_sums(X, sample_weight, mean, inv_scale, fit_intercept, rows=None):
     """(Σ s·‖(z, 1)‖², max s·‖(z, 1)‖²) over the rows of X (or those listed in `rows`),
     z = (x − mean)∘inv_scale, the 1 only with an intercept: one read of X. For a CSR X the
-    mean is zero (sparse X is never centred) and every row is read."""
+    mean is zero (sparse X is never centred) and every row is read. sample_weight None:
+    every weight is 1."""
     if _sparse.is_sparse(X):
         X = _sparse.matrix_of(X)
+        weights = _weights_or_ones(sample_weight, X.shape[0])
         sums = _kernel.csr_row_norm_sums(
-            *_sparse.kernel_arrays(X), np.ascontiguousarray(sample_weight, dtype=np.float64),
+            *_sparse.kernel_arrays(X), np.ascontiguousarray(weights, dtype=np.float64),
             np.ascontiguousarray(inv_scale, dtype=np.float64), float(fit_intercept))
         # A row repeating a column: NumPy sums the repeats first.
-        return (_sparse.row_norm_sums(X, sample_weight, fit_intercept, inv_scale)
+        return (_sparse.row_norm_sums(X, weights, fit_intercept, inv_scale)
                 if sums is None else sums)
     return _kernel.row_norm_sums(X, sample_weight, np.asarray(mean, dtype=np.float64),
                                  np.asarray(inv_scale, dtype=np.float64),
@@ -261,7 +286,9 @@ class FeatureStatistics:
         inv_scale/q, z = ((x − c)∘q)∘r + (c − mean)∘inv_scale, so ‖z‖ lies within
         min(r)·δ − g and max(r)·δ + g, g = ‖(c − mean)∘inv_scale‖: only the rows whose upper
         bound reaches the largest lower bound can hold the maximum, and only they are read
-        again (all of X if no distances were kept)."""
+        again (all of X if no distances were kept): first those with the highest upper
+        bounds, then those whose upper bound reaches the largest norm found among them.
+        sample_weight None: every weight is 1."""
         mean = np.asarray(self.mean, dtype=np.float64)
         scale = np.asarray(self.inv_scale, dtype=np.float64)
         if self.distances is None:
@@ -270,11 +297,21 @@ class FeatureStatistics:
         low, high = float(np.min(ratio, initial=1.0)), float(np.max(ratio, initial=1.0))
         gap = float(np.linalg.norm((self.shift - mean) * scale)) * (1 + BOUND_SLACK)
         extra = float(fit_intercept)
-        weights = np.asarray(sample_weight)
-        if weights.size and weights.min() == weights.max():
+        weights = None if sample_weight is None else np.asarray(sample_weight)
+        if weights is None:
+            rows = self._reaching_rows_equal_weights(1.0, low, high, gap, extra)
+        elif weights.size and weights.min() == weights.max():
             rows = self._reaching_rows_equal_weights(float(weights[0]), low, high, gap, extra)
         else:
             rows = self._reaching_rows(weights, low, high, gap, extra)
+        distance = self.distances[rows].astype(np.float64)
+        upper = (high * distance * (1 + BOUND_SLACK) + gap) ** 2 + extra
+        if weights is not None:
+            upper *= weights[rows]
+        if rows.shape[0] > CHECKED_ROWS:
+            top = np.argpartition(upper, -CHECKED_ROWS)[-CHECKED_ROWS:]
+            largest = row_norm_sums(X, sample_weight, mean, scale, fit_intercept, rows[top])[1]
+            rows = rows[upper >= largest]
         return row_norm_sums(X, sample_weight, mean, scale, fit_intercept, rows)[1]
 
     def _reaching_rows(self, weights, low, high, gap, extra):
