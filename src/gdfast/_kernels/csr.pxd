@@ -68,7 +68,7 @@ from gdfast._kernels.shuffle cimport random_permutation
 from gdfast._kernels.step cimport step_learning_rate
 from gdfast._kernels.losses cimport sample_loss
 from gdfast._kernels.step cimport LinearLayout, update_parameters, towards_zero
-from gdfast._kernels.layout cimport weights_start
+from gdfast._kernels.layout cimport output_len, weights_start
 from gdfast._kernels.rowsource cimport RowSource, csr_row
 from gdfast._kernels.weights cimport ScaledVector, scaled_dot, add_scaled
 from gdfast._kernels.rows cimport gd_prefetch
@@ -183,6 +183,9 @@ cdef struct SparseWork:
     void* compact               # LAZY_COMPACT: gathered parameters, gradient and state
     Py_ssize_t compact_len      # entries of each gathered vector it can hold
     int* row_slots              # a row's columns' places in the gathered vectors
+    char* records               # NULL, or each column's record (see column records)
+    Py_ssize_t record_size      # bytes of a record
+    Py_ssize_t stamp_offset     # where its `seen` stamp is in it
     int n_live                  # the state rows the rule uses (live_state_rows)
     int live_rows[MAX_STATE_ROWS]
     bint distinct_columns       # no row repeats a column (its indices strictly increase)
@@ -241,10 +244,62 @@ cdef inline void fill_idle_tables(SparseWork* work) noexcept nogil:
         work.idle_move[k] = idle_move(work.idle_drift, mu, log_mu, k)
 
 
-cdef inline void catch_up(SparseWork* work, floating* theta, floating* state, Py_ssize_t j,
-                          long long now) noexcept nogil:
-    """Bring column j up to update `now`: the l1 thresholds and state decay it skipped."""
-    cdef Py_ssize_t k, r, at
+# Column records. A LAZY_COMPACT mini-batch reads, for each column of its rows, the column's
+# `seen` stamp, its weights and its state: three arrays, three cache lines for one column,
+# each a miss for all but the most frequent columns, and the misses, not the arithmetic, set
+# the epoch's pace. So for the epoch (pack_records, unpack_records: O(n_features) each) each
+# column's weights (one per output), live state rows and stamp are kept together in one
+# record of record_size bytes: output k's weight at k, live row r's entry at
+# n_outputs · (1 + r) + k, the stamp at stamp_offset. Records of at most 64 bytes are a power
+# of two in size and start on a cache line, so a column is one line. The intercepts stay
+# where they are (every update steps them). Not with averaging, which reads every weight
+# after each update, nor for one row of distinct columns, which reads no stamps.
+
+cdef inline floating* column_record(SparseWork* work, Py_ssize_t j,
+                                    const floating* of_type) noexcept nogil:
+    return <floating*>(work.records + j * work.record_size)
+
+
+cdef inline long long* record_stamp(SparseWork* work, Py_ssize_t j) noexcept nogil:
+    return <long long*>(work.records + j * work.record_size + work.stamp_offset)
+
+
+cdef inline void pack_records(SparseWork* work, const floating* theta, const floating* state,
+                              long long now) noexcept nogil:
+    """Every column's weights and live state into its record, its stamp `now`."""
+    cdef Py_ssize_t j, k, r, n_outputs = work.n_outputs
+    cdef floating* rec
+    for j in range(work.n_features):
+        rec = column_record(work, j, theta)
+        for k in range(n_outputs):
+            rec[k] = theta[weights_start(k, work.n_features) + j]
+            for r in range(work.n_live):
+                rec[n_outputs * (1 + r) + k] = \
+                    state[work.live_rows[r] * work.n_params + weights_start(k, work.n_features) + j]
+        record_stamp(work, j)[0] = now
+
+
+cdef inline void unpack_records(SparseWork* work, floating* theta,
+                                floating* state) noexcept nogil:
+    """Every column's record back into the weights and state."""
+    cdef Py_ssize_t j, k, r, n_outputs = work.n_outputs
+    cdef const floating* rec
+    for j in range(work.n_features):
+        rec = column_record(work, j, theta)
+        for k in range(n_outputs):
+            theta[weights_start(k, work.n_features) + j] = rec[k]
+            for r in range(work.n_live):
+                state[work.live_rows[r] * work.n_params + weights_start(k, work.n_features) + j] \
+                    = rec[n_outputs * (1 + r) + k]
+
+
+cdef inline void catch_up_column(SparseWork* work, floating* w, Py_ssize_t output_step,
+                                 floating* s, Py_ssize_t row_step, long long* stamp,
+                                 Py_ssize_t j, long long now) noexcept nogil:
+    """catch_up on column j's weights w[k · output_step] and their idle state
+    s[r · row_step + k · output_step] (the idle rows are the first live ones), stamp its
+    update."""
+    cdef Py_ssize_t k, r
     cdef long long lag
     cdef floating c, f, move
     cdef double mu = work.idle_factor
@@ -252,11 +307,10 @@ cdef inline void catch_up(SparseWork* work, floating* theta, floating* state, Py
         c = <floating>(work.threshold - work.applied[j])
         if c > 0:
             for k in range(work.n_outputs):
-                at = weights_start(k, work.n_features) + j
-                theta[at] = towards_zero(theta[at], c)
+                w[k * output_step] = towards_zero(w[k * output_step], c)
         work.applied[j] = work.threshold
     if work.n_idle > 0:
-        lag = now - work.seen[j]
+        lag = now - stamp[0]
         if lag > 0:
             if lag < work.idle_table_len:
                 f = <floating>work.idle_power[lag]
@@ -266,12 +320,25 @@ cdef inline void catch_up(SparseWork* work, floating* theta, floating* state, Py
                 move = <floating>idle_move(work.idle_drift, mu, log(mu), lag)
             if work.idle_drift != 0.0:
                 for k in range(work.n_outputs):
-                    at = weights_start(k, work.n_features) + j
-                    theta[at] -= move * state[at]
+                    w[k * output_step] -= move * s[k * output_step]
             for r in range(work.n_idle):
                 for k in range(work.n_outputs):
-                    state[r * work.n_params + weights_start(k, work.n_features) + j] *= f
-        work.seen[j] = now
+                    s[r * row_step + k * output_step] *= f
+        stamp[0] = now
+
+
+cdef inline void catch_up(SparseWork* work, floating* theta, floating* state, Py_ssize_t j,
+                          long long now) noexcept nogil:
+    """Bring column j up to update `now`: the l1 thresholds and state decay it skipped."""
+    cdef floating* rec
+    if work.records != NULL:
+        rec = column_record(work, j, theta)
+        catch_up_column(work, rec, 1, rec + work.n_outputs, work.n_outputs,
+                        record_stamp(work, j), j, now)
+    else:
+        catch_up_column(work, theta + j, output_len(work.n_features),
+                        state + j if state != NULL else <floating*>NULL, work.n_params,
+                        work.seen + j, j, now)
 
 
 cdef inline void settle(SparseWork* work, floating* theta, floating* state,
@@ -411,6 +478,20 @@ cdef inline void gather_column(SparseWork* work, const floating* theta, const fl
                 state[work.live_rows[r] * work.n_params + at]
 
 
+cdef inline void gather_record(SparseWork* work, const floating* rec, Py_ssize_t slot,
+                               Py_ssize_t stride) noexcept nogil:
+    """gather_column (with a zero gradient, at the gradient phase's strides) from a column
+    record."""
+    cdef Py_ssize_t k, r, cap = work.compact_len, n_outputs = work.n_outputs
+    cdef floating* th_c = <floating*>work.compact
+    cdef floating* state_c = th_c + 2 * cap
+    for k in range(n_outputs):
+        th_c[k * stride + slot] = rec[k]
+        th_c[cap + k * stride + slot] = 0
+        for r in range(work.n_live):
+            state_c[work.live_rows[r] * cap + k * stride + slot] = rec[n_outputs * (1 + r) + k]
+
+
 cdef inline double compact_batch_gradient(
     const EpochConfig* cfg, SparseWork* work, RowSource source, const floating* y,
     const floating* sample_weight, floating* theta, floating* state, const Py_ssize_t* order,
@@ -433,6 +514,8 @@ cdef inline double compact_batch_gradient(
     cdef double* slopes = work.slopes
     cdef Py_ssize_t m = 0, i, p, k, j, row, nnz
     cdef long long mark
+    cdef long long* stamp
+    cdef floating* rec
     cdef const floating* x
     cdef const int* columns
     cdef ScaledVector w
@@ -443,18 +526,22 @@ cdef inline double compact_batch_gradient(
     w.scale = 1.0
     for i in range(n_rows):
         prefetch_ahead(source, theta, y, sample_weight, not cfg.unit_weights, state,
-                       work.live_rows, work.n_live, work.n_params, seen, order, position + i,
-                       n_samples)
+                       work.live_rows, work.n_live, work.n_params, seen, work.records,
+                       work.record_size, order, position + i, n_samples)
         row = order[position + i]
         x = scaled_csr_row(source, work, row, theta, &columns, &nnz)
         for p in range(nnz):
             j = columns[p]
-            mark = seen[j]
+            stamp = record_stamp(work, j) if work.records != NULL else seen + j
+            mark = stamp[0]
             if mark >= 0:
                 catch_up(work, theta, state, j, t - 1)
-                gather_column(work, theta, state, j, m, stride, cap, True)
+                if work.records != NULL:
+                    gather_record(work, column_record(work, j, theta), m, stride)
+                else:
+                    gather_column(work, theta, state, j, m, stride, cap, True)
                 touched[m] = j
-                seen[j] = -1 - m
+                stamp[0] = -1 - m
                 slots[p] = <int>m
                 m += 1
             else:
@@ -501,8 +588,9 @@ cdef inline void compact_step(
     """LAZY_COMPACT's step on the m = n_touched gathered columns (output k's entries from
     k · stride, state row r's from r · row_stride): packed, with each output's intercept
     appended (its gradient the sum of the n_rows slopes), stepped by update_parameters
-    (the l1 step is left to catch_up: work.compact_cfg has none), and scattered back; with
-    mark_seen, each column's `seen` entry becomes t. The fields the loops read are copied
+    (the l1 step is left to catch_up: work.compact_cfg has none), and scattered back (to
+    the column records, if the epoch keeps them, stamped t); with mark_seen, each column's
+    `seen` entry becomes t. The fields the loops read are copied
     to locals first: read through `work`, they would be loaded again after every store
     (the compiler must assume aliasing)."""
     cdef Py_ssize_t nf = work.n_features, m = work.n_touched, length = m + 1
@@ -516,6 +604,7 @@ cdef inline void compact_step(
     cdef floating* g_c = th_c + cap
     cdef floating* state_c = g_c + cap
     cdef floating intercept_grad
+    cdef floating* rec
     pack_vector(th_c, th_c, n_outputs, stride, length, m)
     pack_vector(g_c, g_c, n_outputs, stride, length, m)
     for r in range(n_live):        # increasing rows: each packs below the next's entries
@@ -533,14 +622,24 @@ cdef inline void compact_step(
             state_c[live[r] * n + k * length + m] = state[live[r] * n_params + at]
     update_parameters(&work.compact_cfg, th_c, g_c, state_c, n, scalars, t, lr,
                       LinearLayout(n_outputs, length))
+    if work.records != NULL:
+        for i in range(m):
+            rec = column_record(work, touched[i], theta)
+            for k in range(n_outputs):
+                rec[k] = th_c[k * length + i]
+                for r in range(n_live):
+                    rec[n_outputs * (1 + r) + k] = state_c[live[r] * n + k * length + i]
+            record_stamp(work, touched[i])[0] = t
     for k in range(n_outputs):
-        scatter_vector(theta + weights_start(k, nf), th_c + k * length, touched, m)
+        if work.records == NULL:
+            scatter_vector(theta + weights_start(k, nf), th_c + k * length, touched, m)
         theta[weights_start(k, nf) + nf] = th_c[k * length + m]
         for r in range(n_live):
             at = live[r] * n_params + weights_start(k, nf)
-            scatter_vector(state + at, state_c + live[r] * n + k * length, touched, m)
+            if work.records == NULL:
+                scatter_vector(state + at, state_c + live[r] * n + k * length, touched, m)
             state[at + nf] = state_c[live[r] * n + k * length + m]
-    if mark_seen:
+    if mark_seen and work.records == NULL:
         for i in range(m):
             seen[touched[i]] = t
 
@@ -578,14 +677,15 @@ cdef inline void prefetch_ahead(RowSource source, const floating* theta, const f
                                 const floating* sample_weight, bint weighted,
                                 const floating* state, const int* state_rows, int n_state,
                                 Py_ssize_t n_params, const long long* seen,
+                                const char* records, Py_ssize_t record_size,
                                 const Py_ssize_t* order, Py_ssize_t position,
                                 Py_ssize_t n_samples) noexcept nogil:
     """Request what the row PREFETCH_ROWS positions ahead will read, in three stages, each
     needing the previous one's data: its indptr entry (3 steps ahead), its values and
     indices (2), then its target, weight and first output's weights, their state in the
-    n_state rows state_rows, and their `seen` stamps unless seen is NULL (1). In a shuffled
-    order every one of those is a cache miss, and waiting on them one row at a time would
-    cost more than the row's arithmetic."""
+    n_state rows state_rows, and their `seen` stamps unless seen is NULL, or instead of all
+    three their column records (1). In a shuffled order every one of those is a cache miss,
+    and waiting on them one row at a time would cost more than the row's arithmetic."""
     cdef Py_ssize_t row, p, start, stop, r
     cdef const int* columns
     if position + 3 * PREFETCH_ROWS < n_samples:
@@ -603,6 +703,10 @@ cdef inline void prefetch_ahead(RowSource source, const floating* theta, const f
         if weighted:
             gd_prefetch(sample_weight + row)
         columns = source.indices
+        if records != NULL:
+            for p in range(source.indptr[row], source.indptr[row + 1]):
+                gd_prefetch(records + columns[p] * record_size)
+            return
         for p in range(source.indptr[row], source.indptr[row + 1]):
             gd_prefetch(theta + columns[p])
             for r in range(n_state):
@@ -635,8 +739,8 @@ cdef inline double sgd_on_csr_rows(
     w.n = nf
     for i in range(n_rows):
         prefetch_ahead(source, theta, y, sample_weight, not cfg.unit_weights,
-                       <floating*>NULL, <int*>NULL, 0, work.n_params, <long long*>NULL, order,
-                       position + i, n_samples)
+                       <floating*>NULL, <int*>NULL, 0, work.n_params, <long long*>NULL,
+                       <char*>NULL, 0, order, position + i, n_samples)
         row = order[position + i]
         x = scaled_csr_row(source, work, row, theta, &columns, &nnz)
         if work.lazy_l1:
@@ -705,8 +809,8 @@ cdef inline double compact_on_one_csr_row(
     cdef floating slope
     prefetch_ahead(source, theta, y, sample_weight, not cfg.unit_weights, state,
                    work.live_rows, work.n_live, work.n_params,
-                   work.seen if work.lazy_l1 or work.n_idle > 0 else <long long*>NULL, order,
-                   position, n_samples)
+                   work.seen if work.lazy_l1 or work.n_idle > 0 else <long long*>NULL,
+                   <char*>NULL, 0, order, position, n_samples)
     x = scaled_csr_row(source, work, row, theta, &columns, &nnz)
     for p in range(nnz):
         work.touched[p] = columns[p]
@@ -773,7 +877,9 @@ cdef inline int csr_epoch_loop(
     work.scale = 1.0
     work.threshold = 0.0
     work.n_touched = 0
-    if work.kind != LAZY_SGD:         # LAZY_SGD reads no stamps
+    if work.records != NULL:
+        pack_records(work, theta, state, t[0])
+    elif work.kind != LAZY_SGD:       # LAZY_SGD reads no stamps
         for j in range(work.n_features):
             work.seen[j] = t[0]
     if work.lazy_l1:
@@ -812,6 +918,8 @@ cdef inline int csr_epoch_loop(
                 dense_step(cfg, work, theta, state, n_state, scalars, t[0], lr[0])
         if not isfinite(batch_loss):
             t[0] -= 1
+            if work.records != NULL:
+                unpack_records(work, theta, state)
             return NONFINITE
         loss_sum[0] += batch_loss
         if average != NULL and t[0] > average_start and not work.lazy_average:
@@ -821,10 +929,14 @@ cdef inline int csr_epoch_loop(
         if start >= next_check:
             if signal_handler_raised():
                 settle(work, theta, state, t[0])
+                if work.records != NULL:
+                    unpack_records(work, theta, state)
                 end_lazy_average(work, theta, t[0])
                 return INTERRUPTED
             next_check = start + check_rows
     settle(work, theta, state, t[0])
+    if work.records != NULL:
+        unpack_records(work, theta, state)
     end_lazy_average(work, theta, t[0])
     if not all_finite(theta, work.n_params):
         return NONFINITE

@@ -980,6 +980,19 @@ def run_epoch_csr(
     work.idle_table_len = (min((n_samples + batch - 1) // batch + 1, IDLE_TABLE_MAX)
                            if work.n_idle > 0 else 0)
     idle_tables = np.empty((2, max(work.idle_table_len, 1)))
+    # Column records (csr.pxd) for a compact mini-batch without averaging: each a power of
+    # two of bytes up to a cache line (whole lines beyond), the first on a line's start.
+    cdef bint use_records = (compact_kind and average_ptr == NULL
+                             and not (cfg.batch_size == 1 and rows.distinct))
+    cdef Py_ssize_t stamp_offset = 8 * ((n_outputs * (1 + work.n_live) * dtype.itemsize + 7) // 8)
+    cdef Py_ssize_t record_size = 8
+    while record_size < stamp_offset + 8 and record_size < 64:
+        record_size *= 2
+    if record_size < stamp_offset + 8:
+        record_size = 64 * ((stamp_offset + 8 + 63) // 64)
+    records = np.empty(n_features * record_size + 64 if use_records else 1, dtype=np.uint8)
+    cdef unsigned char[::1] records_view = records
+    cdef Py_ssize_t records_start = (64 - <size_t>&records_view[0] % 64) % 64
     cdef double[::1] applied_view = applied
     cdef long long[::1] seen_view = seen
     cdef floating[::1] grad_view = grad
@@ -996,6 +1009,9 @@ def run_epoch_csr(
     work.compact = &compact_view[0]
     work.compact_len = capacity
     work.row_slots = &row_slots_view[0]
+    work.records = <char*>&records_view[records_start] if use_records else NULL
+    work.record_size = record_size
+    work.stamp_offset = stamp_offset
     work.idle_power = &idle_tables_view[0, 0]
     work.idle_move = &idle_tables_view[1, 0]
     fill_idle_tables(&work)
@@ -1047,7 +1063,7 @@ def read_csr_rows_in_order(CSRRows rows, const Py_ssize_t[::1] order, const doub
     with nogil:
         for i in range(n_rows):
             prefetch_ahead(source, &w[0], &w[0], &w[0], False, <double*>NULL, <int*>NULL, 0, 0,
-                           <long long*>NULL, &order[0], i, n_rows)
+                           <long long*>NULL, <char*>NULL, 0, &order[0], i, n_rows)
             x = csr_row(source, order[i], &w[0], &columns, &nnz)
             total += scaled_dot(&v, x, columns, nnz)
     return total
