@@ -478,20 +478,6 @@ cdef inline void gather_column(SparseWork* work, const floating* theta, const fl
                 state[work.live_rows[r] * work.n_params + at]
 
 
-cdef inline void gather_record(SparseWork* work, const floating* rec, Py_ssize_t slot,
-                               Py_ssize_t stride) noexcept nogil:
-    """gather_column (with a zero gradient, at the gradient phase's strides) from a column
-    record."""
-    cdef Py_ssize_t k, r, cap = work.compact_len, n_outputs = work.n_outputs
-    cdef floating* th_c = <floating*>work.compact
-    cdef floating* state_c = th_c + 2 * cap
-    for k in range(n_outputs):
-        th_c[k * stride + slot] = rec[k]
-        th_c[cap + k * stride + slot] = 0
-        for r in range(work.n_live):
-            state_c[work.live_rows[r] * cap + k * stride + slot] = rec[n_outputs * (1 + r) + k]
-
-
 cdef inline double compact_batch_gradient(
     const EpochConfig* cfg, SparseWork* work, RowSource source, const floating* y,
     const floating* sample_weight, floating* theta, floating* state, const Py_ssize_t* order,
@@ -512,6 +498,12 @@ cdef inline double compact_batch_gradient(
     cdef Py_ssize_t* touched = work.touched
     cdef int* slots = work.row_slots
     cdef double* slopes = work.slopes
+    cdef floating* state_c = g_c + cap
+    cdef char* records = work.records
+    cdef Py_ssize_t record_size = work.record_size, stamp_offset = work.stamp_offset
+    cdef int n_live = work.n_live, r
+    cdef int live[MAX_STATE_ROWS]
+    cdef bint nothing_to_catch_up = not work.lazy_l1 and work.n_idle == 0
     cdef Py_ssize_t m = 0, i, p, k, j, row, nnz
     cdef long long mark
     cdef long long* stamp
@@ -522,6 +514,8 @@ cdef inline double compact_batch_gradient(
     cdef double weight, loss_sum = 0.0
     cdef floating a
     cdef floating* g
+    for r in range(n_live):
+        live[r] = work.live_rows[r]
     w.n = stride
     w.scale = 1.0
     for i in range(n_rows):
@@ -530,22 +524,43 @@ cdef inline double compact_batch_gradient(
                        work.record_size, order, position + i, n_samples)
         row = order[position + i]
         x = scaled_csr_row(source, work, row, theta, &columns, &nnz)
-        for p in range(nnz):
-            j = columns[p]
-            stamp = record_stamp(work, j) if work.records != NULL else seen + j
-            mark = stamp[0]
-            if mark >= 0:
-                catch_up(work, theta, state, j, t - 1)
-                if work.records != NULL:
-                    gather_record(work, column_record(work, j, theta), m, stride)
+        if records != NULL:
+            # the gather (as gather_column, from the record) on locals: the stores to the
+            # gathered vectors would otherwise reload every field of `work` they read.
+            for p in range(nnz):
+                j = columns[p]
+                rec = <floating*>(records + j * record_size)
+                stamp = <long long*>(records + j * record_size + stamp_offset)
+                mark = stamp[0]
+                if mark >= 0:
+                    if not nothing_to_catch_up:
+                        catch_up_column(work, rec, 1, rec + n_outputs, n_outputs, stamp, j,
+                                        t - 1)
+                    for k in range(n_outputs):
+                        th_c[k * stride + m] = rec[k]
+                        g_c[k * stride + m] = 0
+                        for r in range(n_live):
+                            state_c[live[r] * cap + k * stride + m] = \
+                                rec[n_outputs * (1 + r) + k]
+                    touched[m] = j
+                    stamp[0] = -1 - m
+                    slots[p] = <int>m
+                    m += 1
                 else:
+                    slots[p] = <int>(-1 - mark)
+        else:
+            for p in range(nnz):
+                j = columns[p]
+                mark = seen[j]
+                if mark >= 0:
+                    catch_up(work, theta, state, j, t - 1)
                     gather_column(work, theta, state, j, m, stride, cap, True)
-                touched[m] = j
-                stamp[0] = -1 - m
-                slots[p] = <int>m
-                m += 1
-            else:
-                slots[p] = <int>(-1 - mark)
+                    touched[m] = j
+                    seen[j] = -1 - m
+                    slots[p] = <int>m
+                    m += 1
+                else:
+                    slots[p] = <int>(-1 - mark)
         for k in range(n_outputs):
             w.values = th_c + k * stride
             scores[k] = scaled_dot(&w, x, slots, nnz) + theta[weights_start(k, nf) + nf]
@@ -605,6 +620,11 @@ cdef inline void compact_step(
     cdef floating* state_c = g_c + cap
     cdef floating intercept_grad
     cdef floating* rec
+    cdef char* records = work.records
+    cdef Py_ssize_t record_size = work.record_size, stamp_offset = work.stamp_offset
+    cdef int live_rows[MAX_STATE_ROWS]
+    for r in range(n_live):
+        live_rows[r] = live[r]
     pack_vector(th_c, th_c, n_outputs, stride, length, m)
     pack_vector(g_c, g_c, n_outputs, stride, length, m)
     for r in range(n_live):        # increasing rows: each packs below the next's entries
@@ -622,14 +642,14 @@ cdef inline void compact_step(
             state_c[live[r] * n + k * length + m] = state[live[r] * n_params + at]
     update_parameters(&work.compact_cfg, th_c, g_c, state_c, n, scalars, t, lr,
                       LinearLayout(n_outputs, length))
-    if work.records != NULL:
+    if records != NULL:
         for i in range(m):
-            rec = column_record(work, touched[i], theta)
+            rec = <floating*>(records + touched[i] * record_size)
             for k in range(n_outputs):
                 rec[k] = th_c[k * length + i]
                 for r in range(n_live):
-                    rec[n_outputs * (1 + r) + k] = state_c[live[r] * n + k * length + i]
-            record_stamp(work, touched[i])[0] = t
+                    rec[n_outputs * (1 + r) + k] = state_c[live_rows[r] * n + k * length + i]
+            (<long long*>(records + touched[i] * record_size + stamp_offset))[0] = t
     for k in range(n_outputs):
         if work.records == NULL:
             scatter_vector(theta + weights_start(k, nf), th_c + k * length, touched, m)
