@@ -802,6 +802,9 @@ cdef bint class_indices_in_range(const floating[::1] y, const Py_ssize_t[::1] ro
     return True
 
 
+# The most lags a sparse epoch tabulates the state's decay for (csr.pxd, fill_idle_tables).
+IDLE_TABLE_LIMIT = IDLE_TABLE_MAX
+
 SPARSE_STEP_KINDS = {LAZY_SGD: "lazy sgd", LAZY_COMPACT: "lazy compact",
                      DENSE_STEP: "dense step"}
 
