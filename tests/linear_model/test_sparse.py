@@ -154,22 +154,26 @@ def test_float32_sparse_is_close_to_dense():
     np.testing.assert_allclose(sparse_coef, dense_coef, atol=1e-5)
 
 
+@pytest.mark.parametrize("batch_size", [1, 7])
 @pytest.mark.parametrize("optimizer, extra", [("adagrad", {}), ("rmsprop", {}),
                                               ("adam", {"lazy": True})])
-def test_float32_compact_updates_are_close_to_the_twin(optimizer, extra):
+def test_float32_compact_updates_are_close_to_the_twin(optimizer, extra, batch_size):
     X, rng = sparse_data(dtype=np.float32)
     y, _, _ = targets("squared_error", rng)
-    config = dict(optimizer=optimizer, batch_size=1, learning_rate=0.05, l1=0.01, **extra)
+    config = dict(optimizer=optimizer, batch_size=batch_size, learning_rate=0.05, l1=0.01,
+                  **extra)
     coef = run("cython", X, y, config)[0]
     assert coef.dtype == np.float32
     np.testing.assert_allclose(coef, run("numpy", X, y, config)[0], atol=1e-4)
 
 
+@pytest.mark.parametrize("batch_size", [1, 7])
 @pytest.mark.parametrize("optimizer", ["momentum", "nesterov"])
-def test_float32_momentum_catch_up_is_close_to_dense(optimizer):
+def test_float32_momentum_catch_up_is_close_to_dense(optimizer, batch_size):
     X, rng = sparse_data(dtype=np.float32)
     y, _, _ = targets("squared_error", rng)
-    config = dict(optimizer=optimizer, batch_size=1, learning_rate=0.01, momentum=0.9)
+    config = dict(optimizer=optimizer, batch_size=batch_size, learning_rate=0.01,
+                  momentum=0.9)
     coef = run("cython", X, y, config)[0]
     assert coef.dtype == np.float32
     np.testing.assert_allclose(coef, run("cython", X.toarray(), y, config)[0], atol=1e-5)
@@ -196,6 +200,80 @@ def test_momentum_catches_up_long_idle_gaps_exactly(optimizer, momentum):
     np.testing.assert_allclose(sparse_coef, dense_coef, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(sparse_state, dense_state, rtol=1e-10, atol=1e-12)
     assert sparse_coef[29] != 0.0
+
+
+def test_momentum_catches_up_lags_longer_than_the_table_of_powers():
+    """More updates in an epoch than the kernel tabulates the decay for: a column idle for
+    longer still gets the dense loop's result."""
+    rng = np.random.default_rng(5)
+    n_rows = _engine.kernel.IDLE_TABLE_LIMIT + 500
+    X = sp.lil_matrix((n_rows, 4))
+    X[:, 0] = rng.standard_normal((n_rows, 1)) * 0.1
+    X[0, 3], X[n_rows - 1, 3] = 1.5, -0.7          # idle for every update between
+    X = sp.csr_matrix(X)
+    y = rng.standard_normal(n_rows)
+    config = dict(optimizer="momentum", batch_size=1, shuffle=False, learning_rate=0.01,
+                  momentum=0.9999)
+    sparse_coef, sparse_state = run("cython", X, y, config, epochs=1)[:2]
+    dense_coef, dense_state = run("cython", X.toarray(), y, config, epochs=1)[:2]
+    np.testing.assert_allclose(sparse_coef, dense_coef, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sparse_state, dense_state, rtol=1e-10, atol=1e-12)
+    assert sparse_coef[3] != 0.0
+
+
+@pytest.mark.parametrize("optimizer, extra", [
+    ("momentum", {"momentum": 0.9, "learning_rate": 0.005}),
+    ("nesterov", {"momentum": 0.9, "learning_rate": 0.005}),
+    ("adagrad", {"l1": 0.01}),
+    ("rmsprop", {}),
+    ("rmsprop", {"centered": True, "l1": 0.01}),
+    ("adadelta", {"rho": 0.8}),
+    ("adam", {"lazy": True, "amsgrad": True}),
+    ("nadam", {"lazy": True}),
+])
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_compact_updates_with_several_outputs_equal_the_twin_and_dense(optimizer, extra,
+                                                                        batch_size):
+    """Each column's weights and state for every output are gathered, stepped and put back
+    together: multinomial log loss, every rule the compact update takes."""
+    X, rng = sparse_data(seed=6)
+    y, n_outputs, multiclass = targets("log_loss", rng, n_classes=3)
+    config = dict(optimizer=optimizer, loss="log_loss", multiclass=multiclass,
+                  batch_size=batch_size, **{"learning_rate": 0.05, **extra})
+    assert _engine.sparse_update_kind(config) == "lazy compact"
+    coef, state, _, losses = run("cython", X, y, config, n_outputs)
+    twin_coef, twin_state, _, twin_losses = run("numpy", X, y, config, n_outputs)
+    assert np.max(np.abs(coef - twin_coef)) < 1e-10
+    np.testing.assert_allclose(state, twin_state, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(losses, twin_losses, rtol=1e-10)
+    if not extra.get("lazy"):
+        dense_coef, dense_state = run("cython", X.toarray(), y, config, n_outputs)[:2]
+        assert np.max(np.abs(coef - dense_coef)) < 1e-10
+        np.testing.assert_allclose(state, dense_state, rtol=0, atol=1e-10)
+    assert np.any(coef != 0)
+
+
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_rmsprop_leaves_a_mean_gradient_it_does_not_read_alone(batch_size):
+    """Without centring, RMSprop never reads or writes its mean-gradient buffer (one a
+    centred fit left there): the sparse update leaves it as the dense one does."""
+    X, rng = sparse_data(seed=2)
+    y, _, _ = targets("squared_error", rng)
+    config = dict(optimizer="rmsprop", batch_size=batch_size, learning_rate=0.05)
+    results = []
+    for rows in (X, X.toarray()):
+        coef = np.zeros(N_FEATURES + 1)
+        state = np.zeros((_engine.state_rows("rmsprop"), coef.size))
+        state[1] = np.random.default_rng(9).standard_normal(coef.size)
+        left = state[1].copy()
+        status = _engine.run_epoch("cython", rows, y, np.ones(N_SAMPLES), coef, state,
+                                   np.ones(_engine.SCALAR_STATE_SIZE),
+                                   np.arange(N_SAMPLES, dtype=np.intp), config, 0, 11)[0]
+        assert status == _engine.STATUS_OK
+        np.testing.assert_array_equal(state[1], left)
+        results.append((coef, state))
+    assert np.max(np.abs(results[0][0] - results[1][0])) < 1e-10
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=0, atol=1e-10)
 
 
 def test_scale_settles_when_it_nears_underflow():

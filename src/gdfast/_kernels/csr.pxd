@@ -3,9 +3,10 @@
 #
 # A batch is two phases, as in the dense loop:
 #   gradient  every row's columns are first brought up to date (catch_up), then its scores
-#             are gathered dots, and a·x is scattered into a dense gradient buffer that is
-#             zero outside the batch's columns; `touched` lists those columns, each once
-#             (a column's `seen` stamp is the update that last touched it).
+#             are gathered dots, and a·x is added into the batch's gradient (DENSE_STEP: a
+#             dense buffer that is zero outside the batch's columns; LAZY_COMPACT: the
+#             gathered vectors below); `touched` lists those columns, each once (a column's
+#             `seen` stamp is the update that last touched it).
 #   step      one of three forms, chosen once per epoch (sparse_step_kind):
 #     LAZY_SGD      plain SGD. Weights are kept as scale · v (weights.pxd): the l2 penalty
 #                   and weight decay shrink `scale` in O(1), the loss part moves v on the
@@ -18,15 +19,21 @@
 #                   sum (momentum and Nesterov at a constant rate, below), and the Adam
 #                   family with `lazy` (which by definition leaves the other coordinates
 #                   alone, PyTorch's SparseAdam).
-#                   The touched columns' parameters, gradient and state are gathered into
-#                   short vectors, update_parameters (step.pxd: the one copy of every rule)
-#                   steps them, and they are scattered back. The state decay of skipped
-#                   steps is applied when a column is next touched, in one power. One row
-#                   whose columns are distinct is its own touched list and gradient
-#                   (compact_on_one_csr_row): no buffer, no stamps.
+#                   A column's parameters and the state its rule uses (live_state_rows)
+#                   are gathered into short vectors the first time a row of the batch reads
+#                   it, caught up on the way; the rows' dots read the gathered parameters
+#                   and add their gradients into a gathered gradient (compact_batch_gradient:
+#                   no gradient buffer, and `seen` marks a column's slot while the batch
+#                   holds it). update_parameters (step.pxd: the one copy of every rule)
+#                   steps the short vectors, and they are scattered back. The state decay of
+#                   skipped steps is applied when a column is next touched, in one power read
+#                   from a table of the epoch's lags (fill_idle_tables). One row whose
+#                   columns are distinct is its own touched list and gradient
+#                   (compact_on_one_csr_row): no stamps.
 #     DENSE_STEP    anything else (momentum, exact Adam, adaptive rules with l2): the
-#                   gradient buffer is a whole gradient and update_parameters steps every
-#                   parameter, O(n_features) per update, the same update as for dense rows.
+#                   gradient buffer (csr_batch_gradient) is a whole gradient and
+#                   update_parameters steps every parameter, O(n_features) per update, the
+#                   same update as for dense rows.
 # Momentum over k steps with a zero gradient at a constant rate γ: b ← μ^k·b, and θ moves
 # by −γ·b·(μ + … + μ^k) = −γ·b·μ·(1 − μ^k)/(1 − μ); Nesterov's step γ·(g + μ·b) adds one
 # more factor μ. A schedule whose rate changes from step to step, a warm-up, l2 (whose
@@ -61,7 +68,7 @@ from gdfast._kernels.shuffle cimport random_permutation
 from gdfast._kernels.step cimport step_learning_rate
 from gdfast._kernels.losses cimport sample_loss
 from gdfast._kernels.step cimport LinearLayout, update_parameters, towards_zero
-from gdfast._kernels.layout cimport weights_start
+from gdfast._kernels.layout cimport output_len, weights_start
 from gdfast._kernels.rowsource cimport RowSource, csr_row
 from gdfast._kernels.weights cimport ScaledVector, scaled_dot, add_scaled
 from gdfast._kernels.rows cimport gd_prefetch
@@ -111,11 +118,46 @@ cdef inline int idle_buffers(const EpochConfig* cfg, double* factor,
         return 1        # the velocity
     if cfg.optimizer == RMSPROP:
         factor[0] = cfg.rmsprop_alpha
-        return 2        # mean square, mean gradient
+        return 2 if cfg.centered else 1     # mean square, mean gradient (read if centered)
     if cfg.optimizer == ADADELTA:
         factor[0] = cfg.rho
         return 2        # square averages of the gradient and of the update
     return 0
+
+
+cdef enum:
+    MAX_STATE_ROWS = 4          # more than any rule keeps
+    # The longest table of idle powers (fill_idle_tables): an epoch of more updates than this
+    # computes the powers of longer lags when it meets them.
+    IDLE_TABLE_MAX = 1 << 16
+
+
+cdef inline int live_state_rows(const EpochConfig* cfg, int* rows) noexcept nogil:
+    """Write into rows the state rows cfg's rule reads or writes (optimizers.pxd), in order,
+    and return their count: the compact step gathers and scatters only these."""
+    cdef int n = 0
+    if cfg.optimizer == MOMENTUM or cfg.optimizer == NESTEROV or cfg.optimizer == ADAGRAD:
+        rows[0] = 0
+        n = 1
+    elif cfg.optimizer == RMSPROP:
+        rows[0] = 0                 # mean square
+        n = 1
+        if cfg.centered:
+            rows[n] = 1             # mean gradient
+            n += 1
+        if cfg.momentum > 0:
+            rows[n] = 2             # momentum buffer
+            n += 1
+    elif cfg.optimizer == ADAM or cfg.optimizer == ADAMW:
+        rows[0], rows[1] = 0, 1     # first and second moments
+        n = 2
+        if cfg.amsgrad:
+            rows[2] = 2             # the second moment's maximum
+            n = 3
+    elif cfg.optimizer == ADADELTA or cfg.optimizer == NADAM or cfg.optimizer == ADAMAX:
+        rows[0], rows[1] = 0, 1
+        n = 2
+    return n
 
 
 cdef struct SparseWork:
@@ -131,11 +173,21 @@ cdef struct SparseWork:
     int n_idle                  # buffers that decay over a skipped step ...
     double idle_factor          # ... by this factor
     double idle_drift           # and the parameter's move along the first (idle_buffers)
-    void* grad                  # n_params; zero outside the batch's columns between steps
+    double* idle_power          # idle_factor^k for the lags k < idle_table_len ...
+    double* idle_move           # ... and the move's factor (fill_idle_tables)
+    Py_ssize_t idle_table_len
+    void* grad                  # DENSE_STEP: n_params, zero outside the batch's columns
+                                # between steps
     Py_ssize_t* touched         # the batch's columns, each once
     Py_ssize_t n_touched
     void* compact               # LAZY_COMPACT: gathered parameters, gradient and state
     Py_ssize_t compact_len      # entries of each gathered vector it can hold
+    int* row_slots              # a row's columns' places in the gathered vectors
+    char* records               # NULL, or each column's record (see column records)
+    Py_ssize_t record_size      # bytes of a record
+    Py_ssize_t stamp_offset     # where its `seen` stamp is in it
+    int n_live                  # the state rows the rule uses (live_state_rows)
+    int live_rows[MAX_STATE_ROWS]
     bint distinct_columns       # no row repeats a column (its indices strictly increase)
     double* slopes              # each batch row's weight · dL/dscore per output
     const void* inv_scale       # per-feature scale of the values (NULL: all ones;
@@ -166,33 +218,127 @@ cdef inline const floating* scaled_csr_row(RowSource source, SparseWork* work, P
     return scaled
 
 
-cdef inline void catch_up(SparseWork* work, floating* theta, floating* state, Py_ssize_t j,
-                          long long now) noexcept nogil:
-    """Bring column j up to update `now`: the l1 thresholds and state decay it skipped."""
-    cdef Py_ssize_t k, r, at
+cdef inline double idle_power(double mu, long long lag) noexcept nogil:
+    """μ^k: what an idle buffer is multiplied by over k skipped steps."""
+    return pow(mu, <double>lag)
+
+
+cdef inline double idle_move(double drift, double mu, double log_mu,
+                             long long lag) noexcept nogil:
+    """drift·(1 − μ^k)/(1 − μ) (log_mu = log μ): the parameter's move along its first buffer
+    over k skipped steps, in units of the buffer; 1 − μ^k as −expm1(k·log μ), without its
+    cancellation for μ near 1. 0 without a drift."""
+    if drift == 0.0:
+        return 0.0
+    return drift * -expm1(lag * log_mu) / (1.0 - mu)
+
+
+cdef inline void fill_idle_tables(SparseWork* work) noexcept nogil:
+    """idle_power and idle_move of every lag k < idle_table_len, so that catch_up, run for
+    each column a batch touches, reads two numbers rather than computing a power and an
+    exponential: the same values, computed once per epoch."""
+    cdef double mu = work.idle_factor, log_mu = log(mu) if work.idle_factor > 0 else 0.0
+    cdef Py_ssize_t k
+    for k in range(work.idle_table_len):
+        work.idle_power[k] = idle_power(mu, k)
+        work.idle_move[k] = idle_move(work.idle_drift, mu, log_mu, k)
+
+
+# Column records. A LAZY_COMPACT mini-batch reads, for each column of its rows, the column's
+# `seen` stamp, its weights and its state: three arrays, three cache lines for one column,
+# each a miss for all but the most frequent columns, and the misses, not the arithmetic, set
+# the epoch's pace. So for the epoch (pack_records, unpack_records: O(n_features) each) each
+# column's weights (one per output), live state rows and stamp are kept together in one
+# record of record_size bytes: output k's weight at k, live row r's entry at
+# n_outputs · (1 + r) + k, the stamp at stamp_offset. Records of at most 64 bytes are a power
+# of two in size and start on a cache line, so a column is one line. The intercepts stay
+# where they are (every update steps them). Not with averaging, which reads every weight
+# after each update, nor for one row of distinct columns, which reads no stamps.
+
+cdef inline floating* column_record(SparseWork* work, Py_ssize_t j,
+                                    const floating* of_type) noexcept nogil:
+    return <floating*>(work.records + j * work.record_size)
+
+
+cdef inline long long* record_stamp(SparseWork* work, Py_ssize_t j) noexcept nogil:
+    return <long long*>(work.records + j * work.record_size + work.stamp_offset)
+
+
+cdef inline void pack_records(SparseWork* work, const floating* theta, const floating* state,
+                              long long now) noexcept nogil:
+    """Every column's weights and live state into its record, its stamp `now`."""
+    cdef Py_ssize_t j, k, r, n_outputs = work.n_outputs
+    cdef floating* rec
+    for j in range(work.n_features):
+        rec = column_record(work, j, theta)
+        for k in range(n_outputs):
+            rec[k] = theta[weights_start(k, work.n_features) + j]
+            for r in range(work.n_live):
+                rec[n_outputs * (1 + r) + k] = \
+                    state[work.live_rows[r] * work.n_params + weights_start(k, work.n_features) + j]
+        record_stamp(work, j)[0] = now
+
+
+cdef inline void unpack_records(SparseWork* work, floating* theta,
+                                floating* state) noexcept nogil:
+    """Every column's record back into the weights and state."""
+    cdef Py_ssize_t j, k, r, n_outputs = work.n_outputs
+    cdef const floating* rec
+    for j in range(work.n_features):
+        rec = column_record(work, j, theta)
+        for k in range(n_outputs):
+            theta[weights_start(k, work.n_features) + j] = rec[k]
+            for r in range(work.n_live):
+                state[work.live_rows[r] * work.n_params + weights_start(k, work.n_features) + j] \
+                    = rec[n_outputs * (1 + r) + k]
+
+
+cdef inline void catch_up_column(SparseWork* work, floating* w, Py_ssize_t output_step,
+                                 floating* s, Py_ssize_t row_step, long long* stamp,
+                                 Py_ssize_t j, long long now) noexcept nogil:
+    """catch_up on column j's weights w[k · output_step] and their idle state
+    s[r · row_step + k · output_step] (the idle rows are the first live ones), stamp its
+    update."""
+    cdef Py_ssize_t k, r
+    cdef long long lag
     cdef floating c, f, move
     cdef double mu = work.idle_factor
     if work.lazy_l1:
         c = <floating>(work.threshold - work.applied[j])
         if c > 0:
             for k in range(work.n_outputs):
-                at = weights_start(k, work.n_features) + j
-                theta[at] = towards_zero(theta[at], c)
+                w[k * output_step] = towards_zero(w[k * output_step], c)
         work.applied[j] = work.threshold
     if work.n_idle > 0:
-        if work.seen[j] < now:
-            f = <floating>pow(mu, <double>(now - work.seen[j]))
+        lag = now - stamp[0]
+        if lag > 0:
+            if lag < work.idle_table_len:
+                f = <floating>work.idle_power[lag]
+                move = <floating>work.idle_move[lag]
+            else:
+                f = <floating>idle_power(mu, lag)
+                move = <floating>idle_move(work.idle_drift, mu, log(mu), lag)
             if work.idle_drift != 0.0:
-                # (1 − μ^k)/(1 − μ) without the cancellation of 1 − μ^k for μ near 1.
-                move = <floating>(work.idle_drift * -expm1((now - work.seen[j]) * log(mu))
-                                  / (1.0 - mu))
                 for k in range(work.n_outputs):
-                    at = weights_start(k, work.n_features) + j
-                    theta[at] -= move * state[at]
+                    w[k * output_step] -= move * s[k * output_step]
             for r in range(work.n_idle):
                 for k in range(work.n_outputs):
-                    state[r * work.n_params + weights_start(k, work.n_features) + j] *= f
-        work.seen[j] = now
+                    s[r * row_step + k * output_step] *= f
+        stamp[0] = now
+
+
+cdef inline void catch_up(SparseWork* work, floating* theta, floating* state, Py_ssize_t j,
+                          long long now) noexcept nogil:
+    """Bring column j up to update `now`: the l1 thresholds and state decay it skipped."""
+    cdef floating* rec
+    if work.records != NULL:
+        rec = column_record(work, j, theta)
+        catch_up_column(work, rec, 1, rec + work.n_outputs, work.n_outputs,
+                        record_stamp(work, j), j, now)
+    else:
+        catch_up_column(work, theta + j, output_len(work.n_features),
+                        state + j if state != NULL else <floating*>NULL, work.n_params,
+                        work.seen + j, j, now)
 
 
 cdef inline void settle(SparseWork* work, floating* theta, floating* state,
@@ -268,9 +414,9 @@ cdef inline double csr_batch_gradient(
     const floating* sample_weight, floating* theta, floating* state, const Py_ssize_t* rows,
     Py_ssize_t n_rows, double scale, long long t, double* scores, double* dscores,
 ) noexcept nogil:
-    """Phase one of update t: catch the rows' columns up to update t − 1, then add
-    scale · Σ sample_weight · dL/dθ over `rows` into the gradient buffer; return the sum of
-    the weighted losses."""
+    """DENSE_STEP's phase one of update t: catch the rows' columns up to update t − 1, then
+    add scale · Σ sample_weight · dL/dθ over `rows` into the gradient buffer; return the
+    sum of the weighted losses."""
     cdef Py_ssize_t nf = work.n_features, i, p, k, nnz, j, row
     cdef floating* grad = <floating*>work.grad
     cdef floating* g
@@ -306,82 +452,230 @@ cdef inline double csr_batch_gradient(
     return loss_sum
 
 
+# LAZY_COMPACT's gathered vectors: work.compact holds 2 + n_state vectors of compact_len
+# entries (the parameters, the gradient, then each state row), each output's entries of a
+# vector from k · stride, every touched column at the same place (its slot) in each. While a
+# batch's rows are read its columns are not counted yet, so the gradient phase gathers at
+# the widest stride, compact_len / n_outputs; the step first packs them (pack_compact) to
+# the layout update_parameters reads, of m + 1 entries per output (the m columns, then the
+# intercept) and state row r from r · n_outputs · (m + 1).
+
+cdef inline void gather_column(SparseWork* work, const floating* theta, const floating* state,
+                               Py_ssize_t j, Py_ssize_t slot, Py_ssize_t stride,
+                               Py_ssize_t row_stride, bint with_gradient) noexcept nogil:
+    """Column j's parameters (and, with_gradient, a zero gradient) and live state into the
+    gathered vectors at `slot`; state row r's vector from r · row_stride."""
+    cdef Py_ssize_t k, r, at, cap = work.compact_len
+    cdef floating* th_c = <floating*>work.compact
+    cdef floating* state_c = th_c + 2 * cap
+    for k in range(work.n_outputs):
+        at = weights_start(k, work.n_features) + j
+        th_c[k * stride + slot] = theta[at]
+        if with_gradient:
+            th_c[cap + k * stride + slot] = 0
+        for r in range(work.n_live):
+            state_c[work.live_rows[r] * row_stride + k * stride + slot] = \
+                state[work.live_rows[r] * work.n_params + at]
+
+
+cdef inline double compact_batch_gradient(
+    const EpochConfig* cfg, SparseWork* work, RowSource source, const floating* y,
+    const floating* sample_weight, floating* theta, floating* state, const Py_ssize_t* order,
+    Py_ssize_t position, Py_ssize_t n_rows, Py_ssize_t n_samples, double scale, long long t,
+    double* scores, double* dscores,
+) noexcept nogil:
+    """LAZY_COMPACT's phase one of update t on the rows order[position:position + n_rows]
+    (and the requests for the rows after them): each column the rows read is caught up to
+    update t − 1 and gathered the first time (its `seen` entry then holds −1 − its slot
+    until the step), the rows' scores are dots with the gathered parameters, and
+    scale · sample_weight · dL/dscore (kept in work.slopes for the intercepts) times each
+    row is added into the gathered gradient; return the sum of the weighted losses."""
+    cdef Py_ssize_t nf = work.n_features, n_outputs = work.n_outputs
+    cdef Py_ssize_t cap = work.compact_len, stride = cap // n_outputs
+    cdef floating* th_c = <floating*>work.compact
+    cdef floating* g_c = th_c + cap
+    cdef long long* seen = work.seen
+    cdef Py_ssize_t* touched = work.touched
+    cdef int* slots = work.row_slots
+    cdef double* slopes = work.slopes
+    cdef floating* state_c = g_c + cap
+    cdef char* records = work.records
+    cdef Py_ssize_t record_size = work.record_size, stamp_offset = work.stamp_offset
+    cdef int n_live = work.n_live, r
+    cdef int live[MAX_STATE_ROWS]
+    cdef bint nothing_to_catch_up = not work.lazy_l1 and work.n_idle == 0
+    cdef Py_ssize_t m = 0, i, p, k, j, row, nnz
+    cdef long long mark
+    cdef long long* stamp
+    cdef floating* rec
+    cdef const floating* x
+    cdef const int* columns
+    cdef ScaledVector w
+    cdef double weight, loss_sum = 0.0
+    cdef floating a
+    cdef floating* g
+    for r in range(n_live):
+        live[r] = work.live_rows[r]
+    w.n = stride
+    w.scale = 1.0
+    for i in range(n_rows):
+        prefetch_ahead(source, theta, y, sample_weight, not cfg.unit_weights, state,
+                       work.live_rows, work.n_live, work.n_params, seen, work.records,
+                       work.record_size, order, position + i, n_samples)
+        row = order[position + i]
+        x = scaled_csr_row(source, work, row, theta, &columns, &nnz)
+        if records != NULL:
+            # the gather (as gather_column, from the record) on locals: the stores to the
+            # gathered vectors would otherwise reload every field of `work` they read.
+            for p in range(nnz):
+                j = columns[p]
+                rec = <floating*>(records + j * record_size)
+                stamp = <long long*>(records + j * record_size + stamp_offset)
+                mark = stamp[0]
+                if mark >= 0:
+                    if not nothing_to_catch_up:
+                        catch_up_column(work, rec, 1, rec + n_outputs, n_outputs, stamp, j,
+                                        t - 1)
+                    for k in range(n_outputs):
+                        th_c[k * stride + m] = rec[k]
+                        g_c[k * stride + m] = 0
+                        for r in range(n_live):
+                            state_c[live[r] * cap + k * stride + m] = \
+                                rec[n_outputs * (1 + r) + k]
+                    touched[m] = j
+                    stamp[0] = -1 - m
+                    slots[p] = <int>m
+                    m += 1
+                else:
+                    slots[p] = <int>(-1 - mark)
+        else:
+            for p in range(nnz):
+                j = columns[p]
+                mark = seen[j]
+                if mark >= 0:
+                    catch_up(work, theta, state, j, t - 1)
+                    gather_column(work, theta, state, j, m, stride, cap, True)
+                    touched[m] = j
+                    seen[j] = -1 - m
+                    slots[p] = <int>m
+                    m += 1
+                else:
+                    slots[p] = <int>(-1 - mark)
+        for k in range(n_outputs):
+            w.values = th_c + k * stride
+            scores[k] = scaled_dot(&w, x, slots, nnz) + theta[weights_start(k, nf) + nf]
+        weight = 1.0 if cfg.unit_weights else sample_weight[row]
+        loss_sum += weight * sample_loss(cfg, scores, n_outputs, y[row], dscores)
+        for k in range(n_outputs):
+            a = <floating>(weight * dscores[k] * scale)
+            slopes[i * n_outputs + k] = a
+            g = g_c + k * stride
+            for p in range(nnz):
+                g[slots[p]] += a * x[p]
+    work.n_touched = m
+    return loss_sum
+
+
+cdef inline void pack_vector(floating* packed, const floating* gathered, Py_ssize_t n_outputs,
+                             Py_ssize_t stride, Py_ssize_t length, Py_ssize_t m) noexcept nogil:
+    """Output k's m entries from gathered + k · stride to packed + k · length, where packed
+    is at or before gathered and length ≤ stride: a forward copy, each entry moving to a
+    place at or before its own. Blocks already in place are left alone."""
+    cdef Py_ssize_t k, i
+    for k in range(n_outputs):
+        if packed + k * length != gathered + k * stride:
+            for i in range(m):
+                packed[k * length + i] = gathered[k * stride + i]
+
+
+cdef inline void scatter_vector(floating* values, const floating* gathered,
+                                const Py_ssize_t* columns, Py_ssize_t m) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(m):
+        values[columns[i]] = gathered[i]
+
+
 cdef inline void compact_step(
     const EpochConfig* cfg, SparseWork* work, floating* theta, floating* state,
-    Py_ssize_t n_state, ScalarState* scalars, long long t, double lr,
-    const floating* row_values,
+    ScalarState* scalars, long long t, double lr, Py_ssize_t n_rows, Py_ssize_t stride,
+    Py_ssize_t row_stride, bint mark_seen,
 ) noexcept nogil:
-    """LAZY_COMPACT's step: update_parameters on the touched columns and the intercepts,
-    gathered per output as (columns..., intercept); the l1 step is left to catch_up
-    (work.compact_cfg has none). The gradient is the buffer's, or with row_values (one row
-    of distinct columns, listed in `touched`) slopes[k] · row_values, which skips the
-    buffer. The fields the loops read are copied to locals first: read through `work`,
-    they would be loaded again after every store (the compiler must assume aliasing)."""
+    """LAZY_COMPACT's step on the m = n_touched gathered columns (output k's entries from
+    k · stride, state row r's from r · row_stride): packed, with each output's intercept
+    appended (its gradient the sum of the n_rows slopes), stepped by update_parameters
+    (the l1 step is left to catch_up: work.compact_cfg has none), and scattered back (to
+    the column records, if the epoch keeps them, stamped t); with mark_seen, each column's
+    `seen` entry becomes t. The fields the loops read are copied
+    to locals first: read through `work`, they would be loaded again after every store
+    (the compiler must assume aliasing)."""
     cdef Py_ssize_t nf = work.n_features, m = work.n_touched, length = m + 1
     cdef Py_ssize_t n_outputs = work.n_outputs, n_params = work.n_params
-    cdef Py_ssize_t n = n_outputs * length, k, i, r
+    cdef Py_ssize_t n = n_outputs * length, cap = work.compact_len, k, i, j, r, at
+    cdef int n_live = work.n_live
+    cdef const int* live = work.live_rows
     cdef const Py_ssize_t* touched = work.touched
-    cdef floating* grad = <floating*>work.grad
+    cdef long long* seen = work.seen
     cdef floating* th_c = <floating*>work.compact
-    cdef floating* g_c = th_c + work.compact_len
-    cdef floating* state_c = g_c + work.compact_len
-    cdef floating* w
-    cdef floating* w_c
-    cdef floating slope
+    cdef floating* g_c = th_c + cap
+    cdef floating* state_c = g_c + cap
+    cdef floating intercept_grad
+    cdef floating* rec
+    cdef char* records = work.records
+    cdef Py_ssize_t record_size = work.record_size, stamp_offset = work.stamp_offset
+    cdef int live_rows[MAX_STATE_ROWS]
+    for r in range(n_live):
+        live_rows[r] = live[r]
+    pack_vector(th_c, th_c, n_outputs, stride, length, m)
+    pack_vector(g_c, g_c, n_outputs, stride, length, m)
+    for r in range(n_live):        # increasing rows: each packs below the next's entries
+        pack_vector(state_c + live[r] * n, state_c + live[r] * row_stride, n_outputs, stride,
+                    length, m)
     for k in range(n_outputs):
-        w, w_c = theta + weights_start(k, nf), th_c + k * length
-        for i in range(m):
-            w_c[i] = w[touched[i]]
-        w_c[m] = w[nf]
-        if row_values == NULL:
-            w, w_c = grad + weights_start(k, nf), g_c + k * length
-            for i in range(m):
-                w_c[i] = w[touched[i]]
-                w[touched[i]] = 0
-            w_c[m] = w[nf]
-            w[nf] = 0
-        else:
-            slope = <floating>work.slopes[k]
-            w_c = g_c + k * length
-            for i in range(m):
-                w_c[i] = slope * row_values[i]
-            w_c[m] = slope if cfg.fit_intercept else 0
-        for r in range(n_state):
-            w, w_c = state + r * n_params + weights_start(k, nf), state_c + r * n + k * length
-            for i in range(m):
-                w_c[i] = w[touched[i]]
-            w_c[m] = w[nf]
+        at = weights_start(k, nf) + nf
+        th_c[k * length + m] = theta[at]
+        intercept_grad = 0
+        if cfg.fit_intercept:
+            for i in range(n_rows):
+                intercept_grad += <floating>work.slopes[i * n_outputs + k]
+        g_c[k * length + m] = intercept_grad
+        for r in range(n_live):
+            state_c[live[r] * n + k * length + m] = state[live[r] * n_params + at]
     update_parameters(&work.compact_cfg, th_c, g_c, state_c, n, scalars, t, lr,
                       LinearLayout(n_outputs, length))
-    for k in range(n_outputs):
-        w, w_c = theta + weights_start(k, nf), th_c + k * length
+    if records != NULL:
         for i in range(m):
-            w[touched[i]] = w_c[i]
-        w[nf] = w_c[m]
-        for r in range(n_state):
-            w, w_c = state + r * n_params + weights_start(k, nf), state_c + r * n + k * length
-            for i in range(m):
-                w[touched[i]] = w_c[i]
-            w[nf] = w_c[m]
+            rec = <floating*>(records + touched[i] * record_size)
+            for k in range(n_outputs):
+                rec[k] = th_c[k * length + i]
+                for r in range(n_live):
+                    rec[n_outputs * (1 + r) + k] = state_c[live_rows[r] * n + k * length + i]
+            (<long long*>(records + touched[i] * record_size + stamp_offset))[0] = t
+    for k in range(n_outputs):
+        if work.records == NULL:
+            scatter_vector(theta + weights_start(k, nf), th_c + k * length, touched, m)
+        theta[weights_start(k, nf) + nf] = th_c[k * length + m]
+        for r in range(n_live):
+            at = live[r] * n_params + weights_start(k, nf)
+            if work.records == NULL:
+                scatter_vector(state + at, state_c + live[r] * n + k * length, touched, m)
+            state[at + nf] = state_c[live[r] * n + k * length + m]
+    if mark_seen and work.records == NULL:
+        for i in range(m):
+            seen[touched[i]] = t
 
 
-cdef inline void csr_step(
+cdef inline void dense_step(
     const EpochConfig* cfg, SparseWork* work, floating* theta, floating* state,
     Py_ssize_t n_state, ScalarState* scalars, long long t, double lr,
 ) noexcept nogil:
-    """Phase two of update t (LAZY_COMPACT, DENSE_STEP): step with the gradient buffer, and
-    leave it zero."""
-    cdef Py_ssize_t nf = work.n_features, j
+    """DENSE_STEP's phase two of update t: step every parameter with the gradient buffer,
+    and leave it zero."""
+    cdef Py_ssize_t j
     cdef floating* grad = <floating*>work.grad
-    if work.kind == LAZY_COMPACT:
-        compact_step(cfg, work, theta, state, n_state, scalars, t, lr, <floating*>NULL)
-    else:
-        update_parameters(cfg, theta, grad, state, work.n_params, scalars, t, lr,
-                          LinearLayout(work.n_outputs, nf + 1))
-        for j in range(work.n_params):
-            grad[j] = 0
-    if work.lazy_l1:
-        work.threshold += lr * cfg.l1 / fabs(work.scale)
+    update_parameters(cfg, theta, grad, state, work.n_params, scalars, t, lr,
+                      LinearLayout(work.n_outputs, work.n_features + 1))
+    for j in range(work.n_params):
+        grad[j] = 0
     work.n_touched = 0
 
 
@@ -401,14 +695,17 @@ cdef inline void prefetch_span(const void* first, Py_ssize_t n_bytes) noexcept n
 
 cdef inline void prefetch_ahead(RowSource source, const floating* theta, const floating* y,
                                 const floating* sample_weight, bint weighted,
-                                const floating* state, Py_ssize_t n_state,
-                                Py_ssize_t n_params, const Py_ssize_t* order,
-                                Py_ssize_t position, Py_ssize_t n_samples) noexcept nogil:
+                                const floating* state, const int* state_rows, int n_state,
+                                Py_ssize_t n_params, const long long* seen,
+                                const char* records, Py_ssize_t record_size,
+                                const Py_ssize_t* order, Py_ssize_t position,
+                                Py_ssize_t n_samples) noexcept nogil:
     """Request what the row PREFETCH_ROWS positions ahead will read, in three stages, each
     needing the previous one's data: its indptr entry (3 steps ahead), its values and
-    indices (2), then its target, weight and first output's weights and their n_state
-    buffers of state (1). In a shuffled order every one of those is a cache miss, and
-    waiting on them one row at a time would cost more than the row's arithmetic."""
+    indices (2), then its target, weight and first output's weights, their state in the
+    n_state rows state_rows, and their `seen` stamps unless seen is NULL, or instead of all
+    three their column records (1). In a shuffled order every one of those is a cache miss,
+    and waiting on them one row at a time would cost more than the row's arithmetic."""
     cdef Py_ssize_t row, p, start, stop, r
     cdef const int* columns
     if position + 3 * PREFETCH_ROWS < n_samples:
@@ -426,10 +723,16 @@ cdef inline void prefetch_ahead(RowSource source, const floating* theta, const f
         if weighted:
             gd_prefetch(sample_weight + row)
         columns = source.indices
+        if records != NULL:
+            for p in range(source.indptr[row], source.indptr[row + 1]):
+                gd_prefetch(records + columns[p] * record_size)
+            return
         for p in range(source.indptr[row], source.indptr[row + 1]):
             gd_prefetch(theta + columns[p])
             for r in range(n_state):
-                gd_prefetch(state + r * n_params + columns[p])
+                gd_prefetch(state + state_rows[r] * n_params + columns[p])
+            if seen != NULL:
+                gd_prefetch(seen + columns[p])
 
 
 cdef inline double sgd_on_csr_rows(
@@ -456,7 +759,8 @@ cdef inline double sgd_on_csr_rows(
     w.n = nf
     for i in range(n_rows):
         prefetch_ahead(source, theta, y, sample_weight, not cfg.unit_weights,
-                       <floating*>NULL, 0, work.n_params, order, position + i, n_samples)
+                       <floating*>NULL, <int*>NULL, 0, work.n_params, <long long*>NULL,
+                       <char*>NULL, 0, order, position + i, n_samples)
         row = order[position + i]
         x = scaled_csr_row(source, work, row, theta, &columns, &nnz)
         if work.lazy_l1:
@@ -503,21 +807,30 @@ cdef inline double sgd_on_csr_rows(
 
 cdef inline double compact_on_one_csr_row(
     const EpochConfig* cfg, SparseWork* work, RowSource source, const floating* y,
-    const floating* sample_weight, floating* theta, floating* state, Py_ssize_t n_state,
-    ScalarState* scalars, const Py_ssize_t* order, Py_ssize_t position, Py_ssize_t n_samples,
-    long long t, double lr, double* scores, double* dscores,
+    const floating* sample_weight, floating* theta, floating* state, ScalarState* scalars,
+    const Py_ssize_t* order, Py_ssize_t position, Py_ssize_t n_samples, long long t, double lr,
+    double* scores, double* dscores,
 ) noexcept nogil:
-    """LAZY_COMPACT's update t on one row of distinct columns, without the gradient buffer
-    or the seen stamps (unless state decays or l1 is lazy): the row's columns are the
-    touched ones."""
-    cdef Py_ssize_t nf = work.n_features, p, k, nnz
+    """LAZY_COMPACT's update t on one row of distinct columns, without the seen stamps
+    (unless state decays or l1 is lazy): the row's columns are the touched ones, gathered
+    in its order, and its gradient slope · x."""
+    cdef Py_ssize_t nf = work.n_features, n_outputs = work.n_outputs, p, k, r, nnz
+    cdef Py_ssize_t length, n
     cdef const int* columns
     cdef Py_ssize_t row = order[position]
     cdef const floating* x
     cdef double weight, loss_value
     cdef ScaledVector w
-    prefetch_ahead(source, theta, y, sample_weight, not cfg.unit_weights, state, n_state,
-                   work.n_params, order, position, n_samples)
+    cdef floating* th_c = <floating*>work.compact
+    cdef floating* g_c = th_c + work.compact_len
+    cdef floating* state_c = g_c + work.compact_len
+    cdef const floating* source_values
+    cdef floating* gathered
+    cdef floating slope
+    prefetch_ahead(source, theta, y, sample_weight, not cfg.unit_weights, state,
+                   work.live_rows, work.n_live, work.n_params,
+                   work.seen if work.lazy_l1 or work.n_idle > 0 else <long long*>NULL,
+                   <char*>NULL, 0, order, position, n_samples)
     x = scaled_csr_row(source, work, row, theta, &columns, &nnz)
     for p in range(nnz):
         work.touched[p] = columns[p]
@@ -533,9 +846,23 @@ cdef inline double compact_on_one_csr_row(
         scores[k] = scaled_dot(&w, x, columns, nnz) + theta[weights_start(k, nf) + nf]
     weight = 1.0 if cfg.unit_weights else sample_weight[row]
     loss_value = weight * sample_loss(cfg, scores, work.n_outputs, y[row], dscores)
-    for k in range(work.n_outputs):
+    length = nnz + 1
+    n = n_outputs * length
+    for k in range(n_outputs):
         work.slopes[k] = weight * dscores[k]
-    compact_step(cfg, work, theta, state, n_state, scalars, t, lr, x)
+        slope = <floating>work.slopes[k]
+        source_values, gathered = theta + weights_start(k, nf), th_c + k * length
+        for p in range(nnz):
+            gathered[p] = source_values[columns[p]]
+        gathered = g_c + k * length
+        for p in range(nnz):
+            gathered[p] = slope * x[p]
+        for r in range(work.n_live):
+            source_values = state + work.live_rows[r] * work.n_params + weights_start(k, nf)
+            gathered = state_c + work.live_rows[r] * n + k * length
+            for p in range(nnz):
+                gathered[p] = source_values[columns[p]]
+    compact_step(cfg, work, theta, state, scalars, t, lr, 1, length, n, False)
     if work.lazy_l1:
         work.threshold += lr * cfg.l1
     work.n_touched = 0
@@ -570,7 +897,9 @@ cdef inline int csr_epoch_loop(
     work.scale = 1.0
     work.threshold = 0.0
     work.n_touched = 0
-    if work.kind != LAZY_SGD:         # LAZY_SGD reads no stamps
+    if work.records != NULL:
+        pack_records(work, theta, state, t[0])
+    elif work.kind != LAZY_SGD:       # LAZY_SGD reads no stamps
         for j in range(work.n_features):
             work.seen[j] = t[0]
     if work.lazy_l1:
@@ -589,16 +918,28 @@ cdef inline int csr_epoch_loop(
                                          dscores)
         elif one_compact_row:
             batch_loss = compact_on_one_csr_row(cfg, work, source, y, sample_weight, theta,
-                                                state, n_state, scalars, order, start,
-                                                n_samples, t[0], lr[0], scores, dscores)
+                                                state, scalars, order, start, n_samples, t[0],
+                                                lr[0], scores, dscores)
+        elif work.kind == LAZY_COMPACT:
+            batch_loss = compact_batch_gradient(cfg, work, source, y, sample_weight, theta,
+                                                state, order, start, n_rows, n_samples,
+                                                1.0 / n_rows, t[0], scores, dscores)
+            if isfinite(batch_loss):
+                compact_step(cfg, work, theta, state, scalars, t[0], lr[0], n_rows,
+                             work.compact_len // work.n_outputs, work.compact_len, True)
+                if work.lazy_l1:
+                    work.threshold += lr[0] * cfg.l1
+                work.n_touched = 0
         else:
             batch_loss = csr_batch_gradient(cfg, work, source, y, sample_weight, theta, state,
                                             order + start, n_rows, 1.0 / n_rows, t[0],
                                             scores, dscores)
             if isfinite(batch_loss):
-                csr_step(cfg, work, theta, state, n_state, scalars, t[0], lr[0])
+                dense_step(cfg, work, theta, state, n_state, scalars, t[0], lr[0])
         if not isfinite(batch_loss):
             t[0] -= 1
+            if work.records != NULL:
+                unpack_records(work, theta, state)
             return NONFINITE
         loss_sum[0] += batch_loss
         if average != NULL and t[0] > average_start and not work.lazy_average:
@@ -608,10 +949,14 @@ cdef inline int csr_epoch_loop(
         if start >= next_check:
             if signal_handler_raised():
                 settle(work, theta, state, t[0])
+                if work.records != NULL:
+                    unpack_records(work, theta, state)
                 end_lazy_average(work, theta, t[0])
                 return INTERRUPTED
             next_check = start + check_rows
     settle(work, theta, state, t[0])
+    if work.records != NULL:
+        unpack_records(work, theta, state)
     end_lazy_average(work, theta, t[0])
     if not all_finite(theta, work.n_params):
         return NONFINITE

@@ -14,6 +14,7 @@ STATUS_NONFINITE: Final[int]
 STATUS_INTERRUPTED: Final[int]
 SCALAR_STATE_SIZE: Final[int]
 SPARSE_STEP_KINDS: Final[dict[int, str]]
+IDLE_TABLE_LIMIT: Final[int]
 
 _Floating = np.float32 | np.float64
 

@@ -39,8 +39,9 @@ from gdfast._kernels.guards cimport (SIGNAL_CHECK_WORK, all_finite, indices_in_r
 from gdfast._kernels.rows cimport (dot, dot4, axpy, axpy4, scale_into, prefetch_row,
                    prefetch_sample, tail_line_needed, gd_cpu_has_avx2_fma)
 from gdfast._kernels.rowsource cimport RowSource, dense_rows, dense_row, csr_rows, csr_row
-from gdfast._kernels.csr cimport (SparseWork, sparse_step_kind, idle_buffers, csr_epoch_loop,
-                                  prefetch_ahead, LAZY_SGD, LAZY_COMPACT, DENSE_STEP)
+from gdfast._kernels.csr cimport (SparseWork, sparse_step_kind, idle_buffers, live_state_rows,
+                                  fill_idle_tables, csr_epoch_loop, prefetch_ahead, LAZY_SGD,
+                                  LAZY_COMPACT, DENSE_STEP, IDLE_TABLE_MAX)
 from gdfast._kernels.features cimport (FeatureMap, IdentityMap, RowMap, feature_map,
                                        is_identity, mapped_weights, mapped_dot, mapped_step,
                                        mapped_offset, map_gradient)
@@ -837,6 +838,9 @@ cdef bint class_indices_in_range(const floating[::1] y, const Py_ssize_t[::1] ro
     return True
 
 
+# The most lags a sparse epoch tabulates the state's decay for (csr.pxd, fill_idle_tables).
+IDLE_TABLE_LIMIT = IDLE_TABLE_MAX
+
 SPARSE_STEP_KINDS = {LAZY_SGD: "lazy sgd", LAZY_COMPACT: "lazy compact",
                      DENSE_STEP: "dense step"}
 
@@ -995,24 +999,46 @@ def run_epoch_csr(
     work.idle_drift = 0.0
     work.n_idle = (idle_buffers(&cfg, &work.idle_factor, &work.idle_drift)
                    if work.kind == LAZY_COMPACT else 0)
+    work.n_live = live_state_rows(&cfg, work.live_rows)
     dtype = np.asarray(coef).dtype
     # Per column: the l1 part applied (only with lazy l1) and the update it is at; the
-    # gradient buffer; the batch's columns; for LAZY_COMPACT, gathered vectors that hold
-    # every column a batch can touch, with each output's intercept. LAZY_SGD needs only
-    # the first.
+    # batch's columns; for DENSE_STEP the gradient buffer; for LAZY_COMPACT, gathered
+    # vectors that hold every column a batch can touch, with each output's intercept, a
+    # row's places in them, and the tables of the state's decay over the epoch's lags (an
+    # epoch of n updates meets lags up to n). LAZY_SGD needs only the first.
     cdef bint buffered = work.kind != LAZY_SGD
+    cdef bint compact_kind = work.kind == LAZY_COMPACT
+    cdef Py_ssize_t batch = min(cfg.batch_size, n_samples)
     applied = np.zeros(n_features if work.lazy_l1 else 1)
     seen = np.empty(max(n_features, 1) if buffered else 1, dtype=np.int64)
-    grad = np.zeros(coef.shape[0] if buffered else 1, dtype=dtype)
+    grad = np.zeros(coef.shape[0] if work.kind == DENSE_STEP else 1, dtype=dtype)
     touched = np.empty(max(n_features, 1) if buffered else 1, dtype=np.intp)
-    capacity = n_outputs * (min(n_features, min(cfg.batch_size, n_samples) * max_nnz) + 1)
-    compact = np.empty((2 + state.shape[0]) * capacity if work.kind == LAZY_COMPACT else 1,
-                       dtype=dtype)
+    capacity = n_outputs * (min(n_features, batch * max_nnz) + 1)
+    compact = np.empty((2 + state.shape[0]) * capacity if compact_kind else 1, dtype=dtype)
+    row_slots = np.empty(max(max_nnz, 1) if compact_kind else 1, dtype=np.intc)
+    work.idle_table_len = (min((n_samples + batch - 1) // batch + 1, IDLE_TABLE_MAX)
+                           if work.n_idle > 0 else 0)
+    idle_tables = np.empty((2, max(work.idle_table_len, 1)))
+    # Column records (csr.pxd) for a compact mini-batch without averaging: each a power of
+    # two of bytes up to a cache line (whole lines beyond), the first on a line's start.
+    cdef bint use_records = (compact_kind and average_ptr == NULL
+                             and not (cfg.batch_size == 1 and rows.distinct))
+    cdef Py_ssize_t stamp_offset = 8 * ((n_outputs * (1 + work.n_live) * dtype.itemsize + 7) // 8)
+    cdef Py_ssize_t record_size = 8
+    while record_size < stamp_offset + 8 and record_size < 64:
+        record_size *= 2
+    if record_size < stamp_offset + 8:
+        record_size = 64 * ((stamp_offset + 8 + 63) // 64)
+    records = np.empty(n_features * record_size + 64 if use_records else 1, dtype=np.uint8)
+    cdef unsigned char[::1] records_view = records
+    cdef Py_ssize_t records_start = (64 - <size_t>&records_view[0] % 64) % 64
     cdef double[::1] applied_view = applied
     cdef long long[::1] seen_view = seen
     cdef floating[::1] grad_view = grad
     cdef Py_ssize_t[::1] touched_view = touched
     cdef floating[::1] compact_view = compact
+    cdef int[::1] row_slots_view = row_slots
+    cdef double[:, ::1] idle_tables_view = idle_tables
     cdef double[::1] scratch = np.empty(2 * n_outputs)   # scores, dL/dscore
     cdef double[::1] slopes = np.empty(min(cfg.batch_size, n_samples) * n_outputs)
     work.applied = &applied_view[0]
@@ -1021,6 +1047,13 @@ def run_epoch_csr(
     work.touched = &touched_view[0]
     work.compact = &compact_view[0]
     work.compact_len = capacity
+    work.row_slots = &row_slots_view[0]
+    work.records = <char*>&records_view[records_start] if use_records else NULL
+    work.record_size = record_size
+    work.stamp_offset = stamp_offset
+    work.idle_power = &idle_tables_view[0, 0]
+    work.idle_move = &idle_tables_view[1, 0]
+    fill_idle_tables(&work)
     work.distinct_columns = rows.distinct
     work.compact_cfg = cfg
     # With scales, each row's values times their scales go in `scaled_row` (scaled_csr_row).
@@ -1068,8 +1101,8 @@ def read_csr_rows_in_order(CSRRows rows, const Py_ssize_t[::1] order, const doub
     cdef double total = 0.0
     with nogil:
         for i in range(n_rows):
-            prefetch_ahead(source, &w[0], &w[0], &w[0], False, <double*>NULL, 0, 0, &order[0],
-                           i, n_rows)
+            prefetch_ahead(source, &w[0], &w[0], &w[0], False, <double*>NULL, <int*>NULL, 0, 0,
+                           <long long*>NULL, <char*>NULL, 0, &order[0], i, n_rows)
             x = csr_row(source, order[i], &w[0], &columns, &nnz)
             total += scaled_dot(&v, x, columns, nnz)
     return total
