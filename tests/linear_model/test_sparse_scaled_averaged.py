@@ -205,16 +205,24 @@ def test_sparse_scales_are_standard_scalers_with_mean_false():
     {"optimizer": "adagrad", "batch_size": 8},
     {"optimizer": "adam", "penalty": "l2", "alpha": 0.01, "batch_size": None},
 ])
-def test_sparse_regressor_equals_a_with_mean_false_pipeline(params):
+@pytest.mark.parametrize("scale", [True, "auto"])
+def test_sparse_regressor_equals_its_scaler_pipeline(params, scale):
+    """scale=True trains as after StandardScaler(with_mean=False) with the same weights, the
+    default on sparse X as after MaxAbsScaler."""
     X, y, weights, _ = weighted_problem()
     params = dict(params, max_iter=5, tol=None, random_state=0)
-    model = GDRegressor(scale=True, **params).fit(X, y, sample_weight=weights)
-    pipeline = make_pipeline(fitted_scaler(X, weights), GDRegressor(scale=False, **params))
-    pipeline[-1].fit(pipeline[0].transform(X), y, sample_weight=weights)
+    model = GDRegressor(scale=scale, **params).fit(X, y, sample_weight=weights)
+    scaler = fitted_scaler(X, weights) if scale is True else MaxAbsScaler().fit(X)
+    pipeline = make_pipeline(scaler, GDRegressor(scale=False, **params))
+    pipeline[-1].fit(scaler.transform(X), y, sample_weight=weights)
     np.testing.assert_allclose(model.predict(X), pipeline.predict(X), rtol=0, atol=1e-8)
     inner = pipeline[-1]
-    assert_close(model.coef_, inner.coef_ / pipeline[0].scale_, 1e-8)
+    assert_close(model.coef_, inner.coef_ / scaler.scale_, 1e-8)
     assert_close(model.intercept_, inner.intercept_, 1e-8)
+    if scale == "auto":         # the same scales on dense X when asked for
+        dense = GDRegressor(center=False, scale="maxabs").fit(X.toarray(), y,
+                                                             sample_weight=weights)
+        np.testing.assert_array_equal(dense._state.inv_scale, model._state.inv_scale)
 
 
 def test_sparse_classifier_equals_a_with_mean_false_pipeline():
@@ -226,25 +234,6 @@ def test_sparse_classifier_equals_a_with_mean_false_pipeline():
     pipeline[-1].fit(pipeline[0].transform(X), y)
     np.testing.assert_allclose(model.decision_function(X), pipeline.decision_function(X),
                                rtol=0, atol=1e-8)
-
-
-@pytest.mark.parametrize("params", [
-    {"optimizer": "sgd", "penalty": "elasticnet", "alpha": 0.01, "batch_size": 1},
-    {"optimizer": "adagrad", "batch_size": 8},
-    {"optimizer": "adam", "penalty": "l2", "alpha": 0.01, "batch_size": None},
-])
-def test_sparse_defaults_equal_a_max_abs_scaler_pipeline(params):
-    X, y, weights, _ = weighted_problem()
-    params = dict(params, max_iter=5, tol=None, random_state=0)
-    model = GDRegressor(**params).fit(X, y, sample_weight=weights)
-    pipeline = make_pipeline(MaxAbsScaler(), GDRegressor(scale=False, **params))
-    pipeline.fit(X, y, gdregressor__sample_weight=weights)
-    np.testing.assert_allclose(model.predict(X), pipeline.predict(X), rtol=0, atol=1e-8)
-    assert_close(model.coef_, pipeline[-1].coef_ / pipeline[0].scale_, 1e-8)
-    assert_close(model.intercept_, pipeline[-1].intercept_, 1e-8)
-    # The same scales on dense X when asked for.
-    dense = GDRegressor(center=False, scale="maxabs").fit(X.toarray(), y, sample_weight=weights)
-    np.testing.assert_array_equal(dense._state.inv_scale, model._state.inv_scale)
 
 
 def test_max_abs_scales_skip_rows_of_zero_weight_and_keep_zero_columns_at_one():
