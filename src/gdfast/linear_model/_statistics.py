@@ -158,8 +158,8 @@ def _dense_max_abs(X, sample_weight):
 
 def _inverse_max_abs(max_abs):
     """1/max|x|, and 1 for the features that are zero on every row."""
-    zero = max_abs == 0
-    return np.where(zero, 1.0, 1.0 / np.where(zero, 1.0, max_abs))
+    inverse = np.ones_like(max_abs)          # in place: on sparse X, n_features values
+    return np.divide(1.0, max_abs, out=inverse, where=max_abs != 0)
 
 
 def _shift_rows(n_samples):
