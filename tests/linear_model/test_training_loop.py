@@ -102,10 +102,13 @@ def test_partial_fit_continues_bit_for_bit_after_a_joblib_round_trip(Estimator, 
 
 def test_the_adaptive_floor_is_relative_to_the_starting_rate():
     """Unscaled features make the data-derived rate tiny (here ~1e-8, below scikit-learn's
-    fixed floor of 1e-6); the schedule still divides it until the fit settles."""
+    fixed floor of 1e-6); the schedule still divides it until the fit settles (tol=0: as
+    long as a division gains anything, down to the floor)."""
     X, y = ill_conditioned(5_000, 5, seed=4, spread=4)
     X = X * 1_000
-    model = fit_quietly(GDRegressor(scale=False, random_state=0), X, y)
+    assert mse(fit_quietly(GDRegressor(scale=False, random_state=0), X, y), X, y) \
+        < 1.01 * optimal_mse(X, y)
+    model = fit_quietly(GDRegressor(scale=False, random_state=0, tol=0.0), X, y)
     assert model._state.base_rate < 1e-6
     assert min(model.learning_rates_) < 1e-4 * model._state.base_rate
     assert mse(model, X, y) < 1.01 * optimal_mse(X, y)
@@ -142,6 +145,47 @@ def test_a_settled_fit_stops_by_the_rule_without_a_warning(schedule):
     assert model.n_iter_ < model.max_iter
     if schedule == "adaptive":              # a constant step settles around the optimum
         assert mse(model, X, y) < 1.001 * optimal_mse(X, y)
+
+
+def rate_levels(model):
+    """The epochs at which the adaptive rate was divided (the first epoch at each smaller
+    rate) and the number of distinct rates."""
+    rates = np.asarray(model.learning_rates_)
+    return np.flatnonzero(rates[1:] < rates[:-1]) + 1, len(np.unique(rates))
+
+
+def test_an_averaged_fit_stops_once_a_smaller_rate_no_longer_improves_the_average():
+    """The default fit reports the average of the iterates, which reaches the optimum long
+    before the iterates' own epoch losses stop falling at each smaller rate: the plateaus
+    weigh the average's objective, and the fit ends at the first whose division of the rate
+    gained less than tol, at the optimum."""
+    X, y = make_regression(20_000, 5, seed=6, noise=1.0)
+    model = fit_quietly(GDRegressor(random_state=0), X, y)
+    assert model._state.n_averaged > 0
+    cuts, n_levels = rate_levels(model)
+    assert n_levels <= 3            # dividing down to the floor would take 7 rates
+    assert mse(model, X, y) < 1.001 * optimal_mse(X, y)
+    # A fit that goes down to the floor ends no better by tol.
+    floor = fit_quietly(GDRegressor(random_state=0, tol=0.0), X, y)
+    assert rate_levels(floor)[1] > n_levels
+    assert mse(model, X, y) - mse(floor, X, y) < model.tol
+
+
+@pytest.mark.parametrize("batch_size", [1, None])
+def test_without_averaging_each_division_of_the_rate_gained_tol_but_the_last(batch_size):
+    """Without averaging the model is the iterate: a plateau's level is the best epoch loss
+    so far. Each division of the rate was made at a plateau whose level had risen by tol
+    since the previous division; the fit ended at the first that had not."""
+    X, y = make_regression(5_000, 5, seed=7, noise=1.0)
+    model = fit_quietly(GDRegressor(average=False, batch_size=batch_size, tol=1e-3,
+                                    random_state=0), X, y)
+    losses = np.asarray(model.loss_curve_)
+    cuts, n_levels = rate_levels(model)
+    assert n_levels >= 2
+    best_at_cut = [losses[:cut].min() for cut in cuts]
+    assert np.all(np.diff(best_at_cut) <= -model.tol)
+    if min(model.learning_rates_) > 1e-4 * model.learning_rates_[0]:
+        assert best_at_cut[-1] - losses.min() < model.tol
 
 
 # --- partial_fit with the defaults ---------------------------------------------------------

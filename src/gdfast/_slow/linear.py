@@ -266,6 +266,21 @@ def mapped_features(Xb, mean, config, inv_scale=None):
     return Z
 
 
+def row_losses(P, y, config):
+    """Each row's loss (summed over its outputs) and dL/dP for predictions P (rows ×
+    outputs, float64) and targets y as the kernel takes them: the loss's own target with
+    one output, class indices with several."""
+    targets = np.asarray(y, dtype=np.float64)
+    if config["multiclass"] == "multinomial":
+        return multinomial_log_loss(P, targets.astype(np.intp))
+    if config["multiclass"] == "ovr":
+        targets = one_vs_rest_targets(targets.astype(np.intp), P.shape[1], config["loss"])
+    else:
+        targets = targets[:, None]
+    losses, dP = LOSSES[config["loss"]](P, targets, config["epsilon"])
+    return losses.sum(axis=1), dP
+
+
 def batch_gradient(X, y, sample_weight, mean, theta, rows, config, inv_scale=None):
     """Sum over `rows` of the weighted loss gradient, and of the weighted losses (float64).
 
@@ -281,16 +296,7 @@ def batch_gradient(X, y, sample_weight, mean, theta, rows, config, inv_scale=Non
     n_outputs = W.shape[0]
     Z = mapped_features(X[rows], mean, config, inv_scale)
     P = Z @ W[:, :n_features].T + W[:, n_features]
-    targets = y[rows].astype(np.float64)
-    if config["multiclass"] == "multinomial":
-        losses, dP = multinomial_log_loss(P, targets.astype(np.intp))
-    else:
-        if config["multiclass"] == "ovr":
-            targets = one_vs_rest_targets(targets.astype(np.intp), n_outputs, config["loss"])
-        else:
-            targets = targets[:, None]
-        losses, dP = LOSSES[config["loss"]](P, targets, config["epsilon"])
-        losses = losses.sum(axis=1)
+    losses, dP = row_losses(P, y[rows], config)
     # config["unit_weights"]: every weight is 1 (the kernel then skips reading them).
     weights = (np.ones(len(rows)) if config["unit_weights"]
                else sample_weight[rows].astype(np.float64))

@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Opt
 from sklearn.utils.validation import _check_sample_weight, _is_fitted, validate_data
 
 from gdfast import _layout
+from gdfast._slow import linear as _reference
 from gdfast._constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INTEGER, one_of
 from gdfast.linear_model import _engine, _sparse, _statistics
 from gdfast.linear_model._state import TrainingState
@@ -479,7 +480,8 @@ class BaseGD(BaseEstimator):
         n_epochs = 1 if partial else self.max_iter
         state, history, interrupt = self._train(
             self._in_memory_epoch(X, y, sample_weight, unit_weights), X.shape, state,
-            optimizer, schedule, n_epochs, stopping=not partial, validation=validation)
+            optimizer, schedule, n_epochs, stopping=not partial, validation=validation,
+            model_objective=self._model_objective(X, y, sample_weight))
         self._record_fit(state, history, partial=partial, resume=resume,
                          validation=validation is not None)
         if interrupt is not None:
@@ -523,6 +525,22 @@ class BaseGD(BaseEstimator):
                 average_start=state.average_start)
             return status, loss_sum, last_rate
         return epoch
+
+    def _model_objective(self, X, y, sample_weight):
+        """objective(state): the training objective F of state's model, the one the
+        estimator reports (the average of the iterates once averaging has started), in
+        float64: one product X·Wᵀ and the losses of the slow twin, which define them."""
+        config = {"loss": self.loss, "multiclass": self._multiclass(),
+                  "epsilon": float(getattr(self, "epsilon", 0.1))}
+
+        def objective(state):
+            weights, intercepts = state.model_coef()
+            scores = np.asarray(X @ weights.T.astype(X.dtype, copy=False), dtype=np.float64)
+            losses, _ = _reference.row_losses(scores + intercepts, y, config)
+            total = float(np.sum(losses) if sample_weight is None else sample_weight @ losses)
+            return (total / X.shape[0]
+                    + self._penalty_value(state.model_vector(), X.shape[1]))
+        return objective
 
     @staticmethod
     def _normalise_weights(sample_weight):
@@ -576,14 +594,17 @@ class BaseGD(BaseEstimator):
                     delattr(self, name)
 
     def _train(self, epoch, shape, state, optimizer, schedule, n_epochs, *, stopping,
-               validation=None):
+               validation=None, model_objective=None):
         """Run epochs until n_epochs or the stopping rule; return (state, history, interrupt).
 
         epoch(state, config) runs one epoch on data of `shape` (rows, features) with the
         given config, updating state's coef, buffers, scalars, t and rng_state in place, and
         returns (status, sum of the weighted losses, learning rate of the last update).
         The rule watches the training objective, or with `validation` = (X_val, y_val) the
-        validation score, whose best coefficients are restored at the end. Trains `state` in
+        validation score, whose best coefficients are restored at the end. At its plateaus
+        the adaptive schedule compares the model with the one at the previous plateau:
+        model_objective(state), the reported model's objective, once that model is an
+        average of the iterates (the epochs' losses are the iterates'), else the best score. Trains `state` in
         place: the caller passes a state of its own (new, or a copy of the fitted one), so a
         failure leaves the fitted model as it was.
 
@@ -597,6 +618,7 @@ class BaseGD(BaseEstimator):
         adaptive = isinstance(schedule, Adaptive)
         history = {"loss": [], "rate": [], "validation": []}
         best, best_coef, epochs_without_improvement = -np.inf, None, 0
+        plateau_level = None        # the model's score at the last plateau that cut the rate
         stop, checkpoint, interrupt = "max_iter", None, None
         started = time.perf_counter()
         try:
@@ -643,7 +665,12 @@ class BaseGD(BaseEstimator):
                 epochs_without_improvement = 0
                 if self._still_descending(history, validation):
                     continue        # slow, not settled: a smaller rate would only be slower
-                if adaptive and state.adaptive_rate > schedule.min_rate_fraction * base_rate:
+                level = self._plateau_level(state, best, validation, model_objective)
+                if (adaptive and state.adaptive_rate > schedule.min_rate_fraction * base_rate
+                        and (plateau_level is None or level >= plateau_level + self.tol)):
+                    # The last cut gained at least tol (or none was made yet): a smaller
+                    # rate may gain more.
+                    plateau_level = level
                     state.adaptive_rate *= schedule.factor
                     if self.average == "auto" and state.average is not None:
                         # Average the smaller steps alone: the larger ones' noise and the
@@ -669,6 +696,15 @@ class BaseGD(BaseEstimator):
         if best_coef is not None:
             state.restore_model(best_coef)    # the best validation score's coefficients
         return state, history, interrupt
+
+    @staticmethod
+    def _plateau_level(state, best, validation, model_objective):
+        """The score (higher is better) the adaptive schedule compares from one plateau to
+        the next: the reported model's training objective, negated, once that model is an
+        average of the iterates, whose epoch losses say little of it; else the best score."""
+        if validation is None and model_objective is not None and state.n_averaged > 0:
+            return -model_objective(state)
+        return best
 
     def _epoch_rate(self, state, schedule, base_rate):
         if isinstance(schedule, Adaptive):
