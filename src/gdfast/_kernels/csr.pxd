@@ -185,7 +185,8 @@ cdef struct SparseWork:
     int* row_slots              # a row's columns' places in the gathered vectors
     char* records               # NULL, or each column's record (see column records)
     Py_ssize_t record_size      # bytes of a record
-    Py_ssize_t stamp_offset     # where its `seen` stamp is in it
+    bint record_stamps          # records hold a `seen` stamp (the state decays: n_idle > 0)
+    Py_ssize_t stamp_offset     # where it is in them
     int n_live                  # the state rows the rule uses (live_state_rows)
     int live_rows[MAX_STATE_ROWS]
     bint distinct_columns       # no row repeats a column (its indices strictly increase)
@@ -250,10 +251,18 @@ cdef inline void fill_idle_tables(SparseWork* work) noexcept nogil:
 # the epoch's pace. So for the epoch (pack_records, unpack_records: O(n_features) each) each
 # column's weights (one per output), live state rows and stamp are kept together in one
 # record of record_size bytes: output k's weight at k, live row r's entry at
-# n_outputs · (1 + r) + k, the stamp at stamp_offset. Records of at most 64 bytes are a power
-# of two in size and start on a cache line, so a column is one line. The intercepts stay
-# where they are (every update steps them). Not with averaging, which reads every weight
-# after each update, nor for one row of distinct columns, which reads no stamps.
+# n_outputs · (1 + r) + k, the stamp at stamp_offset. Only a rule whose state decays over
+# skipped steps needs the stamp (the lag it catches up); AdaGrad's or lazy Adam's skipped
+# columns do not change, so their records hold no stamp: 16 bytes for AdaGrad's weight and
+# accumulator. Records of at most 64 bytes are a power of two in size and start on a cache
+# line, so a column is one line. The intercepts stay where they are (every update steps
+# them). Not with averaging, which reads every weight after each update, nor for one row of
+# distinct columns, which reads no stamps.
+# While a batch holds a column, the first 4 bytes of its record (of output 0's weight, whose
+# value is in the gathered vector then) hold its slot s there: the column is held iff
+# s < n_touched and touched[s] is the column, an exact test whatever bytes a record that is
+# not held starts with. compact_step writes every weight back, and release_marks does on a
+# batch that stops before its step.
 
 cdef inline floating* column_record(SparseWork* work, Py_ssize_t j,
                                     const floating* of_type) noexcept nogil:
@@ -276,7 +285,22 @@ cdef inline void pack_records(SparseWork* work, const floating* theta, const flo
             for r in range(work.n_live):
                 rec[n_outputs * (1 + r) + k] = \
                     state[work.live_rows[r] * work.n_params + weights_start(k, work.n_features) + j]
-        record_stamp(work, j)[0] = now
+        if work.record_stamps:
+            record_stamp(work, j)[0] = now
+
+
+cdef inline unsigned int* record_mark(char* rec) noexcept nogil:
+    """Where a held column's record keeps its slot (see column records)."""
+    return <unsigned int*>rec
+
+
+cdef inline void release_marks(SparseWork* work, const floating* of_type) noexcept nogil:
+    """The weights of output 0 the batch's slot marks cover, back from the gathered vector
+    (compact_batch_gradient's layout): for a batch that stops before its step."""
+    cdef const floating* th_c = <const floating*>work.compact
+    cdef Py_ssize_t i
+    for i in range(work.n_touched):
+        column_record(work, work.touched[i], of_type)[0] = th_c[i]
 
 
 cdef inline void unpack_records(SparseWork* work, floating* theta,
@@ -486,8 +510,8 @@ cdef inline double compact_batch_gradient(
 ) noexcept nogil:
     """LAZY_COMPACT's phase one of update t on the rows order[position:position + n_rows]
     (and the requests for the rows after them): each column the rows read is caught up to
-    update t − 1 and gathered the first time (its `seen` entry then holds −1 − its slot
-    until the step), the rows' scores are dots with the gathered parameters, and
+    update t − 1 and gathered the first time (then held until the step: its record's
+    mark is its slot (column records), or without records its `seen` entry −1 − the slot), the rows' scores are dots with the gathered parameters, and
     scale · sample_weight · dL/dscore (kept in work.slopes for the intercepts) times each
     row is added into the gathered gradient; return the sum of the weighted losses."""
     cdef Py_ssize_t nf = work.n_features, n_outputs = work.n_outputs
@@ -506,7 +530,7 @@ cdef inline double compact_batch_gradient(
     cdef bint nothing_to_catch_up = not work.lazy_l1 and work.n_idle == 0
     cdef Py_ssize_t m = 0, i, p, k, j, row, nnz
     cdef long long mark
-    cdef long long* stamp
+    cdef unsigned int held
     cdef floating* rec
     cdef const floating* x
     cdef const int* columns
@@ -530,24 +554,24 @@ cdef inline double compact_batch_gradient(
             for p in range(nnz):
                 j = columns[p]
                 rec = <floating*>(records + j * record_size)
-                stamp = <long long*>(records + j * record_size + stamp_offset)
-                mark = stamp[0]
-                if mark >= 0:
-                    if not nothing_to_catch_up:
-                        catch_up_column(work, rec, 1, rec + n_outputs, n_outputs, stamp, j,
-                                        t - 1)
-                    for k in range(n_outputs):
-                        th_c[k * stride + m] = rec[k]
-                        g_c[k * stride + m] = 0
-                        for r in range(n_live):
-                            state_c[live[r] * cap + k * stride + m] = \
-                                rec[n_outputs * (1 + r) + k]
-                    touched[m] = j
-                    stamp[0] = -1 - m
-                    slots[p] = <int>m
-                    m += 1
-                else:
-                    slots[p] = <int>(-1 - mark)
+                held = record_mark(<char*>rec)[0]
+                if held < m and touched[held] == j:
+                    slots[p] = <int>held
+                    continue
+                if not nothing_to_catch_up:
+                    catch_up_column(work, rec, 1, rec + n_outputs, n_outputs,
+                                    <long long*>(records + j * record_size + stamp_offset), j,
+                                    t - 1)
+                for k in range(n_outputs):
+                    th_c[k * stride + m] = rec[k]
+                    g_c[k * stride + m] = 0
+                    for r in range(n_live):
+                        state_c[live[r] * cap + k * stride + m] = \
+                            rec[n_outputs * (1 + r) + k]
+                touched[m] = j
+                record_mark(<char*>rec)[0] = <unsigned int>m
+                slots[p] = <int>m
+                m += 1
         else:
             for p in range(nnz):
                 j = columns[p]
@@ -622,6 +646,7 @@ cdef inline void compact_step(
     cdef floating* rec
     cdef char* records = work.records
     cdef Py_ssize_t record_size = work.record_size, stamp_offset = work.stamp_offset
+    cdef bint stamped = work.record_stamps
     cdef int live_rows[MAX_STATE_ROWS]
     for r in range(n_live):
         live_rows[r] = live[r]
@@ -649,7 +674,8 @@ cdef inline void compact_step(
                 rec[k] = th_c[k * length + i]
                 for r in range(n_live):
                     rec[n_outputs * (1 + r) + k] = state_c[live_rows[r] * n + k * length + i]
-            (<long long*>(records + touched[i] * record_size + stamp_offset))[0] = t
+            if stamped:
+                (<long long*>(records + touched[i] * record_size + stamp_offset))[0] = t
     for k in range(n_outputs):
         if work.records == NULL:
             scatter_vector(theta + weights_start(k, nf), th_c + k * length, touched, m)
@@ -939,6 +965,8 @@ cdef inline int csr_epoch_loop(
         if not isfinite(batch_loss):
             t[0] -= 1
             if work.records != NULL:
+                if work.kind == LAZY_COMPACT and not one_compact_row:
+                    release_marks(work, theta)
                 unpack_records(work, theta, state)
             return NONFINITE
         loss_sum[0] += batch_loss

@@ -1020,15 +1020,17 @@ def run_epoch_csr(
                            if work.n_idle > 0 else 0)
     idle_tables = np.empty((2, max(work.idle_table_len, 1)))
     # Column records (csr.pxd) for a compact mini-batch without averaging: each a power of
-    # two of bytes up to a cache line (whole lines beyond), the first on a line's start.
+    # two of bytes up to a cache line (whole lines beyond), the first on a line's start; a
+    # stamp only for a rule whose state decays over skipped steps.
     cdef bint use_records = (compact_kind and average_ptr == NULL
                              and not (cfg.batch_size == 1 and rows.distinct))
     cdef Py_ssize_t stamp_offset = 8 * ((n_outputs * (1 + work.n_live) * dtype.itemsize + 7) // 8)
+    cdef Py_ssize_t record_bytes = stamp_offset + (8 if work.n_idle > 0 else 0)
     cdef Py_ssize_t record_size = 8
-    while record_size < stamp_offset + 8 and record_size < 64:
+    while record_size < record_bytes and record_size < 64:
         record_size *= 2
-    if record_size < stamp_offset + 8:
-        record_size = 64 * ((stamp_offset + 8 + 63) // 64)
+    if record_size < record_bytes:
+        record_size = 64 * ((record_bytes + 63) // 64)
     records = np.empty(n_features * record_size + 64 if use_records else 1, dtype=np.uint8)
     cdef unsigned char[::1] records_view = records
     cdef Py_ssize_t records_start = (64 - <size_t>&records_view[0] % 64) % 64
@@ -1050,6 +1052,7 @@ def run_epoch_csr(
     work.row_slots = &row_slots_view[0]
     work.records = <char*>&records_view[records_start] if use_records else NULL
     work.record_size = record_size
+    work.record_stamps = work.n_idle > 0
     work.stamp_offset = stamp_offset
     work.idle_power = &idle_tables_view[0, 0]
     work.idle_move = &idle_tables_view[1, 0]
