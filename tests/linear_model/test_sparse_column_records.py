@@ -102,3 +102,71 @@ def test_a_non_finite_batch_leaves_the_parameters_the_dense_loop_leaves(optimize
     assert sparse[3] == dense[3] > 0                   # after some steps
     np.testing.assert_allclose(sparse[0], dense[0], rtol=1e-10)
     np.testing.assert_allclose(sparse[1], dense[1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("optimizer, extra, expected", [
+    ("adagrad", {}, (16, None)),
+    ("adam", {"lazy": True}, (32, None)),
+    ("momentum", {"momentum": 0.9}, (16, "scaled")),
+    ("rmsprop", {"centered": True}, (32, "scaled")),
+    ("adadelta", {}, (32, "scaled")),
+    ("momentum", {"momentum": 0.0}, (32, "stamped")),       # no decay to scale by
+    ("adagrad", {"l2": 0.01}, (0, None)),                     # dense step
+])
+def test_which_rules_keep_stamps_in_their_records(optimizer, extra, expected):
+    config = dict(optimizer=optimizer, batch_size=32, **extra)
+    assert _engine.sparse_column_records(config, 10**6, 2**20, 5 * 10**7) == expected
+
+
+def test_scaled_records_need_updates_enough_between_rescalings():
+    """μ = 0.1 reaches the float64 rescaling bound in 150 updates: with 4 columns read per
+    update that is fewer columns than a rescaling reads over 1,000 features, more over 500;
+    float32's bound comes sooner."""
+    config = dict(optimizer="momentum", momentum=0.1, batch_size=2)
+    assert _engine.sparse_column_records(config, 400, 1000, 800)[1] == "stamped"
+    assert _engine.sparse_column_records(config, 400, 500, 800)[1] == "scaled"
+    config["momentum"] = 0.9
+    assert _engine.sparse_column_records(config, 400, 2000, 800)[1] == "scaled"
+    assert _engine.sparse_column_records(config, 400, 2000, 800, itemsize=4) == (16, "stamped")
+    assert _engine.sparse_column_records(config, 400, 200, 800, itemsize=4) == (8, "scaled")
+
+
+def wide_rows(n_features, seed=3, n_rows=400, per_row=2):
+    rng = np.random.default_rng(seed)
+    columns = np.concatenate([np.sort(rng.choice(n_features, per_row, replace=False))
+                              for _ in range(n_rows)]).astype(np.int32)
+    X = sp.csr_matrix((rng.uniform(-2, 2, columns.size), columns,
+                       np.arange(0, columns.size + 1, per_row)), shape=(n_rows, n_features))
+    return X, rng.standard_normal(n_rows)
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "nesterov"])
+@pytest.mark.parametrize("n_features, form", [(30, "scaled"), (1000, "stamped")])
+def test_both_idle_forms_and_rescaling_equal_the_twin(optimizer, n_features, form):
+    """μ = 0.1 over 200 updates an epoch: the scaled records are rescaled within each
+    epoch; with 1,000 features the records keep stamps instead. Both give the twin's
+    result (the dense loop's, tested above)."""
+    X, y = wide_rows(n_features)
+    config = dict(optimizer=optimizer, momentum=0.1, batch_size=2, learning_rate=0.01)
+    assert _engine.sparse_column_records(config, X.shape[0], n_features, X.nnz)[1] == form
+    coef, state, statuses, _ = run_wide("cython", X, y, config)
+    twin_coef, twin_state, _, _ = run_wide("numpy", X, y, config)
+    assert statuses == [_engine.STATUS_OK] * 3
+    np.testing.assert_allclose(coef, twin_coef, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(state, twin_state, rtol=1e-10, atol=1e-12)
+    assert np.count_nonzero(coef) > n_features // 2
+
+
+def run_wide(engine, X, y, config, epochs=3):
+    n_rows, n_features = X.shape
+    coef = np.zeros(n_features + 1)
+    state = np.zeros((_engine.state_rows(config["optimizer"]), coef.size))
+    scalars = np.ones(_engine.SCALAR_STATE_SIZE)
+    order = np.arange(n_rows, dtype=np.intp)
+    t, rng_state, statuses = 0, 5, []
+    for _ in range(epochs):
+        status, _, t, rng_state, _ = _engine.run_epoch(
+            engine, X, y, np.ones(n_rows), coef, state, scalars, order,
+            dict(config, shuffle=True), t, rng_state)
+        statuses.append(status)
+    return coef, state, statuses, t

@@ -136,6 +136,8 @@ def _config(case):
     config = dict(loss=case.loss, optimizer=optimizer, batch_size=case.batch_size,
                   shuffle=True, learning_rate=LEARNING_RATE if optimizer == "sgd" else 0.01,
                   lazy=case.optimizer == "adam-lazy", unit_weights=True)
+    if optimizer == "momentum":
+        config["momentum"] = 0.9        # Momentum()'s default (0 would be plain SGD)
     return config
 
 

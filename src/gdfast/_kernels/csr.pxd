@@ -59,7 +59,7 @@
 # (run_epoch_csr), which has nothing to settle.
 
 from cython cimport floating
-from libc.math cimport expm1, fabs, isfinite, log, pow
+from libc.math cimport INFINITY, expm1, fabs, isfinite, log, pow
 from libc.stdint cimport uint64_t
 
 from gdfast._kernels.config cimport *
@@ -185,8 +185,13 @@ cdef struct SparseWork:
     int* row_slots              # a row's columns' places in the gathered vectors
     char* records               # NULL, or each column's record (see column records)
     Py_ssize_t record_size      # bytes of a record
-    bint record_stamps          # records hold a `seen` stamp (the state decays: n_idle > 0)
+    bint record_stamps          # records hold a `seen` stamp (stamped_idle)
     Py_ssize_t stamp_offset     # where it is in them
+    bint stamped_idle           # idle decay caught up per column from its stamp's lag
+    bint scaled_idle            # ... or kept in the records in units of idle_scale
+    double idle_scale           # idle_factor^(updates since the records were last scaled)
+    double idle_scale_min       # below it, the records are rescaled (rescale_records)
+    double idle_offset          # idle_drift / (1 − idle_factor): see column records
     int n_live                  # the state rows the rule uses (live_state_rows)
     int live_rows[MAX_STATE_ROWS]
     bint distinct_columns       # no row repeats a column (its indices strictly increase)
@@ -258,6 +263,17 @@ cdef inline void fill_idle_tables(SparseWork* work) noexcept nogil:
 # line, so a column is one line. The intercepts stay where they are (every update steps
 # them). Not with averaging, which reads every weight after each update, nor for one row of
 # distinct columns, which reads no stamps.
+# A rule whose state decays over skipped steps (momentum, RMSprop, AdaDelta) needs no stamp
+# either when the records keep that state in units of the common decay D = μ^n of the n
+# updates since they were packed (scaled_idle): a buffer b is stored as b/D, which a skipped
+# step leaves alone, and is b = D·(stored) whenever it is read. A momentum weight drifts
+# along its velocity by d·b per skipped step (idle_buffers); θ − K·b with K = d/(1 − μ) does
+# not change over such a step (θ − d·b − K·μ·b = θ − K·b), so the record stores it in the
+# weight's place and θ = (stored) + K·b. Gathering a column is then two multiplications,
+# whatever its lag: no stamp, no table of powers. When D falls below idle_scale_min
+# (underflow would follow) every record is rescaled to D = 1, O(n_features); the epoch
+# takes this form when the updates between two rescalings read more columns than a
+# rescaling does (linear.pyx).
 # While a batch holds a column, the first 4 bytes of its record (of output 0's weight, whose
 # value is in the gathered vector then) hold its slot s there: the column is held iff
 # s < n_touched and touched[s] is the column, an exact test whatever bytes a record that is
@@ -275,9 +291,13 @@ cdef inline long long* record_stamp(SparseWork* work, Py_ssize_t j) noexcept nog
 
 cdef inline void pack_records(SparseWork* work, const floating* theta, const floating* state,
                               long long now) noexcept nogil:
-    """Every column's weights and live state into its record, its stamp `now`."""
+    """Every column's weights and live state into its record, its stamp `now` (scaled_idle:
+    D = 1, the weight stored as θ − K·b)."""
     cdef Py_ssize_t j, k, r, n_outputs = work.n_outputs
     cdef floating* rec
+    cdef floating offset = <floating>work.idle_offset
+    cdef bint drifting = work.scaled_idle and work.idle_offset != 0.0
+    work.idle_scale = 1.0
     for j in range(work.n_features):
         rec = column_record(work, j, theta)
         for k in range(n_outputs):
@@ -285,8 +305,59 @@ cdef inline void pack_records(SparseWork* work, const floating* theta, const flo
             for r in range(work.n_live):
                 rec[n_outputs * (1 + r) + k] = \
                     state[work.live_rows[r] * work.n_params + weights_start(k, work.n_features) + j]
+            if drifting:
+                rec[k] -= offset * rec[n_outputs + k]
         if work.record_stamps:
             record_stamp(work, j)[0] = now
+
+
+cdef inline void rescale_records(SparseWork* work, const floating* of_type) noexcept nogil:
+    """scaled_idle: every record's idle buffers to D = 1 (the weights' stored part does not
+    change)."""
+    cdef Py_ssize_t j, e, first = work.n_outputs, stop = work.n_outputs * (1 + work.n_idle)
+    cdef floating d = <floating>work.idle_scale
+    cdef floating* rec
+    for j in range(work.n_features):
+        rec = column_record(work, j, of_type)
+        for e in range(first, stop):
+            rec[e] *= d
+    work.idle_scale = 1.0
+
+
+cdef inline Py_ssize_t choose_column_records(SparseWork* work, bint use_records,
+                                             Py_ssize_t n_samples, Py_ssize_t nnz,
+                                             Py_ssize_t batch,
+                                             Py_ssize_t itemsize) noexcept nogil:
+    """Set how the idle state is caught up (stamped_idle or scaled_idle; scaled only in
+    records, and when the updates between two rescalings read more columns than the
+    n_features a rescaling does) and the records' layout; return a record's size: a power
+    of two of bytes up to a cache line (whole lines beyond), a stamp only if stamped_idle.
+    work's n_features, n_outputs, n_live, n_idle, idle_factor and idle_drift are set."""
+    cdef double mean_row_nnz = nnz / <double>max(n_samples, 1), rescaled_every
+    cdef Py_ssize_t record_bytes, size = 8
+    work.idle_scale = 1.0
+    # Above the dtype's underflow, with room for the buffers' values divided by it.
+    work.idle_scale_min = 1e-150 if itemsize == 8 else 1e-10
+    work.idle_offset = (work.idle_drift / (1.0 - work.idle_factor)
+                        if work.idle_drift != 0.0 else 0.0)
+    if work.idle_factor >= 1.0:
+        rescaled_every = INFINITY
+    elif work.idle_factor > 0.0:
+        rescaled_every = log(work.idle_scale_min) / log(work.idle_factor)
+    else:
+        rescaled_every = 0.0
+    work.scaled_idle = (use_records and work.n_idle > 0
+                        and rescaled_every * batch * mean_row_nnz >= work.n_features)
+    work.stamped_idle = work.n_idle > 0 and not work.scaled_idle
+    work.stamp_offset = 8 * ((work.n_outputs * (1 + work.n_live) * itemsize + 7) // 8)
+    work.record_stamps = work.stamped_idle
+    record_bytes = work.stamp_offset + (8 if work.stamped_idle else 0)
+    while size < record_bytes and size < 64:
+        size *= 2
+    if size < record_bytes:
+        size = 64 * ((record_bytes + 63) // 64)
+    work.record_size = size
+    return size
 
 
 cdef inline unsigned int* record_mark(char* rec) noexcept nogil:
@@ -298,9 +369,13 @@ cdef inline void release_marks(SparseWork* work, const floating* of_type) noexce
     """The weights of output 0 the batch's slot marks cover, back from the gathered vector
     (compact_batch_gradient's layout): for a batch that stops before its step."""
     cdef const floating* th_c = <const floating*>work.compact
+    cdef const floating* first = th_c + (2 + work.live_rows[0]) * work.compact_len
+    cdef floating offset = <floating>work.idle_offset
+    cdef bint drifting = work.scaled_idle and work.idle_offset != 0.0
     cdef Py_ssize_t i
     for i in range(work.n_touched):
-        column_record(work, work.touched[i], of_type)[0] = th_c[i]
+        column_record(work, work.touched[i], of_type)[0] = \
+            th_c[i] - offset * first[i] if drifting else th_c[i]
 
 
 cdef inline void unpack_records(SparseWork* work, floating* theta,
@@ -308,13 +383,23 @@ cdef inline void unpack_records(SparseWork* work, floating* theta,
     """Every column's record back into the weights and state."""
     cdef Py_ssize_t j, k, r, n_outputs = work.n_outputs
     cdef const floating* rec
+    cdef floating d = <floating>work.idle_scale, offset = <floating>work.idle_offset
+    cdef bint scaled = work.scaled_idle, drifting = work.scaled_idle and work.idle_offset != 0.0
+    cdef floating value
     for j in range(work.n_features):
         rec = column_record(work, j, theta)
         for k in range(n_outputs):
             theta[weights_start(k, work.n_features) + j] = rec[k]
             for r in range(work.n_live):
+                value = rec[n_outputs * (1 + r) + k]
+                if scaled and r < work.n_idle:
+                    value = d * value
                 state[work.live_rows[r] * work.n_params + weights_start(k, work.n_features) + j] \
-                    = rec[n_outputs * (1 + r) + k]
+                    = value
+            if drifting:
+                theta[weights_start(k, work.n_features) + j] += \
+                    offset * state[work.live_rows[0] * work.n_params
+                                   + weights_start(k, work.n_features) + j]
 
 
 cdef inline void catch_up_column(SparseWork* work, floating* w, Py_ssize_t output_step,
@@ -333,7 +418,7 @@ cdef inline void catch_up_column(SparseWork* work, floating* w, Py_ssize_t outpu
             for k in range(work.n_outputs):
                 w[k * output_step] = towards_zero(w[k * output_step], c)
         work.applied[j] = work.threshold
-    if work.n_idle > 0:
+    if work.stamped_idle:
         lag = now - stamp[0]
         if lag > 0:
             if lag < work.idle_table_len:
@@ -372,7 +457,7 @@ cdef inline void settle(SparseWork* work, floating* theta, floating* state,
     cdef floating s = <floating>work.scale
     cdef floating* offsets = <floating*>work.average
     cdef floating c = <floating>work.average_scale_sum
-    if work.lazy_l1 or work.n_idle > 0:
+    if work.lazy_l1 or work.stamped_idle:
         for j in range(work.n_features):
             catch_up(work, theta, state, j, now)
     if work.lazy_average and work.average_scale_sum != 0.0:
@@ -527,7 +612,11 @@ cdef inline double compact_batch_gradient(
     cdef Py_ssize_t record_size = work.record_size, stamp_offset = work.stamp_offset
     cdef int n_live = work.n_live, r
     cdef int live[MAX_STATE_ROWS]
-    cdef bint nothing_to_catch_up = not work.lazy_l1 and work.n_idle == 0
+    cdef bint nothing_to_catch_up = not work.lazy_l1 and not work.stamped_idle
+    cdef bint scaled = work.scaled_idle, drifting = work.scaled_idle and work.idle_offset != 0.0
+    cdef int n_idle = work.n_idle
+    cdef floating d = <floating>work.idle_scale, offset = <floating>work.idle_offset
+    cdef floating value
     cdef Py_ssize_t m = 0, i, p, k, j, row, nnz
     cdef long long mark
     cdef unsigned int held
@@ -563,11 +652,17 @@ cdef inline double compact_batch_gradient(
                                     <long long*>(records + j * record_size + stamp_offset), j,
                                     t - 1)
                 for k in range(n_outputs):
-                    th_c[k * stride + m] = rec[k]
                     g_c[k * stride + m] = 0
                     for r in range(n_live):
-                        state_c[live[r] * cap + k * stride + m] = \
-                            rec[n_outputs * (1 + r) + k]
+                        value = rec[n_outputs * (1 + r) + k]
+                        if scaled and r < n_idle:
+                            value = d * value
+                        state_c[live[r] * cap + k * stride + m] = value
+                    if drifting:
+                        th_c[k * stride + m] = rec[k] + offset * state_c[live[0] * cap
+                                                                         + k * stride + m]
+                    else:
+                        th_c[k * stride + m] = rec[k]
                 touched[m] = j
                 record_mark(<char*>rec)[0] = <unsigned int>m
                 slots[p] = <int>m
@@ -647,6 +742,9 @@ cdef inline void compact_step(
     cdef char* records = work.records
     cdef Py_ssize_t record_size = work.record_size, stamp_offset = work.stamp_offset
     cdef bint stamped = work.record_stamps
+    cdef bint scaled = work.scaled_idle, drifting = work.scaled_idle and work.idle_offset != 0.0
+    cdef int n_idle = work.n_idle
+    cdef floating offset = <floating>work.idle_offset, inverse = 1, value
     cdef int live_rows[MAX_STATE_ROWS]
     for r in range(n_live):
         live_rows[r] = live[r]
@@ -668,14 +766,24 @@ cdef inline void compact_step(
     update_parameters(&work.compact_cfg, th_c, g_c, state_c, n, scalars, t, lr,
                       LinearLayout(n_outputs, length))
     if records != NULL:
+        if scaled:
+            work.idle_scale *= work.idle_factor         # D after update t
+            inverse = <floating>(1.0 / work.idle_scale)
         for i in range(m):
             rec = <floating*>(records + touched[i] * record_size)
             for k in range(n_outputs):
                 rec[k] = th_c[k * length + i]
+                if drifting:
+                    rec[k] -= offset * state_c[live_rows[0] * n + k * length + i]
                 for r in range(n_live):
-                    rec[n_outputs * (1 + r) + k] = state_c[live_rows[r] * n + k * length + i]
+                    value = state_c[live_rows[r] * n + k * length + i]
+                    if scaled and r < n_idle:
+                        value = value * inverse
+                    rec[n_outputs * (1 + r) + k] = value
             if stamped:
                 (<long long*>(records + touched[i] * record_size + stamp_offset))[0] = t
+        if scaled and work.idle_scale < work.idle_scale_min:
+            rescale_records(work, theta)
     for k in range(n_outputs):
         if work.records == NULL:
             scatter_vector(theta + weights_start(k, nf), th_c + k * length, touched, m)

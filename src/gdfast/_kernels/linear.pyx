@@ -40,7 +40,8 @@ from gdfast._kernels.rows cimport (dot, dot4, axpy, axpy4, scale_into, prefetch_
                    prefetch_sample, tail_line_needed, gd_cpu_has_avx2_fma)
 from gdfast._kernels.rowsource cimport RowSource, dense_rows, dense_row, csr_rows, csr_row
 from gdfast._kernels.csr cimport (SparseWork, sparse_step_kind, idle_buffers, live_state_rows,
-                                  fill_idle_tables, csr_epoch_loop, prefetch_ahead, LAZY_SGD,
+                                  fill_idle_tables, csr_epoch_loop, prefetch_ahead,
+                                  choose_column_records, LAZY_SGD,
                                   LAZY_COMPACT, DENSE_STEP, IDLE_TABLE_MAX)
 from gdfast._kernels.features cimport (FeatureMap, IdentityMap, RowMap, feature_map,
                                        is_identity, mapped_weights, mapped_dot, mapped_step,
@@ -852,6 +853,28 @@ def sparse_update_kind(dict config):
     return SPARSE_STEP_KINDS[sparse_step_kind(&cfg)]
 
 
+def csr_column_records(dict config, Py_ssize_t n_samples, Py_ssize_t n_features,
+                       Py_ssize_t nnz, Py_ssize_t n_outputs=1, Py_ssize_t itemsize=8):
+    """(bytes of a column record, how the rule's idle state is caught up: 'stamped',
+    'scaled' or None) for a compact mini-batch under `config` (kernel codes) on CSR rows
+    of that shape (csr.pxd, column records); (0, None) where the epoch keeps no records.
+    For the tests and the bench."""
+    cdef EpochConfig cfg = config
+    cdef SparseWork work
+    cdef Py_ssize_t size
+    work.n_features, work.n_outputs = n_features, n_outputs
+    work.kind = sparse_step_kind(&cfg)
+    work.idle_drift, work.idle_factor = 0.0, 1.0
+    work.n_idle = (idle_buffers(&cfg, &work.idle_factor, &work.idle_drift)
+                   if work.kind == LAZY_COMPACT else 0)
+    work.n_live = live_state_rows(&cfg, work.live_rows)
+    if work.kind != LAZY_COMPACT or cfg.batch_size == 1:
+        return 0, None
+    size = choose_column_records(&work, True, n_samples, nnz, min(cfg.batch_size, n_samples),
+                                 itemsize)
+    return size, "scaled" if work.scaled_idle else "stamped" if work.stamped_idle else None
+
+
 cdef int check_csr(const Py_ssize_t[::1] indptr, const int[::1] indices, Py_ssize_t nnz,
                    Py_ssize_t n_features, bint* increasing) except -1:
     """What the CSR loops read without bounds checks: indptr non-decreasing from 0 to nnz,
@@ -997,6 +1020,7 @@ def run_epoch_csr(
     work.average_start = average_start
     work.average_scale_sum = 0.0
     work.idle_drift = 0.0
+    work.idle_factor = 1.0
     work.n_idle = (idle_buffers(&cfg, &work.idle_factor, &work.idle_drift)
                    if work.kind == LAZY_COMPACT else 0)
     work.n_live = live_state_rows(&cfg, work.live_rows)
@@ -1016,21 +1040,15 @@ def run_epoch_csr(
     capacity = n_outputs * (min(n_features, batch * max_nnz) + 1)
     compact = np.empty((2 + state.shape[0]) * capacity if compact_kind else 1, dtype=dtype)
     row_slots = np.empty(max(max_nnz, 1) if compact_kind else 1, dtype=np.intc)
-    work.idle_table_len = (min((n_samples + batch - 1) // batch + 1, IDLE_TABLE_MAX)
-                           if work.n_idle > 0 else 0)
-    idle_tables = np.empty((2, max(work.idle_table_len, 1)))
-    # Column records (csr.pxd) for a compact mini-batch without averaging: each a power of
-    # two of bytes up to a cache line (whole lines beyond), the first on a line's start; a
-    # stamp only for a rule whose state decays over skipped steps.
+    # Column records (csr.pxd) for a compact mini-batch without averaging.
     cdef bint use_records = (compact_kind and average_ptr == NULL
                              and not (cfg.batch_size == 1 and rows.distinct))
-    cdef Py_ssize_t stamp_offset = 8 * ((n_outputs * (1 + work.n_live) * dtype.itemsize + 7) // 8)
-    cdef Py_ssize_t record_bytes = stamp_offset + (8 if work.n_idle > 0 else 0)
-    cdef Py_ssize_t record_size = 8
-    while record_size < record_bytes and record_size < 64:
-        record_size *= 2
-    if record_size < record_bytes:
-        record_size = 64 * ((record_bytes + 63) // 64)
+    cdef Py_ssize_t record_size = choose_column_records(&work, use_records, n_samples,
+                                                        indptr[n_samples], batch,
+                                                        dtype.itemsize)
+    work.idle_table_len = (min((n_samples + batch - 1) // batch + 1, IDLE_TABLE_MAX)
+                           if work.stamped_idle else 0)
+    idle_tables = np.empty((2, max(work.idle_table_len, 1)))
     records = np.empty(n_features * record_size + 64 if use_records else 1, dtype=np.uint8)
     cdef unsigned char[::1] records_view = records
     cdef Py_ssize_t records_start = (64 - <size_t>&records_view[0] % 64) % 64
@@ -1051,9 +1069,6 @@ def run_epoch_csr(
     work.compact_len = capacity
     work.row_slots = &row_slots_view[0]
     work.records = <char*>&records_view[records_start] if use_records else NULL
-    work.record_size = record_size
-    work.record_stamps = work.n_idle > 0
-    work.stamp_offset = stamp_offset
     work.idle_power = &idle_tables_view[0, 0]
     work.idle_move = &idle_tables_view[1, 0]
     fill_idle_tables(&work)
