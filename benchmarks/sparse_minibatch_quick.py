@@ -16,11 +16,15 @@ def main(argv):
     X, y, _ = bs.make_data("quick")
     floor = bs.floor_seconds(X)
     read = bs.shuffled_read_seconds(X)
-    print(f"{rows:,} rows: floor {floor:.4f} s, shuffled read {read / floor:.2f}x")
+    records = bs.records_floor_seconds(X, 16)
+    print(f"{rows:,} rows: floor {floor:.4f} s, shuffled read {read / floor:.2f}x, "
+          f"with 16-byte records read and written {records / floor:.2f}x")
     for optimizer in wanted:
         case = bs.SparseCase("quick", "mini-batch-32", 32, "log_loss", optimizer)
         seconds = bs.min_seconds(bs.epoch_function(case, X, y))
-        print(f"  {optimizer:<10} {seconds:.4f} s = {seconds / floor:.2f}x floor", flush=True)
+        step = bs.step_seconds(case, bs.mean_batch_columns(X, 32), -(-rows // 32))
+        print(f"  {optimizer:<10} {seconds:.4f} s = {seconds / floor:.2f}x floor "
+              f"(its steps alone {step / floor:.2f}x)", flush=True)
 
 
 if __name__ == "__main__":

@@ -1126,6 +1126,66 @@ def read_csr_rows_in_order(CSRRows rows, const Py_ssize_t[::1] order, const doub
     return total
 
 
+def update_csr_records_in_order(CSRRows rows, const Py_ssize_t[::1] order,
+                                Py_ssize_t record_bytes):
+    """For float64 CSRRows, the rows in `order` each read, and for each of its non-zeros
+    one record of record_bytes (one per column, the first on a cache line's start, as the
+    compact mini-batch keeps them, csr.pxd) read and written (x added to its first value),
+    on one core, rows and records requested ahead as the epochs do: the least memory
+    traffic of a compact mini-batch epoch whose rule keeps records of that size, which
+    `python -m gdfast bench --sparse` reports beside the floor. Returns Σ of the records'
+    first values. Not used in training."""
+    if rows.data.dtype != np.float64 or record_bytes < 8 or record_bytes % 8:
+        raise ValueError("the rows must be float64 and record_bytes a multiple of 8")
+    if not indices_in_range(order, rows.n_samples):
+        raise ValueError("order holds a row index outside the rows")
+    cdef const double[::1] data = rows.data
+    cdef const int[::1] indices = rows.indices
+    cdef const Py_ssize_t[::1] indptr = rows.indptr
+    cdef RowSource source = csr_rows(&data[0] if data.shape[0] > 0 else <const double*>NULL,
+                                     &indices[0] if indices.shape[0] > 0 else <const int*>NULL,
+                                     &indptr[0], rows.n_features)
+    storage = np.zeros(rows.n_features * record_bytes + 64, dtype=np.uint8)
+    cdef unsigned char[::1] storage_view = storage
+    cdef char* records = <char*>&storage_view[(64 - <size_t>&storage_view[0] % 64) % 64]
+    cdef Py_ssize_t n_rows = order.shape[0], i, p, nnz
+    cdef const int* columns
+    cdef const double* x
+    cdef double total = 0.0, unused = 0.0
+    with nogil:
+        for i in range(n_rows):
+            prefetch_ahead(source, &unused, &unused, &unused, False, <double*>NULL,
+                           <int*>NULL, 0, 0, <long long*>NULL, records, record_bytes,
+                           &order[0], i, n_rows)
+            x = csr_row(source, order[i], &unused, &columns, &nnz)
+            for p in range(nnz):
+                (<double*>(records + columns[p] * record_bytes))[0] += x[p]
+        for i in range(rows.n_features):
+            total += (<double*>(records + i * record_bytes))[0]
+    return total
+
+
+def repeat_optimizer_steps(dict config, Py_ssize_t n, Py_ssize_t repeats):
+    """`repeats` updates of config's rule (kernel codes) on the same float64 vector of n
+    parameters (small enough to stay in cache): the rule's arithmetic for an epoch of that
+    many updates of n columns each, without their memory traffic, which `python -m gdfast
+    bench --sparse` reports beside the floor. Not used in training."""
+    cdef EpochConfig cfg = config
+    cdef Py_ssize_t r, j
+    cdef double[::1] coef = np.zeros(n)
+    cdef double[::1] grad = np.empty(n)
+    cdef double[:, ::1] state = np.zeros((4, n))        # more rows than any rule keeps
+    cdef double[::1] scalars = np.ones(SCALAR_STATE_SIZE)
+    with nogil:
+        for r in range(repeats):
+            for j in range(n):          # a new gradient each update, as a batch gives
+                grad[j] = 1e-3 * ((j + r) % 7 - 3)
+            update_parameters(&cfg, &coef[0], &grad[0], &state[0, 0], n,
+                              <ScalarState*>&scalars[0], r + 1, cfg.learning_rate,
+                              LinearLayout(1, n))
+    return np.asarray(coef)
+
+
 def _exp_nonpositive(const double[::1] x, bint one_at_a_time=False):
     """exp(x) for each x <= 0 (or NaN) as the logistic losses compute it (fastmath.h): in a
     loop over the values, or with one_at_a_time as the per-sample path does. For the tests
