@@ -23,11 +23,12 @@
 #                   are gathered into short vectors the first time a row of the batch reads
 #                   it, caught up on the way; the rows' dots read the gathered parameters
 #                   and add their gradients into a gathered gradient (compact_batch_gradient:
-#                   no gradient buffer, and `seen` marks a column's slot while the batch
-#                   holds it). update_parameters (step.pxd: the one copy of every rule)
+#                   no gradient buffer; while the batch holds a column, its record, or
+#                   without records its `seen` entry, marks its slot). update_parameters (step.pxd: the one copy of every rule)
 #                   steps the short vectors, and they are scattered back. The state decay of
 #                   skipped steps is applied when a column is next touched, in one power read
-#                   from a table of the epoch's lags (fill_idle_tables). One row whose
+#                   from a table of the epoch's lags (fill_idle_tables), or kept scaled
+#                   in the column records (column_records.pxd). One row whose
 #                   columns are distinct is its own touched list and gradient
 #                   (compact_on_one_csr_row): no stamps.
 #     DENSE_STEP    anything else (momentum, exact Adam, adaptive rules with l2): the
@@ -59,7 +60,7 @@
 # (run_epoch_csr), which has nothing to settle.
 
 from cython cimport floating
-from libc.math cimport INFINITY, expm1, fabs, isfinite, log, pow
+from libc.math cimport expm1, fabs, isfinite, log, pow
 from libc.stdint cimport uint64_t
 
 from gdfast._kernels.config cimport *
@@ -73,6 +74,10 @@ from gdfast._kernels.rowsource cimport RowSource, csr_row
 from gdfast._kernels.weights cimport ScaledVector, scaled_dot, add_scaled
 from gdfast._kernels.rows cimport gd_prefetch
 from gdfast._kernels.averaging cimport update_average
+from gdfast._kernels.sparse_work cimport SparseWork, MAX_STATE_ROWS
+from gdfast._kernels.column_records cimport (column_record, record_stamp, record_mark,
+                                            pack_records, unpack_records, rescale_records,
+                                            release_marks)
 
 
 cdef enum SparseStep:
@@ -126,7 +131,6 @@ cdef inline int idle_buffers(const EpochConfig* cfg, double* factor,
 
 
 cdef enum:
-    MAX_STATE_ROWS = 4          # more than any rule keeps
     # The longest table of idle powers (fill_idle_tables): an epoch of more updates than this
     # computes the powers of longer lags when it meets them.
     IDLE_TABLE_MAX = 1 << 16
@@ -158,52 +162,6 @@ cdef inline int live_state_rows(const EpochConfig* cfg, int* rows) noexcept nogi
         rows[0], rows[1] = 0, 1
         n = 2
     return n
-
-
-cdef struct SparseWork:
-    Py_ssize_t n_features
-    Py_ssize_t n_outputs
-    Py_ssize_t n_params
-    int kind                    # SparseStep
-    double scale                # weights = scale · stored values (1 unless LAZY_SGD)
-    bint lazy_l1                # the l1 step is applied late (LAZY_SGD, LAZY_COMPACT)
-    double threshold            # sum of the l1 thresholds so far, in stored-value units
-    double* applied             # per column: the part of `threshold` already applied
-    long long* seen             # per column: the update its parameters and state are at
-    int n_idle                  # buffers that decay over a skipped step ...
-    double idle_factor          # ... by this factor
-    double idle_drift           # and the parameter's move along the first (idle_buffers)
-    double* idle_power          # idle_factor^k for the lags k < idle_table_len ...
-    double* idle_move           # ... and the move's factor (fill_idle_tables)
-    Py_ssize_t idle_table_len
-    void* grad                  # DENSE_STEP: n_params, zero outside the batch's columns
-                                # between steps
-    Py_ssize_t* touched         # the batch's columns, each once
-    Py_ssize_t n_touched
-    void* compact               # LAZY_COMPACT: gathered parameters, gradient and state
-    Py_ssize_t compact_len      # entries of each gathered vector it can hold
-    int* row_slots              # a row's columns' places in the gathered vectors
-    char* records               # NULL, or each column's record (see column records)
-    Py_ssize_t record_size      # bytes of a record
-    bint record_stamps          # records hold a `seen` stamp (stamped_idle)
-    Py_ssize_t stamp_offset     # where it is in them
-    bint stamped_idle           # idle decay caught up per column from its stamp's lag
-    bint scaled_idle            # ... or kept in the records in units of idle_scale
-    double idle_scale           # idle_factor^(updates since the records were last scaled)
-    double idle_scale_min       # below it, the records are rescaled (rescale_records)
-    double idle_offset          # idle_drift / (1 − idle_factor): see column records
-    int n_live                  # the state rows the rule uses (live_state_rows)
-    int live_rows[MAX_STATE_ROWS]
-    bint distinct_columns       # no row repeats a column (its indices strictly increase)
-    double* slopes              # each batch row's weight · dL/dscore per output
-    const void* inv_scale       # per-feature scale of the values (NULL: all ones;
-                                # features.pxd's inv_scale)
-    void* scaled_row            # a row's values times their scales, when there are scales
-    EpochConfig compact_cfg     # LAZY_COMPACT's step: the epoch's, without the l1 step
-    bint lazy_average           # LAZY_SGD without l1, averaging: the sum in closed form
-    void* average               # its U (weight entries) and the intercepts' running mean
-    long long average_start     # updates after which averaging starts
-    double average_scale_sum    # c: the sum of the scales of the averaged updates
 
 
 cdef inline const floating* scaled_csr_row(RowSource source, SparseWork* work, Py_ssize_t i,
@@ -250,156 +208,6 @@ cdef inline void fill_idle_tables(SparseWork* work) noexcept nogil:
         work.idle_move[k] = idle_move(work.idle_drift, mu, log_mu, k)
 
 
-# Column records. A LAZY_COMPACT mini-batch reads, for each column of its rows, the column's
-# `seen` stamp, its weights and its state: three arrays, three cache lines for one column,
-# each a miss for all but the most frequent columns, and the misses, not the arithmetic, set
-# the epoch's pace. So for the epoch (pack_records, unpack_records: O(n_features) each) each
-# column's weights (one per output), live state rows and stamp are kept together in one
-# record of record_size bytes: output k's weight at k, live row r's entry at
-# n_outputs · (1 + r) + k, the stamp at stamp_offset. Only a rule whose state decays over
-# skipped steps needs the stamp (the lag it catches up); AdaGrad's or lazy Adam's skipped
-# columns do not change, so their records hold no stamp: 16 bytes for AdaGrad's weight and
-# accumulator. Records of at most 64 bytes are a power of two in size and start on a cache
-# line, so a column is one line. The intercepts stay where they are (every update steps
-# them). Not with averaging, which reads every weight after each update, nor for one row of
-# distinct columns, which reads no stamps.
-# A rule whose state decays over skipped steps (momentum, RMSprop, AdaDelta) needs no stamp
-# either when the records keep that state in units of the common decay D = μ^n of the n
-# updates since they were packed (scaled_idle): a buffer b is stored as b/D, which a skipped
-# step leaves alone, and is b = D·(stored) whenever it is read. A momentum weight drifts
-# along its velocity by d·b per skipped step (idle_buffers); θ − K·b with K = d/(1 − μ) does
-# not change over such a step (θ − d·b − K·μ·b = θ − K·b), so the record stores it in the
-# weight's place and θ = (stored) + K·b. Gathering a column is then two multiplications,
-# whatever its lag: no stamp, no table of powers. When D falls below idle_scale_min
-# (underflow would follow) every record is rescaled to D = 1, O(n_features); the epoch
-# takes this form when the updates between two rescalings read more columns than a
-# rescaling does (linear.pyx).
-# While a batch holds a column, the first 4 bytes of its record (of output 0's weight, whose
-# value is in the gathered vector then) hold its slot s there: the column is held iff
-# s < n_touched and touched[s] is the column, an exact test whatever bytes a record that is
-# not held starts with. compact_step writes every weight back, and release_marks does on a
-# batch that stops before its step.
-
-cdef inline floating* column_record(SparseWork* work, Py_ssize_t j,
-                                    const floating* of_type) noexcept nogil:
-    return <floating*>(work.records + j * work.record_size)
-
-
-cdef inline long long* record_stamp(SparseWork* work, Py_ssize_t j) noexcept nogil:
-    return <long long*>(work.records + j * work.record_size + work.stamp_offset)
-
-
-cdef inline void pack_records(SparseWork* work, const floating* theta, const floating* state,
-                              long long now) noexcept nogil:
-    """Every column's weights and live state into its record, its stamp `now` (scaled_idle:
-    D = 1, the weight stored as θ − K·b)."""
-    cdef Py_ssize_t j, k, r, n_outputs = work.n_outputs
-    cdef floating* rec
-    cdef floating offset = <floating>work.idle_offset
-    cdef bint drifting = work.scaled_idle and work.idle_offset != 0.0
-    work.idle_scale = 1.0
-    for j in range(work.n_features):
-        rec = column_record(work, j, theta)
-        for k in range(n_outputs):
-            rec[k] = theta[weights_start(k, work.n_features) + j]
-            for r in range(work.n_live):
-                rec[n_outputs * (1 + r) + k] = \
-                    state[work.live_rows[r] * work.n_params + weights_start(k, work.n_features) + j]
-            if drifting:
-                rec[k] -= offset * rec[n_outputs + k]
-        if work.record_stamps:
-            record_stamp(work, j)[0] = now
-
-
-cdef inline void rescale_records(SparseWork* work, const floating* of_type) noexcept nogil:
-    """scaled_idle: every record's idle buffers to D = 1 (the weights' stored part does not
-    change)."""
-    cdef Py_ssize_t j, e, first = work.n_outputs, stop = work.n_outputs * (1 + work.n_idle)
-    cdef floating d = <floating>work.idle_scale
-    cdef floating* rec
-    for j in range(work.n_features):
-        rec = column_record(work, j, of_type)
-        for e in range(first, stop):
-            rec[e] *= d
-    work.idle_scale = 1.0
-
-
-cdef inline Py_ssize_t choose_column_records(SparseWork* work, bint use_records,
-                                             Py_ssize_t n_samples, Py_ssize_t nnz,
-                                             Py_ssize_t batch,
-                                             Py_ssize_t itemsize) noexcept nogil:
-    """Set how the idle state is caught up (stamped_idle or scaled_idle; scaled only in
-    records, and when the updates between two rescalings read more columns than the
-    n_features a rescaling does) and the records' layout; return a record's size: a power
-    of two of bytes up to a cache line (whole lines beyond), a stamp only if stamped_idle.
-    work's n_features, n_outputs, n_live, n_idle, idle_factor and idle_drift are set."""
-    cdef double mean_row_nnz = nnz / <double>max(n_samples, 1), rescaled_every
-    cdef Py_ssize_t record_bytes, size = 8
-    work.idle_scale = 1.0
-    # Above the dtype's underflow, with room for the buffers' values divided by it.
-    work.idle_scale_min = 1e-150 if itemsize == 8 else 1e-10
-    work.idle_offset = (work.idle_drift / (1.0 - work.idle_factor)
-                        if work.idle_drift != 0.0 else 0.0)
-    if work.idle_factor >= 1.0:
-        rescaled_every = INFINITY
-    elif work.idle_factor > 0.0:
-        rescaled_every = log(work.idle_scale_min) / log(work.idle_factor)
-    else:
-        rescaled_every = 0.0
-    work.scaled_idle = (use_records and work.n_idle > 0
-                        and rescaled_every * batch * mean_row_nnz >= work.n_features)
-    work.stamped_idle = work.n_idle > 0 and not work.scaled_idle
-    work.stamp_offset = 8 * ((work.n_outputs * (1 + work.n_live) * itemsize + 7) // 8)
-    work.record_stamps = work.stamped_idle
-    record_bytes = work.stamp_offset + (8 if work.stamped_idle else 0)
-    while size < record_bytes and size < 64:
-        size *= 2
-    if size < record_bytes:
-        size = 64 * ((record_bytes + 63) // 64)
-    work.record_size = size
-    return size
-
-
-cdef inline unsigned int* record_mark(char* rec) noexcept nogil:
-    """Where a held column's record keeps its slot (see column records)."""
-    return <unsigned int*>rec
-
-
-cdef inline void release_marks(SparseWork* work, const floating* of_type) noexcept nogil:
-    """The weights of output 0 the batch's slot marks cover, back from the gathered vector
-    (compact_batch_gradient's layout): for a batch that stops before its step."""
-    cdef const floating* th_c = <const floating*>work.compact
-    cdef const floating* first = th_c + (2 + work.live_rows[0]) * work.compact_len
-    cdef floating offset = <floating>work.idle_offset
-    cdef bint drifting = work.scaled_idle and work.idle_offset != 0.0
-    cdef Py_ssize_t i
-    for i in range(work.n_touched):
-        column_record(work, work.touched[i], of_type)[0] = \
-            th_c[i] - offset * first[i] if drifting else th_c[i]
-
-
-cdef inline void unpack_records(SparseWork* work, floating* theta,
-                                floating* state) noexcept nogil:
-    """Every column's record back into the weights and state."""
-    cdef Py_ssize_t j, k, r, n_outputs = work.n_outputs
-    cdef const floating* rec
-    cdef floating d = <floating>work.idle_scale, offset = <floating>work.idle_offset
-    cdef bint scaled = work.scaled_idle, drifting = work.scaled_idle and work.idle_offset != 0.0
-    cdef floating value
-    for j in range(work.n_features):
-        rec = column_record(work, j, theta)
-        for k in range(n_outputs):
-            theta[weights_start(k, work.n_features) + j] = rec[k]
-            for r in range(work.n_live):
-                value = rec[n_outputs * (1 + r) + k]
-                if scaled and r < work.n_idle:
-                    value = d * value
-                state[work.live_rows[r] * work.n_params + weights_start(k, work.n_features) + j] \
-                    = value
-            if drifting:
-                theta[weights_start(k, work.n_features) + j] += \
-                    offset * state[work.live_rows[0] * work.n_params
-                                   + weights_start(k, work.n_features) + j]
 
 
 cdef inline void catch_up_column(SparseWork* work, floating* w, Py_ssize_t output_step,
@@ -595,10 +403,11 @@ cdef inline double compact_batch_gradient(
 ) noexcept nogil:
     """LAZY_COMPACT's phase one of update t on the rows order[position:position + n_rows]
     (and the requests for the rows after them): each column the rows read is caught up to
-    update t − 1 and gathered the first time (then held until the step: its record's
-    mark is its slot (column records), or without records its `seen` entry −1 − the slot), the rows' scores are dots with the gathered parameters, and
-    scale · sample_weight · dL/dscore (kept in work.slopes for the intercepts) times each
-    row is added into the gathered gradient; return the sum of the weighted losses."""
+    update t − 1 and gathered the first time (then held until the step: its record's mark
+    is its slot (column_records.pxd), or without records its `seen` entry −1 − the slot),
+    the rows' scores are dots with the gathered parameters, and scale · sample_weight ·
+    dL/dscore (kept in work.slopes for the intercepts) times each row is added into the
+    gathered gradient; return the sum of the weighted losses."""
     cdef Py_ssize_t nf = work.n_features, n_outputs = work.n_outputs
     cdef Py_ssize_t cap = work.compact_len, stride = cap // n_outputs
     cdef floating* th_c = <floating*>work.compact

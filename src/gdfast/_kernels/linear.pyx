@@ -39,10 +39,11 @@ from gdfast._kernels.guards cimport (SIGNAL_CHECK_WORK, all_finite, indices_in_r
 from gdfast._kernels.rows cimport (dot, dot4, axpy, axpy4, scale_into, prefetch_row,
                    prefetch_sample, tail_line_needed, gd_cpu_has_avx2_fma)
 from gdfast._kernels.rowsource cimport RowSource, dense_rows, dense_row, csr_rows, csr_row
-from gdfast._kernels.csr cimport (SparseWork, sparse_step_kind, idle_buffers, live_state_rows,
-                                  fill_idle_tables, csr_epoch_loop, prefetch_ahead,
-                                  choose_column_records, LAZY_SGD,
+from gdfast._kernels.csr cimport (sparse_step_kind, idle_buffers, live_state_rows,
+                                  fill_idle_tables, csr_epoch_loop, prefetch_ahead, LAZY_SGD,
                                   LAZY_COMPACT, DENSE_STEP, IDLE_TABLE_MAX)
+from gdfast._kernels.sparse_work cimport SparseWork
+from gdfast._kernels.column_records cimport choose_column_records
 from gdfast._kernels.features cimport (FeatureMap, IdentityMap, RowMap, feature_map,
                                        is_identity, mapped_weights, mapped_dot, mapped_step,
                                        mapped_offset, map_gradient)
