@@ -131,11 +131,39 @@ def shuffled_read_seconds(X, seed=0):
     return min_seconds(lambda: _engine.kernel.read_csr_rows_in_order(rows, order, w))
 
 
+def records_floor_seconds(X, record_bytes, seed=0):
+    """Fastest of 3: the rows in a random order, each non-zero's column record of
+    record_bytes read and written, prefetched as the epochs do: the least memory traffic
+    of a compact mini-batch epoch with records of that size."""
+    rows = _engine.prepare_sparse(X).rows
+    order = np.random.default_rng(seed).permutation(X.shape[0]).astype(np.intp)
+    return min_seconds(lambda: _engine.kernel.update_csr_records_in_order(rows, order,
+                                                                          record_bytes))
+
+
+def mean_batch_columns(X, batch_size, n_batches=300, seed=0):
+    """The mean number of distinct columns of batch_size random rows of X."""
+    rng = np.random.default_rng(seed)
+    counts = [np.unique(X[rng.choice(X.shape[0], batch_size, replace=False)].indices).size
+              for _ in range(n_batches)]
+    return float(np.mean(counts))
+
+
+def step_seconds(case, n_columns, n_updates):
+    """Fastest of 3: n_updates of case's rule on a vector of n_columns (in cache): the
+    rule's arithmetic for an epoch, without its memory traffic."""
+    config = _engine._kernel_codes(_engine._full_config(_config(case)))
+    n = max(1, int(round(n_columns)))
+    return min_seconds(lambda: _engine.kernel.repeat_optimizer_steps(config, n, n_updates))
+
+
 def _config(case):
     optimizer = "adam" if case.optimizer == "adam-lazy" else case.optimizer
     config = dict(loss=case.loss, optimizer=optimizer, batch_size=case.batch_size,
                   shuffle=True, learning_rate=LEARNING_RATE if optimizer == "sgd" else 0.01,
                   lazy=case.optimizer == "adam-lazy", unit_weights=True)
+    if optimizer == "momentum":
+        config["momentum"] = 0.9        # Momentum()'s default (0 would be plain SGD)
     return config
 
 
@@ -306,11 +334,22 @@ def run(sizes, only, matches, progress):
                         "shuffled_read_seconds": shuffled_read_seconds(X)})
         n_reference = REFERENCE_ROWS[size]
         subset = X[:n_reference]
+        records_floors = {}
         for case in selected:
             y = y_class if case.loss == "log_loss" else y_value
             seconds = min_seconds(epoch_function(case, X, y))
             result = {"kind": "sparse-epoch", "name": case.name, **asdict(case),
                       "seconds": seconds, "x_floor": seconds / floor}
+            record_bytes, _ = _engine.sparse_column_records(_config(case), *X.shape, X.nnz)
+            if record_bytes:
+                if record_bytes not in records_floors:
+                    records_floors[record_bytes] = records_floor_seconds(X, record_bytes)
+                columns = mean_batch_columns(X, case.batch_size)
+                n_updates = -(-X.shape[0] // case.batch_size)
+                result.update(record_bytes=record_bytes,
+                              x_records_floor=records_floors[record_bytes] / floor,
+                              batch_columns=columns,
+                              x_step=step_seconds(case, columns, n_updates) / floor)
             if case.optimizer == "sgd" and case.batch_size == 1:
                 result["sklearn_seconds"] = min_seconds(sklearn_epoch_function(case, X, y),
                                                         runs=1)
@@ -375,6 +414,12 @@ def format_table(results):
             lines.append(f"{r['shape']:<9} {r['path']:<14} {r['loss']:<14} "
                          f"{r['optimizer']:<10} {r['seconds']:>10.3e} {r['x_floor']:>8.2f} "
                          f"{sklearn:>8} {r['x_numpy']:>10.0f}")
+        for r in (r for r in epochs if "x_records_floor" in r):
+            lines.append(
+                f"  {r['path']} {r['optimizer']}: {r['record_bytes']}-byte column records; "
+                f"the rows in a shuffled order with each non-zero's record read and written "
+                f"{r['x_records_floor']:.2f}x floor; the rule's steps alone "
+                f"({r['batch_columns']:.0f} columns an update, in cache) {r['x_step']:.2f}x")
         lines += ["", "Shuffled epochs, CPU seconds of this one-thread process (fastest of "
                   "3 after a warm-up). sklearn: SGDClassifier/SGDRegressor's s/epoch on the "
                   "same CSR ÷ gdfast's. NumPy ref: on the first",

@@ -23,11 +23,12 @@
 #                   are gathered into short vectors the first time a row of the batch reads
 #                   it, caught up on the way; the rows' dots read the gathered parameters
 #                   and add their gradients into a gathered gradient (compact_batch_gradient:
-#                   no gradient buffer, and `seen` marks a column's slot while the batch
-#                   holds it). update_parameters (step.pxd: the one copy of every rule)
+#                   no gradient buffer; while the batch holds a column, its record, or
+#                   without records its `seen` entry, marks its slot). update_parameters (step.pxd: the one copy of every rule)
 #                   steps the short vectors, and they are scattered back. The state decay of
 #                   skipped steps is applied when a column is next touched, in one power read
-#                   from a table of the epoch's lags (fill_idle_tables). One row whose
+#                   from a table of the epoch's lags (fill_idle_tables), or kept scaled
+#                   in the column records (column_records.pxd). One row whose
 #                   columns are distinct is its own touched list and gradient
 #                   (compact_on_one_csr_row): no stamps.
 #     DENSE_STEP    anything else (momentum, exact Adam, adaptive rules with l2): the
@@ -73,6 +74,10 @@ from gdfast._kernels.rowsource cimport RowSource, csr_row
 from gdfast._kernels.weights cimport ScaledVector, scaled_dot, add_scaled
 from gdfast._kernels.rows cimport gd_prefetch
 from gdfast._kernels.averaging cimport update_average
+from gdfast._kernels.sparse_work cimport SparseWork, MAX_STATE_ROWS
+from gdfast._kernels.column_records cimport (column_record, record_stamp, record_mark,
+                                            pack_records, unpack_records, rescale_records,
+                                            release_marks)
 
 
 cdef enum SparseStep:
@@ -126,7 +131,6 @@ cdef inline int idle_buffers(const EpochConfig* cfg, double* factor,
 
 
 cdef enum:
-    MAX_STATE_ROWS = 4          # more than any rule keeps
     # The longest table of idle powers (fill_idle_tables): an epoch of more updates than this
     # computes the powers of longer lags when it meets them.
     IDLE_TABLE_MAX = 1 << 16
@@ -158,46 +162,6 @@ cdef inline int live_state_rows(const EpochConfig* cfg, int* rows) noexcept nogi
         rows[0], rows[1] = 0, 1
         n = 2
     return n
-
-
-cdef struct SparseWork:
-    Py_ssize_t n_features
-    Py_ssize_t n_outputs
-    Py_ssize_t n_params
-    int kind                    # SparseStep
-    double scale                # weights = scale · stored values (1 unless LAZY_SGD)
-    bint lazy_l1                # the l1 step is applied late (LAZY_SGD, LAZY_COMPACT)
-    double threshold            # sum of the l1 thresholds so far, in stored-value units
-    double* applied             # per column: the part of `threshold` already applied
-    long long* seen             # per column: the update its parameters and state are at
-    int n_idle                  # buffers that decay over a skipped step ...
-    double idle_factor          # ... by this factor
-    double idle_drift           # and the parameter's move along the first (idle_buffers)
-    double* idle_power          # idle_factor^k for the lags k < idle_table_len ...
-    double* idle_move           # ... and the move's factor (fill_idle_tables)
-    Py_ssize_t idle_table_len
-    void* grad                  # DENSE_STEP: n_params, zero outside the batch's columns
-                                # between steps
-    Py_ssize_t* touched         # the batch's columns, each once
-    Py_ssize_t n_touched
-    void* compact               # LAZY_COMPACT: gathered parameters, gradient and state
-    Py_ssize_t compact_len      # entries of each gathered vector it can hold
-    int* row_slots              # a row's columns' places in the gathered vectors
-    char* records               # NULL, or each column's record (see column records)
-    Py_ssize_t record_size      # bytes of a record
-    Py_ssize_t stamp_offset     # where its `seen` stamp is in it
-    int n_live                  # the state rows the rule uses (live_state_rows)
-    int live_rows[MAX_STATE_ROWS]
-    bint distinct_columns       # no row repeats a column (its indices strictly increase)
-    double* slopes              # each batch row's weight · dL/dscore per output
-    const void* inv_scale       # per-feature scale of the values (NULL: all ones;
-                                # features.pxd's inv_scale)
-    void* scaled_row            # a row's values times their scales, when there are scales
-    EpochConfig compact_cfg     # LAZY_COMPACT's step: the epoch's, without the l1 step
-    bint lazy_average           # LAZY_SGD without l1, averaging: the sum in closed form
-    void* average               # its U (weight entries) and the intercepts' running mean
-    long long average_start     # updates after which averaging starts
-    double average_scale_sum    # c: the sum of the scales of the averaged updates
 
 
 cdef inline const floating* scaled_csr_row(RowSource source, SparseWork* work, Py_ssize_t i,
@@ -244,53 +208,6 @@ cdef inline void fill_idle_tables(SparseWork* work) noexcept nogil:
         work.idle_move[k] = idle_move(work.idle_drift, mu, log_mu, k)
 
 
-# Column records. A LAZY_COMPACT mini-batch reads, for each column of its rows, the column's
-# `seen` stamp, its weights and its state: three arrays, three cache lines for one column,
-# each a miss for all but the most frequent columns, and the misses, not the arithmetic, set
-# the epoch's pace. So for the epoch (pack_records, unpack_records: O(n_features) each) each
-# column's weights (one per output), live state rows and stamp are kept together in one
-# record of record_size bytes: output k's weight at k, live row r's entry at
-# n_outputs · (1 + r) + k, the stamp at stamp_offset. Records of at most 64 bytes are a power
-# of two in size and start on a cache line, so a column is one line. The intercepts stay
-# where they are (every update steps them). Not with averaging, which reads every weight
-# after each update, nor for one row of distinct columns, which reads no stamps.
-
-cdef inline floating* column_record(SparseWork* work, Py_ssize_t j,
-                                    const floating* of_type) noexcept nogil:
-    return <floating*>(work.records + j * work.record_size)
-
-
-cdef inline long long* record_stamp(SparseWork* work, Py_ssize_t j) noexcept nogil:
-    return <long long*>(work.records + j * work.record_size + work.stamp_offset)
-
-
-cdef inline void pack_records(SparseWork* work, const floating* theta, const floating* state,
-                              long long now) noexcept nogil:
-    """Every column's weights and live state into its record, its stamp `now`."""
-    cdef Py_ssize_t j, k, r, n_outputs = work.n_outputs
-    cdef floating* rec
-    for j in range(work.n_features):
-        rec = column_record(work, j, theta)
-        for k in range(n_outputs):
-            rec[k] = theta[weights_start(k, work.n_features) + j]
-            for r in range(work.n_live):
-                rec[n_outputs * (1 + r) + k] = \
-                    state[work.live_rows[r] * work.n_params + weights_start(k, work.n_features) + j]
-        record_stamp(work, j)[0] = now
-
-
-cdef inline void unpack_records(SparseWork* work, floating* theta,
-                                floating* state) noexcept nogil:
-    """Every column's record back into the weights and state."""
-    cdef Py_ssize_t j, k, r, n_outputs = work.n_outputs
-    cdef const floating* rec
-    for j in range(work.n_features):
-        rec = column_record(work, j, theta)
-        for k in range(n_outputs):
-            theta[weights_start(k, work.n_features) + j] = rec[k]
-            for r in range(work.n_live):
-                state[work.live_rows[r] * work.n_params + weights_start(k, work.n_features) + j] \
-                    = rec[n_outputs * (1 + r) + k]
 
 
 cdef inline void catch_up_column(SparseWork* work, floating* w, Py_ssize_t output_step,
@@ -309,7 +226,7 @@ cdef inline void catch_up_column(SparseWork* work, floating* w, Py_ssize_t outpu
             for k in range(work.n_outputs):
                 w[k * output_step] = towards_zero(w[k * output_step], c)
         work.applied[j] = work.threshold
-    if work.n_idle > 0:
+    if work.stamped_idle:
         lag = now - stamp[0]
         if lag > 0:
             if lag < work.idle_table_len:
@@ -348,7 +265,7 @@ cdef inline void settle(SparseWork* work, floating* theta, floating* state,
     cdef floating s = <floating>work.scale
     cdef floating* offsets = <floating*>work.average
     cdef floating c = <floating>work.average_scale_sum
-    if work.lazy_l1 or work.n_idle > 0:
+    if work.lazy_l1 or work.stamped_idle:
         for j in range(work.n_features):
             catch_up(work, theta, state, j, now)
     if work.lazy_average and work.average_scale_sum != 0.0:
@@ -486,10 +403,11 @@ cdef inline double compact_batch_gradient(
 ) noexcept nogil:
     """LAZY_COMPACT's phase one of update t on the rows order[position:position + n_rows]
     (and the requests for the rows after them): each column the rows read is caught up to
-    update t − 1 and gathered the first time (its `seen` entry then holds −1 − its slot
-    until the step), the rows' scores are dots with the gathered parameters, and
-    scale · sample_weight · dL/dscore (kept in work.slopes for the intercepts) times each
-    row is added into the gathered gradient; return the sum of the weighted losses."""
+    update t − 1 and gathered the first time (then held until the step: its record's mark
+    is its slot (column_records.pxd), or without records its `seen` entry −1 − the slot),
+    the rows' scores are dots with the gathered parameters, and scale · sample_weight ·
+    dL/dscore (kept in work.slopes for the intercepts) times each row is added into the
+    gathered gradient; return the sum of the weighted losses."""
     cdef Py_ssize_t nf = work.n_features, n_outputs = work.n_outputs
     cdef Py_ssize_t cap = work.compact_len, stride = cap // n_outputs
     cdef floating* th_c = <floating*>work.compact
@@ -503,10 +421,14 @@ cdef inline double compact_batch_gradient(
     cdef Py_ssize_t record_size = work.record_size, stamp_offset = work.stamp_offset
     cdef int n_live = work.n_live, r
     cdef int live[MAX_STATE_ROWS]
-    cdef bint nothing_to_catch_up = not work.lazy_l1 and work.n_idle == 0
+    cdef bint nothing_to_catch_up = not work.lazy_l1 and not work.stamped_idle
+    cdef bint scaled = work.scaled_idle, drifting = work.scaled_idle and work.idle_offset != 0.0
+    cdef int n_idle = work.n_idle
+    cdef floating d = <floating>work.idle_scale, offset = <floating>work.idle_offset
+    cdef floating value
     cdef Py_ssize_t m = 0, i, p, k, j, row, nnz
     cdef long long mark
-    cdef long long* stamp
+    cdef unsigned int held
     cdef floating* rec
     cdef const floating* x
     cdef const int* columns
@@ -530,24 +452,30 @@ cdef inline double compact_batch_gradient(
             for p in range(nnz):
                 j = columns[p]
                 rec = <floating*>(records + j * record_size)
-                stamp = <long long*>(records + j * record_size + stamp_offset)
-                mark = stamp[0]
-                if mark >= 0:
-                    if not nothing_to_catch_up:
-                        catch_up_column(work, rec, 1, rec + n_outputs, n_outputs, stamp, j,
-                                        t - 1)
-                    for k in range(n_outputs):
+                held = record_mark(<char*>rec)[0]
+                if held < m and touched[held] == j:
+                    slots[p] = <int>held
+                    continue
+                if not nothing_to_catch_up:
+                    catch_up_column(work, rec, 1, rec + n_outputs, n_outputs,
+                                    <long long*>(records + j * record_size + stamp_offset), j,
+                                    t - 1)
+                for k in range(n_outputs):
+                    g_c[k * stride + m] = 0
+                    for r in range(n_live):
+                        value = rec[n_outputs * (1 + r) + k]
+                        if scaled and r < n_idle:
+                            value = d * value
+                        state_c[live[r] * cap + k * stride + m] = value
+                    if drifting:
+                        th_c[k * stride + m] = rec[k] + offset * state_c[live[0] * cap
+                                                                         + k * stride + m]
+                    else:
                         th_c[k * stride + m] = rec[k]
-                        g_c[k * stride + m] = 0
-                        for r in range(n_live):
-                            state_c[live[r] * cap + k * stride + m] = \
-                                rec[n_outputs * (1 + r) + k]
-                    touched[m] = j
-                    stamp[0] = -1 - m
-                    slots[p] = <int>m
-                    m += 1
-                else:
-                    slots[p] = <int>(-1 - mark)
+                touched[m] = j
+                record_mark(<char*>rec)[0] = <unsigned int>m
+                slots[p] = <int>m
+                m += 1
         else:
             for p in range(nnz):
                 j = columns[p]
@@ -622,6 +550,10 @@ cdef inline void compact_step(
     cdef floating* rec
     cdef char* records = work.records
     cdef Py_ssize_t record_size = work.record_size, stamp_offset = work.stamp_offset
+    cdef bint stamped = work.record_stamps
+    cdef bint scaled = work.scaled_idle, drifting = work.scaled_idle and work.idle_offset != 0.0
+    cdef int n_idle = work.n_idle
+    cdef floating offset = <floating>work.idle_offset, inverse = 1, value
     cdef int live_rows[MAX_STATE_ROWS]
     for r in range(n_live):
         live_rows[r] = live[r]
@@ -643,13 +575,24 @@ cdef inline void compact_step(
     update_parameters(&work.compact_cfg, th_c, g_c, state_c, n, scalars, t, lr,
                       LinearLayout(n_outputs, length))
     if records != NULL:
+        if scaled:
+            work.idle_scale *= work.idle_factor         # D after update t
+            inverse = <floating>(1.0 / work.idle_scale)
         for i in range(m):
             rec = <floating*>(records + touched[i] * record_size)
             for k in range(n_outputs):
                 rec[k] = th_c[k * length + i]
+                if drifting:
+                    rec[k] -= offset * state_c[live_rows[0] * n + k * length + i]
                 for r in range(n_live):
-                    rec[n_outputs * (1 + r) + k] = state_c[live_rows[r] * n + k * length + i]
-            (<long long*>(records + touched[i] * record_size + stamp_offset))[0] = t
+                    value = state_c[live_rows[r] * n + k * length + i]
+                    if scaled and r < n_idle:
+                        value = value * inverse
+                    rec[n_outputs * (1 + r) + k] = value
+            if stamped:
+                (<long long*>(records + touched[i] * record_size + stamp_offset))[0] = t
+        if scaled and work.idle_scale < work.idle_scale_min:
+            rescale_records(work, theta)
     for k in range(n_outputs):
         if work.records == NULL:
             scatter_vector(theta + weights_start(k, nf), th_c + k * length, touched, m)
@@ -680,7 +623,10 @@ cdef inline void dense_step(
 
 
 cdef enum:
-    PREFETCH_ROWS = 16
+    # Requests run this many rows ahead of the reads: enough to cover a miss, few enough
+    # that a row's ~50 columns' requests (lines of records) do not outrun the core's
+    # line-fill buffers and evict each other from L1 before they are read.
+    PREFETCH_ROWS = 8
 
 
 cdef inline void prefetch_span(const void* first, Py_ssize_t n_bytes) noexcept nogil:
@@ -939,6 +885,8 @@ cdef inline int csr_epoch_loop(
         if not isfinite(batch_loss):
             t[0] -= 1
             if work.records != NULL:
+                if work.kind == LAZY_COMPACT and not one_compact_row:
+                    release_marks(work, theta)
                 unpack_records(work, theta, state)
             return NONFINITE
         loss_sum[0] += batch_loss

@@ -1,5 +1,5 @@
 """Type stubs for gdfast._kernels.linear (and linear_avx2, the same module built for AVX2)."""
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -132,3 +132,14 @@ def read_csr_rows_in_order(
     rows: CSRRows, order: npt.NDArray[np.intp], w: npt.NDArray[np.float64]
 ) -> float:
     """Σ x_order[i]·w over float64 CSR rows with the CSR epochs' prefetching (a bound)."""
+def update_csr_records_in_order(
+    rows: CSRRows, order: npt.NDArray[np.intp], record_bytes: int
+) -> float:
+    """Each row's non-zeros' column records read and written, as a compact mini-batch (a bound)."""
+def repeat_optimizer_steps(config: dict[str, Any], n: int, repeats: int) -> npt.NDArray[np.float64]:
+    """`repeats` in-cache updates of a rule on n parameters (its arithmetic alone)."""
+def csr_column_records(
+    config: dict[str, Any], n_samples: int, n_features: int, nnz: int, n_outputs: int = ...,
+    itemsize: int = ...,
+) -> tuple[int, str | None]:
+    """A compact mini-batch's column record size and how its idle state is caught up."""

@@ -39,9 +39,11 @@ from gdfast._kernels.guards cimport (SIGNAL_CHECK_WORK, all_finite, indices_in_r
 from gdfast._kernels.rows cimport (dot, dot4, axpy, axpy4, scale_into, prefetch_row,
                    prefetch_sample, tail_line_needed, gd_cpu_has_avx2_fma)
 from gdfast._kernels.rowsource cimport RowSource, dense_rows, dense_row, csr_rows, csr_row
-from gdfast._kernels.csr cimport (SparseWork, sparse_step_kind, idle_buffers, live_state_rows,
+from gdfast._kernels.csr cimport (sparse_step_kind, idle_buffers, live_state_rows,
                                   fill_idle_tables, csr_epoch_loop, prefetch_ahead, LAZY_SGD,
                                   LAZY_COMPACT, DENSE_STEP, IDLE_TABLE_MAX)
+from gdfast._kernels.sparse_work cimport SparseWork
+from gdfast._kernels.column_records cimport choose_column_records
 from gdfast._kernels.features cimport (FeatureMap, IdentityMap, RowMap, feature_map,
                                        is_identity, mapped_weights, mapped_dot, mapped_step,
                                        mapped_offset, map_gradient)
@@ -852,6 +854,28 @@ def sparse_update_kind(dict config):
     return SPARSE_STEP_KINDS[sparse_step_kind(&cfg)]
 
 
+def csr_column_records(dict config, Py_ssize_t n_samples, Py_ssize_t n_features,
+                       Py_ssize_t nnz, Py_ssize_t n_outputs=1, Py_ssize_t itemsize=8):
+    """(bytes of a column record, how the rule's idle state is caught up: 'stamped',
+    'scaled' or None) for a compact mini-batch under `config` (kernel codes) on CSR rows
+    of that shape (csr.pxd, column records); (0, None) where the epoch keeps no records.
+    For the tests and the bench."""
+    cdef EpochConfig cfg = config
+    cdef SparseWork work
+    cdef Py_ssize_t size
+    work.n_features, work.n_outputs = n_features, n_outputs
+    work.kind = sparse_step_kind(&cfg)
+    work.idle_drift, work.idle_factor = 0.0, 1.0
+    work.n_idle = (idle_buffers(&cfg, &work.idle_factor, &work.idle_drift)
+                   if work.kind == LAZY_COMPACT else 0)
+    work.n_live = live_state_rows(&cfg, work.live_rows)
+    if work.kind != LAZY_COMPACT or cfg.batch_size == 1:
+        return 0, None
+    size = choose_column_records(&work, True, n_samples, nnz, min(cfg.batch_size, n_samples),
+                                 itemsize)
+    return size, "scaled" if work.scaled_idle else "stamped" if work.stamped_idle else None
+
+
 cdef int check_csr(const Py_ssize_t[::1] indptr, const int[::1] indices, Py_ssize_t nnz,
                    Py_ssize_t n_features, bint* increasing) except -1:
     """What the CSR loops read without bounds checks: indptr non-decreasing from 0 to nnz,
@@ -997,6 +1021,7 @@ def run_epoch_csr(
     work.average_start = average_start
     work.average_scale_sum = 0.0
     work.idle_drift = 0.0
+    work.idle_factor = 1.0
     work.n_idle = (idle_buffers(&cfg, &work.idle_factor, &work.idle_drift)
                    if work.kind == LAZY_COMPACT else 0)
     work.n_live = live_state_rows(&cfg, work.live_rows)
@@ -1016,19 +1041,15 @@ def run_epoch_csr(
     capacity = n_outputs * (min(n_features, batch * max_nnz) + 1)
     compact = np.empty((2 + state.shape[0]) * capacity if compact_kind else 1, dtype=dtype)
     row_slots = np.empty(max(max_nnz, 1) if compact_kind else 1, dtype=np.intc)
-    work.idle_table_len = (min((n_samples + batch - 1) // batch + 1, IDLE_TABLE_MAX)
-                           if work.n_idle > 0 else 0)
-    idle_tables = np.empty((2, max(work.idle_table_len, 1)))
-    # Column records (csr.pxd) for a compact mini-batch without averaging: each a power of
-    # two of bytes up to a cache line (whole lines beyond), the first on a line's start.
+    # Column records (csr.pxd) for a compact mini-batch without averaging.
     cdef bint use_records = (compact_kind and average_ptr == NULL
                              and not (cfg.batch_size == 1 and rows.distinct))
-    cdef Py_ssize_t stamp_offset = 8 * ((n_outputs * (1 + work.n_live) * dtype.itemsize + 7) // 8)
-    cdef Py_ssize_t record_size = 8
-    while record_size < stamp_offset + 8 and record_size < 64:
-        record_size *= 2
-    if record_size < stamp_offset + 8:
-        record_size = 64 * ((stamp_offset + 8 + 63) // 64)
+    cdef Py_ssize_t record_size = choose_column_records(&work, use_records, n_samples,
+                                                        indptr[n_samples], batch,
+                                                        dtype.itemsize)
+    work.idle_table_len = (min((n_samples + batch - 1) // batch + 1, IDLE_TABLE_MAX)
+                           if work.stamped_idle else 0)
+    idle_tables = np.empty((2, max(work.idle_table_len, 1)))
     records = np.empty(n_features * record_size + 64 if use_records else 1, dtype=np.uint8)
     cdef unsigned char[::1] records_view = records
     cdef Py_ssize_t records_start = (64 - <size_t>&records_view[0] % 64) % 64
@@ -1049,8 +1070,6 @@ def run_epoch_csr(
     work.compact_len = capacity
     work.row_slots = &row_slots_view[0]
     work.records = <char*>&records_view[records_start] if use_records else NULL
-    work.record_size = record_size
-    work.stamp_offset = stamp_offset
     work.idle_power = &idle_tables_view[0, 0]
     work.idle_move = &idle_tables_view[1, 0]
     fill_idle_tables(&work)
@@ -1106,6 +1125,66 @@ def read_csr_rows_in_order(CSRRows rows, const Py_ssize_t[::1] order, const doub
             x = csr_row(source, order[i], &w[0], &columns, &nnz)
             total += scaled_dot(&v, x, columns, nnz)
     return total
+
+
+def update_csr_records_in_order(CSRRows rows, const Py_ssize_t[::1] order,
+                                Py_ssize_t record_bytes):
+    """For float64 CSRRows, the rows in `order` each read, and for each of its non-zeros
+    one record of record_bytes (one per column, the first on a cache line's start, as the
+    compact mini-batch keeps them, csr.pxd) read and written (x added to its first value),
+    on one core, rows and records requested ahead as the epochs do: the least memory
+    traffic of a compact mini-batch epoch whose rule keeps records of that size, which
+    `python -m gdfast bench --sparse` reports beside the floor. Returns Σ of the records'
+    first values. Not used in training."""
+    if rows.data.dtype != np.float64 or record_bytes < 8 or record_bytes % 8:
+        raise ValueError("the rows must be float64 and record_bytes a multiple of 8")
+    if not indices_in_range(order, rows.n_samples):
+        raise ValueError("order holds a row index outside the rows")
+    cdef const double[::1] data = rows.data
+    cdef const int[::1] indices = rows.indices
+    cdef const Py_ssize_t[::1] indptr = rows.indptr
+    cdef RowSource source = csr_rows(&data[0] if data.shape[0] > 0 else <const double*>NULL,
+                                     &indices[0] if indices.shape[0] > 0 else <const int*>NULL,
+                                     &indptr[0], rows.n_features)
+    storage = np.zeros(rows.n_features * record_bytes + 64, dtype=np.uint8)
+    cdef unsigned char[::1] storage_view = storage
+    cdef char* records = <char*>&storage_view[(64 - <size_t>&storage_view[0] % 64) % 64]
+    cdef Py_ssize_t n_rows = order.shape[0], i, p, nnz
+    cdef const int* columns
+    cdef const double* x
+    cdef double total = 0.0, unused = 0.0
+    with nogil:
+        for i in range(n_rows):
+            prefetch_ahead(source, &unused, &unused, &unused, False, <double*>NULL,
+                           <int*>NULL, 0, 0, <long long*>NULL, records, record_bytes,
+                           &order[0], i, n_rows)
+            x = csr_row(source, order[i], &unused, &columns, &nnz)
+            for p in range(nnz):
+                (<double*>(records + columns[p] * record_bytes))[0] += x[p]
+        for i in range(rows.n_features):
+            total += (<double*>(records + i * record_bytes))[0]
+    return total
+
+
+def repeat_optimizer_steps(dict config, Py_ssize_t n, Py_ssize_t repeats):
+    """`repeats` updates of config's rule (kernel codes) on the same float64 vector of n
+    parameters (small enough to stay in cache): the rule's arithmetic for an epoch of that
+    many updates of n columns each, without their memory traffic, which `python -m gdfast
+    bench --sparse` reports beside the floor. Not used in training."""
+    cdef EpochConfig cfg = config
+    cdef Py_ssize_t r, j
+    cdef double[::1] coef = np.zeros(n)
+    cdef double[::1] grad = np.empty(n)
+    cdef double[:, ::1] state = np.zeros((4, n))        # more rows than any rule keeps
+    cdef double[::1] scalars = np.ones(SCALAR_STATE_SIZE)
+    with nogil:
+        for r in range(repeats):
+            for j in range(n):          # a new gradient each update, as a batch gives
+                grad[j] = 1e-3 * ((j + r) % 7 - 3)
+            update_parameters(&cfg, &coef[0], &grad[0], &state[0, 0], n,
+                              <ScalarState*>&scalars[0], r + 1, cfg.learning_rate,
+                              LinearLayout(1, n))
+    return np.asarray(coef)
 
 
 def _exp_nonpositive(const double[::1] x, bint one_at_a_time=False):

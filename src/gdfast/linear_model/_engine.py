@@ -145,6 +145,14 @@ def sparse_update_kind(config):
     return kernel.sparse_update_kind(_kernel_codes(_full_config(config)))
 
 
+def sparse_column_records(config, n_samples, n_features, nnz, n_outputs=1, itemsize=8):
+    """(bytes of a column record, 'stamped' / 'scaled' / None: how skipped steps' state
+    decay is caught up) of a compact mini-batch under `config` on CSR rows of that shape;
+    (0, None) without records."""
+    return kernel.csr_column_records(_kernel_codes(_full_config(config)), n_samples,
+                                     n_features, nnz, n_outputs, itemsize)
+
+
 def _kernel_codes(config):
     """A full config with the names of the loss, optimizer and schedule as kernel codes."""
     return dict(config, loss=_kernel.LOSSES[config["loss"]],
