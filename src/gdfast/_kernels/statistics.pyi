@@ -4,6 +4,10 @@ import numpy.typing as npt
 
 _Floating = np.float32 | np.float64
 
+def sample_statistics(
+    X: npt.NDArray[_Floating], n_runs: int, run: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+
 def shifted_moments(
     X: npt.NDArray[_Floating],
     sample_weight: npt.NDArray[_Floating] | None,
