@@ -505,9 +505,7 @@ class BaseGD(BaseEstimator):
     def _in_memory_epoch(self, X, y, sample_weight, unit_weights):
         """The epoch _train runs on in-memory data: the kernel's epoch loop over X's rows.
         unit_weights: every weight is 1, so the kernel need not read them (sample_weight
-        None: the epoch loop still takes an array, of ones)."""
-        if sample_weight is None:
-            sample_weight = np.ones(X.shape[0], dtype=X.dtype)
+        None: no array of weights at all)."""
         # The rows' visiting order: reset by the kernel each shuffled epoch from the carried
         # generator state, so it is a working buffer of this fit, never part of the model.
         order = np.arange(X.shape[0], dtype=np.intp)
