@@ -267,3 +267,16 @@ def test_sample_statistics_match_the_twin(kernel, dtype, n_rows):
     np.testing.assert_allclose(inverse, r_inverse, rtol=1e-9)
     with pytest.raises(ValueError, match="two runs"):
         kernel.sample_statistics(X, 1, 16)
+
+
+def test_rows_at_least_match_the_twin(kernel):
+    rng = np.random.default_rng(8)
+    distances = rng.exponential(1.0, 5000).astype(np.float32)
+    distances[[3, 40]] = np.nan
+    for threshold in (0.0, 1.5, 4.0, float(distances[7]), 1e9):
+        rows = kernel.rows_at_least(distances, threshold)
+        assert rows.dtype == np.intp
+        np.testing.assert_array_equal(rows, _reference.rows_at_least(distances, threshold))
+    assert kernel.rows_at_least(distances, float(distances[7]))[0] <= 7 < 5000
+    assert 7 in kernel.rows_at_least(distances, float(distances[7]))
+    assert kernel.rows_at_least(distances, 1e9).shape == (0,)

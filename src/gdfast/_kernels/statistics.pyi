@@ -26,6 +26,10 @@ def row_norm_sums(
     rows: npt.NDArray[np.intp] | None = ...,
 ) -> tuple[float, float]: ...
 
+def rows_at_least(
+    distances: npt.NDArray[np.float32], threshold: float,
+) -> npt.NDArray[np.intp]: ...
+
 def first_nonfinite(X: npt.NDArray[_Floating]) -> tuple[int, int] | None: ...
 
 def csr_moments(

@@ -235,6 +235,26 @@ def row_norm_sums(const floating[:, ::1] X, const floating[::1] sample_weight,
     return total, largest
 
 
+def rows_at_least(const float[::1] distances, float threshold):
+    """The indices of the distances at or above threshold, in order: one pass to count
+    them, one to list them, and no temporary of a row count. The listing writes every
+    index and moves on past those that count, without a branch to mispredict."""
+    cdef Py_ssize_t n = distances.shape[0], i, count = 0
+    cdef const float* d = &distances[0] if n > 0 else NULL
+    with nogil:
+        for i in range(n):
+            count += d[i] >= threshold
+    listed = np.empty(count + 1, dtype=np.intp)
+    cdef Py_ssize_t[::1] rows = listed
+    cdef Py_ssize_t* out = &rows[0]
+    count = 0
+    with nogil:
+        for i in range(n):
+            out[count] = i
+            count += d[i] >= threshold
+    return listed[:count]
+
+
 def first_nonfinite(const floating[:, ::1] X):
     """(row, column) of the first NaN or infinity of X in row order, or None. Each column's
     Σ 0·x is NaN exactly when the column holds one: the search over every value runs only

@@ -52,6 +52,11 @@ def row_norm_sums(X, sample_weight, mean, inv_scale, intercept_term, rows=None):
     return float(np.sum(q)), float(np.max(q, initial=0.0))
 
 
+def rows_at_least(distances, threshold):
+    """The indices of the distances at or above threshold, in order."""
+    return np.flatnonzero(np.asarray(distances) >= np.float32(threshold))
+
+
 def first_nonfinite(X):
     """(row, column) of the first NaN or infinity of X in row order, or None."""
     rows, columns = np.nonzero(~np.isfinite(X))

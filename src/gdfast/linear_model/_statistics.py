@@ -324,4 +324,4 @@ class FeatureStatistics:
         threshold = max(reach - gap, 0.0) / (high * (1 + BOUND_SLACK))
         # Rounded down to float32, so that no row at the threshold is left out.
         threshold = np.nextafter(np.float32(threshold), np.float32(0))
-        return np.flatnonzero(self.distances >= threshold)
+        return _kernel.rows_at_least(self.distances, threshold)
