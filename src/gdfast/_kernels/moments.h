@@ -261,9 +261,8 @@ GD_INLINE void gd_block_moments_f32_body(
     }
 
 /* out[r] = √(lanes[4r] + lanes[4r+1] + lanes[4r+2] + lanes[4r+3]) as float32, for the
- * rows < rows ≤ GD_BLOCK_ROWS of a block: the sums first, then the square roots in a loop of their
- * own, which the compiler turns into vector square roots (a scalar one per row would cost
- * a sixth of the pass). */
+ * rows < rows ≤ GD_BLOCK_ROWS of a block: the sums first, then the square roots in a loop
+ * of their own, which the compiler can turn into vector square roots. */
 static void gd_row_distances(const double *lanes, ptrdiff_t rows, float *out)
 {
     double sums[GD_BLOCK_ROWS];
