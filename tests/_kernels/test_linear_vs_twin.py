@@ -325,6 +325,39 @@ def test_unit_weights_flag_equals_reading_ones(dtype, optimizer, mode):
     np.testing.assert_allclose(unit[1], read[1], rtol=1e-14)
     np.testing.assert_array_equal(unit_reference[0], reference[0])
     assert relative_error(unit[0], reference[0]) < TOLERANCE[dtype]
+    # No weights at all (None, the flag left off): the same path, bit for bit.
+    none, none_reference = run_both(X, y, None, config, orders, rng_state=7)
+    for got, expected in ((none, unit), (none_reference, unit_reference)):
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(got[1], expected[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_no_weights_are_unit_weights_for_sparse_rows_and_gradients(dtype):
+    """sample_weight None weighs every row 1 in the CSR epoch loop and in batch_gradient
+    too, bit for bit as the unit_weights flag over an array never read."""
+    import scipy.sparse as sp
+    X, y, _ = problem("squared_error", dtype)
+    n = X.shape[0]
+    garbage = np.full(n, np.nan, dtype=dtype)
+    config = dict(_engine.NEUTRAL_CONFIG, optimizer="adam", batch_size=8, shuffle=True,
+                  learning_rate=0.05)
+    results = []
+    for weights, flag in ((garbage, True), (None, False)):
+        coef = np.zeros(X.shape[1] + 1, dtype=dtype)
+        state = np.zeros((_engine.state_rows("adam"), coef.size), dtype=dtype)
+        status, loss_sum, *_ = _engine.run_epoch(
+            "cython", sp.csr_matrix(X), y, weights, coef, state, np.ones(4),
+            np.arange(n, dtype=np.intp), dict(config, unit_weights=flag), 0, 3)
+        assert status == _engine.STATUS_OK
+        gradient, gradient_loss = _engine.kernel.batch_gradient(
+            X, y, weights, np.zeros(X.shape[1], dtype=dtype), coef,
+            np.arange(0, n, 3, dtype=np.intp),
+            _engine._kernel_codes(dict(config, unit_weights=flag)))
+        results.append((coef, loss_sum, gradient, gradient_loss))
+    for flagged, none in zip(*results):
+        np.testing.assert_array_equal(none, flagged)
+    assert np.all(np.isfinite(results[1][0])) and np.any(results[1][0] != 0)
 
 
 @pytest.mark.parametrize("mode", ["mini-batch", "full"])

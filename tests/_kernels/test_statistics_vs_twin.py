@@ -242,3 +242,41 @@ def test_csr_moments_refuse_indices_outside_the_columns(kernel):
     with pytest.raises(ValueError, match="one value per row"):
         kernel.csr_moments(data, np.array([0, 1], dtype=np.int32),
                            np.array([0, 2], dtype=np.intp), np.ones(2), 3)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_rows", [5, 64 * 16, 64 * 16 + 1, N_ROWS])
+def test_sample_statistics_match_the_twin(kernel, dtype, n_rows):
+    """The shift and the estimated scales come from 64 runs of 16 rows read in place (every
+    row when there are no more): the twin's values, 1 for a constant feature's inverse
+    scale, and 0 and 1 for a feature whose sample holds a NaN or infinity."""
+    X, _ = offset_data(dtype, n_rows=n_rows)
+    X[:, 5] = 3.0
+    mean, inverse = kernel.sample_statistics(X, 64, 16)
+    r_mean, r_inverse = _reference.sample_statistics(X, 64, 16)
+    np.testing.assert_allclose(mean, r_mean, rtol=1e-13)
+    np.testing.assert_allclose(inverse, r_inverse, rtol=1e-9)
+    assert inverse[5] == 1.0 and mean[5] == 3.0
+    if n_rows <= 64 * 16:
+        np.testing.assert_allclose(mean, X.mean(axis=0, dtype=np.float64), rtol=1e-13)
+    X[0, 2], X[-1, 3] = np.nan, np.inf          # the first and last rows are always read
+    mean, inverse = kernel.sample_statistics(X, 64, 16)
+    assert mean[2] == mean[3] == 0.0 and inverse[2] == inverse[3] == 1.0
+    r_mean, r_inverse = _reference.sample_statistics(X, 64, 16)
+    np.testing.assert_allclose(mean, r_mean, rtol=1e-13)
+    np.testing.assert_allclose(inverse, r_inverse, rtol=1e-9)
+    with pytest.raises(ValueError, match="two runs"):
+        kernel.sample_statistics(X, 1, 16)
+
+
+def test_rows_at_least_match_the_twin(kernel):
+    rng = np.random.default_rng(8)
+    distances = rng.exponential(1.0, 5000).astype(np.float32)
+    distances[[3, 40]] = np.nan
+    for threshold in (0.0, 1.5, 4.0, float(distances[7]), 1e9):
+        rows = kernel.rows_at_least(distances, threshold)
+        assert rows.dtype == np.intp
+        np.testing.assert_array_equal(rows, _reference.rows_at_least(distances, threshold))
+    assert kernel.rows_at_least(distances, float(distances[7]))[0] <= 7 < 5000
+    assert 7 in kernel.rows_at_least(distances, float(distances[7]))
+    assert kernel.rows_at_least(distances, 1e9).shape == (0,)

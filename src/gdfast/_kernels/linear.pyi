@@ -21,7 +21,7 @@ _Floating = np.float32 | np.float64
 def run_epoch(
     X: npt.NDArray[_Floating],
     y: npt.NDArray[_Floating],
-    sample_weight: npt.NDArray[_Floating],
+    sample_weight: npt.NDArray[_Floating] | None,
     mean: npt.NDArray[_Floating],
     coef: npt.NDArray[_Floating],
     state: npt.NDArray[_Floating],
@@ -38,7 +38,7 @@ def run_epoch(
 def batch_gradient(
     X: npt.NDArray[_Floating],
     y: npt.NDArray[_Floating],
-    sample_weight: npt.NDArray[_Floating],
+    sample_weight: npt.NDArray[_Floating] | None,
     mean: npt.NDArray[_Floating],
     coef: npt.NDArray[_Floating],
     rows: npt.NDArray[np.intp],
@@ -111,7 +111,7 @@ class CSRRows:
 def run_epoch_csr(
     rows: CSRRows,
     y: npt.NDArray[_Floating],
-    sample_weight: npt.NDArray[_Floating],
+    sample_weight: npt.NDArray[_Floating] | None,
     coef: npt.NDArray[_Floating],
     state: npt.NDArray[_Floating],
     scalars: npt.NDArray[np.float64],

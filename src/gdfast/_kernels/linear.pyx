@@ -660,6 +660,8 @@ def run_epoch(
 ):
     """Run one epoch in place on `coef`, `state`, `scalars`, `order` and `average`.
 
+    sample_weight: one weight per row, or None: every row weighs 1 (config["unit_weights"]
+    then holds whatever it says, and no array of ones is needed);
     mean: the feature means of the centred parametrisation (used when config["center"]);
     inv_scale: the features' scales s, the model seeing z = (x − mean)∘s (used, and needed,
     when config["scale"]);
@@ -692,6 +694,7 @@ def run_epoch(
     if not order_ok:
         raise ValueError("order must hold row indices in [0, n_samples)")
     n_outputs = check_model(X, y, sample_weight, mean, coef, order, &cfg)
+    sample_weight = weights_or_unit(sample_weight, y, &cfg)
     check_inv_scale(inv_scale, n_features, &cfg)
     check_optimizer_state(coef, state, scalars, &cfg)
     if cfg.batch_size < 1:
@@ -750,7 +753,8 @@ cdef Py_ssize_t check_model_shapes(
     """check_model for rows of any kind, given their shape."""
     cdef Py_ssize_t n_outputs
     cdef bint labels_ok
-    if y.shape[0] != n_samples or sample_weight.shape[0] != n_samples:
+    if y.shape[0] != n_samples or (sample_weight is not None
+                                   and sample_weight.shape[0] != n_samples):
         raise ValueError("X, y and sample_weight must have the same number of rows")
     if cfg.center and not cfg.fit_intercept:
         raise ValueError("center needs fit_intercept")
@@ -777,6 +781,16 @@ cdef Py_ssize_t check_model_shapes(
     if cfg.n_threads < 1:
         raise ValueError("n_threads must be at least 1")
     return n_outputs
+
+
+cdef const floating[::1] weights_or_unit(const floating[::1] sample_weight,
+                                         const floating[::1] y, EpochConfig* cfg):
+    """The weights the loops are given: sample_weight, or for None (every row weighs 1,
+    with no array of ones to make) one value, never read, for cfg.unit_weights is set."""
+    if sample_weight is not None:
+        return sample_weight
+    cfg.unit_weights = True
+    return np.ones(1, dtype=np.asarray(y).dtype)
 
 
 cdef int check_inv_scale(const floating[::1] inv_scale, Py_ssize_t n_features,
@@ -996,6 +1010,7 @@ def run_epoch_csr(
         raise ValueError("center is not available for CSR rows: centring would make every "
                          "row dense; train without it")
     n_outputs = check_model_shapes(n_samples, n_features, y, sample_weight, coef, order, &cfg)
+    sample_weight = weights_or_unit(sample_weight, y, &cfg)
     check_inv_scale(inv_scale, n_features, &cfg)
     check_optimizer_state(coef, state, scalars, &cfg)
     if cfg.batch_size < 1:
@@ -1301,7 +1316,7 @@ def batch_gradient(
     the number of rows: sums over disjoint sets of rows add up to the sum over their union,
     and the epoch loop steps with the gradient sum divided by the batch's row count. Rows are
     summed in the order given, over config["n_threads"] threads when the epoch loop would.
-    An empty `rows` gives zeros.
+    An empty `rows` gives zeros. sample_weight None weighs every row 1.
     """
     cdef EpochConfig cfg = config
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1], n_rows = rows.shape[0]
@@ -1313,6 +1328,7 @@ def batch_gradient(
     if not rows_ok:
         raise ValueError("rows must hold row indices in [0, n_samples)")
     n_outputs = check_model(X, y, sample_weight, mean, coef, rows, &cfg)
+    sample_weight = weights_or_unit(sample_weight, y, &cfg)
     check_inv_scale(inv_scale, n_features, &cfg)
     gradient = np.zeros(coef.shape[0], dtype=np.asarray(coef).dtype)
     if n_rows == 0:

@@ -4,6 +4,10 @@ import numpy.typing as npt
 
 _Floating = np.float32 | np.float64
 
+def sample_statistics(
+    X: npt.NDArray[_Floating], n_runs: int, run: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+
 def shifted_moments(
     X: npt.NDArray[_Floating],
     sample_weight: npt.NDArray[_Floating] | None,
@@ -21,6 +25,10 @@ def row_norm_sums(
     intercept_term: float,
     rows: npt.NDArray[np.intp] | None = ...,
 ) -> tuple[float, float]: ...
+
+def rows_at_least(
+    distances: npt.NDArray[np.float32], threshold: float,
+) -> npt.NDArray[np.intp]: ...
 
 def first_nonfinite(X: npt.NDArray[_Floating]) -> tuple[int, int] | None: ...
 

@@ -21,11 +21,12 @@ from libc.math cimport fabs, isfinite, sqrt
 
 cdef extern from "moments.h":
     void gd_block_moments_f64(const double* x, Py_ssize_t rows, Py_ssize_t d,
-                              const double* w, int unit, const double* shift, const double* q2,
+                              const double* w, int unit, const double* shift, const double* q,
                               double* lanes, const double* next, double* first,
                               double* second) noexcept nogil
+    void gd_row_distances(const double* lanes, Py_ssize_t rows, float* out) noexcept nogil
     void gd_block_moments_f32(const float* x, Py_ssize_t rows, Py_ssize_t d,
-                              const float* w, int unit, const double* shift, const double* q2,
+                              const float* w, int unit, const double* shift, const double* q,
                               double* lanes, const float* next, double* first,
                               double* second) noexcept nogil
 
@@ -34,11 +35,13 @@ cdef extern from "cpu.h":
     void gd_prefetch(const void* p) noexcept nogil
 
 
+cdef extern from "moments.h":
+    enum: GD_BLOCK_ROWS
+
+
 cdef enum:
-    # Rows that moments.h reads as one block while it prefetches the next: on 200k x 100
-    # float64, blocks of 64 rows (50 KB) read X in 0.85-0.9x the time of X @ w on two
-    # threads, blocks of 16, 32 or 128 in 1.0-1.1x; without the prefetch, twice that.
-    BLOCK_ROWS = 64
+    # Rows that moments.h reads as one block while it prefetches the next (GD_BLOCK_ROWS).
+    BLOCK_ROWS = GD_BLOCK_ROWS
     SEGMENT_ROWS = 8192
     # How many listed rows ahead row_norm_sums asks for: a listed row is scattered, and
     # reading it cold costs a trip to memory that the rows in between can hide.
@@ -64,10 +67,10 @@ cdef inline double squared_norm(const double* v, Py_ssize_t n) noexcept nogil:
 
 cdef void segment_sums(const floating[:, ::1] X, const floating* weights,
                       const double* shift, Py_ssize_t start, Py_ssize_t stop,
-                      double* sums, float* distances, const double* q2) noexcept nogil:
+                      double* sums, float* distances, const double* q) noexcept nogil:
     """Σ s, Σ s·(x − shift) and Σ s·(x − shift)² over rows start..stop into sums (1 + 2d
     values, the block sums of moments.h added block after block), and each row's
-    ‖(x − shift)∘q‖ into distances (unless NULL; q2 = q²). weights NULL: every weight is 1,
+    ‖(x − shift)∘q‖ into distances (unless NULL). weights NULL: every weight is 1,
     and none is read."""
     cdef Py_ssize_t d = X.shape[1], i, j, block, end, rows
     cdef double lanes[4 * BLOCK_ROWS]
@@ -95,17 +98,55 @@ cdef void segment_sums(const floating[:, ::1] X, const floating* weights,
         block_weights = NULL if unit else weights + block
         if floating is double:
             gd_block_moments_f64(&X[block, 0], rows, d, block_weights, unit, shift,
-                                 q2 if distances != NULL else NULL, lanes_or_null, next,
+                                 q if distances != NULL else NULL, lanes_or_null, next,
                                  sums + 1, sums + 1 + d)
         else:
             gd_block_moments_f32(&X[block, 0], rows, d, block_weights, unit, shift,
-                                 q2 if distances != NULL else NULL, lanes_or_null, next,
+                                 q if distances != NULL else NULL, lanes_or_null, next,
                                  sums + 1, sums + 1 + d)
         if distances != NULL:
-            for i in range(rows):
-                distances[block + i] = sqrt((lanes[4 * i] + lanes[4 * i + 1])
-                                            + (lanes[4 * i + 2] + lanes[4 * i + 3]))
+            gd_row_distances(lanes, rows, distances + block)
         block = end
+
+
+def sample_statistics(const floating[:, ::1] X, Py_ssize_t n_runs, Py_ssize_t run):
+    """(mean, inverse scale) of each feature over a sample of X's rows, in float64: n_runs
+    runs of `run` consecutive rows, the k-th starting at row k·(n − run) // (n_runs − 1)
+    (every row if X has no more than n_runs·run), read in place in two passes, the means,
+    then the squared deviations from them. A mean that is not finite is given as 0, and
+    the inverse scale is 1/std where the sample shows a finite, positive spread, else 1.
+    A run is one trip to memory; rows picked one by one from all over X would be one
+    each."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k, i, j, first, runs, length
+    if n_runs < 2 or run < 1:
+        raise ValueError("the sample needs at least two runs of at least one row.")
+    mean_array = np.zeros(d)
+    inverse_array = np.zeros(d)
+    cdef double[::1] mean = mean_array, inverse = inverse_array
+    cdef double e, std
+    runs, length = n_runs, run
+    if n <= n_runs * run:
+        runs, length = 1, n
+    with nogil:
+        for k in range(runs):
+            first = 0 if runs == 1 else (k * (n - run)) // (n_runs - 1)
+            for i in range(first, first + length):
+                for j in range(d):
+                    mean[j] += X[i, j]
+        for j in range(d):
+            mean[j] = mean[j] / (runs * length) if n > 0 else 0.0
+        for k in range(runs):
+            first = 0 if runs == 1 else (k * (n - run)) // (n_runs - 1)
+            for i in range(first, first + length):
+                for j in range(d):
+                    e = X[i, j] - mean[j]
+                    inverse[j] += e * e
+        for j in range(d):
+            std = sqrt(inverse[j] / (runs * length)) if n > 0 else 0.0
+            inverse[j] = 1.0 / std if isfinite(std) and std > 0 else 1.0
+            if not isfinite(mean[j]):
+                mean[j] = 0.0
+    return mean_array, inverse_array
 
 
 def shifted_moments(const floating[:, ::1] X, const floating[::1] sample_weight,
@@ -126,8 +167,7 @@ def shifted_moments(const floating[:, ::1] X, const floating[::1] sample_weight,
         distance_scale = np.ones(d)
     if distance_scale.shape[0] != d:
         raise ValueError("distance_scale needs one value per column of X.")
-    cdef double[::1] squared_scale = np.square(distance_scale)
-    cdef const double* q2 = &squared_scale[0] if d > 0 else NULL
+    cdef const double* q = &distance_scale[0] if d > 0 else NULL
     # Without weights the block sums skip a multiplication per value.
     cdef const floating* weights = NULL
     if sample_weight is not None and n > 0:
@@ -143,11 +183,11 @@ def shifted_moments(const floating[:, ::1] X, const floating[::1] sample_weight,
         with nogil:
             for k in range(n_segments):
                 segment_sums(X, weights, &shift[0], k * SEGMENT_ROWS,
-                             min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out, q2)
+                             min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out, q)
     else:
         for k in prange(n_segments, nogil=True, num_threads=threads, schedule="dynamic"):
             segment_sums(X, weights, &shift[0], k * SEGMENT_ROWS,
-                         min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out, q2)
+                         min((k + 1) * SEGMENT_ROWS, n), &sums[k, 0], out, q)
     total = segment.sum(axis=0)         # in segment order: the same for any thread count
     weight = float(total[0])
     # A NaN or infinity in X reaches the result as one, quietly: the caller looks for it.
@@ -193,6 +233,26 @@ def row_norm_sums(const floating[:, ::1] X, const floating[::1] sample_weight,
             if q > largest:
                 largest = q
     return total, largest
+
+
+def rows_at_least(const float[::1] distances, float threshold):
+    """The indices of the distances at or above threshold, in order: one pass to count
+    them, one to list them, and no temporary of a row count. The listing writes every
+    index and moves on past those that count, without a branch to mispredict."""
+    cdef Py_ssize_t n = distances.shape[0], i, count = 0
+    cdef const float* d = &distances[0] if n > 0 else NULL
+    with nogil:
+        for i in range(n):
+            count += d[i] >= threshold
+    listed = np.empty(count + 1, dtype=np.intp)
+    cdef Py_ssize_t[::1] rows = listed
+    cdef Py_ssize_t* out = &rows[0]
+    count = 0
+    with nogil:
+        for i in range(n):
+            out[count] = i
+            count += d[i] >= threshold
+    return listed[:count]
 
 
 def first_nonfinite(const floating[:, ::1] X):

@@ -297,8 +297,9 @@ def batch_gradient(X, y, sample_weight, mean, theta, rows, config, inv_scale=Non
     Z = mapped_features(X[rows], mean, config, inv_scale)
     P = Z @ W[:, :n_features].T + W[:, n_features]
     losses, dP = row_losses(P, y[rows], config)
-    # config["unit_weights"]: every weight is 1 (the kernel then skips reading them).
-    weights = (np.ones(len(rows)) if config["unit_weights"]
+    # config["unit_weights"], or no weights at all: every weight is 1 (the kernel then
+    # skips reading them).
+    weights = (np.ones(len(rows)) if config["unit_weights"] or sample_weight is None
                else sample_weight[rows].astype(np.float64))
     A = weights[:, None] * dP
     grad = _layout.zeros(n_outputs, n_features, np.float64)

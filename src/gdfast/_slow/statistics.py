@@ -3,6 +3,26 @@ first epoch, computed the obvious way (two passes, whole-array NumPy)."""
 import numpy as np
 
 
+def sample_statistics(X, n_runs, run):
+    """(mean, inverse scale) of each feature over n_runs runs of `run` consecutive rows, the
+    k-th from row k·(n − run) // (n_runs − 1) (every row if there are no more than
+    n_runs·run): non-finite means given as 0, 1/std where the spread is finite and
+    positive, else 1."""
+    n = X.shape[0]
+    if n <= n_runs * run:
+        rows = np.arange(n)
+    else:
+        starts = np.arange(n_runs) * (n - run) // (n_runs - 1)
+        rows = (starts[:, None] + np.arange(run)).ravel()
+    sample = np.asarray(X[rows], dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        mean = sample.mean(axis=0)
+        std = sample.std(axis=0)
+        usable = np.isfinite(std) & (std > 0)
+        inverse = np.where(usable, 1.0 / np.where(usable, std, 1.0), 1.0)
+    return np.where(np.isfinite(mean), mean, 0.0), inverse
+
+
 def shifted_moments(X, sample_weight, shift, distances=None, n_threads=1, distance_scale=None):
     """(Σ s, mean, variance) of X's features under the weights s, in float64: the weighted
     mean, then the population variance Σ s·(x − mean)²/Σ s. `shift` only matters to the
@@ -30,6 +50,11 @@ def row_norm_sums(X, sample_weight, mean, inv_scale, intercept_term, rows=None):
                else np.asarray(sample_weight, dtype=np.float64))
     q = weights[rows] * (np.sum(z * z, axis=1) + intercept_term)
     return float(np.sum(q)), float(np.max(q, initial=0.0))
+
+
+def rows_at_least(distances, threshold):
+    """The indices of the distances at or above threshold, in order."""
+    return np.flatnonzero(np.asarray(distances) >= np.float32(threshold))
 
 
 def first_nonfinite(X):

@@ -1,6 +1,7 @@
 """What GDRegressor and GDClassifier share: hyper-parameter checks, the training state and
 the epoch loop with its schedule and stopping rule. The estimators only encode targets and
 predict."""
+import functools
 import os
 import re
 import time
@@ -16,8 +17,9 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Opt
 from sklearn.utils.validation import _check_sample_weight, _is_fitted, validate_data
 
 from gdfast import _layout
+from gdfast._constraints import (NON_NEGATIVE, POSITIVE, POSITIVE_INTEGER, one_of,
+                                 validate_params)
 from gdfast._slow import linear as _reference
-from gdfast._constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INTEGER, one_of
 from gdfast.linear_model import _engine, _sparse, _statistics
 from gdfast.linear_model._state import TrainingState
 from gdfast.optim import OPTIMIZER_CLASSES, Optimizer, get_optimizer
@@ -57,6 +59,21 @@ SKLEARN_KEYWORDS = {
 # example instance for messages.
 NAMED_OBJECTS = {"optimizer": (OPTIMIZER_CLASSES, "Adam()"),
                  "lr_schedule": (SCHEDULE_CLASSES, "StepLR()")}
+
+
+def shuffle_seed(random_state):
+    """The seed of the kernel's shuffle that random_state stands for: the first draw below
+    2**31 − 1 of its RandomState. An integer's is drawn once and kept: making a RandomState
+    costs more than every other check of a fit, and cross-validation fits again and again
+    with the same integer."""
+    if isinstance(random_state, Integral) and not isinstance(random_state, (bool, np.bool_)):
+        return _integer_seed(int(random_state))
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+@functools.lru_cache(maxsize=256)
+def _integer_seed(random_state):
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
 def _all_zero(sample_weight):
@@ -149,7 +166,7 @@ class BaseGD(BaseEstimator):
                 "schedule lr_schedule and the base step learning_rate (scikit-learn's eta0). "
                 f"Write lr_schedule={self.learning_rate!r} and learning_rate=0.01 (a float) "
                 "or 'auto'.")
-        super()._validate_params()
+        validate_params(self)
         if isinstance(self.optimizer, Optimizer):
             self.optimizer._validate_params()
         get_schedule(self.lr_schedule).validate(self.alpha)
@@ -382,7 +399,7 @@ class BaseGD(BaseEstimator):
         pass over X gives the means and scales, checks that X is finite and gives what the
         automatic step needs. stream (partial_fit): the state also keeps the rows' moments,
         which later chunks update (_follow_stream)."""
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        seed = shuffle_seed(self.random_state)
         center, scale = self._centred(), self._scaled()
         statistics = _statistics.describe_features(
             X, sample_weight, center=center, scale=scale, n_threads=self._n_threads(),
@@ -507,9 +524,7 @@ class BaseGD(BaseEstimator):
     def _in_memory_epoch(self, X, y, sample_weight, unit_weights):
         """The epoch _train runs on in-memory data: the kernel's epoch loop over X's rows.
         unit_weights: every weight is 1, so the kernel need not read them (sample_weight
-        None: the epoch loop still takes an array, of ones)."""
-        if sample_weight is None:
-            sample_weight = np.ones(X.shape[0], dtype=X.dtype)
+        None: no array of weights at all)."""
         # The rows' visiting order: reset by the kernel each shuffled epoch from the carried
         # generator state, so it is a working buffer of this fit, never part of the model.
         order = np.arange(X.shape[0], dtype=np.intp)
@@ -562,7 +577,7 @@ class BaseGD(BaseEstimator):
     def _split_validation(self, X, y, sample_weight, y_original):
         """Hold out validation_fraction of the rows (stratified for classifiers)."""
         stratify = y_original if is_classifier(self) else None
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        seed = shuffle_seed(self.random_state)
         try:
             parts = train_test_split(X, y, sample_weight, y_original,
                                      test_size=self.validation_fraction, random_state=seed,

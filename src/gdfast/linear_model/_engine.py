@@ -79,7 +79,7 @@ def run_epoch(engine, X, y, sample_weight, coef, state, scalars, order, config, 
     `inv_scale` (the features' scales s of z = (x − mean)∘s, used with config["scale"]) to
     ones. `average`, if given, is the running mean of the iterates after the updates
     t > average_start, updated in place (see docs/mathematics.md, section "Averaging");
-    None averages nothing."""
+    None averages nothing. sample_weight None weighs every row 1."""
     config = dict(NEUTRAL_CONFIG, **config)
     if inv_scale is None:
         inv_scale = np.ones(X.shape[1], dtype=X.dtype)

@@ -116,14 +116,13 @@ def describe_features(X, sample_weight, *, center, scale, distances=False, n_thr
     if sample_weight is not None:
         sample_weight = np.ascontiguousarray(sample_weight, dtype=X.dtype)   # no copy of X
     row_distances = np.empty(n_samples, dtype=np.float32) if distances else None
+    # The distances are measured in the sample's estimate of the scales, so that bounds on
+    # the scaled rows' norms stay tight (largest_norm).
+    shift, estimated_inverse_scale = _kernel.sample_statistics(X, SHIFT_RUNS,
+                                                               SHIFT_ROWS // SHIFT_RUNS)
+    distance_scale = estimated_inverse_scale if scale else np.ones(X.shape[1])
     # A NaN or infinity in X would warn on its way through the sums; it is reported below.
     with np.errstate(invalid="ignore", over="ignore"):
-        sample = X[_shift_rows(n_samples)].astype(np.float64, copy=False)
-        shift = np.mean(sample, axis=0)
-        shift[~np.isfinite(shift)] = 0.0
-        # The distances are measured in the sample's estimate of the scales, so that bounds
-        # on the scaled rows' norms stay tight (largest_norm).
-        distance_scale = _estimated_inverse_scale(sample) if scale else np.ones(X.shape[1])
         weight, mean, variance = _kernel.shifted_moments(X, sample_weight, shift,
                                                          row_distances, n_threads,
                                                          distance_scale)
@@ -162,26 +161,9 @@ def _inverse_max_abs(max_abs):
     return np.divide(1.0, max_abs, out=inverse, where=max_abs != 0)
 
 
-def _shift_rows(n_samples):
-    """The rows whose mean is the shift: SHIFT_ROWS of them (all, if fewer) in SHIFT_RUNS runs
-    of consecutive rows, the runs evenly spaced from the first row to the last."""
-    if n_samples <= SHIFT_ROWS:
-        return np.arange(n_samples)
-    run = SHIFT_ROWS // SHIFT_RUNS
-    starts = np.linspace(0, n_samples - run, SHIFT_RUNS).astype(np.intp)
-    return (starts[:, None] + np.arange(run)).ravel()
-
-
 def _weights_or_ones(sample_weight, n_samples):
     """The weights as an array: ones for None (every row weighs 1)."""
     return np.ones(n_samples) if sample_weight is None else sample_weight
-
-
-def _estimated_inverse_scale(sample):
-    """1/std of each feature over a sample of rows (1 where it shows no finite spread)."""
-    std = np.std(sample, axis=0)
-    usable = np.isfinite(std) & (std > 0)
-    return np.where(usable, 1.0 / np.where(usable, std, 1.0), 1.0)
 
 
 def _describe_sparse(X, sample_weight, *, center, scale):
@@ -342,4 +324,4 @@ class FeatureStatistics:
         threshold = max(reach - gap, 0.0) / (high * (1 + BOUND_SLACK))
         # Rounded down to float32, so that no row at the threshold is left out.
         threshold = np.nextafter(np.float32(threshold), np.float32(0))
-        return np.flatnonzero(self.distances >= threshold)
+        return _kernel.rows_at_least(self.distances, threshold)
