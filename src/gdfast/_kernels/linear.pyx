@@ -44,7 +44,7 @@ from gdfast._kernels.csr cimport (SparseWork, sparse_step_kind, idle_buffers, li
                                   LAZY_COMPACT, DENSE_STEP, IDLE_TABLE_MAX)
 from gdfast._kernels.features cimport (FeatureMap, IdentityMap, RowMap, feature_map,
                                        is_identity, mapped_weights, mapped_dot, mapped_step,
-                                       mapped_offset, map_gradient)
+                                       mapped_overlap, mapped_offset, map_gradient)
 from gdfast._kernels.layout cimport output_len, n_outputs_of, weights_start
 from gdfast._kernels.weights cimport (ScaledVector, scaled_vector, shrink, add_scaled,
                                       scaled_dot, materialise)
@@ -401,21 +401,20 @@ cdef double accumulate_batch_in_threads(
     return loss_sum
 
 
-cdef inline double sgd_on_one_row(
-    RowMap features, const floating* x, double target, double weight, floating* theta,
-    Py_ssize_t n_features, int loss, double epsilon, bint fit_intercept, bint unit_weights,
-    floating step, double* log_product,
+cdef inline double sgd_on_scored_row(
+    RowMap features, const floating* x, double p, double target, double weight,
+    floating* theta, Py_ssize_t n_features, int loss, double epsilon, bint fit_intercept,
+    bint unit_weights, floating step, double* log_product, floating* slope,
 ) noexcept nogil:
-    """Plain SGD on one row x in a single pass, θ -= lr·(a·z) (step = lr): the stochastic
-    mode's common case, where materialising the gradient first would read and write it
-    twice more. Same arithmetic, in the same order, as accumulate_batch followed by
-    sgd_step; return the row's weighted loss. With unit weights (weight 1) the products
-    by the weight, exact, are left out: each would add a multiplication's latency to the
-    chain from one update to the next; and the log loss multiplies its 1 + exp(-|p|) into
-    log_product instead of taking its logarithm (gd_log_loss_unit), returning the rest of
-    the loss: the caller adds log(log_product) to the sum every GD_LOG_PRODUCT_ROWS rows."""
+    """Plain SGD on one row x whose score is p, in a single pass, θ -= lr·(a·z) (step =
+    lr): the stochastic mode's common case, where materialising the gradient first would
+    read and write it twice more. Same arithmetic, in the same order, as accumulate_batch
+    followed by sgd_step; return the row's weighted loss, and its weighted slope a in
+    *slope. With unit weights (weight 1) the products by the weight, exact, are left out;
+    and the log loss multiplies its 1 + exp(-|p|) into log_product instead of taking its
+    logarithm (gd_log_loss_unit), returning the rest of the loss: the caller adds
+    log(log_product) to the sum every GD_LOG_PRODUCT_ROWS rows."""
     cdef double dloss, loss_value
-    cdef double p = mapped_dot(features, x, theta, n_features) + theta[n_features]
     cdef floating a
     if loss == LOG_LOSS and unit_weights:
         loss_value = gd_log_loss_unit(p, target, &dloss, log_product)
@@ -429,7 +428,27 @@ cdef inline double sgd_on_one_row(
     mapped_step(features, step, a, x, theta, n_features)
     if fit_intercept:
         theta[n_features] -= step * a
+    slope[0] = a
     return loss_value
+
+
+cdef inline double sgd_on_row_ahead(
+    RowMap features, const floating* x, const floating* x_next, double* score,
+    double target, double weight, floating* theta, Py_ssize_t n_features, int loss,
+    double epsilon, bint fit_intercept, bint unit_weights, floating step, double* log_product,
+) noexcept nogil:
+    """sgd_on_one_row for row x, whose score is *score, computed ahead; *score becomes the
+    next row x_next's score after this step, by the look-ahead of sgd_rows: its dot product
+    with the parameters before the step, corrected by the step."""
+    cdef double next_score = mapped_dot(features, x_next, theta, n_features) + theta[n_features]
+    cdef double overlap = (mapped_overlap(features, x_next, x, n_features)
+                           + (1.0 if fit_intercept else 0.0))
+    cdef floating a
+    cdef double row_loss = sgd_on_scored_row(features, x, score[0], target, weight,
+                                             theta, n_features, loss, epsilon, fit_intercept,
+                                             unit_weights, step, log_product, &a)
+    score[0] = next_score - (<double>step * <double>a) * overlap
+    return row_loss
 
 
 cdef struct OneRowRun:
@@ -462,9 +481,18 @@ cdef int sgd_rows(
     Py_ssize_t n_samples, Py_ssize_t distance, Py_ssize_t check_rows, Py_ssize_t next_check,
     long long* t, double* loss_sum, double* lr,
 ) noexcept nogil:
-    """epoch_loop's stochastic plain-SGD epoch: one update per row, fused (sgd_on_one_row).
+    """epoch_loop's stochastic plain-SGD epoch: one update per row, fused (sgd_on_scored_row).
     Specialised on the feature map (RowMap): with the identity, the row's work is the dot
-    product, the loss and the step, inlined."""
+    products, the loss and the step, inlined. Each row's score is computed ahead of the
+    previous row's step.
+
+    The score look-ahead: row i+1's score after row i's step w -= s·a·z_i (b -= s·a) is
+    z_(i+1)·w_new + b_new = (z_(i+1)·w_old + b_old) - s·a·(z_(i+1)·z_i + 1), the same
+    number up to rounding (a few ulps of the terms). Both dot products read only what is
+    known before row i's slope a, so the chain from one row's slope to the next row's is
+    one multiply-add long, not a dot product, a step and the store-to-load of the
+    parameters between them: on narrow rows that chain, not the reads, was the epoch's
+    time, and the log loss's sigmoid sat on it besides."""
     cdef Py_ssize_t n_features = rows.n_features, i, row, ahead
     cdef OneRowRun run = one_row_run(cfg, t[0])
     cdef Py_ssize_t row_bytes = n_features * sizeof(floating)
@@ -472,7 +500,14 @@ cdef int sgd_rows(
     cdef long long update = t[0]
     cdef double rate = step_learning_rate(cfg, update + 1) if run.constant_rate else lr[0]
     cdef double total = loss_sum[0], row_loss, weight, log_product = 1.0
+    cdef double score = 0.0
+    cdef const floating* x = NULL
+    cdef const floating* x_next
+    cdef floating step
     cdef int status = OK
+    if n_samples > 0:
+        x = dense_row(rows, order[0], theta)
+        score = mapped_dot(row_features, x, theta, n_features) + theta[n_features]
     for i in range(n_samples):
         if i + distance < n_samples:
             ahead = order[i + distance]
@@ -483,9 +518,13 @@ cdef int sgd_rows(
             rate = step_learning_rate(cfg, update)
         row = order[i]
         weight = 1.0 if run.unit_weights else sample_weight[row]
-        row_loss = sgd_on_one_row(row_features, dense_row(rows, row, theta), y[row], weight,
-                                  theta, n_features, run.loss, run.epsilon, run.fit_intercept,
-                                  run.unit_weights, <floating>rate, &log_product)
+        step = <floating>rate
+        # The last row looks ahead at itself: a score nobody uses, but no branch.
+        x_next = dense_row(rows, order[i + 1 if i + 1 < n_samples else i], theta)
+        row_loss = sgd_on_row_ahead(row_features, x, x_next, &score, y[row], weight, theta,
+                                    n_features, run.loss, run.epsilon, run.fit_intercept,
+                                    run.unit_weights, step, &log_product)
+        x = x_next
         if not isfinite(row_loss):
             status = NONFINITE
             break
@@ -521,7 +560,14 @@ cdef int averaged_sgd_rows(
     cdef long long update = t[0]
     cdef double rate = step_learning_rate(cfg, update + 1) if run.constant_rate else lr[0]
     cdef double total = loss_sum[0], row_loss, weight, log_product = 1.0
+    cdef double score = 0.0
+    cdef const floating* x = NULL
+    cdef const floating* x_next
+    cdef floating step
     cdef int status = OK
+    if n_samples > 0:
+        x = dense_row(rows, order[0], theta)
+        score = mapped_dot(row_features, x, theta, n_features) + theta[n_features]
     for i in range(n_samples):
         if i + distance < n_samples:
             ahead = order[i + distance]
@@ -532,9 +578,13 @@ cdef int averaged_sgd_rows(
             rate = step_learning_rate(cfg, update)
         row = order[i]
         weight = 1.0 if run.unit_weights else sample_weight[row]
-        row_loss = sgd_on_one_row(row_features, dense_row(rows, row, theta), y[row], weight,
-                                  theta, n_features, run.loss, run.epsilon, run.fit_intercept,
-                                  run.unit_weights, <floating>rate, &log_product)
+        step = <floating>rate
+        # sgd_rows's look-ahead, for the same iterates.
+        x_next = dense_row(rows, order[i + 1 if i + 1 < n_samples else i], theta)
+        row_loss = sgd_on_row_ahead(row_features, x, x_next, &score, y[row], weight, theta,
+                                    n_features, run.loss, run.epsilon, run.fit_intercept,
+                                    run.unit_weights, step, &log_product)
+        x = x_next
         if update > average_start:
             update_average(average, theta, n_params, update - average_start)
         if not isfinite(row_loss):
