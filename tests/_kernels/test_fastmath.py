@@ -146,3 +146,95 @@ def test_binary_log_loss_matches_the_twin_from_zero_to_saturation(rows_at_once):
     nonzero = X[:, 0] != 0
     np.testing.assert_allclose(np.array(gradients)[nonzero] / X[nonzero, 0],
                                expected_slope[nonzero], rtol=1e-14, atol=2 * TINIEST)
+
+
+SMALL_SHIFT = 2.0 ** -7                   # gd_expm1_small's and gd_sigmoid_shifted's range
+
+
+def shift_arguments():
+    rng = np.random.default_rng(2)
+    magnitudes = np.concatenate([rng.uniform(0, SMALL_SHIFT, 200_000),
+                                 SMALL_SHIFT * 10.0 ** rng.uniform(-320, 0, 100_000),
+                                 [0.0, TINIEST, 1e-300, 2.0 ** -60, SMALL_SHIFT,
+                                  np.nextafter(SMALL_SHIFT, 0)]])
+    return np.concatenate([magnitudes, -magnitudes])
+
+
+def test_expm1_small_is_within_two_ulps_of_libm_over_its_whole_range(each_kernel_build):
+    t = shift_arguments()
+    got = each_kernel_build._expm1_small(t)
+    expected = libm(math.expm1, t)
+    errors = ulp_errors(got, expected)
+    assert errors.max() <= MAX_ULPS, (t[errors.argmax()], got[errors.argmax()])
+    assert np.isnan(each_kernel_build._expm1_small(np.array([np.nan]))[0])
+    with pytest.raises(ValueError, match="2\\^-7"):
+        each_kernel_build._expm1_small(np.array([0.01]))
+
+
+def test_shifted_sigmoid_is_within_four_ulps_from_zero_to_saturation(each_kernel_build):
+    """sigmoid(q - t) from exp(-|q|) and t, against the sigmoid of q - t in long double
+    (NumPy's extended precision, 64-bit significand), for q over the whole range: the
+    saturated tails (results down to subnormal, and 1), both signs, and t from 0 to
+    ±2^-7. Four ulps: exp's one, expm1's, the denominator's sum and the division; a
+    subnormal result within 2 steps of 2^-1074."""
+    if np.finfo(np.longdouble).nmant < 63:
+        pytest.skip("needs x87 extended precision for the reference")
+    rng = np.random.default_rng(3)
+    q = np.concatenate([rng.uniform(-750, 750, 100_000), rng.uniform(-40, 40, 100_000),
+                        rng.uniform(-745.2, -700, 20_000),
+                        np.repeat([0.0, -0.0, 1e-300, -1e-300, 36.8, 745.0, 800.0, -744.0,
+                                   -800.0, -1e6, 1e6], 2)])
+    t = np.resize(shift_arguments(), q.size)
+    rng.shuffle(t)
+    got = each_kernel_build._sigmoid_shifted(q, t)
+    p = q.astype(np.longdouble) - t.astype(np.longdouble)
+    e = np.exp(-np.abs(p))
+    expected = np.where(p >= 0, 1 / (1 + e), e / (1 + e)).astype(np.float64)
+    assert np.all((got >= 0) & (got <= 1))
+    normal = expected >= np.finfo(float).tiny
+    errors = ulp_errors(got[normal], expected[normal])
+    assert errors.max() <= 4.0, (q[normal][errors.argmax()], t[normal][errors.argmax()])
+    assert (~normal).sum() > 1000                           # the test reaches them
+    assert np.abs(got - expected)[~normal].max() <= 2 * TINIEST
+    assert np.all(got[q >= 800] == 1.0)
+    assert np.isnan(each_kernel_build._sigmoid_shifted(np.array([np.nan]),
+                                                       np.array([0.0]))[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("scale", [1.0, 30.0])                # scores near 0; saturated
+@pytest.mark.parametrize("d", [7, 24])          # with the look-ahead (narrow rows), without
+def test_per_sample_log_loss_with_small_shifts_matches_the_twin(dtype, fit_intercept, scale,
+                                                                d):
+    """A step small enough that each row's shift s·a·(z·z_previous + 1) stays below 2^-7:
+    the one-row path takes its slope from gd_sigmoid_shifted and its loss from
+    gd_log_loss_unit_shifted (weight 1), and the epochs still equal the twin's. scale 30
+    puts most scores past ±30, where the sigmoid saturates, the initial coef making them."""
+    from twin_cases import TOLERANCE
+    from helpers import relative_error
+    rng = np.random.default_rng(4)
+    n = 300
+    X = (rng.standard_normal((n, d)) / np.sqrt(d)).astype(dtype)
+    y = (rng.uniform(size=n) < 0.5).astype(dtype)
+    config = dict(_engine.NEUTRAL_CONFIG, loss="log_loss", optimizer="sgd", batch_size=1,
+                  shuffle=False, fit_intercept=fit_intercept, learning_rate=2e-3,
+                  unit_weights=True)
+    orders = [rng.permutation(n).astype(np.intp) for _ in range(3)]
+    start = np.append(scale * rng.standard_normal(d), 0.5 if fit_intercept else 0.0)
+    results = []
+    for engine in _engine.ENGINES:
+        coef = start.astype(dtype)
+        state, t, losses = np.zeros((0, d + 1), dtype), 0, []
+        scalars = np.ones(_engine.SCALAR_STATE_SIZE)
+        for order in orders:
+            status, loss_sum, t, _, _ = _engine.run_epoch(
+                engine, X, y, np.ones(n, dtype), coef, state, scalars, order.copy(), config,
+                t, 0)
+            assert status == _engine.STATUS_OK
+            losses.append(loss_sum)
+        results.append((coef, np.array(losses)))
+    (k_coef, k_loss), (r_coef, r_loss) = results
+    assert relative_error(k_coef, r_coef) < TOLERANCE[dtype]
+    assert relative_error(k_loss, r_loss) < TOLERANCE[dtype]
+    assert relative_error(k_coef, start.astype(dtype)) > TOLERANCE[dtype]        # it moved

@@ -210,15 +210,17 @@ def test_restandardising_keeps_the_model_and_rescales_the_buffers(optimizer):
 def test_two_halves_equal_one_call_without_statistics():
     """The README's claim: with center=False, scale=False, a number as learning_rate,
     shuffle=False (and weights averaging 1 per half), two calls on two halves are one
-    call on both; with statistics that follow the stream they need not be."""
+    call on both, to rounding: the one-row path computes each row's score ahead of the
+    previous row's step and corrects it (sgd_rows), but a call's first row's score directly,
+    a few ulps apart. With statistics that follow the stream they need not be close."""
     X, targets, _ = problem(center=False)
     y = targets["regression"]
     params = {"center": False, "scale": False, "learning_rate": 0.001, "shuffle": False,
               "lr_schedule": "constant"}
     halves = GDRegressor(**params).partial_fit(X[:100], y[:100]).partial_fit(X[100:], y[100:])
     whole = GDRegressor(**params).partial_fit(X, y)
-    assert np.array_equal(halves.coef_, whole.coef_)
-    assert np.array_equal(halves.intercept_, whole.intercept_)
+    np.testing.assert_allclose(halves.coef_, whole.coef_, rtol=1e-13)
+    np.testing.assert_allclose(halves.intercept_, whole.intercept_, rtol=1e-13)
 
 
 def test_partial_fit_scales_in_float32():

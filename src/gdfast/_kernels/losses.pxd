@@ -23,6 +23,13 @@ cdef extern from "fastmath.h":
                                double* product, double* rest, int n) noexcept nogil
     double gd_take_log_loss_sum(double* product, double* rest) noexcept nogil
     double gd_log_loss_unit(double p, double y, double* dloss, double* product) noexcept nogil
+    # The same, given p = q - t with |t| <= GD_SMALL_SHIFT and exp(-|q|) (the per-sample
+    # look-ahead), and the sigmoid it computes its dloss with.
+    double GD_SMALL_SHIFT
+    double gd_expm1_small(double t) noexcept nogil
+    double gd_sigmoid_shifted(double q, double e, double t) noexcept nogil
+    double gd_log_loss_unit_shifted(double p, double q, double e_q, double t, double y,
+                                    double* dloss, double* product) noexcept nogil
 
 
 cdef inline double loss_and_derivative(int loss, double p, double y, double epsilon,
