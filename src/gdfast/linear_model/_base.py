@@ -36,6 +36,10 @@ CURVATURE = {"squared_error": 2.0, "huber": 2.0, "epsilon_insensitive": 1.0, "lo
              "hinge": 1.0, "modified_huber": 2.0}
 
 
+# Rows per block when the fit evaluates its model's objective: a few MB of temporaries.
+_OBJECTIVE_BLOCK_ROWS = 1 << 15
+
+
 def _without_data(error):
     """The same error with any printed array left out: scikit-learn's messages for 1-D or
     complex input quote the data, which for real data is a wall of numbers."""
@@ -544,17 +548,23 @@ class BaseGD(BaseEstimator):
     def _model_objective(self, X, y, sample_weight):
         """objective(state): the training objective F of state's model, the one the
         estimator reports (the average of the iterates once averaging has started), in
-        float64: one product X·Wᵀ and the losses of the slow twin, which define them."""
+        float64: the products X·Wᵀ and the losses of the slow twin, which define them, a
+        block of rows at a time (a fit adds no per-row memory of its own)."""
         config = {"loss": self.loss, "multiclass": self._multiclass(),
                   "epsilon": float(getattr(self, "epsilon", 0.1))}
+        n_samples, n_features = X.shape
 
         def objective(state):
             weights, intercepts = state.model_coef()
-            scores = np.asarray(X @ weights.T.astype(X.dtype, copy=False), dtype=np.float64)
-            losses, _ = _reference.row_losses(scores + intercepts, y, config)
-            total = float(np.sum(losses) if sample_weight is None else sample_weight @ losses)
-            return (total / X.shape[0]
-                    + self._penalty_value(state.model_vector(), X.shape[1]))
+            weights = weights.T.astype(X.dtype, copy=False)
+            total = 0.0
+            for start in range(0, n_samples, _OBJECTIVE_BLOCK_ROWS):
+                rows = slice(start, start + _OBJECTIVE_BLOCK_ROWS)
+                scores = np.asarray(X[rows] @ weights, dtype=np.float64) + intercepts
+                losses, _ = _reference.row_losses(scores, y[rows], config)
+                total += float(np.sum(losses) if sample_weight is None
+                               else sample_weight[rows] @ losses)
+            return total / n_samples + self._penalty_value(state.model_vector(), n_features)
         return objective
 
     @staticmethod
