@@ -626,10 +626,10 @@ class BaseGD(BaseEstimator):
         given config, updating state's coef, buffers, scalars, t and rng_state in place, and
         returns (status, sum of the weighted losses, learning rate of the last update).
         The rule watches the training objective, or with `validation` = (X_val, y_val) the
-        validation score, whose best coefficients are restored at the end. At its plateaus
-        the adaptive schedule compares the model with the one at the previous plateau:
-        model_objective(state), the reported model's objective, once that model is an
-        average of the iterates (the epochs' losses are the iterates'), else the best score. Trains `state` in
+        validation score, whose best coefficients are restored at the end. When the model
+        is an average of the iterates (whose epoch losses the average does not follow), the
+        adaptive schedule divides the rate at a plateau only if model_objective(state), the
+        reported model's objective, improved by tol since the previous division. Trains `state` in
         place: the caller passes a state of its own (new, or a copy of the fitted one), so a
         failure leaves the fitted model as it was.
 
@@ -690,11 +690,12 @@ class BaseGD(BaseEstimator):
                 epochs_without_improvement = 0
                 if self._still_descending(history, validation):
                     continue        # slow, not settled: a smaller rate would only be slower
-                level = self._plateau_level(state, best, validation, model_objective)
+                level = self._averaged_model_level(state, validation, model_objective)
                 if (adaptive and state.adaptive_rate > schedule.min_rate_fraction * base_rate
-                        and (plateau_level is None or level >= plateau_level + self.tol)):
-                    # The last cut gained at least tol (or none was made yet): a smaller
-                    # rate may gain more.
+                        and (level is None or plateau_level is None
+                             or level >= plateau_level + self.tol)):
+                    # Without an average to weigh, or when the last division improved the
+                    # average by at least tol: a smaller rate may gain more.
                     plateau_level = level
                     state.adaptive_rate *= schedule.factor
                     if self.average == "auto" and state.average is not None:
@@ -723,13 +724,14 @@ class BaseGD(BaseEstimator):
         return state, history, interrupt
 
     @staticmethod
-    def _plateau_level(state, best, validation, model_objective):
-        """The score (higher is better) the adaptive schedule compares from one plateau to
-        the next: the reported model's training objective, negated, once that model is an
-        average of the iterates, whose epoch losses say little of it; else the best score."""
+    def _averaged_model_level(state, validation, model_objective):
+        """The reported model's training objective, negated (higher is better), when that
+        model is an average of the iterates, whose epoch losses say little of it, and no
+        validation score watches it; else None. The adaptive schedule compares it from one
+        plateau to the next."""
         if validation is None and model_objective is not None and state.n_averaged > 0:
             return -model_objective(state)
-        return best
+        return None
 
     def _epoch_rate(self, state, schedule, base_rate):
         if isinstance(schedule, Adaptive):

@@ -24,8 +24,9 @@ PARAMETERS_DOC = """
         'constant', 'invscaling', 'optimal', 'adaptive', 'step', 'exponential', 'cosine', or
         an instance from gdfast.schedules with its parameters. The default, 'adaptive',
         keeps γ₀ until the objective stops improving by tol, then divides it by 5, and stops
-        at a plateau where the last division gained less than tol, or once below γ₀/10⁴:
-        stochastic steps settle at the optimum instead of around it. In partial_fit it decays as γ₀/t^(1/3) over the updates t.
+        once below γ₀/10⁴, or (with average) at a plateau where the last division improved
+        the averaged model by less than tol: stochastic steps settle at the optimum instead
+        of around it. In partial_fit it decays as γ₀/t^(1/3) over the updates t.
     warmup_steps : int, default=0
         Ramp the rate linearly, γ·t/warmup_steps, over the first updates (0: no warm-up).
     penalty : {None, 'l2', 'l1', 'elasticnet'}, default=None

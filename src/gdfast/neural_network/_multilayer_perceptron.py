@@ -21,7 +21,7 @@ PARAMETERS_DOC = """
         Adam (scikit-learn's learning_rate_init), 1e-2 for SGD.
     lr_schedule : str or gdfast.schedules.Schedule, default='constant'
         As for GDRegressor; 'adaptive' divides the rate by 5 at each plateau of
-        n_iter_no_change epochs, while each division gains at least tol.
+        n_iter_no_change epochs.
     alpha : float, default=1e-4
         l2 penalty on the weights (never the biases), scaled as scikit-learn's MLP does: a
         batch of b rows descends (1/b)·Σ s_i·ℓ_i + (alpha / 2b)·‖W‖².

@@ -89,9 +89,9 @@ class Optimal(Schedule):
 
 class Adaptive(Schedule):
     """γ₀ until n_iter_no_change epochs pass without improving by tol, then γ/5 each time;
-    training stops at the next such plateau once γ is below γ₀/10⁴, or as soon as a plateau
-    finds the model no better by tol than at the plateau before, which divided the rate
-    (scikit-learn's 'adaptive', with a floor relative to the starting rate where
+    training stops at the next such plateau once γ is below γ₀/10⁴, or, when the model is
+    an average of the iterates, as soon as a plateau finds that average no better by tol
+    than at the plateau that last divided the rate (scikit-learn's 'adaptive', with a floor relative to the starting rate where
     scikit-learn's is 1e-6: a data-derived γ₀ can start below any fixed floor).
     partial_fit has no epochs to watch: there the rate decays with the updates t since
     the first call, γ/t^(1/3)."""
