@@ -690,7 +690,8 @@ class BaseGD(BaseEstimator):
                 epochs_without_improvement = 0
                 if self._still_descending(history, validation):
                     continue        # slow, not settled: a smaller rate would only be slower
-                level = self._averaged_model_level(state, validation, model_objective)
+                level = (self._averaged_model_level(state, validation, model_objective)
+                         if adaptive else None)
                 if (adaptive and state.adaptive_rate > schedule.min_rate_fraction * base_rate
                         and (level is None or plateau_level is None
                              or level >= plateau_level + self.tol)):
