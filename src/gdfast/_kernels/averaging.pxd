@@ -4,6 +4,20 @@
 from cython cimport floating
 
 
+# Whether a one-row loop folds its iterates into an average, as a type: a loop specialised
+# on Averaging (a fused type) holds, for NoAverage, no test for it at every row.
+cdef struct NoAverage:
+    char unused             # nothing to carry (C structs may not be empty)
+
+cdef struct RunningAverage:
+    void* values            # the average, the parameter vector's length and element type
+    long long start         # iterates after this update are averaged
+
+ctypedef fused Averaging:
+    NoAverage
+    RunningAverage
+
+
 cdef inline void update_average(floating* average, const floating* theta, Py_ssize_t n,
                                 long long k) noexcept nogil:
     """Fold the k-th averaged iterate theta[0:n] into the mean of the k − 1 before it:

@@ -52,7 +52,8 @@ from gdfast._kernels.features cimport (FeatureMap, IdentityMap, RowMap, feature_
 from gdfast._kernels.layout cimport output_len, n_outputs_of, weights_start
 from gdfast._kernels.weights cimport (ScaledVector, scaled_vector, shrink, add_scaled,
                                       scaled_dot, materialise)
-from gdfast._kernels.averaging cimport update_average
+from gdfast._kernels.averaging cimport (update_average, Averaging, NoAverage,
+                                        RunningAverage)
 
 
 # The option names Python uses, mapped to the kernel's codes. The optimizers' names are
@@ -527,12 +528,13 @@ cdef int sgd_rows(
     const EpochConfig* cfg, RowSource rows, RowMap row_features, const floating* y,
     const floating* sample_weight, floating* theta, const Py_ssize_t* order,
     Py_ssize_t n_samples, Py_ssize_t distance, Py_ssize_t check_rows, Py_ssize_t next_check,
-    long long* t, double* loss_sum, double* lr,
+    long long* t, double* loss_sum, double* lr, Averaging averaging,
 ) noexcept nogil:
     """epoch_loop's stochastic plain-SGD epoch: one update per row, fused (sgd_on_scored_row).
     Specialised on the feature map (RowMap): with the identity, the row's work is the dot
-    products, the loss and the step, inlined. Each row's score is computed ahead of the
-    previous row's step.
+    products, the loss and the step, inlined; and on the averaging (Averaging): with
+    RunningAverage, each new iterate after update averaging.start is folded into the
+    average. Each row's score is computed ahead of the previous row's step.
 
     The score look-ahead (rows of at most LOOK_AHEAD_MAX_FEATURES features): row i+1's
     score after row i's step w -= s·a·z_i (b -= s·a) is
@@ -544,6 +546,7 @@ cdef int sgd_rows(
     taken from exp(-|base|), known early, and the small shift (AheadScore,
     gd_sigmoid_shifted)."""
     cdef Py_ssize_t n_features = rows.n_features, i, row, ahead
+    cdef Py_ssize_t n_params = output_len(n_features)
     cdef OneRowRun run = one_row_run(cfg, t[0])
     cdef Py_ssize_t row_bytes = n_features * sizeof(floating)
     cdef bint row_tail = tail_line_needed(rows.values, row_bytes, row_bytes)
@@ -580,73 +583,10 @@ cdef int sgd_rows(
                                     n_features, run.loss, run.epsilon, run.fit_intercept,
                                     run.unit_weights, step, &log_product, look_ahead)
         x = x_next
-        if not isfinite(row_loss):
-            status = NONFINITE
-            break
-        total += row_loss
-        if (i + 1) % GD_LOG_PRODUCT_ROWS == 0:
-            total += log(log_product)
-            log_product = 1.0
-        if i + 1 >= next_check:
-            if signal_handler_raised():
-                status = INTERRUPTED
-                break
-            next_check = i + 1 + check_rows
-    t[0] = update
-    lr[0] = rate
-    loss_sum[0] = total + log(log_product)
-    return status
-
-
-cdef int averaged_sgd_rows(
-    const EpochConfig* cfg, RowSource rows, RowMap row_features, const floating* y,
-    const floating* sample_weight, floating* theta, const Py_ssize_t* order,
-    Py_ssize_t n_samples, Py_ssize_t distance, Py_ssize_t check_rows, Py_ssize_t next_check,
-    long long* t, double* loss_sum, double* lr, floating* average, long long average_start,
-) noexcept nogil:
-    """sgd_rows with averaging: each new iterate folded into `average` after update
-    average_start. A loop of its own, so that the loop without averaging holds no test for
-    it."""
-    cdef Py_ssize_t n_features = rows.n_features, i, row, ahead
-    cdef Py_ssize_t n_params = output_len(n_features)
-    cdef OneRowRun run = one_row_run(cfg, t[0])
-    cdef Py_ssize_t row_bytes = n_features * sizeof(floating)
-    cdef bint row_tail = tail_line_needed(rows.values, row_bytes, row_bytes)
-    cdef long long update = t[0]
-    cdef double rate = step_learning_rate(cfg, update + 1) if run.constant_rate else lr[0]
-    cdef double total = loss_sum[0], row_loss, weight, log_product = 1.0
-    cdef AheadScore score
-    cdef const floating* x = NULL
-    cdef bint look_ahead = n_features <= LOOK_AHEAD_MAX_FEATURES
-    cdef const floating* x_next
-    cdef floating step
-    cdef int status = OK
-    if n_samples > 0:
-        x = dense_row(rows, order[0], theta)
-        score = score_ahead(row_features, x, theta, n_features, run.loss, run.unit_weights,
-                            look_ahead)
-    for i in range(n_samples):
-        if i + distance < n_samples:
-            ahead = order[i + distance]
-            prefetch_sample(dense_row(rows, ahead, theta), n_features, y, sample_weight,
-                            ahead, not run.unit_weights, row_tail)
-        update += 1
-        if not run.constant_rate:
-            rate = step_learning_rate(cfg, update)
-        row = order[i]
-        weight = 1.0 if run.unit_weights else sample_weight[row]
-        step = <floating>rate
-        # sgd_rows's look-ahead, for the same iterates.
-        x_next = dense_row(rows, order[i + 1 if i + 1 < n_samples else i], theta)
-        if not look_ahead:
-            score = score_ahead(row_features, x, theta, n_features, run.loss, run.unit_weights,
-                                False)
-        row_loss = sgd_on_row_ahead(row_features, x, x_next, &score, y[row], weight, theta,
-                                    n_features, run.loss, run.epsilon, run.fit_intercept,
-                                    run.unit_weights, step, &log_product, look_ahead)
-        x = x_next
-        if update > average_start:
-            update_average(average, theta, n_params, update - average_start)
+        if Averaging is RunningAverage:
+            if update > averaging.start:
+                update_average(<floating*>averaging.values, theta, n_params,
+                               update - averaging.start)
         if not isfinite(row_loss):
             status = NONFINITE
             break
@@ -703,21 +643,21 @@ cdef int epoch_loop(
     if fused_sgd:
         # One loop per feature map kind and per averaging, chosen here once per epoch.
         if average != NULL and is_identity(row_features):
-            status = averaged_sgd_rows(cfg, rows, IdentityMap(0), &y[0], &sample_weight[0],
-                                       &theta[0], &order[0], n_samples, distance, check_rows,
-                                       next_check, t, loss_sum, lr, average, average_start)
+            status = sgd_rows(cfg, rows, IdentityMap(0), &y[0], &sample_weight[0], &theta[0],
+                              &order[0], n_samples, distance, check_rows, next_check, t,
+                              loss_sum, lr, RunningAverage(<void*>average, average_start))
         elif average != NULL:
-            status = averaged_sgd_rows(cfg, rows, row_features, &y[0], &sample_weight[0],
-                                       &theta[0], &order[0], n_samples, distance, check_rows,
-                                       next_check, t, loss_sum, lr, average, average_start)
+            status = sgd_rows(cfg, rows, row_features, &y[0], &sample_weight[0], &theta[0],
+                              &order[0], n_samples, distance, check_rows, next_check, t,
+                              loss_sum, lr, RunningAverage(<void*>average, average_start))
         elif is_identity(row_features):
             status = sgd_rows(cfg, rows, IdentityMap(0), &y[0], &sample_weight[0], &theta[0],
                               &order[0], n_samples, distance, check_rows, next_check, t,
-                              loss_sum, lr)
+                              loss_sum, lr, NoAverage(0))
         else:
             status = sgd_rows(cfg, rows, row_features, &y[0], &sample_weight[0], &theta[0],
                               &order[0], n_samples, distance, check_rows, next_check, t,
-                              loss_sum, lr)
+                              loss_sum, lr, NoAverage(0))
         if status != OK:
             return status
         start = n_samples
