@@ -20,7 +20,7 @@ from gdfast import _layout
 from gdfast._constraints import (NON_NEGATIVE, POSITIVE, POSITIVE_INTEGER, one_of,
                                  validate_params)
 from gdfast._slow import linear as _reference
-from gdfast.linear_model import _engine, _sparse, _statistics
+from gdfast.linear_model import _engine, _optimality, _sparse, _statistics
 from gdfast.linear_model._state import TrainingState
 from gdfast.optim import OPTIMIZER_CLASSES, Optimizer, get_optimizer
 from gdfast.optim.schedules import SCHEDULE_CLASSES, Adaptive, Schedule, get_schedule
@@ -34,7 +34,13 @@ MAX_ROWS = 2**32 - 1
 # smoothed versions).
 CURVATURE = {"squared_error": 2.0, "huber": 2.0, "epsilon_insensitive": 1.0, "log_loss": 0.25,
              "hinge": 1.0, "modified_huber": 2.0}
+# ... of which these have kinks: their c bounds a smoothed version, not the loss itself.
+NON_SMOOTH_LOSSES = ("epsilon_insensitive", "hinge")
 
+
+# A model whose objective is at least this share of it above the optimum (and more than tol)
+# is short of it where the stopping rule stops (_warn_if_short_of_optimum).
+SHORT_OF_OPTIMUM_RELATIVE = 1e-6
 
 # Rows per block when the fit evaluates its model's objective: a few MB of temporaries.
 _OBJECTIVE_BLOCK_ROWS = 1 << 15
@@ -286,15 +292,24 @@ class BaseGD(BaseEstimator):
             return float(self.learning_rate)
         if not optimizer.plain_gradient:
             return optimizer.default_learning_rate
-        curvature = CURVATURE[self.loss] * (2.0 if self._n_outputs() > 1 and self.loss == "log_loss"
-                                            else 1.0)
+        curvature = self._curvature()
         # A full batch's gradient has the Hessian's largest eigenvalue as Lipschitz constant,
-        # at most its trace: the weighted mean row norm. A smaller batch can be dominated by
-        # its most curved row, so it takes the largest one.
+        # at most its trace: the weighted mean row norm; heavy-ball and Nesterov momentum are
+        # stable at 1/L there. A smaller batch can be dominated by its most curved row, so it
+        # takes the largest one, and a rule that carries each gradient on into later updates
+        # (momentum) takes 1/L in all, not per update: one row's gradient must not move θ
+        # further than plain SGD's step would.
         if self._full_batch(n_samples):
-            largest = total / n_samples
+            largest, gain = total / n_samples, 1.0
+        else:
+            gain = optimizer.gradient_gain()
         lipschitz = curvature * largest + self._penalty_strengths()[0]
-        return 1.0 / lipschitz if lipschitz > 0 else optimizer.default_learning_rate
+        return 1.0 / (gain * lipschitz) if lipschitz > 0 else optimizer.default_learning_rate
+
+    def _curvature(self):
+        """c: a bound on the loss's second derivative in the scores (see CURVATURE)."""
+        return CURVATURE[self.loss] * (2.0 if self._n_outputs() > 1 and self.loss == "log_loss"
+                                       else 1.0)
 
     def _full_batch(self, n_samples):
         """Whether each step of an epoch over n_samples rows takes all of them."""
@@ -502,7 +517,8 @@ class BaseGD(BaseEstimator):
         state, history, interrupt = self._train(
             self._in_memory_epoch(X, y, sample_weight, unit_weights), X.shape, state,
             optimizer, schedule, n_epochs, stopping=not partial, validation=validation,
-            model_objective=self._model_objective(X, y, sample_weight))
+            model_objective=self._model_objective(X, y, sample_weight),
+            optimality_gap=self._optimality_gap(X, y, sample_weight))
         self._record_fit(state, history, partial=partial, resume=resume,
                          validation=validation is not None)
         if interrupt is not None:
@@ -567,6 +583,21 @@ class BaseGD(BaseEstimator):
             return total / n_samples + self._penalty_value(state.model_vector(), n_features)
         return objective
 
+    def _optimality_gap(self, X, y, sample_weight):
+        """gap(state): a lower bound on how far state's model is above the optimum of the
+        training objective (_optimality), or None where the bound does not hold: a loss
+        with a kink (no curvature bound) or an l1 penalty (no gradient)."""
+        if self.loss in NON_SMOOTH_LOSSES or self._penalty_strengths()[1] != 0:
+            return None
+        config = {"loss": self.loss, "multiclass": self._multiclass(),
+                  "epsilon": float(getattr(self, "epsilon", 0.1)),
+                  "fit_intercept": bool(self.fit_intercept)}
+
+        def gap(state):
+            return _optimality.gap_lower_bound(X, y, sample_weight, state, config,
+                                               self._curvature(), self._penalty_strengths()[0])
+        return gap
+
     @staticmethod
     def _normalise_weights(sample_weight):
         """Rescale the weights to average 1 over the rows of this call, so the objective is
@@ -619,7 +650,7 @@ class BaseGD(BaseEstimator):
                     delattr(self, name)
 
     def _train(self, epoch, shape, state, optimizer, schedule, n_epochs, *, stopping,
-               validation=None, model_objective=None):
+               validation=None, model_objective=None, optimality_gap=None):
         """Run epochs until n_epochs or the stopping rule; return (state, history, interrupt).
 
         epoch(state, config) runs one epoch on data of `shape` (rows, features) with the
@@ -629,9 +660,12 @@ class BaseGD(BaseEstimator):
         validation score, whose best coefficients are restored at the end. When the model
         is an average of the iterates (whose epoch losses the average does not follow), the
         adaptive schedule divides the rate at a plateau only if model_objective(state), the
-        reported model's objective, improved by tol since the previous division. Trains `state` in
-        place: the caller passes a state of its own (new, or a copy of the fitted one), so a
-        failure leaves the fitted model as it was.
+        reported model's objective, improved by tol since the previous division. When the
+        rule stops on the epoch losses, optimality_gap(state), a lower bound on how far the
+        model is above the optimum, checks that it did not stop short: more than tol is a
+        ConvergenceWarning.
+        Trains `state` in place: the caller passes a state of its own (new, or a copy of the
+        fitted one), so a failure leaves the fitted model as it was.
 
         Ctrl-C (KeyboardInterrupt) during an epoch discards that epoch: once one has finished,
         the state and history of the last finished one are returned with the exception as
@@ -704,7 +738,9 @@ class BaseGD(BaseEstimator):
                         # way in would only weigh on their average.
                         state.average_start = state.t
                 else:
-                    stop = "rule"
+                    # The averaged model's objective, measured, decided this stop; otherwise
+                    # only the epoch losses did, and a certificate checks the model.
+                    stop = "rule" if level is None else "rule, model measured"
                     break
         except KeyboardInterrupt as exc:
             if checkpoint is None:
@@ -720,6 +756,8 @@ class BaseGD(BaseEstimator):
             stop, interrupt = "interrupted", exc
         if stopping and self.tol is not None:
             self._warn_if_stopped_early(stop)
+            if stop == "rule" and validation is None and optimality_gap is not None:
+                self._warn_if_short_of_optimum(optimality_gap(state))
         if best_coef is not None:
             state.restore_model(best_coef)    # the best validation score's coefficients
         return state, history, interrupt
@@ -765,6 +803,21 @@ class BaseGD(BaseEstimator):
                 + ("max_iter." if self._scaled() else
                    "max_iter, or scale the features (scale=True), which speeds descent."),
                 ConvergenceWarning)
+
+    def _warn_if_short_of_optimum(self, certificate):
+        """A ConvergenceWarning when the stopping rule stopped a model whose objective is
+        still more than tol above its optimum: the epoch losses flattened because the
+        steps became too small, not because nothing was left to gain. certificate: (a lower
+        bound on that distance, the objective); gaps below a millionth of the objective are
+        not reported, so that tol=0 does not warn of what is left at the rate's floor."""
+        gap, objective = certificate
+        if gap > max(self.tol, SHORT_OF_OPTIMUM_RELATIVE * abs(objective)):
+            warnings.warn(
+                f"Stopped where the objective improved by less than tol={self.tol:g} over "
+                f"{self.n_iter_no_change} epochs, but the model is still at least {gap:.3g} "
+                "above the optimum of the training objective: the steps had become too small "
+                "to make progress. A larger learning_rate, the default optimizer 'sgd', or a "
+                "smaller tol gets closer.", ConvergenceWarning)
 
 
 def _remaining_improvement(curve, window):

@@ -72,6 +72,11 @@ class Optimizer(BaseEstimator):
             config[field] = bool(value) if isinstance(value, (bool, np.bool_)) else float(value)
         return config
 
+    def gradient_gain(self):
+        """How far one gradient moves θ over all the updates it enters, in units of the
+        step γ·g it takes alone: 1 for a rule that uses each gradient once."""
+        return 1.0
+
     def initial_buffer_values(self):
         """Starting value of each state buffer; zero unless the rule says otherwise."""
         return []

@@ -22,6 +22,11 @@ class Momentum(Optimizer):
         self.momentum = momentum
         self.weight_decay = weight_decay
 
+    def gradient_gain(self):
+        """A gradient stays in b, shrinking by μ an update: γ·g/(1 − μ) in all (for
+        Nesterov too: γ·(g + μ·g/(1 − μ)))."""
+        return 1.0 / (1.0 - self.momentum)
+
 
 class Nesterov(Momentum):
     """b ← μ b + g; θ ← θ − γ (g + μ b) (PyTorch's SGD with nesterov=True, which needs μ > 0)."""
