@@ -107,7 +107,8 @@ def test_auto_learning_rate_is_the_optimizers_standard_default_or_one_over_l():
     X, y = make_regression(20, 2, seed=24)
     standardised = (X - X.mean(axis=0)) / X.std(axis=0)              # center, scale
     one_over_l = 1.0 / (2.0 * np.max(np.sum(standardised ** 2, axis=1) + 1.0))  # squared: c = 2
-    expected = {"sgd": one_over_l, "momentum": one_over_l, "nesterov": one_over_l,
+    # Momentum carries each gradient on in its buffer: (1 − μ)/L per update, μ = 0.9.
+    expected = {"sgd": one_over_l, "momentum": 0.1 * one_over_l, "nesterov": 0.1 * one_over_l,
                 "adagrad": 1e-2, "rmsprop": 1e-2, "adadelta": 1.0, "adam": 1e-3, "adamw": 1e-3,
                 "nadam": 2e-3, "adamax": 2e-3}
     for name, rate in expected.items():

@@ -813,11 +813,12 @@ class BaseGD(BaseEstimator):
         gap, objective = certificate
         if gap > max(self.tol, SHORT_OF_OPTIMUM_RELATIVE * abs(objective)):
             warnings.warn(
-                f"Stopped where the objective improved by less than tol={self.tol:g} over "
+                f"Stopped where the epoch losses improved by less than tol={self.tol:g} over "
                 f"{self.n_iter_no_change} epochs, but the model is still at least {gap:.3g} "
-                "above the optimum of the training objective: the steps had become too small "
-                "to make progress. A larger learning_rate, the default optimizer 'sgd', or a "
-                "smaller tol gets closer.", ConvergenceWarning)
+                "above the optimum of its training objective: the steps had become too small "
+                "(or at a constant rate too noisy) to get closer. The defaults (optimizer "
+                "'sgd', lr_schedule 'adaptive', learning_rate 'auto') or a smaller tol get "
+                "closer.", ConvergenceWarning)
 
 
 def _remaining_improvement(curve, window):
