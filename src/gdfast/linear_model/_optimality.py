@@ -1,12 +1,13 @@
 """A certificate that a model is not yet at the optimum: how far its training objective is
-at least above the smallest one, found by trying steps along its full gradient.
+at least above the smallest one, from steps along its full gradient.
 
 On the line θ − t·g through the model, along the full gradient g of the objective F, any
 point's objective bounds F* from above, so F(θ) − min_t F(θ − t·g) is a lower bound on
 F(θ) − F*. The slope there is −‖g‖² and the second derivative at most
 M = c·mean s·(u_i)² + α₂·‖g_w‖² (u_i: row i's score change per unit of t, c the loss's
-curvature bound), so t₀ = ‖g‖²/M already gains ‖g‖⁴/(2M); longer steps t₀·4^k gain more
-where the loss curves less than c allows (the log loss away from its decision boundary).
+curvature bound), so the step t₀ = ‖g‖²/M gains at least ‖g‖⁴/(2M): exactly that for
+squared error, whose curvature is c. The log loss curves far less than its c = ¼ away from
+the decision boundary, so there longer steps t₀·8^k are tried as well, one more pass over X.
 Unlike the epoch losses, which flatten whenever the steps become small, this cannot say
 "converged" of a model that is not; it can only miss part of a gap (it sees one direction).
 """
@@ -17,8 +18,8 @@ from gdfast._slow import linear as _reference
 
 # Rows per block of the passes over X: a few MB of float64 temporaries.
 BLOCK_ROWS = 1 << 15
-# The steps tried: t₀·4^k for k below this.
-STEP_MULTIPLIERS = 4.0 ** np.arange(7)
+# The log loss's steps tried: t₀·8^k.
+LOG_LOSS_STEP_MULTIPLIERS = 8.0 ** np.arange(4)
 
 
 def _blocks(n_samples):
@@ -40,7 +41,7 @@ def gap_lower_bound(X, y, sample_weight, state, config, curvature, l2):
     F the mean weighted loss under `config` (the kernel's loss, multiclass, epsilon and
     fit_intercept fields) plus l2·½‖w‖² on the weights of the model's own
     parametrisation, and `curvature` a bound on the loss's second derivative in the
-    scores. Three passes over X, a block of rows at a time, in float64; X dense or sparse,
+    scores. Two passes over X (three for the log loss), a block of rows at a time, in float64; X dense or sparse,
     y the encoded targets, sample_weight averaging 1 or None."""
     n_samples, n_features = X.shape
     theta = _layout.by_output(state.model_vector(), n_features).astype(np.float64)
@@ -84,7 +85,10 @@ def gap_lower_bound(X, y, sample_weight, state, config, curvature, l2):
     bound = curvature * squared_changes / n_samples + 2.0 * penalised(grad_w)
     if not bound > 0.0:
         return 0.0, objective
-    steps = STEP_MULTIPLIERS * (squared_norm / bound)
+    gap = squared_norm * squared_norm / (2.0 * bound)
+    if config["loss"] != "log_loss":
+        return gap, objective
+    steps = LOG_LOSS_STEP_MULTIPLIERS * (squared_norm / bound)
 
     # Pass 3: F along the line at each step.
     along = np.zeros(len(steps))
@@ -95,4 +99,4 @@ def gap_lower_bound(X, y, sample_weight, state, config, curvature, l2):
             losses, _ = _reference.row_losses(scores - step * changes, y[rows], config)
             along[k] += _weighted_sum(losses, sample_weight, rows)
     along = along / n_samples + [penalised(theta[:, :-1] - step * grad_w) for step in steps]
-    return max(0.0, objective - float(np.min(along))), objective
+    return max(gap, objective - float(np.min(along))), objective
