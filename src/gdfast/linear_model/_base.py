@@ -661,8 +661,8 @@ class BaseGD(BaseEstimator):
         is an average of the iterates (whose epoch losses the average does not follow), the
         adaptive schedule divides the rate at a plateau only if model_objective(state), the
         reported model's objective, improved by tol since the previous division. When the
-        rule stops on the epoch losses, optimality_gap(state), a lower bound on how far the
-        model is above the optimum, checks that it did not stop short: more than tol is a
+        rule stops without a validation set, optimality_gap(state), a lower bound on how far
+        the model is above the optimum, checks that it did not stop short: more than tol is a
         ConvergenceWarning.
         Trains `state` in place: the caller passes a state of its own (new, or a copy of the
         fitted one), so a failure leaves the fitted model as it was.
@@ -738,9 +738,7 @@ class BaseGD(BaseEstimator):
                         # way in would only weigh on their average.
                         state.average_start = state.t
                 else:
-                    # The averaged model's objective, measured, decided this stop; otherwise
-                    # only the epoch losses did, and a certificate checks the model.
-                    stop = "rule" if level is None else "rule, model measured"
+                    stop = "rule"
                     break
         except KeyboardInterrupt as exc:
             if checkpoint is None:
