@@ -432,12 +432,13 @@ class BaseGD(BaseEstimator):
         which later chunks update (_follow_stream)."""
         seed = shuffle_seed(self.random_state)
         center, scale = self._centred(), self._scaled()
+        # Before the pass over X: y is still in the near caches from its checks.
+        intercepts = (self._initial_intercepts(y, sample_weight) if center
+                      else np.zeros(self._n_outputs()))
         statistics = _statistics.describe_features(
             X, sample_weight, center=center, scale=scale, n_threads=self._n_threads(),
             distances=self._needs_row_norms(optimizer) and not self._full_batch(X.shape[0]))
         moments = statistics.moments() if stream and (center or scale) else None
-        intercepts = (self._initial_intercepts(y, sample_weight) if center
-                      else np.zeros(self._n_outputs()))
         return TrainingState.new(statistics.mean, intercepts, optimizer, seed,
                                  self._base_rate(optimizer, X, sample_weight, statistics),
                                  inv_scale=statistics.inv_scale, moments=moments,
