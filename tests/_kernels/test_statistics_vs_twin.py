@@ -280,3 +280,23 @@ def test_rows_at_least_match_the_twin(kernel):
     assert kernel.rows_at_least(distances, float(distances[7]))[0] <= 7 < 5000
     assert 7 in kernel.rows_at_least(distances, float(distances[7]))
     assert kernel.rows_at_least(distances, 1e9).shape == (0,)
+
+
+def test_farthest_rows_match_the_twin(kernel):
+    rng = np.random.default_rng(9)
+    distances = rng.exponential(1.0, 5000).astype(np.float32)
+    distances[[3, 40]] = np.nan
+    distances[100:110] = np.nanmax(distances) + 1     # ties among the farthest: earlier rows first
+    distances[[200, 300]] = np.inf
+    for k in (0, 1, 5, 11, 12, 64, 4997, 4998, 6000):
+        rows = kernel.farthest_rows(distances, k)
+        assert rows.dtype == np.intp
+        np.testing.assert_array_equal(rows, _reference.farthest_rows(distances, k))
+    assert list(kernel.farthest_rows(distances, 2)) == [200, 300]
+    assert list(kernel.farthest_rows(distances, 5)) == [100, 101, 102, 200, 300]
+    assert kernel.farthest_rows(distances, 6000).shape == (4998,)      # every finite row
+    ties = np.ones(100, dtype=np.float32)
+    np.testing.assert_array_equal(kernel.farthest_rows(ties, 7), np.arange(7))
+    assert kernel.farthest_rows(np.empty(0, dtype=np.float32), 3).shape == (0,)
+    with pytest.raises(ValueError, match="at least 0"):
+        kernel.farthest_rows(distances, -1)

@@ -30,6 +30,10 @@ def rows_at_least(
     distances: npt.NDArray[np.float32], threshold: float,
 ) -> npt.NDArray[np.intp]: ...
 
+def farthest_rows(
+    distances: npt.NDArray[np.float32], k: int,
+) -> npt.NDArray[np.intp]: ...
+
 def first_nonfinite(X: npt.NDArray[_Floating]) -> tuple[int, int] | None: ...
 
 def csr_moments(

@@ -17,6 +17,8 @@ import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport fabs, isfinite, sqrt
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcpy
 
 
 cdef extern from "moments.h":
@@ -46,6 +48,9 @@ cdef enum:
     # How many listed rows ahead row_norm_sums asks for: a listed row is scattered, and
     # reading it cold costs a trip to memory that the rows in between can hide.
     ROWS_AHEAD = 8
+    # Distances compared at once when rows_at_least and farthest_rows look for the few that
+    # pass: a block is a few vector comparisons, and one that holds none is skipped whole.
+    SCAN_ROWS = 64
 
 
 cdef inline double squared_norm(const double* v, Py_ssize_t n) noexcept nogil:
@@ -235,24 +240,137 @@ def row_norm_sums(const floating[:, ::1] X, const floating[::1] sample_weight,
     return total, largest
 
 
+cdef inline int count_at_least(const float* d, Py_ssize_t n, float threshold) noexcept nogil:
+    """How many of d[0:n] are at or above threshold: comparisons the compiler vectorizes."""
+    cdef int hits = 0
+    cdef Py_ssize_t i
+    for i in range(n):
+        hits += d[i] >= threshold
+    return hits
+
+
+cdef inline int count_above(const float* d, Py_ssize_t n, float threshold) noexcept nogil:
+    """How many of d[0:n] are above threshold."""
+    cdef int hits = 0
+    cdef Py_ssize_t i
+    for i in range(n):
+        hits += d[i] > threshold
+    return hits
+
+
 def rows_at_least(const float[::1] distances, float threshold):
-    """The indices of the distances at or above threshold, in order: one pass to count
-    them, one to list them, and no temporary of a row count. The listing writes every
-    index and moves on past those that count, without a branch to mispredict."""
-    cdef Py_ssize_t n = distances.shape[0], i, count = 0
+    """The indices of the distances at or above threshold, in order, in one pass: a block of
+    SCAN_ROWS distances is compared at once, and only a block that holds one is gone
+    through row by row (the rows listed are usually few)."""
+    cdef Py_ssize_t n = distances.shape[0], start, stop, i, count = 0, capacity = 256
     cdef const float* d = &distances[0] if n > 0 else NULL
+    cdef Py_ssize_t* rows = <Py_ssize_t*> malloc(capacity * sizeof(Py_ssize_t))
+    cdef Py_ssize_t* grown
+    cdef bint failed = False
+    if rows == NULL:
+        raise MemoryError()
     with nogil:
-        for i in range(n):
-            count += d[i] >= threshold
-    listed = np.empty(count + 1, dtype=np.intp)
-    cdef Py_ssize_t[::1] rows = listed
-    cdef Py_ssize_t* out = &rows[0]
-    count = 0
+        start = 0
+        while start < n:
+            stop = min(start + SCAN_ROWS, n)
+            if count_at_least(d + start, stop - start, threshold) == 0:
+                start = stop
+                continue
+            if count + SCAN_ROWS > capacity:
+                capacity = 2 * capacity + SCAN_ROWS
+                grown = <Py_ssize_t*> realloc(rows, capacity * sizeof(Py_ssize_t))
+                if grown == NULL:
+                    failed = True
+                    break
+                rows = grown
+            for i in range(start, stop):
+                if d[i] >= threshold:
+                    rows[count] = i
+                    count += 1
+            start = stop
+    if failed:
+        free(rows)
+        raise MemoryError()
+    listed = np.empty(count, dtype=np.intp)
+    cdef Py_ssize_t[::1] out = listed
+    if count > 0:
+        memcpy(&out[0], rows, count * sizeof(Py_ssize_t))
+    free(rows)
+    return listed
+
+
+cdef inline bint ranks_below(float d_a, Py_ssize_t a, float d_b, Py_ssize_t b) noexcept nogil:
+    """Whether row a (distance d_a) ranks below row b among the farthest: nearer, or as far
+    and later."""
+    return d_a < d_b or (d_a == d_b and a > b)
+
+
+def farthest_rows(const float[::1] distances, Py_ssize_t k):
+    """The indices of the k largest distances (the earlier row first among equal ones), in
+    row order; every row if there are no more than k. NaN distances are never listed. One
+    pass over the distances keeping the k farthest so far in a heap whose root is the
+    nearest of them. Once the heap is full, a block of SCAN_ROWS distances is compared
+    with the root at once, and only a block that holds a farther one is gone through row by
+    row (a row as far as the root and later ranks below it)."""
+    cdef Py_ssize_t n = distances.shape[0], i, count = 0, parent, child, hole, block, stop
+    if k < 0:
+        raise ValueError("k must be at least 0.")
+    k = min(k, n)
+    heap_rows_array = np.empty(max(k, 1), dtype=np.intp)
+    heap_distances_array = np.empty(max(k, 1), dtype=np.float32)
+    cdef Py_ssize_t[::1] heap_rows = heap_rows_array
+    cdef float[::1] heap_distances = heap_distances_array
+    cdef float d
+    if k == 0:
+        return np.empty(0, dtype=np.intp)
     with nogil:
-        for i in range(n):
-            out[count] = i
-            count += d[i] >= threshold
-    return listed[:count]
+        block = 0
+        while block < n:
+            stop = min(block + SCAN_ROWS, n)
+            if count == k and count_above(&distances[block], stop - block,
+                                          heap_distances[0]) == 0:
+                block = stop
+                continue
+            for i in range(block, stop):
+                d = distances[i]
+                if d != d:
+                    continue
+                if count < k:
+                    # Sift the new row up from the end.
+                    hole = count
+                    count += 1
+                    while hole > 0:
+                        parent = (hole - 1) // 2
+                        if not ranks_below(d, i, heap_distances[parent], heap_rows[parent]):
+                            break
+                        heap_distances[hole] = heap_distances[parent]
+                        heap_rows[hole] = heap_rows[parent]
+                        hole = parent
+                elif ranks_below(heap_distances[0], heap_rows[0], d, i):
+                    # The new row replaces the root, and sifts down to its place.
+                    hole = 0
+                    while True:
+                        child = 2 * hole + 1
+                        if child >= k:
+                            break
+                        if child + 1 < k and ranks_below(heap_distances[child + 1],
+                                                         heap_rows[child + 1],
+                                                         heap_distances[child],
+                                                         heap_rows[child]):
+                            child += 1
+                        if not ranks_below(heap_distances[child], heap_rows[child], d, i):
+                            break
+                        heap_distances[hole] = heap_distances[child]
+                        heap_rows[hole] = heap_rows[child]
+                        hole = child
+                else:
+                    continue
+                heap_distances[hole] = d
+                heap_rows[hole] = i
+            block = stop
+    listed = heap_rows_array[:count]
+    listed.sort()
+    return listed
 
 
 def first_nonfinite(const floating[:, ::1] X):

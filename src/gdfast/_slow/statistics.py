@@ -57,6 +57,15 @@ def rows_at_least(distances, threshold):
     return np.flatnonzero(np.asarray(distances) >= np.float32(threshold))
 
 
+def farthest_rows(distances, k):
+    """The indices of the k largest distances (the earlier row first among equal ones), in
+    row order; NaN distances never listed."""
+    distances = np.asarray(distances)
+    rows = np.flatnonzero(~np.isnan(distances))
+    by_distance = rows[np.argsort(-distances[rows], kind="stable")]
+    return np.sort(by_distance[:k])
+
+
 def first_nonfinite(X):
     """(row, column) of the first NaN or infinity of X in row order, or None."""
     rows, columns = np.nonzero(~np.isfinite(X))

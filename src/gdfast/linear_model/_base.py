@@ -223,12 +223,17 @@ class BaseGD(BaseEstimator):
         if _all_zero(sample_weight):
             raise ValueError("sample_weight is zero for every row: at least one row needs a "
                              "positive weight.")
-        try:
-            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                                 accept_sparse="csr", y_numeric=y_numeric, reset=reset,
-                                 ensure_all_finite=False)
-        except (ValueError, TypeError) as error:
-            raise _without_data(error) from None
+        if self._passes_as_given(X, y, reset=reset):
+            self.n_features_in_ = X.shape[1]
+            if reset and hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        else:
+            try:
+                X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
+                                     accept_sparse="csr", y_numeric=y_numeric, reset=reset,
+                                     ensure_all_finite=False)
+            except (ValueError, TypeError) as error:
+                raise _without_data(error) from None
         if _sparse.is_sparse(X):
             _sparse.check_csr(X)
         if X.shape[0] > MAX_ROWS:
@@ -238,6 +243,28 @@ class BaseGD(BaseEstimator):
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
                                              ensure_non_negative=True)
         return X, y, np.ascontiguousarray(sample_weight)
+
+    def _passes_as_given(self, X, y, *, reset):
+        """Whether X and y are arrays that scikit-learn's validate_data (above) would return
+        as they are, recording only X's feature count: X a 2-D C-ordered float64 or float32
+        array with rows and columns, y a finite 1-D numeric array with one value per row, no
+        feature names given now or, continuing a fit, recorded before, and the same feature
+        count as before. Its checks read y twice and cost more than the rest of a fit's
+        checks together; every other input goes through them, and gets their messages."""
+        if not (type(X) is np.ndarray and type(y) is np.ndarray and X.ndim == 2
+                and y.ndim == 1 and X.shape[0] == y.shape[0] and X.shape[0] > 0
+                and X.shape[1] > 0 and X.dtype in (np.float64, np.float32)
+                and X.flags.c_contiguous and y.dtype.kind in "biuf" and y.dtype.isnative):
+            return False
+        if not reset and (getattr(self, "n_features_in_", None) != X.shape[1]
+                          or hasattr(self, "feature_names_in_")):
+            return False
+        if y.dtype.kind == "f":
+            # A NaN or infinity makes the sum one (as may an overflow, which the full check
+            # tells apart).
+            with np.errstate(over="ignore", invalid="ignore"):
+                return bool(np.isfinite(np.sum(y)))
+        return True
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -420,12 +447,13 @@ class BaseGD(BaseEstimator):
         which later chunks update (_follow_stream)."""
         seed = shuffle_seed(self.random_state)
         center, scale = self._centred(), self._scaled()
+        # Before the pass over X: y is still in the near caches from its checks.
+        intercepts = (self._initial_intercepts(y, sample_weight) if center
+                      else np.zeros(self._n_outputs()))
         statistics = _statistics.describe_features(
             X, sample_weight, center=center, scale=scale, n_threads=self._n_threads(),
             distances=self._needs_row_norms(optimizer) and not self._full_batch(X.shape[0]))
         moments = statistics.moments() if stream and (center or scale) else None
-        intercepts = (self._initial_intercepts(y, sample_weight) if center
-                      else np.zeros(self._n_outputs()))
         return TrainingState.new(statistics.mean, intercepts, optimizer, seed,
                                  self._base_rate(optimizer, X, sample_weight, statistics),
                                  inv_scale=statistics.inv_scale, moments=moments,

@@ -29,8 +29,9 @@ SHIFT_RUNS = 64
 # Relative slack on the bounds of the row norms: far above the rounding of the distances
 # (stored in float32) and of the bounds themselves.
 BOUND_SLACK = 1e-5
-# Candidate rows for the largest row norm read first, those of the highest upper bounds: the
-# largest norm among them usually leaves few other rows whose bound still reaches it.
+# Candidate rows for the largest row norm read first, those of the highest upper bounds (the
+# farthest rows, when the weights are equal): the largest norm among them usually leaves few
+# other rows whose bound still reaches it.
 CHECKED_ROWS = 64
 # Rows (or features) per block where per-row (per-feature) values are combined in NumPy: no
 # temporary of a row (feature) count.
@@ -267,10 +268,8 @@ class FeatureStatistics:
         row's distance δ = ‖(x − c)∘q‖ to the shift c in the estimated scales q; with r =
         inv_scale/q, z = ((x − c)∘q)∘r + (c − mean)∘inv_scale, so ‖z‖ lies within
         min(r)·δ − g and max(r)·δ + g, g = ‖(c − mean)∘inv_scale‖: only the rows whose upper
-        bound reaches the largest lower bound can hold the maximum, and only they are read
-        again (all of X if no distances were kept): first those with the highest upper
-        bounds, then those whose upper bound reaches the largest norm found among them.
-        sample_weight None: every weight is 1."""
+        bound reaches a norm already known can hold the maximum, and only they are read
+        again (all of X if no distances were kept). sample_weight None: every weight is 1."""
         mean = np.asarray(self.mean, dtype=np.float64)
         scale = np.asarray(self.inv_scale, dtype=np.float64)
         if self.distances is None:
@@ -280,21 +279,39 @@ class FeatureStatistics:
         gap = float(np.linalg.norm((self.shift - mean) * scale)) * (1 + BOUND_SLACK)
         extra = float(fit_intercept)
         weights = None if sample_weight is None else np.asarray(sample_weight)
-        if weights is None:
-            rows = self._reaching_rows_equal_weights(1.0, low, high, gap, extra)
-        elif weights.size and weights.min() == weights.max():
-            rows = self._reaching_rows_equal_weights(float(weights[0]), low, high, gap, extra)
-        else:
-            rows = self._reaching_rows(weights, low, high, gap, extra)
+        if weights is None or (weights.size and weights.min() == weights.max()):
+            weight = 1.0 if weights is None else float(weights[0])
+            return self._largest_norm_equal_weights(X, sample_weight, weight, mean, scale,
+                                                    high, gap, fit_intercept)
+        rows = self._reaching_rows(weights, low, high, gap, extra)
         distance = self.distances[rows].astype(np.float64)
         upper = (high * distance * (1 + BOUND_SLACK) + gap) ** 2 + extra
-        if weights is not None:
-            upper *= weights[rows]
+        upper *= weights[rows]
         if rows.shape[0] > CHECKED_ROWS:
             top = np.argpartition(upper, -CHECKED_ROWS)[-CHECKED_ROWS:]
             largest = row_norm_sums(X, sample_weight, mean, scale, fit_intercept, rows[top])[1]
             rows = rows[upper >= largest]
         return row_norm_sums(X, sample_weight, mean, scale, fit_intercept, rows)[1]
+
+    def _largest_norm_equal_weights(self, X, sample_weight, weight, mean, scale, high, gap,
+                                    fit_intercept):
+        """largest_norm when every row weighs `weight`: the upper bound grows with the
+        distance, so the farthest rows are read first, and their largest norm leaves only
+        the rows beyond one distance to read, found by a comparison of the stored float32
+        values."""
+        if weight <= 0:
+            return row_norm_sums(X, sample_weight, mean, scale, fit_intercept)[1]
+        farthest = _kernel.farthest_rows(self.distances, CHECKED_ROWS)
+        largest = row_norm_sums(X, sample_weight, mean, scale, fit_intercept, farthest)[1]
+        # A row can beat `largest` only if its bound weight·((high·δ + gap)² + 1) (the 1 only
+        # with an intercept) reaches it.
+        reach = max(largest * (1 - BOUND_SLACK) / weight - float(fit_intercept), 0.0) ** 0.5
+        threshold = max(reach - gap, 0.0) / (high * (1 + BOUND_SLACK))
+        # Rounded down to float32, so that no row at the threshold is left out.
+        threshold = np.nextafter(np.float32(threshold), np.float32(0))
+        rows = _kernel.rows_at_least(self.distances, threshold)
+        return max(largest, row_norm_sums(X, sample_weight, mean, scale, fit_intercept,
+                                          rows)[1])
 
     def _reaching_rows(self, weights, low, high, gap, extra):
         """The rows whose upper bound on s·‖(z, 1)‖² reaches the largest lower bound."""
@@ -311,17 +328,3 @@ class FeatureStatistics:
             reaching = upper * weights[start:start + ROW_BLOCK] >= highest_lower * (1 - BOUND_SLACK)
             candidates.append(start + np.flatnonzero(reaching))
         return np.concatenate(candidates)
-
-    def _reaching_rows_equal_weights(self, weight, low, high, gap, extra):
-        """_reaching_rows when every row weighs the same: both bounds grow with the distance,
-        so the largest lower bound is the farthest row's, and the rows that reach it are
-        those beyond one distance, found by a comparison of the stored float32 values."""
-        if weight <= 0:
-            return np.arange(self.distances.shape[0])
-        farthest = float(np.max(self.distances))
-        highest_lower = max(low * farthest * (1 - BOUND_SLACK) - gap, 0.0) ** 2 + extra
-        reach = max(highest_lower * (1 - BOUND_SLACK) - extra, 0.0) ** 0.5
-        threshold = max(reach - gap, 0.0) / (high * (1 + BOUND_SLACK))
-        # Rounded down to float32, so that no row at the threshold is left out.
-        threshold = np.nextafter(np.float32(threshold), np.float32(0))
-        return _kernel.rows_at_least(self.distances, threshold)
