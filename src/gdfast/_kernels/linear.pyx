@@ -202,7 +202,7 @@ cdef double accumulate_batch(
                                    theta[weights_start(k, n_features) + n_features],
                                    n_features)
     offset = offsets[0]
-    if n_outputs == 1 and loss == LOG_LOSS:
+    if n_outputs == 1 and loss == LOG_LOSS and n_rows >= 4:
         block = loss_block_rows(row_bytes, n_rows)
         for r in range(block):
             productb[r] = 1.0
@@ -253,9 +253,9 @@ cdef double accumulate_batch(
                 elif j == 0:
                     grad[n_features] = 0
             i += n_block
-        if unit_weights:
+        if unit_weights and blocks_in_product > 0:
             loss_sum += gd_take_log_loss_sum(productb, restb, block, blocks_in_product)
-    elif 1 < n_outputs <= BLOCK_MAX_OUTPUTS:
+    elif 1 < n_outputs <= BLOCK_MAX_OUTPUTS and n_rows >= 4:
         block = loss_block_rows(row_bytes, n_rows)
         for r in range(block):
             productb[r] = 1.0
@@ -325,7 +325,8 @@ cdef double accumulate_batch(
                     elif j == 0:
                         g[n_features] = 0
             i += n_block
-        loss_sum += gd_take_log_loss_sum(productb, restb, block, blocks_in_product)
+        if blocks_in_product > 0:
+            loss_sum += gd_take_log_loss_sum(productb, restb, block, blocks_in_product)
     elif n_outputs == 1:
         # One output: the model is single-output (check_model_shapes), whose sample_loss is
         # loss_and_derivative, called here directly.
