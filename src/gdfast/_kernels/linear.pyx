@@ -98,11 +98,12 @@ cdef Py_ssize_t prefetch_distance(Py_ssize_t row_bytes) noexcept nogil:
 
 
 cdef enum:
-    # Log loss rows are taken a block at a time: the block's scores first (dot4, four rows
-    # at a time), then its losses in one loop, then its gradient (axpy4). The loop over a
-    # block's losses vectorises into independent exponentials, where one group of four rows
-    # made one exponential whose chain of dependent operations the core had to wait out
-    # before that group's gradient. A block's rows stay in the first-level cache between
+    # Log loss rows, and the rows of a model of several outputs, are taken a block at a
+    # time: the block's scores first (dot4, four rows at a time), then its losses in one
+    # loop, then its gradient (axpy4). The loop over a block's losses vectorises into
+    # independent exponentials (the softmax's by class), where one group of four rows makes
+    # one exponential whose chain of dependent operations the core waits out before that
+    # group's gradient. A block's rows stay in the first-level cache between
     # the two passes: at most LOSS_BLOCK_ROWS rows, and at most LOSS_BLOCK_BYTES of them.
     LOSS_BLOCK_ROWS = 32
     LOSS_BLOCK_BYTES = 16384
