@@ -382,3 +382,46 @@ def test_unit_weight_log_loss_sums_many_rows_as_the_twin(mode):
     np.testing.assert_allclose(unit[0], read[0], rtol=1e-12)
     np.testing.assert_array_equal(unit_reference[1], reference[1])
     assert np.all(np.asarray(unit[1]) > 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("unit_weights", [True, False])
+@pytest.mark.parametrize("batch_size", [32, 101, None])
+@pytest.mark.parametrize("loss, multiclass, n_outputs", [
+    ("log_loss", "none", 1), ("log_loss", "multinomial", 4), ("hinge", "ovr", 3),
+    ("log_loss", "multinomial", 17)])          # more outputs than a block takes: row by row
+def test_blocks_of_rows_match_reference(loss, multiclass, n_outputs, batch_size,
+                                        unit_weights, dtype):
+    """Batches taken a block of rows at a time (scores, then losses, then gradient): a
+    full batch of 8,995 rows, more than GD_LOG_PRODUCT_ROWS blocks of 32 (the logarithms of
+    the unit-weight losses' products taken within the batch) and a partial last block, and
+    mini-batches, one of a whole number of blocks and one not; scores up to ±60, so that
+    the exponentials saturate, the loss sums as well as the coefficients equal to the
+    twin's."""
+    n, d = 8995, 5
+    rng = np.random.default_rng(11)
+    X = (rng.standard_normal((n, d)) * 6).astype(dtype)
+    if n_outputs == 1:
+        y = (X[:, 0] + rng.standard_normal(n) > 0).astype(dtype)
+    else:
+        y = rng.integers(0, n_outputs, n).astype(dtype)
+    weights = rng.uniform(0.5, 2.0, n).astype(dtype)
+    config = {"loss": loss, "multiclass": multiclass, "optimizer": "sgd",
+              "batch_size": batch_size or n, "shuffle": True, "fit_intercept": True,
+              "learning_rate": 0.05, "unit_weights": unit_weights}
+    results = {}
+    for engine in _engine.ENGINES:
+        coef = (np.random.default_rng(3).standard_normal(n_outputs * (d + 1)) * 2).astype(dtype)
+        state = np.zeros((0, coef.size), dtype=dtype)
+        scalars, order, t, seed = np.ones(4), np.arange(n), 0, 9
+        losses = []
+        for _ in range(2):
+            status, loss_sum, t, seed, _ = _engine.run_epoch(
+                engine, X, y, None if unit_weights else weights, coef, state, scalars, order,
+                config, t, seed)
+            assert status == _engine.STATUS_OK
+            losses.append(loss_sum)
+        results[engine] = coef, np.array(losses)
+    assert relative_error(results["cython"][0], results["numpy"][0]) < tolerance(dtype, loss)
+    assert relative_error(results["cython"][1], results["numpy"][1]) < tolerance(dtype, loss)
+    assert np.abs(results["cython"][1]).min() > 0

@@ -164,8 +164,9 @@ static inline void gd_log_loss_rows(const double* p, const double* y, double* lo
  * product[r] and adds max(p, 0) - y·p + c to rest[r], and gd_take_log_loss_sum takes the
  * logarithm of the products once for many rows. One division a row, 1/u, which the sigmoid
  * shares (gd_log_loss_of takes three: the sigmoid's and log1p's two), and no polynomial but
- * exp's: about half of gd_log_loss_rows's time. Each u is in [1, 2], so the product of two
- * lanes' GD_LOG_PRODUCT_ROWS rows each stays below 2^512. */
+ * exp's: about half of gd_log_loss_rows's time. Each u is in [1, 2]; the caller takes the
+ * logarithms (gd_take_log_loss_sum) before any lane has gathered more than
+ * GD_LOG_PRODUCT_ROWS of them. */
 #define GD_LOG_PRODUCT_ROWS 256
 
 static inline void gd_log_loss_rows_unit(const double* p, const double* y, double* dloss,
@@ -183,15 +184,74 @@ static inline void gd_log_loss_rows_unit(const double* p, const double* y, doubl
     }
 }
 
-/* The sum of the losses gd_log_loss_rows_unit gathered in four lanes' product and rest,
- * which it sets back to 1 and 0. */
-static inline double gd_take_log_loss_sum(double* product, double* rest)
+/* The sum of the losses gd_log_loss_rows_unit gathered in n lanes' product and rest, each
+ * lane's product of at most `factors` values in [1, 2], which it sets back to 1 and 0. The
+ * lanes' products are multiplied together as far as the result stays below 2^1022, and one
+ * logarithm taken per such product: a mini-batch of 32 rows takes one, not one per lane. */
+static inline double gd_take_log_loss_sum(double* product, double* rest, int n, int factors)
 {
-    double sum = (log(product[0] * product[1]) + log(product[2] * product[3]))
-                 + ((rest[0] + rest[1]) + (rest[2] + rest[3]));
-    product[0] = product[1] = product[2] = product[3] = 1.0;
-    rest[0] = rest[1] = rest[2] = rest[3] = 0.0;
-    return sum;
+    int per_log = factors > 0 ? 1022 / factors : n;  /* lanes whose product stays finite */
+    double logs = 0.0, rests = 0.0, gathered = 1.0;
+    int r, in_gathered = 0;
+    if (per_log < 1)
+        per_log = 1;
+    for (r = 0; r < n; r++) {
+        gathered *= product[r];
+        rests += rest[r];
+        product[r] = 1.0;
+        rest[r] = 0.0;
+        if (++in_gathered == per_log) {
+            logs += log(gathered);
+            gathered = 1.0;
+            in_gathered = 0;
+        }
+    }
+    return (logs + log(gathered)) + rests;
+}
+
+/* The softmax cross-entropy of n rows and their derivatives, n_classes scores a row, stored
+ * by class (row r's score of class k at s[k·stride + r]), so that each loop below runs over
+ * rows and vectorises: d[k·stride + r] = exp(s - top)·inverse with top[r] the row's
+ * largest score, normaliser[r] = Σ_k exp(s - top) in [1, n_classes] and inverse[r] its
+ * reciprocal (one division a row, not one a class), each the same as sample_loss computes
+ * it for one row. The caller subtracts 1 at each row's class and
+ * takes the loss, log(normaliser) + top - s[class] (gd_log_split). */
+static inline void gd_softmax_rows(const double* s, int n_classes, int stride, int n,
+                                   double* d, double* top, double* normaliser,
+                                   double* inverse)
+{
+    int k, r;
+    for (r = 0; r < n; r++) {
+        top[r] = s[r];
+        normaliser[r] = 0.0;
+    }
+    for (k = 1; k < n_classes; k++)
+        for (r = 0; r < n; r++) {
+            double v = s[k * stride + r];
+            top[r] = v > top[r] ? v : top[r];
+        }
+    for (k = 0; k < n_classes; k++)
+        for (r = 0; r < n; r++) {
+            double e = gd_exp_nonpositive(s[k * stride + r] - top[r]);
+            d[k * stride + r] = e;
+            normaliser[r] += e;
+        }
+    for (r = 0; r < n; r++)
+        inverse[r] = 1.0 / normaliser[r];
+    for (k = 0; k < n_classes; k++)
+        for (r = 0; r < n; r++)
+            d[k * stride + r] *= inverse[r];
+}
+
+/* x = 2^k·m, m in [1, 2), for a positive normal x: stores m and returns k·ln2, so that
+ * log(x) = k·ln2 + log(m), the logarithms of many m taken at once as of the log loss's
+ * products (gd_take_log_loss_sum). */
+static inline double gd_log_split(double x, double* mantissa)
+{
+    const double ln2 = 0x1.62e42fefa39efp-1;
+    uint64_t bits = gd_bits(x);
+    *mantissa = gd_double((bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);
+    return (double)((int64_t)(bits >> 52) - 1023) * ln2;
 }
 
 /* gd_log_loss for one row of weight 1 whose loss is only summed (the per-sample path): the

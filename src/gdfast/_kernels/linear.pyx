@@ -30,7 +30,7 @@ from gdfast._kernels.losses cimport (loss_and_derivative, sample_loss, gd_log_lo
                                      gd_log_loss_rows_unit, gd_take_log_loss_sum,
                                      GD_LOG_PRODUCT_ROWS, gd_log_loss_unit, GD_SMALL_SHIFT,
                                      gd_log_loss_unit_shifted, gd_expm1_small,
-                                     gd_sigmoid_shifted,
+                                     gd_sigmoid_shifted, gd_softmax_rows, gd_log_split,
                                      gd_exp_nonpositive, gd_exp_nonpositive_scalar,
                                      gd_log1p_unit)
 from gdfast._kernels.step cimport (step_learning_rate, LinearLayout, RunList, decayed_runs,
@@ -98,6 +98,51 @@ cdef Py_ssize_t prefetch_distance(Py_ssize_t row_bytes) noexcept nogil:
     return max(2, min(32, 4096 // max(row_bytes, 1)))
 
 
+cdef enum:
+    # Log loss rows, and the rows of a model of several outputs, are taken a block at a
+    # time: the block's scores first (dot4, four rows at a time), then its losses in one
+    # loop, then its gradient (axpy4). The loop over a block's losses vectorises into
+    # independent exponentials (the softmax's by class), where one group of four rows makes
+    # one exponential whose chain of dependent operations the core waits out before that
+    # group's gradient. A block's rows stay in the first-level cache between
+    # the two passes: at most LOSS_BLOCK_ROWS rows, and at most LOSS_BLOCK_BYTES of them.
+    LOSS_BLOCK_ROWS = 32
+    LOSS_BLOCK_BYTES = 16384
+    # Models of several outputs go through blocks too (their scores four rows at a time,
+    # dot4, and their gradients axpy4) when they have at most this many outputs.
+    BLOCK_MAX_OUTPUTS = 16
+
+
+cdef inline Py_ssize_t loss_block_rows(Py_ssize_t row_bytes, Py_ssize_t n_rows) noexcept nogil:
+    """Rows in a block of log loss rows: a multiple of 4, from 4 to LOSS_BLOCK_ROWS, and at
+    most a quarter of the batch's rows. A mini-batch's step waits on its last block: in
+    blocks of a quarter of it the core overlaps one block's losses with the next block's
+    scores, where one block of the whole batch left it nothing to overlap them with."""
+    return max(4, min(LOSS_BLOCK_ROWS, LOSS_BLOCK_BYTES // max(row_bytes, 1),
+                      n_rows // 4) // 4 * 4)
+
+
+cdef inline void prefetch_after_four(
+    const RowSource* source, const Py_ssize_t* rows, Py_ssize_t i, Py_ssize_t n_rows_ahead,
+    Py_ssize_t distance, const floating* theta, const floating* y,
+    const floating* sample_weight, bint weighted, bint row_tail, bint span_tail,
+) noexcept nogil:
+    """Request the rows `distance` after rows[i:i + 4] (those before n_rows_ahead)."""
+    cdef Py_ssize_t r
+    cdef Py_ssize_t n_features = source.n_features
+    if i + 3 + distance < n_rows_ahead and rows[i + 3 + distance] == rows[i + distance] + 3:
+        # Four rows in sequence (always, in a full batch): one span, each of its
+        # cache lines requested once rather than once per row it holds part of.
+        prefetch_row(dense_row(source[0], rows[i + distance], theta), 4 * n_features,
+                     span_tail)
+    else:
+        for r in range(4):
+            if i + r + distance < n_rows_ahead:
+                prefetch_sample(dense_row(source[0], rows[i + r + distance], theta),
+                                n_features, y, sample_weight, rows[i + r + distance],
+                                weighted, row_tail)
+
+
 cdef double accumulate_batch(
     const EpochConfig* cfg, const RowSource* row_source, const FeatureMap* feature_map,
     Py_ssize_t n_outputs, const floating* y, const floating* sample_weight,
@@ -127,15 +172,22 @@ cdef double accumulate_batch(
     cdef const floating* xs[4]
     cdef floating dots[4]
     cdef floating a4[4]
-    cdef double p4[4]
-    cdef double y4[4]
-    cdef double loss4[4]
-    cdef double dloss4[4]
-    # Unit-weight log loss: the four lanes' products of 1 + exp(-|p|) and the rest of their
-    # losses (gd_log_loss_rows_unit).
-    cdef double product4[4]
-    cdef double rest4[4]
-    cdef Py_ssize_t groups_in_product = 0
+    # A block of log loss rows (LOSS_BLOCK_ROWS): scores, targets, losses, derivatives, and
+    # for unit weights each lane's product of 1 + exp(-|p|) and the rest of its losses
+    # (gd_log_loss_rows_unit).
+    cdef double pb[LOSS_BLOCK_ROWS]
+    cdef double yb[LOSS_BLOCK_ROWS]
+    cdef double lossb[LOSS_BLOCK_ROWS]
+    cdef double dlossb[LOSS_BLOCK_ROWS]
+    cdef double productb[LOSS_BLOCK_ROWS]
+    cdef double restb[LOSS_BLOCK_ROWS]
+    cdef Py_ssize_t blocks_in_product = 0, block, n_block, j, label
+    # A block of rows of a model of several outputs: scores and derivatives by output
+    # (output k's of row r at k·LOSS_BLOCK_ROWS + r), the softmax's top scores and normalisers.
+    cdef double sb[BLOCK_MAX_OUTPUTS * LOSS_BLOCK_ROWS]
+    cdef double db[BLOCK_MAX_OUTPUTS * LOSS_BLOCK_ROWS]
+    cdef double inverseb[LOSS_BLOCK_ROWS]
+    cdef double mantissa
     cdef floating* g
     cdef double weight, loss_sum = 0.0, offset, dscore
     cdef floating a
@@ -152,10 +204,132 @@ cdef double accumulate_batch(
                                    theta[weights_start(k, n_features) + n_features],
                                    n_features)
     offset = offsets[0]
-    for r in range(4):
-        product4[r] = 1.0
-        rest4[r] = 0.0
-    if n_outputs == 1:
+    if n_outputs == 1 and loss == LOG_LOSS and n_rows >= 4:
+        block = loss_block_rows(row_bytes, n_rows)
+        for r in range(block):
+            productb[r] = 1.0
+            restb[r] = 0.0
+        while i + 4 <= n_rows:
+            n_block = min(block, (n_rows - i) // 4 * 4)
+            for j in range(i, i + n_block, 4):
+                for r in range(4):
+                    xs[r] = dense_row(source, rows[j + r], theta)
+                prefetch_after_four(row_source, rows, j, n_rows_ahead, distance, theta, y,
+                                    sample_weight, not unit_weights, row_tail, span_tail)
+                dot4(xs[0], xs[1], xs[2], xs[3], theta, n_features, dots)
+                for r in range(4):
+                    pb[j - i + r] = dots[r] + offset
+                    yb[j - i + r] = y[rows[j + r]]
+            if unit_weights:
+                # The block's exponentials in one vectorised loop, their logarithms gathered
+                # in a product per lane taken once every GD_LOG_PRODUCT_ROWS blocks.
+                if n_block == 4:
+                    gd_log_loss_rows_unit(pb, yb, dlossb, productb, restb, 4)
+                else:
+                    gd_log_loss_rows_unit(pb, yb, dlossb, productb, restb, n_block)
+                blocks_in_product += 1
+                if blocks_in_product == GD_LOG_PRODUCT_ROWS:
+                    loss_sum += gd_take_log_loss_sum(productb, restb, block,
+                                                     GD_LOG_PRODUCT_ROWS)
+                    blocks_in_product = 0
+            else:
+                # Each row's result the same as sample_loss's.
+                gd_log_loss_rows(pb, yb, lossb, dlossb, n_block)
+                for j in range(n_block):
+                    weight = sample_weight[rows[i + j]]
+                    loss_sum += weight * lossb[j]
+                    dlossb[j] = weight * dlossb[j]
+            for j in range(i, i + n_block, 4):
+                for r in range(4):
+                    xs[r] = dense_row(source, rows[j + r], theta)
+                    a4[r] = <floating>(dlossb[j - i + r] * scale)
+                axpy4(a4[0], xs[0], a4[1], xs[1], a4[2], xs[2], a4[3], xs[3], grad,
+                      n_features, j == 0)
+                if fit_intercept:
+                    if j == 0:
+                        grad[n_features] = a4[0]
+                    else:
+                        grad[n_features] += a4[0]
+                    for r in range(1, 4):
+                        grad[n_features] += a4[r]
+                elif j == 0:
+                    grad[n_features] = 0
+            i += n_block
+        if unit_weights and blocks_in_product > 0:
+            loss_sum += gd_take_log_loss_sum(productb, restb, block, blocks_in_product)
+    elif 1 < n_outputs <= BLOCK_MAX_OUTPUTS and n_rows >= 4:
+        block = loss_block_rows(row_bytes, n_rows)
+        for r in range(block):
+            productb[r] = 1.0
+            restb[r] = 0.0
+        while i + 4 <= n_rows:
+            n_block = min(block, (n_rows - i) // 4 * 4)
+            for j in range(i, i + n_block, 4):
+                for r in range(4):
+                    xs[r] = dense_row(source, rows[j + r], theta)
+                prefetch_after_four(row_source, rows, j, n_rows_ahead, distance, theta, y,
+                                    sample_weight, not unit_weights, row_tail, span_tail)
+                for k in range(n_outputs):
+                    dot4(xs[0], xs[1], xs[2], xs[3], theta + weights_start(k, n_features),
+                         n_features, dots)
+                    for r in range(4):
+                        sb[k * LOSS_BLOCK_ROWS + j - i + r] = dots[r] + offsets[k]
+            if cfg.multiclass == MULTINOMIAL:
+                # The block's exponentials in one vectorised loop per class (sample_loss's
+                # arithmetic), with unit weights the logarithms of the normalisers gathered
+                # in a product per lane as the binary log loss's.
+                gd_softmax_rows(sb, <int>n_outputs, LOSS_BLOCK_ROWS, <int>n_block, db, pb,
+                                lossb, inverseb)
+                for r in range(n_block):
+                    label = <Py_ssize_t>y[rows[i + r]]
+                    db[label * LOSS_BLOCK_ROWS + r] -= 1.0
+                    if unit_weights:
+                        restb[r] += gd_log_split(lossb[r], &mantissa) + (
+                            pb[r] - sb[label * LOSS_BLOCK_ROWS + r])
+                        productb[r] *= mantissa
+                    else:
+                        weight = sample_weight[rows[i + r]]
+                        loss_sum += weight * (log(lossb[r]) + pb[r]
+                                              - sb[label * LOSS_BLOCK_ROWS + r])
+                        for k in range(n_outputs):
+                            db[k * LOSS_BLOCK_ROWS + r] = weight * db[k * LOSS_BLOCK_ROWS + r]
+                if unit_weights:
+                    blocks_in_product += 1
+                    if blocks_in_product == GD_LOG_PRODUCT_ROWS:
+                        loss_sum += gd_take_log_loss_sum(productb, restb, block,
+                                                         GD_LOG_PRODUCT_ROWS)
+                        blocks_in_product = 0
+            else:
+                for r in range(n_block):
+                    for k in range(n_outputs):
+                        scores[k] = sb[k * LOSS_BLOCK_ROWS + r]
+                    weight = 1.0 if unit_weights else sample_weight[rows[i + r]]
+                    loss_sum += weight * sample_loss(cfg, scores, n_outputs, y[rows[i + r]],
+                                                     dscores)
+                    for k in range(n_outputs):
+                        db[k * LOSS_BLOCK_ROWS + r] = weight * dscores[k]
+            for j in range(i, i + n_block, 4):
+                for r in range(4):
+                    xs[r] = dense_row(source, rows[j + r], theta)
+                for k in range(n_outputs):
+                    g = grad + weights_start(k, n_features)
+                    for r in range(4):
+                        a4[r] = <floating>(db[k * LOSS_BLOCK_ROWS + j - i + r] * scale)
+                    axpy4(a4[0], xs[0], a4[1], xs[1], a4[2], xs[2], a4[3], xs[3], g,
+                          n_features, j == 0)
+                    if fit_intercept:
+                        if j == 0:
+                            g[n_features] = a4[0]
+                        else:
+                            g[n_features] += a4[0]
+                        for r in range(1, 4):
+                            g[n_features] += a4[r]
+                    elif j == 0:
+                        g[n_features] = 0
+            i += n_block
+        if blocks_in_product > 0:
+            loss_sum += gd_take_log_loss_sum(productb, restb, block, blocks_in_product)
+    elif n_outputs == 1:
         # One output: the model is single-output (check_model_shapes), whose sample_loss is
         # loss_and_derivative, called here directly.
         # Four rows at a time (see dot4, axpy4): the same operations in the same order as
@@ -166,50 +340,15 @@ cdef double accumulate_batch(
         while i + 4 <= n_rows:
             for r in range(4):
                 xs[r] = dense_row(source, rows[i + r], theta)
-            if i + 3 + distance < n_rows_ahead and \
-                    rows[i + 3 + distance] == rows[i + distance] + 3:
-                # Four rows in sequence (always, in a full batch): one span, each of its
-                # cache lines requested once rather than once per row it holds part of.
-                prefetch_row(dense_row(source, rows[i + distance], theta), 4 * n_features,
-                             span_tail)
-            else:
-                for r in range(4):
-                    if i + r + distance < n_rows_ahead:
-                        prefetch_sample(dense_row(source, rows[i + r + distance], theta),
-                                        n_features, y, sample_weight, rows[i + r + distance],
-                                        not unit_weights, row_tail)
+            prefetch_after_four(row_source, rows, i, n_rows_ahead, distance, theta, y,
+                                sample_weight, not unit_weights, row_tail, span_tail)
             dot4(xs[0], xs[1], xs[2], xs[3], theta, n_features, dots)
-            if loss == LOG_LOSS and unit_weights:
-                # The four rows' exponentials in one vectorised pass, their logarithms
-                # gathered in a product taken once every GD_LOG_PRODUCT_ROWS groups.
-                for r in range(4):
-                    p4[r] = dots[r] + offset
-                    y4[r] = y[rows[i + r]]
-                gd_log_loss_rows_unit(p4, y4, dloss4, product4, rest4, 4)
-                for r in range(4):
-                    a4[r] = <floating>(dloss4[r] * scale)
-                groups_in_product += 1
-                if groups_in_product == GD_LOG_PRODUCT_ROWS:
-                    loss_sum += gd_take_log_loss_sum(product4, rest4)
-                    groups_in_product = 0
-            elif loss == LOG_LOSS:
-                # The four rows' exponentials and logarithms in one vectorised pass, each
-                # row's result the same as sample_loss's.
-                for r in range(4):
-                    p4[r] = dots[r] + offset
-                    y4[r] = y[rows[i + r]]
-                gd_log_loss_rows(p4, y4, loss4, dloss4, 4)
-                for r in range(4):
-                    weight = 1.0 if unit_weights else sample_weight[rows[i + r]]
-                    loss_sum += weight * loss4[r]
-                    a4[r] = <floating>(weight * dloss4[r] * scale)
-            else:
-                for r in range(4):
-                    row = rows[i + r]
-                    weight = 1.0 if unit_weights else sample_weight[row]
-                    loss_sum += weight * loss_and_derivative(loss, dots[r] + offset, y[row],
-                                                             epsilon, &dscore)
-                    a4[r] = <floating>(weight * dscore * scale)
+            for r in range(4):
+                row = rows[i + r]
+                weight = 1.0 if unit_weights else sample_weight[row]
+                loss_sum += weight * loss_and_derivative(loss, dots[r] + offset, y[row],
+                                                         epsilon, &dscore)
+                a4[r] = <floating>(weight * dscore * scale)
             axpy4(a4[0], xs[0], a4[1], xs[1], a4[2], xs[2], a4[3], xs[3], grad, n_features,
                   i == 0)
             if fit_intercept:
@@ -222,8 +361,6 @@ cdef double accumulate_batch(
             elif i == 0:
                 grad[n_features] = 0
             i += 4
-        if loss == LOG_LOSS and unit_weights:
-            loss_sum += gd_take_log_loss_sum(product4, rest4)
     while i < n_rows:
         if i + distance < n_rows_ahead:
             prefetch_sample(dense_row(source, rows[i + distance], theta), n_features, y,

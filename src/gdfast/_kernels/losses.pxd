@@ -21,8 +21,14 @@ cdef extern from "fastmath.h":
     int GD_LOG_PRODUCT_ROWS
     void gd_log_loss_rows_unit(const double* p, const double* y, double* dloss,
                                double* product, double* rest, int n) noexcept nogil
-    double gd_take_log_loss_sum(double* product, double* rest) noexcept nogil
+    double gd_take_log_loss_sum(double* product, double* rest, int n,
+                                int factors) noexcept nogil
     double gd_log_loss_unit(double p, double y, double* dloss, double* product) noexcept nogil
+    # The softmax cross-entropy of a block of rows, scores stored by class, and the split of
+    # its normalisers' logarithms into exponent and mantissa.
+    void gd_softmax_rows(const double* s, int n_classes, int stride, int n, double* d,
+                         double* top, double* normaliser, double* inverse) noexcept nogil
+    double gd_log_split(double x, double* mantissa) noexcept nogil
     # The same, given p = q - t with |t| <= GD_SMALL_SHIFT and exp(-|q|) (the per-sample
     # look-ahead), and the sigmoid it computes its dloss with.
     double GD_SMALL_SHIFT
@@ -92,7 +98,7 @@ cdef inline double sample_loss(const EpochConfig* cfg, const double* scores, Py_
     (target 1 for the sample's class, 0 or -1 for the others); multinomial is the softmax
     cross-entropy."""
     cdef Py_ssize_t k, label
-    cdef double total, top, normaliser, negative
+    cdef double total, top, normaliser, inverse, negative
     if cfg.multiclass == SINGLE_OUTPUT:
         return loss_and_derivative(cfg.loss, scores[0], y, cfg.epsilon, dscores)
     label = <Py_ssize_t>y
@@ -112,7 +118,8 @@ cdef inline double sample_loss(const EpochConfig* cfg, const double* scores, Py_
         dscores[k] = gd_exp_nonpositive(scores[k] - top)
     for k in range(n_outputs):
         normaliser += dscores[k]
+    inverse = 1.0 / normaliser        # one division, as gd_softmax_rows
     for k in range(n_outputs):
-        dscores[k] /= normaliser
+        dscores[k] *= inverse
     dscores[label] -= 1.0
     return log(normaliser) + top - scores[label]
