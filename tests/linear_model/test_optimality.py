@@ -130,6 +130,24 @@ def test_a_fit_whose_steps_shrank_short_of_the_optimum_warns():
     assert excess > model.tol
 
 
+def test_a_fit_stopped_far_from_the_optimum_on_an_ill_conditioned_problem_warns():
+    """Features with offsets of thousands of standard deviations and no intercept to absorb
+    them (no centring without one): one steep direction, along which the gradient itself
+    points, so a step along it gains almost nothing; the second conjugate-gradient step sees
+    past it and certifies nearly the whole gap (the fit stops at 6.8 times the optimum)."""
+    from gdfast._cli.bench_quality import Problem
+    problem = Problem(50_000, 20)
+    X, y = problem.X["raw"], problem.y["squared_error"]
+    with pytest.warns(ConvergenceWarning, match="at least .* above the optimum"):
+        model = GDRegressor(fit_intercept=False, random_state=0).fit(X, y)
+    solution = np.linalg.lstsq(X, y, rcond=None)[0]
+    optimal = np.mean((X @ solution - y) ** 2)
+    gap, value = certificate(model, X, y, None)
+    true_gap = value - optimal
+    assert model.n_iter_ < model.max_iter and true_gap > 1.0
+    assert 0.99 * true_gap < gap <= true_gap * (1 + 1e-9)
+
+
 @pytest.mark.parametrize("Estimator, make", [(GDRegressor, make_regression),
                                              (GDClassifier, make_classification)])
 def test_the_default_fit_stops_at_the_optimum_without_a_warning(Estimator, make):

@@ -40,7 +40,7 @@ NON_SMOOTH_LOSSES = ("epsilon_insensitive", "hinge")
 
 # A model whose objective is at least this share of it above the optimum (and more than tol)
 # is short of it where the stopping rule stops (_warn_if_short_of_optimum).
-SHORT_OF_OPTIMUM_RELATIVE = 1e-6
+SHORT_OF_OPTIMUM_RELATIVE = 1e-4
 
 # Rows per block when the fit evaluates its model's objective: a few MB of temporaries.
 _OBJECTIVE_BLOCK_ROWS = 1 << 15
@@ -834,8 +834,9 @@ class BaseGD(BaseEstimator):
         """A ConvergenceWarning when the stopping rule stopped a model whose objective is
         still more than tol above its optimum: the epoch losses flattened because the
         steps became too small, not because nothing was left to gain. certificate: (a lower
-        bound on that distance, the objective); gaps below a millionth of the objective are
-        not reported, so that tol=0 does not warn of what is left at the rate's floor."""
+        bound on that distance, the objective); gaps below a ten-thousandth of the
+        objective are not reported, so that tol=0 does not warn of what is left at the
+        rate's floor."""
         gap, objective = certificate
         if gap > max(self.tol, SHORT_OF_OPTIMUM_RELATIVE * abs(objective)):
             warnings.warn(

@@ -1,15 +1,18 @@
 """A certificate that a model is not yet at the optimum: how far its training objective is
-at least above the smallest one, from steps along its full gradient.
+at least above the smallest one.
 
-On the line θ − t·g through the model, along the full gradient g of the objective F, any
-point's objective bounds F* from above, so F(θ) − min_t F(θ − t·g) is a lower bound on
-F(θ) − F*. The slope there is −‖g‖² and the second derivative at most
-M = c·mean s·(u_i)² + α₂·‖g_w‖² (u_i: row i's score change per unit of t, c the loss's
-curvature bound), so the step t₀ = ‖g‖²/M gains at least ‖g‖⁴/(2M): exactly that for
-squared error, whose curvature is c. The log loss curves far less than its c = ¼ away from
-the decision boundary, so there longer steps t₀·8^k are tried as well, one more pass over X.
-Unlike the epoch losses, which flatten whenever the steps become small, this cannot say
-"converged" of a model that is not; it can only miss part of a gap (it sees one direction).
+Every loss with a curvature bound c (its second derivative in the scores is at most c) has,
+at every θ, a Hessian below Ĥ = c·Zᵀ·S·Z/n + α₂·I_w (Z the rows the model sees, with a 1
+for the intercept; S the weights; I_w the identity on the weights, not the intercepts). So
+F(θ + v) ≤ F(θ) + gᵀv + ½·vᵀĤv for every step v, and since F* ≤ F(θ + v), the decrease
+that quadratic promises for any v is a lower bound on F(θ) − F*. A few conjugate-gradient
+steps on it, from v = 0 (each one pass over X for a product Ĥ·p), give the best v in the
+span of g and Ĥg: exactly the objective's own minimum there for squared error (c is its
+curvature), and enough to see past one steep direction, such as the one that features far
+from zero add without centring, which leaves the gradient itself pointing nearly along it. The log loss curves far less than its c = ¼ away from
+its decision boundary, so its objective is also evaluated at longer steps along v (one
+more pass). Unlike the epoch losses, which flatten whenever the steps become small, this
+cannot say "converged" of a model that is not; it can only miss part of a gap.
 """
 import numpy as np
 
@@ -18,7 +21,9 @@ from gdfast._slow import linear as _reference
 
 # Rows per block of the passes over X: a few MB of float64 temporaries.
 BLOCK_ROWS = 1 << 15
-# The log loss's steps tried: t₀·8^k.
+# Conjugate-gradient steps on the quadratic upper bound (a pass over X each).
+CONJUGATE_GRADIENT_STEPS = 2
+# The log loss's steps tried along the conjugate-gradient step v: 8^k·v.
 LOG_LOSS_STEP_MULTIPLIERS = 8.0 ** np.arange(4)
 
 
@@ -26,77 +31,114 @@ def _blocks(n_samples):
     return [slice(start, start + BLOCK_ROWS) for start in range(0, n_samples, BLOCK_ROWS)]
 
 
-def _scores(X, rows, weights, intercepts):
-    """X[rows]·Wᵀ + b in float64, W in the original units."""
-    return (np.asarray(X[rows] @ weights.T.astype(X.dtype, copy=False), dtype=np.float64)
-            + intercepts)
-
-
 def _weighted_sum(values, sample_weight, rows):
     return float(values.sum() if sample_weight is None else sample_weight[rows] @ values)
 
 
+class _LinearModelPasses:
+    """Passes over X for parameters in the model's parametrisation: rows of n_features
+    weights and an intercept per output, on z = (x − mean)∘inv_scale, computed from the raw
+    rows (dense or sparse) a block at a time."""
+
+    def __init__(self, X, sample_weight, mean, inv_scale, fit_intercept):
+        self.X, self.sample_weight = X, sample_weight
+        self.mean, self.inv_scale = mean.astype(np.float64), inv_scale.astype(np.float64)
+        self.fit_intercept = fit_intercept
+
+    def scores(self, rows, parameters):
+        """z·w + b for the block `rows`, each output a column."""
+        weights = parameters[:, :-1] * self.inv_scale                # original units
+        offsets = parameters[:, -1] - weights @ self.mean
+        return (np.asarray(self.X[rows] @ weights.T.astype(self.X.dtype, copy=False),
+                           dtype=np.float64) + offsets)
+
+    def accumulate(self, totals, rows, slopes):
+        """Add Σ z·a (and Σ a, the intercepts' share) over the block to totals, for the
+        weighted slopes a (rows × outputs)."""
+        if self.sample_weight is not None:
+            slopes = slopes * self.sample_weight[rows, None]
+        totals[0] += np.asarray(self.X[rows].T @ slopes, dtype=np.float64)
+        totals[1] += slopes.sum(axis=0)
+
+    def finish(self, totals, n_samples):
+        """The accumulated sums as a parameter-shaped mean, in the model's parametrisation."""
+        x_a, sum_a = totals
+        result = np.empty((sum_a.shape[0], self.mean.shape[0] + 1))
+        result[:, :-1] = (x_a - np.outer(self.mean, sum_a)).T * self.inv_scale / n_samples
+        result[:, -1] = sum_a / n_samples if self.fit_intercept else 0.0
+        return result
+
+    def new_totals(self, n_outputs):
+        return [np.zeros((self.mean.shape[0], n_outputs)), np.zeros(n_outputs)]
+
+
 def gap_lower_bound(X, y, sample_weight, state, config, curvature, l2):
-    """(gap, F(θ)): gap a lower bound on F(θ) − F* for state's model (the one the estimator reports), with
-    F the mean weighted loss under `config` (the kernel's loss, multiclass, epsilon and
-    fit_intercept fields) plus l2·½‖w‖² on the weights of the model's own
-    parametrisation, and `curvature` a bound on the loss's second derivative in the
-    scores. Two passes over X (three for the log loss), a block of rows at a time, in float64; X dense or sparse,
-    y the encoded targets, sample_weight averaging 1 or None."""
+    """(gap, F(θ)): gap a lower bound on F(θ) − F* for state's model (the one the estimator
+    reports), F the mean weighted loss under `config` (the kernel's loss, multiclass,
+    epsilon and fit_intercept fields) plus l2·½‖w‖² on the weights of the model's own
+    parametrisation, `curvature` the bound c on the loss's second derivative in the scores.
+    1 + CONJUGATE_GRADIENT_STEPS passes over X (one more for the log loss), in float64;
+    X dense or sparse, y the encoded targets, sample_weight averaging 1 or None."""
     n_samples, n_features = X.shape
     theta = _layout.by_output(state.model_vector(), n_features).astype(np.float64)
-    inv_scale = state.inv_scale.astype(np.float64)
-    mean = state.mean.astype(np.float64)
-    weights, intercepts = state.model_coef()
-    weights = weights.astype(np.float64)
+    passes = _LinearModelPasses(X, sample_weight, state.mean, state.inv_scale,
+                                config["fit_intercept"])
+    blocks = _blocks(n_samples)
 
-    def penalised(w):
-        return 0.5 * l2 * float(np.sum(w * w))
+    def penalty(parameters):
+        return 0.5 * l2 * float(np.sum(parameters[:, :-1] ** 2))
 
-    # Pass 1: F(θ) and the gradient: Xᵀ·A and ΣA for A = s·dL/dP, then in the model's
-    # parametrisation z = (x − mean)∘inv_scale.
-    x_a = np.zeros((n_features, theta.shape[0]))
-    sum_a = np.zeros(theta.shape[0])
+    def objective_at(step_multipliers, direction):
+        """F(θ + m·direction) for each multiplier m, in one pass."""
+        values = np.zeros(len(step_multipliers))
+        for rows in blocks:
+            scores = passes.scores(rows, theta)
+            changes = passes.scores(rows, direction)
+            for k, multiplier in enumerate(step_multipliers):
+                losses, _ = _reference.row_losses(scores + multiplier * changes, y[rows],
+                                                  config)
+                values[k] += _weighted_sum(losses, sample_weight, rows)
+        return values / n_samples + [penalty(theta + m * direction) for m in step_multipliers]
+
+    def upper_hessian_product(direction):
+        """Ĥ·direction, one pass."""
+        totals = passes.new_totals(theta.shape[0])
+        for rows in blocks:
+            passes.accumulate(totals, rows, curvature * passes.scores(rows, direction))
+        product = passes.finish(totals, n_samples)
+        product[:, :-1] += l2 * direction[:, :-1]
+        return product
+
+    # Pass 1: F(θ) and its gradient g.
+    totals = passes.new_totals(theta.shape[0])
     objective = 0.0
-    for rows in _blocks(n_samples):
-        losses, slopes = _reference.row_losses(_scores(X, rows, weights, intercepts), y[rows],
-                                               config)
+    for rows in blocks:
+        losses, slopes = _reference.row_losses(passes.scores(rows, theta), y[rows], config)
         objective += _weighted_sum(losses, sample_weight, rows)
-        if sample_weight is not None:
-            slopes = slopes * sample_weight[rows, None]
-        x_a += np.asarray(X[rows].T @ slopes, dtype=np.float64)
-        sum_a += slopes.sum(axis=0)
-    objective = objective / n_samples + penalised(theta[:, :-1])
-    grad_w = (x_a - np.outer(mean, sum_a)).T * inv_scale / n_samples + l2 * theta[:, :-1]
-    grad_b = sum_a / n_samples if config["fit_intercept"] else np.zeros_like(sum_a)
-    squared_norm = float(np.sum(grad_w * grad_w) + np.sum(grad_b * grad_b))
-    if squared_norm == 0.0:
-        return 0.0, objective
-    # The score changes per unit of t, u = X·D + d in the original units.
-    direction_w = grad_w * inv_scale
-    direction_b = grad_b - direction_w @ mean
+        passes.accumulate(totals, rows, slopes)
+    objective = objective / n_samples + penalty(theta)
+    gradient = passes.finish(totals, n_samples)
+    gradient[:, :-1] += l2 * theta[:, :-1]
 
-    # Pass 2: the curvature bound M along g, hence t₀.
-    squared_changes = 0.0
-    for rows in _blocks(n_samples):
-        changes = _scores(X, rows, direction_w, direction_b)
-        squared_changes += _weighted_sum(np.einsum("ij,ij->i", changes, changes),
-                                         sample_weight, rows)
-    bound = curvature * squared_changes / n_samples + 2.0 * penalised(grad_w)
-    if not bound > 0.0:
-        return 0.0, objective
-    gap = squared_norm * squared_norm / (2.0 * bound)
-    if config["loss"] != "log_loss":
-        return gap, objective
-    steps = LOG_LOSS_STEP_MULTIPLIERS * (squared_norm / bound)
-
-    # Pass 3: F along the line at each step.
-    along = np.zeros(len(steps))
-    for rows in _blocks(n_samples):
-        scores = _scores(X, rows, weights, intercepts)
-        changes = _scores(X, rows, direction_w, direction_b)
-        for k, step in enumerate(steps):
-            losses, _ = _reference.row_losses(scores - step * changes, y[rows], config)
-            along[k] += _weighted_sum(losses, sample_weight, rows)
-    along = along / n_samples + [penalised(theta[:, :-1] - step * grad_w) for step in steps]
-    return max(gap, objective - float(np.min(along))), objective
+    # Conjugate gradients on min_v gᵀv + ½·vᵀĤv from v = 0; each step's decrease of the
+    # quadratic is ½·a·‖r‖².
+    step, residual = np.zeros_like(theta), -gradient
+    search = residual.copy()
+    gain, residual_norm = 0.0, float(np.sum(residual * residual))
+    for _ in range(CONJUGATE_GRADIENT_STEPS):
+        if residual_norm == 0.0:
+            break
+        product = upper_hessian_product(search)
+        curvature_along = float(np.sum(search * product))
+        if not curvature_along > 0.0:
+            break
+        length = residual_norm / curvature_along
+        gain += 0.5 * length * residual_norm
+        step += length * search
+        residual -= length * product
+        previous, residual_norm = residual_norm, float(np.sum(residual * residual))
+        search = residual + (residual_norm / previous) * search
+    if config["loss"] != "log_loss" or gain == 0.0:
+        return gain, objective
+    along = objective_at(LOG_LOSS_STEP_MULTIPLIERS, step)
+    return max(gain, objective - float(np.min(along))), objective
