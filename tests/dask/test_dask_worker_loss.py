@@ -59,6 +59,32 @@ def test_the_fit_completes_on_the_remaining_worker(tmp_path):
     assert model.n_iter_ == PARAMS["max_iter"]
 
 
+def test_a_worker_lost_in_a_pass_over_persisted_chunks(tmp_path):
+    """X persisted (each pass a task per worker over the chunks it holds) and y loaded by
+    every pass: the worker killed in the middle of a y load of the fourth pass takes its
+    chunks of X with it; the scheduler computes them again and the fit ends as in memory."""
+    from distributed import wait
+
+    from gdfast.dask._placement import reader_groups
+    X, y = regression()
+    reference = gdfast.GDRegressor(batch_size=None, **PARAMS).fit(X, y)
+    with worker_processes(config={"distributed.scheduler.allowed-failures": 3}) as client:
+        workers = set(worker_pids(client).values())
+        X_persisted = da.from_array(X, chunks=(len(X) // N_CHUNKS, X.shape[1])).persist()
+        wait(X_persisted)
+        assert len(reader_groups(X_persisted)) == 2
+        y_loaded = da.from_array(y, chunks=len(y) // N_CHUNKS).map_blocks(
+            numbered_chunk, str(tmp_path), VICTIM, VICTIM_SLEEP, dtype=y.dtype)
+        model = gd_dask.GDRegressor(**PARAMS)
+        killed = fit_while_a_worker_is_killed(model, X_persisted, y_loaded, tmp_path,
+                                              client, FIT_SECONDS)
+    assert killed in workers
+    assert len([name for name in os.listdir(tmp_path) if name.isdigit()]) > VICTIM + 1
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=0, atol=1e-10)
+    assert model.n_iter_ == PARAMS["max_iter"]
+
+
 def test_a_fit_the_scheduler_gives_up_on_keeps_the_previous_model(tmp_path):
     X, y = regression()
     with worker_processes(config={"distributed.scheduler.allowed-failures": 0}) as client:

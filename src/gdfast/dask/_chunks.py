@@ -8,11 +8,12 @@ from functools import lru_cache, reduce
 import dask
 import dask.array as da
 import numpy as np
-from dask._task_spec import DataNode, Task, TaskRef
+from dask._task_spec import DataNode, List, Task, TaskRef
 from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 from sklearn.utils.validation import _check_sample_weight, check_X_y
 
+from gdfast.dask import _placement
 from gdfast.dask._labels import check_labels
 from gdfast.linear_model._base import _without_data
 
@@ -168,13 +169,16 @@ def ones(n_rows, dtype):
 def reduce_chunks(function, X, y, sample_weight, *args, per_chunk=None, combine=None):
     """function(X_chunk, y_chunk, weight_chunk, *args[, per_chunk[i]]) on every row chunk
     (weight_chunk None without weights), the results combined (by add_results by default)
-    in a tree on the workers and computed: one round trip.
+    SPLIT_EVERY at a time, in a tree, in the chunks' order: one round trip.
 
-    The graph is written directly, a task per chunk and per node of the tree (dask.delayed
-    would spend several milliseconds of the client's time per round on it). The shared
-    arguments go inside each chunk's task when they are small (a node of their own costs
-    every chunk a wait for it to reach its worker), as one node sent once to each worker
-    otherwise."""
+    The graph is written directly (dask.delayed would spend several milliseconds of the
+    client's time per round on it). Chunks still to be loaded or computed get a task each
+    and the tree's nodes run on the workers. Chunks in the workers' memory get a task per
+    worker thread (_placement), which returns each of its chunks' results: the client
+    combines them in the same tree, so that the result does not depend on which worker holds
+    which chunk. The shared arguments go inside each task when they are small (a node of
+    their own costs every task a wait for it to reach its worker), as one node sent once to
+    each worker otherwise."""
     token = uuid.uuid4().hex
     X_keys = [row[0] for row in X.__dask_keys__()]
     y_keys = y.__dask_keys__()
@@ -188,38 +192,69 @@ def reduce_chunks(function, X, y, sample_weight, *args, per_chunk=None, combine=
         layer[shared_key] = DataNode(shared_key, args)
         shared = TaskRef(shared_key)
     name = f"{getattr(function, '__name__', 'chunk')}-{token}"
-    parts = []
-    for index, (X_key, y_key) in enumerate(zip(X_keys, y_keys)):
-        key = (name, index)
-        more = () if per_chunk is None else (per_chunk[index],)
-        weights = None if weight_keys is None else TaskRef(weight_keys[index])
-        layer[key] = Task(key, _call, function, TaskRef(X_key), TaskRef(y_key), weights,
-                          index, shared, *more)
-        parts.append(key)
     combine = combine or add_results
-    level = 0
-    while len(parts) > 1:
-        level += 1
-        parts = [_combine_task(layer, (f"combine-{level}-{token}", start), combine,
-                               parts[start:start + SPLIT_EVERY])
-                 for start in range(0, len(parts), SPLIT_EVERY)]
+    groups = _placement.reader_groups(X)
+    # A task per group of chunks (returning their results), or per chunk (its result).
+    run = _call_chunk if groups is None else _call_group
+    parts = []
+    for number, indices in enumerate(groups or [[index] for index in range(len(X_keys))]):
+        key = (name, number)
+        layer[key] = Task(
+            key, run, function, _refs(X_keys, indices), _refs(y_keys, indices),
+            None if weight_keys is None else _refs(weight_keys, indices), indices, shared,
+            None if per_chunk is None else [per_chunk[index] for index in indices])
+        parts.append(key)
+    if groups is None:
+        level = 0
+        while len(parts) > 1:
+            level += 1
+            parts = [_combine_task(layer, (f"combine-{level}-{token}", start), combine,
+                                   parts[start:start + SPLIT_EVERY])
+                     for start in range(0, len(parts), SPLIT_EVERY)]
     inputs = [X, y] + ([] if sample_weight is None else [sample_weight])
     graph = HighLevelGraph.from_collections(name, layer, dependencies=inputs)
     # Without the graph optimisation, whose pass costs more than a round's scheduling on
     # small graphs (and a round's graph is a few tasks per chunk).
-    return dask.compute(Delayed(parts[0], graph, layer=name), optimize_graph=False)[0]
+    results = dask.compute(*[Delayed(part, graph, layer=name) for part in parts],
+                           optimize_graph=False)
+    if groups is None:
+        return results[0]
+    by_chunk = {}
+    for indices, values in zip(groups, results):
+        by_chunk.update(zip(indices, values))
+    parts = [by_chunk[index] for index in range(len(X_keys))]
+    while len(parts) > 1:
+        parts = [combine(*parts[start:start + SPLIT_EVERY])
+                 for start in range(0, len(parts), SPLIT_EVERY)]
+    return parts[0]
+
+
+def _refs(keys, indices):
+    return List(*[TaskRef(keys[index]) for index in indices])
+
+
+def _call_group(function, X_chunks, y_chunks, weight_chunks, indices, shared, per_chunk):
+    """function on each of the chunks (indices: theirs in X) in turn: their results."""
+    results = []
+    for number, index in enumerate(indices):
+        # Each chunk's preparation knows the chunk's index (its held-out rows depend on it).
+        arguments = [value.for_chunk(index) if isinstance(value, Preparation) else value
+                     for value in shared]
+        more = () if per_chunk is None else (per_chunk[number],)
+        results.append(function(X_chunks[number], y_chunks[number],
+                                None if weight_chunks is None else weight_chunks[number],
+                                *arguments, *more))
+    return results
+
+
+def _call_chunk(*arguments):
+    """_call_group for a group of one chunk: the chunk's result."""
+    return _call_group(*arguments)[0]
 
 
 def _combine_task(layer, key, combine, parts):
     layer[key] = Task(key, combine, *[TaskRef(part) for part in parts])
     return key
-
-
-def _call(function, X, y, sample_weight, index, shared, *more):
-    # Each chunk's preparation knows the chunk's index (its held-out rows depend on it).
-    shared = [value.for_chunk(index) if isinstance(value, Preparation) else value
-              for value in shared]
-    return function(X, y, sample_weight, *shared, *more)
 
 
 def add_results(*parts):

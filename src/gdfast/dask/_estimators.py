@@ -27,15 +27,16 @@ from gdfast.linear_model._state import TrainingState
 DASK_PARAMETERS_DOC = """
     The parameters, fitted attributes and methods of the in-memory estimator of the same name
     in gdfast, for X a dask array (or a dask dataframe, by its values) chunked along the rows;
-    y and sample_weight may be dask or in-memory. Each task of a fit reads one chunk of rows
-    on a worker, with the compiled kernel; only parameter-sized vectors go between the
+    y and sample_weight may be dask or in-memory. The tasks of a fit read the chunks of rows
+    on the workers, with the compiled kernel; only parameter-sized vectors go between the
     workers and the client. Persist X (X.persist()) when it fits in the workers' memory: each
-    epoch reads every chunk again. Differences:
+    epoch reads every chunk again, and a pass over chunks in memory runs one task per worker
+    thread (over the chunks that worker holds) rather than one per chunk. Differences:
 
     strategy : {'gradient', 'local_sgd'}, default='gradient'
         'gradient': synchronous gradient descent. For each batch every chunk returns the
-        gradient sum and loss sum of its rows in the batch, added in a tree on the workers,
-        and the client takes one optimizer step: the in-memory estimator's steps, whatever
+        gradient sum and loss sum of its rows in the batch, added in the chunks' order
+        (whichever worker holds them), and the client takes one optimizer step: the in-memory estimator's steps, whatever
         the chunking. The full batch (batch_size=None) is one round trip per epoch; a
         mini-batch of batch_size rows drawn across the chunks is one round trip per batch
         (meant for large batches: each costs the scheduler's time for a round).

@@ -149,7 +149,7 @@ def add_descriptions(*parts):
 
 
 def describe_chunks(X, y, sample_weight, prepare, model, *, scale, candidates):
-    """Every chunk's description, combined in a tree on the workers: one round trip."""
+    """Every chunk's description, combined in the chunks' order: one round trip."""
     return _chunks.reduce_chunks(chunk_description, X, y, sample_weight, prepare, model,
                                  scale, candidates, combine=add_descriptions)
 

@@ -1,13 +1,13 @@
 """The two ways a Dask fit runs an epoch, each a callable for the estimators' training loop
 (epoch(state, config) -> (status, loss sum, last learning rate), updating the state in
-place), and the tasks they run on each chunk of rows.
+place), and what they run on each chunk of rows.
 
-"gradient": each chunk's task returns its rows' gradient sum and loss sum at the current
-    parameters (the compiled batch_gradient); the sums are added in a tree on the workers
-    and the client takes one optimizer step with their mean (and, with average, folds the
-    new parameters into their running mean). A full-batch epoch is one round trip; a
-    mini-batch epoch one per batch.
-"local_sgd": each chunk's task runs local_epochs epochs of the compiled epoch loop over its
+"gradient": each chunk returns its rows' gradient sum and loss sum at the current
+    parameters (the compiled batch_gradient); the sums are added in the chunks' order
+    (_chunks.reduce_chunks) and the client takes one optimizer step with their mean (and,
+    with average, folds the new parameters into their running mean). A full-batch epoch is
+    one round trip; a mini-batch epoch one per batch.
+"local_sgd": each chunk runs local_epochs epochs of the compiled epoch loop over its
     own rows (shuffled), from the current parameters and optimizer state (and running average
     of the iterates, which each chunk continues with its own); the models, optimizer states
     and averages are averaged, weighted by rows. A round (an epoch of the training loop) is
