@@ -143,6 +143,24 @@ cdef inline void prefetch_after_four(
                                 weighted, row_tail)
 
 
+cdef inline void add_four_rows(const floating** xs, const floating* a, floating* g,
+                               Py_ssize_t n_features, bint fit_intercept,
+                               bint first) noexcept nogil:
+    """g += Σ_r a[r]·(xs[r], 1) over four rows, the 1 in the intercept's entry (0 there
+    without an intercept); the batch's first four rows write g instead of adding to it."""
+    cdef int r
+    axpy4(a[0], xs[0], a[1], xs[1], a[2], xs[2], a[3], xs[3], g, n_features, first)
+    if fit_intercept:
+        if first:
+            g[n_features] = a[0]
+        else:
+            g[n_features] += a[0]
+        for r in range(1, 4):
+            g[n_features] += a[r]
+    elif first:
+        g[n_features] = 0
+
+
 cdef double accumulate_batch(
     const EpochConfig* cfg, const RowSource* row_source, const FeatureMap* feature_map,
     Py_ssize_t n_outputs, const floating* y, const floating* sample_weight,
@@ -243,17 +261,7 @@ cdef double accumulate_batch(
                 for r in range(4):
                     xs[r] = dense_row(source, rows[j + r], theta)
                     a4[r] = <floating>(dlossb[j - i + r] * scale)
-                axpy4(a4[0], xs[0], a4[1], xs[1], a4[2], xs[2], a4[3], xs[3], grad,
-                      n_features, j == 0)
-                if fit_intercept:
-                    if j == 0:
-                        grad[n_features] = a4[0]
-                    else:
-                        grad[n_features] += a4[0]
-                    for r in range(1, 4):
-                        grad[n_features] += a4[r]
-                elif j == 0:
-                    grad[n_features] = 0
+                add_four_rows(xs, a4, grad, n_features, fit_intercept, j == 0)
             i += n_block
         if unit_weights and blocks_in_product > 0:
             loss_sum += gd_take_log_loss_sum(productb, restb, block, blocks_in_product)
@@ -315,17 +323,7 @@ cdef double accumulate_batch(
                     g = grad + weights_start(k, n_features)
                     for r in range(4):
                         a4[r] = <floating>(db[k * LOSS_BLOCK_ROWS + j - i + r] * scale)
-                    axpy4(a4[0], xs[0], a4[1], xs[1], a4[2], xs[2], a4[3], xs[3], g,
-                          n_features, j == 0)
-                    if fit_intercept:
-                        if j == 0:
-                            g[n_features] = a4[0]
-                        else:
-                            g[n_features] += a4[0]
-                        for r in range(1, 4):
-                            g[n_features] += a4[r]
-                    elif j == 0:
-                        g[n_features] = 0
+                    add_four_rows(xs, a4, g, n_features, fit_intercept, j == 0)
             i += n_block
         if blocks_in_product > 0:
             loss_sum += gd_take_log_loss_sum(productb, restb, block, blocks_in_product)
@@ -349,17 +347,7 @@ cdef double accumulate_batch(
                 loss_sum += weight * loss_and_derivative(loss, dots[r] + offset, y[row],
                                                          epsilon, &dscore)
                 a4[r] = <floating>(weight * dscore * scale)
-            axpy4(a4[0], xs[0], a4[1], xs[1], a4[2], xs[2], a4[3], xs[3], grad, n_features,
-                  i == 0)
-            if fit_intercept:
-                if i == 0:
-                    grad[n_features] = a4[0]
-                else:
-                    grad[n_features] += a4[0]
-                for r in range(1, 4):
-                    grad[n_features] += a4[r]
-            elif i == 0:
-                grad[n_features] = 0
+            add_four_rows(xs, a4, grad, n_features, fit_intercept, i == 0)
             i += 4
     while i < n_rows:
         if i + distance < n_rows_ahead:
