@@ -175,11 +175,11 @@ def test_an_averaged_fit_stops_once_a_smaller_rate_no_longer_improves_the_averag
 def test_the_plateaus_objective_is_the_reported_models_training_loss(weighted):
     """The objective the plateaus weigh is taken a block of rows at a time: over 70,000 rows
     (two whole blocks and a part) it is the reported model's weighted mean loss."""
-    from gdfast.linear_model import _base
+    from gdfast.linear_model import _passes
     X, y = make_regression(70_000, 4, seed=8, noise=1.0)
     weights = np.random.default_rng(8).uniform(0.5, 1.5, len(y)) if weighted else None
     model = GDRegressor(max_iter=2, tol=None, random_state=0).fit(X, y, sample_weight=weights)
-    assert model._state.n_averaged > 0 and len(y) > 2 * _base._OBJECTIVE_BLOCK_ROWS
+    assert model._state.n_averaged > 0 and len(y) > 2 * _passes.BLOCK_ROWS
     if weighted:
         weights = weights * (len(y) / weights.sum())     # as the fit normalises them
     objective = model._model_objective(X, y, weights)(model._state)

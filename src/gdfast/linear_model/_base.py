@@ -20,7 +20,7 @@ from gdfast import _layout
 from gdfast._constraints import (NON_NEGATIVE, POSITIVE, POSITIVE_INTEGER, one_of,
                                  validate_params)
 from gdfast._slow import linear as _reference
-from gdfast.linear_model import _engine, _optimality, _sparse, _statistics
+from gdfast.linear_model import _engine, _optimality, _passes, _sparse, _statistics
 from gdfast.linear_model._state import TrainingState
 from gdfast.optim import OPTIMIZER_CLASSES, Optimizer, get_optimizer
 from gdfast.optim.schedules import SCHEDULE_CLASSES, Adaptive, Schedule, get_schedule
@@ -41,9 +41,6 @@ NON_SMOOTH_LOSSES = ("epsilon_insensitive", "hinge")
 # A model whose objective is at least this share of it above the optimum (and more than tol)
 # is short of it where the stopping rule stops (_warn_if_short_of_optimum).
 SHORT_OF_OPTIMUM_RELATIVE = 1e-4
-
-# Rows per block when the fit evaluates its model's objective: a few MB of temporaries.
-_OBJECTIVE_BLOCK_ROWS = 1 << 15
 
 
 def _without_data(error):
@@ -592,23 +589,16 @@ class BaseGD(BaseEstimator):
     def _model_objective(self, X, y, sample_weight):
         """objective(state): the training objective F of state's model, the one the
         estimator reports (the average of the iterates once averaging has started), in
-        float64: the products X·Wᵀ and the losses of the slow twin, which define them, a
-        block of rows at a time (a fit adds no per-row memory of its own)."""
+        float64: a pass over X with the slow twin's losses, which define it (_passes)."""
         config = {"loss": self.loss, "multiclass": self._multiclass(),
                   "epsilon": float(getattr(self, "epsilon", 0.1))}
-        n_samples, n_features = X.shape
 
         def objective(state):
-            weights, intercepts = state.model_coef()
-            weights = weights.T.astype(X.dtype, copy=False)
-            total = 0.0
-            for start in range(0, n_samples, _OBJECTIVE_BLOCK_ROWS):
-                rows = slice(start, start + _OBJECTIVE_BLOCK_ROWS)
-                scores = np.asarray(X[rows] @ weights, dtype=np.float64) + intercepts
-                losses, _ = _reference.row_losses(scores, y[rows], config)
-                total += float(np.sum(losses) if sample_weight is None
-                               else sample_weight[rows] @ losses)
-            return total / n_samples + self._penalty_value(state.model_vector(), n_features)
+            passes = _passes.LinearModelPasses(X, sample_weight, state.mean, state.inv_scale,
+                                               self.fit_intercept)
+            model = state.model_vector()
+            return (passes.mean_loss(_layout.by_output(model, X.shape[1]), y, config)
+                    + self._penalty_value(model, X.shape[1]))
         return objective
 
     def _optimality_gap(self, X, y, sample_weight):

@@ -18,58 +18,12 @@ import numpy as np
 
 from gdfast import _layout
 from gdfast._slow import linear as _reference
+from gdfast.linear_model._passes import LinearModelPasses
 
-# Rows per block of the passes over X: a few MB of float64 temporaries.
-BLOCK_ROWS = 1 << 15
 # Conjugate-gradient steps on the quadratic upper bound (a pass over X each).
 CONJUGATE_GRADIENT_STEPS = 2
 # The log loss's steps tried along the conjugate-gradient step v: 8^k·v.
 LOG_LOSS_STEP_MULTIPLIERS = 8.0 ** np.arange(4)
-
-
-def _blocks(n_samples):
-    return [slice(start, start + BLOCK_ROWS) for start in range(0, n_samples, BLOCK_ROWS)]
-
-
-def _weighted_sum(values, sample_weight, rows):
-    return float(values.sum() if sample_weight is None else sample_weight[rows] @ values)
-
-
-class _LinearModelPasses:
-    """Passes over X for parameters in the model's parametrisation: rows of n_features
-    weights and an intercept per output, on z = (x − mean)∘inv_scale, computed from the raw
-    rows (dense or sparse) a block at a time."""
-
-    def __init__(self, X, sample_weight, mean, inv_scale, fit_intercept):
-        self.X, self.sample_weight = X, sample_weight
-        self.mean, self.inv_scale = mean.astype(np.float64), inv_scale.astype(np.float64)
-        self.fit_intercept = fit_intercept
-
-    def scores(self, rows, parameters):
-        """z·w + b for the block `rows`, each output a column."""
-        weights = parameters[:, :-1] * self.inv_scale                # original units
-        offsets = parameters[:, -1] - weights @ self.mean
-        return (np.asarray(self.X[rows] @ weights.T.astype(self.X.dtype, copy=False),
-                           dtype=np.float64) + offsets)
-
-    def accumulate(self, totals, rows, slopes):
-        """Add Σ z·a (and Σ a, the intercepts' share) over the block to totals, for the
-        weighted slopes a (rows × outputs)."""
-        if self.sample_weight is not None:
-            slopes = slopes * self.sample_weight[rows, None]
-        totals[0] += np.asarray(self.X[rows].T @ slopes, dtype=np.float64)
-        totals[1] += slopes.sum(axis=0)
-
-    def finish(self, totals, n_samples):
-        """The accumulated sums as a parameter-shaped mean, in the model's parametrisation."""
-        x_a, sum_a = totals
-        result = np.empty((sum_a.shape[0], self.mean.shape[0] + 1))
-        result[:, :-1] = (x_a - np.outer(self.mean, sum_a)).T * self.inv_scale / n_samples
-        result[:, -1] = sum_a / n_samples if self.fit_intercept else 0.0
-        return result
-
-    def new_totals(self, n_outputs):
-        return [np.zeros((self.mean.shape[0], n_outputs)), np.zeros(n_outputs)]
 
 
 def gap_lower_bound(X, y, sample_weight, state, config, curvature, l2):
@@ -81,9 +35,8 @@ def gap_lower_bound(X, y, sample_weight, state, config, curvature, l2):
     X dense or sparse, y the encoded targets, sample_weight averaging 1 or None."""
     n_samples, n_features = X.shape
     theta = _layout.by_output(state.model_vector(), n_features).astype(np.float64)
-    passes = _LinearModelPasses(X, sample_weight, state.mean, state.inv_scale,
-                                config["fit_intercept"])
-    blocks = _blocks(n_samples)
+    passes = LinearModelPasses(X, sample_weight, state.mean, state.inv_scale,
+                               config["fit_intercept"])
 
     def penalty(parameters):
         return 0.5 * l2 * float(np.sum(parameters[:, :-1] ** 2))
@@ -91,33 +44,33 @@ def gap_lower_bound(X, y, sample_weight, state, config, curvature, l2):
     def objective_at(step_multipliers, direction):
         """F(θ + m·direction) for each multiplier m, in one pass."""
         values = np.zeros(len(step_multipliers))
-        for rows in blocks:
+        for rows in passes.blocks:
             scores = passes.scores(rows, theta)
             changes = passes.scores(rows, direction)
             for k, multiplier in enumerate(step_multipliers):
                 losses, _ = _reference.row_losses(scores + multiplier * changes, y[rows],
                                                   config)
-                values[k] += _weighted_sum(losses, sample_weight, rows)
+                values[k] += passes.weighted_sum(losses, rows)
         return values / n_samples + [penalty(theta + m * direction) for m in step_multipliers]
 
     def upper_hessian_product(direction):
         """Ĥ·direction, one pass."""
         totals = passes.new_totals(theta.shape[0])
-        for rows in blocks:
+        for rows in passes.blocks:
             passes.accumulate(totals, rows, curvature * passes.scores(rows, direction))
-        product = passes.finish(totals, n_samples)
+        product = passes.finish(totals)
         product[:, :-1] += l2 * direction[:, :-1]
         return product
 
     # Pass 1: F(θ) and its gradient g.
     totals = passes.new_totals(theta.shape[0])
     objective = 0.0
-    for rows in blocks:
+    for rows in passes.blocks:
         losses, slopes = _reference.row_losses(passes.scores(rows, theta), y[rows], config)
-        objective += _weighted_sum(losses, sample_weight, rows)
+        objective += passes.weighted_sum(losses, rows)
         passes.accumulate(totals, rows, slopes)
     objective = objective / n_samples + penalty(theta)
-    gradient = passes.finish(totals, n_samples)
+    gradient = passes.finish(totals)
     gradient[:, :-1] += l2 * theta[:, :-1]
 
     # Conjugate gradients on min_v gᵀv + ½·vᵀĤv from v = 0; each step's decrease of the
