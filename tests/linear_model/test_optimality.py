@@ -65,7 +65,7 @@ def optimum(model, X, y, sample_weight):
 def certificate(model, X, y, sample_weight):
     encoded = model._encode(X, y) if hasattr(model, "_encode") else y
     weights = model._normalise_weights(sample_weight)
-    return model._optimality_gap(X, encoded, weights)(model._state)
+    return model._optimality_gap(model._passes_over(X, encoded, weights))(model._state)
 
 
 CASES = {

@@ -182,7 +182,7 @@ def test_the_plateaus_objective_is_the_reported_models_training_loss(weighted):
     assert model._state.n_averaged > 0 and len(y) > 2 * _passes.BLOCK_ROWS
     if weighted:
         weights = weights * (len(y) / weights.sum())     # as the fit normalises them
-    objective = model._model_objective(X, y, weights)(model._state)
+    objective = model._model_objective(model._passes_over(X, y, weights))(model._state)
     squares = (model.predict(X) - y) ** 2
     expected = np.mean(squares) if weights is None else np.mean(weights * squares)
     np.testing.assert_allclose(objective, expected, rtol=1e-12)

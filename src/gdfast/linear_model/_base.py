@@ -19,7 +19,6 @@ from sklearn.utils.validation import _check_sample_weight, _is_fitted, validate_
 from gdfast import _layout
 from gdfast._constraints import (NON_NEGATIVE, POSITIVE, POSITIVE_INTEGER, one_of,
                                  validate_params)
-from gdfast._slow import linear as _reference
 from gdfast.linear_model import _engine, _optimality, _passes, _sparse, _statistics
 from gdfast.linear_model._state import TrainingState
 from gdfast.optim import OPTIMIZER_CLASSES, Optimizer, get_optimizer
@@ -539,11 +538,12 @@ class BaseGD(BaseEstimator):
         if partial and resume:
             self._follow_stream(state, X, sample_weight, optimizer)
         n_epochs = 1 if partial else self.max_iter
+        passes = self._passes_over(X, y, sample_weight)
         state, history, interrupt = self._train(
             self._in_memory_epoch(X, y, sample_weight, unit_weights), X.shape, state,
             optimizer, schedule, n_epochs, stopping=not partial, validation=validation,
-            model_objective=self._model_objective(X, y, sample_weight),
-            optimality_gap=self._optimality_gap(X, y, sample_weight))
+            model_objective=self._model_objective(passes),
+            optimality_gap=self._optimality_gap(passes))
         self._record_fit(state, history, partial=partial, resume=resume,
                          validation=validation is not None)
         if interrupt is not None:
@@ -586,33 +586,39 @@ class BaseGD(BaseEstimator):
             return status, loss_sum, last_rate
         return epoch
 
-    def _model_objective(self, X, y, sample_weight):
+    def _passes_over(self, X, y, sample_weight):
+        """passes(state): blocked passes over the training rows (_passes) in the
+        parametrisation of state's model. y as the kernel takes it."""
+        config = _passes.objective_config(self)
+
+        def passes(state):
+            return _passes.LinearModelPasses(X, y, sample_weight, state.mean, state.inv_scale,
+                                             self.fit_intercept, config)
+        return passes
+
+    def _model_objective(self, passes):
         """objective(state): the training objective F of state's model, the one the
         estimator reports (the average of the iterates once averaging has started), in
         float64: a pass over X with the slow twin's losses, which define it (_passes)."""
-        config = {"loss": self.loss, "multiclass": self._multiclass(),
-                  "epsilon": float(getattr(self, "epsilon", 0.1))}
-
         def objective(state):
-            passes = _passes.LinearModelPasses(X, sample_weight, state.mean, state.inv_scale,
-                                               self.fit_intercept)
+            over = passes(state)
             model = state.model_vector()
-            return (passes.mean_loss(_layout.by_output(model, X.shape[1]), y, config)
-                    + self._penalty_value(model, X.shape[1]))
+            n_features = over.mean.shape[0]
+            return (float(over.loss_sums(_layout.by_output(model, n_features))["loss"][0])
+                    / over.n_samples + self._penalty_value(model, n_features))
         return objective
 
-    def _optimality_gap(self, X, y, sample_weight):
+    def _optimality_gap(self, passes):
         """gap(state): a lower bound on how far state's model is above the optimum of the
         training objective (_optimality), or None where the bound does not hold: a loss
         with a kink (no curvature bound) or an l1 penalty (no gradient)."""
         if self.loss in NON_SMOOTH_LOSSES or self._penalty_strengths()[1] != 0:
             return None
-        config = {"loss": self.loss, "multiclass": self._multiclass(),
-                  "epsilon": float(getattr(self, "epsilon", 0.1)),
-                  "fit_intercept": bool(self.fit_intercept)}
 
         def gap(state):
-            return _optimality.gap_lower_bound(X, y, sample_weight, state, config,
+            over = passes(state)
+            theta = _layout.by_output(state.model_vector(), over.mean.shape[0])
+            return _optimality.gap_lower_bound(over, theta.astype(np.float64),
                                                self._curvature(), self._penalty_strengths()[0])
         return gap
 

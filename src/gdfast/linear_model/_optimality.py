@@ -9,16 +9,13 @@ that quadratic promises for any v is a lower bound on F(θ) − F*. A few conjug
 steps on it, from v = 0 (each one pass over X for a product Ĥ·p), give the best v in the
 span of g and Ĥg: exactly the objective's own minimum there for squared error (c is its
 curvature), and enough to see past one steep direction, such as the one that features far
-from zero add without centring, which leaves the gradient itself pointing nearly along it. The log loss curves far less than its c = ¼ away from
-its decision boundary, so its objective is also evaluated at longer steps along v (one
-more pass). Unlike the epoch losses, which flatten whenever the steps become small, this
-cannot say "converged" of a model that is not; it can only miss part of a gap.
+from zero add without centring, which leaves the gradient itself pointing nearly along it.
+The log loss curves far less than its c = ¼ away from its decision boundary, so its
+objective is also evaluated at longer steps along v (one more pass). Unlike the epoch
+losses, which flatten whenever the steps become small, this cannot say "converged" of a
+model that is not; it can only miss part of a gap.
 """
 import numpy as np
-
-from gdfast import _layout
-from gdfast._slow import linear as _reference
-from gdfast.linear_model._passes import LinearModelPasses
 
 # Conjugate-gradient steps on the quadratic upper bound (a pass over X each).
 CONJUGATE_GRADIENT_STEPS = 2
@@ -26,51 +23,27 @@ CONJUGATE_GRADIENT_STEPS = 2
 LOG_LOSS_STEP_MULTIPLIERS = 8.0 ** np.arange(4)
 
 
-def gap_lower_bound(X, y, sample_weight, state, config, curvature, l2):
-    """(gap, F(θ)): gap a lower bound on F(θ) − F* for state's model (the one the estimator
-    reports), F the mean weighted loss under `config` (the kernel's loss, multiclass,
-    epsilon and fit_intercept fields) plus l2·½‖w‖² on the weights of the model's own
-    parametrisation, `curvature` the bound c on the loss's second derivative in the scores.
-    1 + CONJUGATE_GRADIENT_STEPS passes over X (one more for the log loss), in float64;
-    X dense or sparse, y the encoded targets, sample_weight averaging 1 or None."""
-    n_samples, n_features = X.shape
-    theta = _layout.by_output(state.model_vector(), n_features).astype(np.float64)
-    passes = LinearModelPasses(X, sample_weight, state.mean, state.inv_scale,
-                               config["fit_intercept"])
+def gap_lower_bound(passes, theta, curvature, l2):
+    """(gap, F(θ)): gap a lower bound on F(θ) − F* for the model theta (outputs ×
+    (n_features + 1), in the model's own parametrisation), F the mean weighted loss of
+    `passes` (_passes.LinearModelPasses, or its chunked form on a cluster) plus l2·½‖w‖² on
+    the weights, `curvature` the bound c on the loss's second derivative in the scores.
+    1 + CONJUGATE_GRADIENT_STEPS passes over X (one more for the log loss), in float64."""
+    n_samples = passes.n_samples
 
     def penalty(parameters):
         return 0.5 * l2 * float(np.sum(parameters[:, :-1] ** 2))
 
-    def objective_at(step_multipliers, direction):
-        """F(θ + m·direction) for each multiplier m, in one pass."""
-        values = np.zeros(len(step_multipliers))
-        for rows in passes.blocks:
-            scores = passes.scores(rows, theta)
-            changes = passes.scores(rows, direction)
-            for k, multiplier in enumerate(step_multipliers):
-                losses, _ = _reference.row_losses(scores + multiplier * changes, y[rows],
-                                                  config)
-                values[k] += passes.weighted_sum(losses, rows)
-        return values / n_samples + [penalty(theta + m * direction) for m in step_multipliers]
-
     def upper_hessian_product(direction):
         """Ĥ·direction, one pass."""
-        totals = passes.new_totals(theta.shape[0])
-        for rows in passes.blocks:
-            passes.accumulate(totals, rows, curvature * passes.scores(rows, direction))
-        product = passes.finish(totals)
+        product = passes.parameter_mean(passes.curvature_sums(direction, curvature))
         product[:, :-1] += l2 * direction[:, :-1]
         return product
 
     # Pass 1: F(θ) and its gradient g.
-    totals = passes.new_totals(theta.shape[0])
-    objective = 0.0
-    for rows in passes.blocks:
-        losses, slopes = _reference.row_losses(passes.scores(rows, theta), y[rows], config)
-        objective += passes.weighted_sum(losses, rows)
-        passes.accumulate(totals, rows, slopes)
-    objective = objective / n_samples + penalty(theta)
-    gradient = passes.finish(totals)
+    sums = passes.loss_and_gradient_sums(theta)
+    objective = float(sums["loss"][0]) / n_samples + penalty(theta)
+    gradient = passes.parameter_mean(sums)
     gradient[:, :-1] += l2 * theta[:, :-1]
 
     # Conjugate gradients on min_v gᵀv + ½·vᵀĤv from v = 0; each step's decrease of the
@@ -91,7 +64,8 @@ def gap_lower_bound(X, y, sample_weight, state, config, curvature, l2):
         residual -= length * product
         previous, residual_norm = residual_norm, float(np.sum(residual * residual))
         search = residual + (residual_norm / previous) * search
-    if config["loss"] != "log_loss" or gain == 0.0:
+    if passes.config["loss"] != "log_loss" or gain == 0.0:
         return gain, objective
-    along = objective_at(LOG_LOSS_STEP_MULTIPLIERS, step)
+    along = (passes.loss_sums(theta, step, LOG_LOSS_STEP_MULTIPLIERS)["loss"] / n_samples
+             + [penalty(theta + m * step) for m in LOG_LOSS_STEP_MULTIPLIERS])
     return max(gain, objective - float(np.min(along))), objective
