@@ -17,9 +17,11 @@ from sklearn.utils.validation import _check_feature_names, _check_n_features, ch
 from gdfast import linear_model
 from gdfast._constraints import POSITIVE_INTEGER, one_of
 from gdfast.dask import _chunks, _labels, _statistics
+from gdfast.dask._passes import ChunkedPasses
 from gdfast.dask._strategies import EPOCHS, STRATEGIES
 from gdfast.linear_model._base import MAX_ROWS
 from gdfast.linear_model._classifier import _has_probabilities
+from gdfast.linear_model._passes import objective_config
 from gdfast.linear_model._statistics import (FeatureStatistics, combined_moments,
                                              statistics_from_moments)
 from gdfast.linear_model._state import TrainingState
@@ -204,14 +206,27 @@ class _DaskTraining:
             state = self._chunked_new_state(X, y, sample_weight, prepare, sums, optimizer,
                                             stream=partial)
         epoch = EPOCHS[self.strategy](self, X, y, sample_weight, prepare, n_samples)
+        passes = self._chunked_passes(X, y, sample_weight, prepare, n_samples)
         state, history, interrupt = self._train(
             epoch, (n_samples, X.shape[1]), state, optimizer, schedule,
             1 if partial else self.max_iter, stopping=not partial,
-            validation=None if holdout is None else (X, y, prepare))
+            validation=None if holdout is None else (X, y, prepare),
+            model_objective=self._model_objective(passes),
+            optimality_gap=self._optimality_gap(passes))
         self._record_fit(state, history, partial=partial, resume=resume,
                          validation=holdout is not None)
         if interrupt is not None:
             raise interrupt     # Ctrl-C: the model of the last finished epoch is kept
+
+    def _chunked_passes(self, X, y, sample_weight, prepare, n_samples):
+        """passes(state): the in-memory fit's passes over X (_passes_over), each a round
+        trip that adds up the chunks' sums."""
+        config = objective_config(self)
+
+        def passes(state):
+            return ChunkedPasses(X, y, sample_weight, prepare, state.mean, state.inv_scale,
+                                 self.fit_intercept, config, n_samples)
+        return passes
 
     def _chunked_data(self, X, y, sample_weight, *, reset):
         """The inputs as row-chunked dask arrays, X's feature names and count checked (or
