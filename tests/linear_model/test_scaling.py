@@ -45,6 +45,11 @@ def test_scaling_equals_a_standard_scaler_in_front(center, batch_size, optimizer
     """Every penalty, the regressor and the binary and multinomial classifiers."""
     X, targets, weights = problem(center)
     sample_weight = weights if weighted else None
+    # Centred, Adam starts where the intercept's gradient is zero up to rounding and divides
+    # it by its own magnitude: the two runs' roundings (the statistics of NumPy's and of the
+    # kernel's sums, which differ with the machine's vector width) become steps of up to the
+    # rate, of either sign: the predictions parted by 4e-8 within 15 epochs on one machine.
+    atol = 1e-6 if center and optimizer == "adam" else 1e-8
     for target_name, Estimator in CASES:
         y = targets[target_name]
         for penalty in (None, "l2", "l1", "elasticnet"):
@@ -71,7 +76,7 @@ def test_scaling_equals_a_standard_scaler_in_front(center, batch_size, optimizer
             else:
                 ours_out = ours.decision_function(X)
                 reference_out = reference.decision_function(X)
-            np.testing.assert_allclose(ours_out, reference_out, rtol=0, atol=1e-8,
+            np.testing.assert_allclose(ours_out, reference_out, rtol=0, atol=atol,
                                        err_msg=f"{target_name} {penalty}")
             assert np.abs(ours_out).max() > 0.1          # a model, not the starting point
 
