@@ -130,6 +130,37 @@ def test_divergence_with_a_users_learning_rate_names_the_epoch_and_the_remedy():
         assert not hasattr(model, "coef_")
 
 
+@pytest.mark.parametrize("tol", [1e-3, None])
+def test_a_fit_whose_objective_grows_without_overflow_is_an_error_too(tol):
+    """The full-batch step 0.2 on features of scale 5 and offset 3 overshoots further each
+    epoch: the stopping rule would stop at the first plateau of 'no improvement' with
+    coefficients of 1e7, and max_iter=12 ends before the numbers overflow. Either way the
+    fit raises and keeps no model."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 3)) * 5 + 3
+    y = X @ [1.0, 2.0, 3.0] + 0.1 * rng.standard_normal(50)
+    model = GDRegressor(learning_rate=0.2, batch_size=None, center=False,
+                        lr_schedule="constant", tol=tol, max_iter=12)
+    with pytest.raises(ValueError, match=r"The training diverged: its objective rose in each "
+                                         r"of the last \d+ epochs, to .* from .* in the first\. "
+                                         r"Scaling the features"):
+        model.fit(X, y)
+    assert not hasattr(model, "coef_")
+
+
+def test_a_fit_that_oscillates_down_is_not_called_diverging():
+    """Full-batch momentum overshoots and climbs back (its losses rise for epochs on end)
+    but never ten times above where it began: a model, no error."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((500, 4))
+    y = X @ [1.0, -2.0, 0.5, 3.0] + 0.1 * rng.standard_normal(500)
+    model = GDRegressor(optimizer="momentum", batch_size=None, tol=None, max_iter=60,
+                        random_state=0).fit(X, y)
+    rises = np.diff(model.loss_curve_) > 0
+    assert rises.sum() >= 3
+    assert np.mean((model.predict(X) - y) ** 2) < 0.05       # near the noise's 0.01
+
+
 def test_a_failed_partial_fit_keeps_the_previous_model():
     model = GDRegressor(learning_rate=1e-3, center=False).partial_fit(X_GOOD, Y_REG)
     before = model.coef_.copy(), model._state.t

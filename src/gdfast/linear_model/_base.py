@@ -37,6 +37,9 @@ CURVATURE = {"squared_error": 2.0, "huber": 2.0, "epsilon_insensitive": 1.0, "lo
 NON_SMOOTH_LOSSES = ("epsilon_insensitive", "hinge")
 
 
+# A fit whose objective ends this many times above its first epoch's, rising, diverges.
+DIVERGED_FACTOR = 10.0
+
 # A model whose objective is at least this share of it above the optimum (and more than tol)
 # is short of it where the stopping rule stops (_warn_if_short_of_optimum).
 SHORT_OF_OPTIMUM_RELATIVE = 1e-4
@@ -721,10 +724,8 @@ class BaseGD(BaseEstimator):
                 state.epoch += 1
                 if status != _engine.STATUS_OK:
                     raise ValueError(
-                        f"Floating-point under-/overflow occurred at epoch #{state.epoch}. "
-                        + ("A smaller" if self._scaled() else
-                           "Scaling the features (scale=True) might help, or a smaller")
-                        + f" learning_rate (now {base_rate:g}).")
+                        f"The training diverged: floating-point overflow occurred at epoch "
+                        f"#{state.epoch}. {self._divergence_advice(base_rate)}")
                 loss = loss_sum / n_samples + self._penalty_value(state.coef, n_features)
                 history["loss"].append(loss)
                 history["rate"].append(last_rate)
@@ -776,6 +777,8 @@ class BaseGD(BaseEstimator):
             for values in history.values():
                 del values[n_finished:]
             stop, interrupt = "interrupted", exc
+        if stopping and stop != "interrupted":
+            self._raise_if_diverging(history["loss"], base_rate)
         if stopping and self.tol is not None:
             self._warn_if_stopped_early(stop)
             if stop == "rule" and validation is None and optimality_gap is not None:
@@ -814,6 +817,27 @@ class BaseGD(BaseEstimator):
         curve = (history["validation"] if validation is not None
                  else [-loss for loss in history["loss"]])
         return _remaining_improvement(curve, max(2, self.n_iter_no_change) + 1) > self.tol
+
+    def _divergence_advice(self, base_rate):
+        return (("A smaller" if self._scaled() else
+                 "Scaling the features (scale=True) might help, or a smaller")
+                + f" learning_rate (now {base_rate:g}).")
+
+    def _raise_if_diverging(self, losses, base_rate):
+        """A ValueError, not a model, when the training objective ends far above where it
+        began and rose in each of the last epochs (n_iter_no_change of them, at least 2):
+        the steps diverge, whether or not the numbers have overflowed yet. An oscillating
+        or noisy descent never ends ten times above its first epoch's objective."""
+        recent = max(2, min(self.n_iter_no_change, len(losses) - 1))
+        if len(losses) <= recent:
+            return
+        tail = losses[-recent - 1:]
+        if losses[-1] > DIVERGED_FACTOR * abs(losses[0]) and all(
+                later > earlier for earlier, later in zip(tail, tail[1:])):
+            raise ValueError(
+                f"The training diverged: its objective rose in each of the last {recent} "
+                f"epochs, to {losses[-1]:.3g} from {losses[0]:.3g} in the first. "
+                + self._divergence_advice(base_rate))
 
     def _warn_if_stopped_early(self, stop):
         """A ConvergenceWarning for every stop that is not the stopping rule's: max_iter ran
