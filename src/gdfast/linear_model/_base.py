@@ -858,14 +858,24 @@ class BaseGD(BaseEstimator):
         objective are not reported, so that tol=0 does not warn of what is left at the
         rate's floor."""
         gap, objective = certificate
-        if gap > max(self.tol, SHORT_OF_OPTIMUM_RELATIVE * abs(objective)):
-            warnings.warn(
-                f"Stopped where the epoch losses improved by less than tol={self.tol:g} over "
-                f"{self.n_iter_no_change} epochs, but the model is still at least {gap:.3g} "
-                "above the optimum of its training objective: the steps had become too small "
-                "(or at a constant rate too noisy) to get closer. The defaults (optimizer "
-                "'sgd', lr_schedule 'adaptive', learning_rate 'auto') or a smaller tol get "
-                "closer.", ConvergenceWarning)
+        if not gap > max(self.tol, SHORT_OF_OPTIMUM_RELATIVE * abs(objective)):
+            return
+        remedies = []
+        if self.loss == "log_loss" and self._penalty_strengths()[0] == 0:
+            remedies.append("If the classes are separable, the log loss has no minimum and "
+                            "falls for ever as the weights grow: penalty='l2' gives it one.")
+        defaults = {"optimizer": "sgd", "lr_schedule": "adaptive", "learning_rate": "auto"}
+        changed = [f"{name}='{value}'" for name, value in defaults.items()
+                   if self.get_params()[name] != value]
+        if changed:
+            remedies.append(f"The defaults ({', '.join(changed)}) may get closer.")
+        remedies.append("A smaller tol trains on.")
+        warnings.warn(
+            f"Stopped where the epoch losses improved by less than tol={self.tol:g} over "
+            f"{self.n_iter_no_change} epochs, but the model's objective, {objective:.4g}, is "
+            f"still at least {gap:.3g} above its optimum: the steps had become too small "
+            "(or at a constant rate too noisy) to get closer. " + " ".join(remedies),
+            ConvergenceWarning)
 
 
 def _remaining_improvement(curve, window):
