@@ -161,6 +161,21 @@ def test_a_fit_that_oscillates_down_is_not_called_diverging():
     assert np.mean((model.predict(X) - y) ** 2) < 0.05       # near the noise's 0.01
 
 
+@pytest.mark.parametrize("Estimator, y", [(GDRegressor, Y_REG), (GDClassifier, Y_CLF)])
+@pytest.mark.parametrize("n_columns", [2, 6])
+def test_warm_start_on_other_columns_is_refused_and_keeps_the_model(Estimator, y, n_columns):
+    model = Estimator(warm_start=True, max_iter=3, tol=None).fit(X_GOOD, y)
+    coef = model.coef_.copy()
+    other = np.hstack([X_GOOD, X_GOOD])[:, :n_columns]
+    with pytest.raises(ValueError, match=f"X has {n_columns} features, but "
+                                         f"{Estimator.__name__} is expecting 3 features"):
+        model.fit(other, y)
+    assert model.n_features_in_ == 3
+    np.testing.assert_array_equal(model.coef_, coef)
+    assert Estimator(warm_start=False, max_iter=3, tol=None).fit(other, y).coef_.shape[-1] \
+        == n_columns
+
+
 def test_a_failed_partial_fit_keeps_the_previous_model():
     model = GDRegressor(learning_rate=1e-3, center=False).partial_fit(X_GOOD, Y_REG)
     before = model.coef_.copy(), model._state.t

@@ -154,7 +154,7 @@ class _DaskTraining:
         optimizer, schedule = self._options(partial=partial)
         resume = hasattr(self, "_state") and (partial or self.warm_start)
         X, y, sample_weight = self._chunked_data(X, y, sample_weight,
-                                                 reset=not (partial and resume))
+                                                 reset=not resume)
         dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
         self._rows_per_chunk = -(-X.shape[0] // len(X.chunks[0]))
         holdout = None

@@ -212,13 +212,16 @@ class BaseGD(BaseEstimator):
                 setattr(self, parameter, classes[value]())
         return super().set_params(**params)
 
-    def _validate_fit_data(self, X, y, sample_weight, *, y_numeric, reset=True):
+    def _validate_fit_data(self, X, y, sample_weight, *, y_numeric, reset=None):
         """Check X, y and sample_weight; X keeps float32 or becomes float64, C-ordered, or
         for sparse X, CSR (other formats are converted, a copy; a CSR X of either dtype is
         used as it is). X's values are checked to be finite later, by the fit's one pass
         over X (see _fit_encoded): scikit-learn's check would read X once more. Without
         sample_weight, the weights stay None: every row weighs 1, and the fit's setup reads
-        no array of weights."""
+        no array of weights. reset None (fit): the features are learnt anew, unless
+        warm_start continues a fitted model, whose features X must then have."""
+        if reset is None:
+            reset = not (self.warm_start and hasattr(self, "_state"))
         if _all_zero(sample_weight):
             raise ValueError("sample_weight is zero for every row: at least one row needs a "
                              "positive weight.")
