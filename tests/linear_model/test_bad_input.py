@@ -176,6 +176,18 @@ def test_warm_start_on_other_columns_is_refused_and_keeps_the_model(Estimator, y
         == n_columns
 
 
+def test_early_stopping_on_a_single_held_out_row_is_refused():
+    """R² is undefined on one row: the regressor would run every epoch on NaN scores."""
+    X = np.random.default_rng(5).standard_normal((50, 3))
+    y = X @ [1.0, 2.0, 3.0]
+    model = GDRegressor(early_stopping=True, validation_fraction=0.01, random_state=0)
+    with pytest.raises(ValueError, match=r"validation_fraction=0.01 of 50 rows holds out 1, "
+                                         r"and the validation score \(R²\) needs at least 2"):
+        model.fit(X, y)
+    assert GDRegressor(early_stopping=True, validation_fraction=0.04, max_iter=5,
+                       random_state=0).fit(X, y).validation_scores_[-1] > 0.5
+
+
 def test_a_failed_partial_fit_keeps_the_previous_model():
     model = GDRegressor(learning_rate=1e-3, center=False).partial_fit(X_GOOD, Y_REG)
     before = model.coef_.copy(), model._state.t

@@ -659,6 +659,11 @@ class BaseGD(BaseEstimator):
                              "more rows, a larger validation_fraction, or "
                              "early_stopping=False.") from None
         X_train, X_val, y_train, y_val, w_train, w_val, orig_train, orig_val = parts
+        if not is_classifier(self) and X_val.shape[0] < 2:
+            raise ValueError(f"early_stopping: validation_fraction={self.validation_fraction}"
+                             f" of {X.shape[0]} rows holds out {X_val.shape[0]}, and the "
+                             "validation score (R²) needs at least 2. Use more rows, a larger "
+                             "validation_fraction, or early_stopping=False.")
         if not _sparse.is_sparse(X_train):
             X_train = np.ascontiguousarray(X_train)
         return (X_train, X_val, np.ascontiguousarray(y_train), y_val,
