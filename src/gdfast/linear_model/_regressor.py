@@ -15,9 +15,12 @@ PARAMETERS_DOC = """
     learning_rate : float or 'auto', default='auto'
         Base step size γ₀ (scikit-learn's eta0; its learning_rate is lr_schedule here).
         'auto': for sgd, momentum and nesterov the step 1/L from the data, L = c·max over
-        rows of ‖(z, 1)‖², z the features as the model sees them (centred and scaled per
-        center and scale), with c the loss's curvature bound (as scikit-learn's SAG solver),
-        which does not diverge on unscaled data; for the adaptive optimizers
+        rows of ‖(z, 1)‖² (the mean over rows for a full batch), z the features as the
+        model sees them (centred and scaled per center and scale), with c the loss's
+        curvature bound (as scikit-learn's SAG solver),
+        which does not diverge on unscaled data (with momentum and nesterov, below a full
+        batch, (1 − μ)/L: a gradient kept in the buffer moves θ by 1/(1 − μ) times its step
+        in all); for the adaptive optimizers
         their standard default (PyTorch's: 1e-3 for Adam and AdamW, 2e-3 for NAdam and
         Adamax, 1.0 for AdaDelta, 1e-2 for AdaGrad and RMSprop).
     lr_schedule : str or gdfast.schedules.Schedule, default='adaptive'
@@ -108,8 +111,7 @@ PARAMETERS_DOC = """
         loss_curve_ and the stopping rule follow the iterates; early stopping scores and
         keeps the averaged model. On sparse X, plain SGD without l1 keeps the average in
         closed form (an update stays O(non-zeros)); any other update then costs
-        O(n_features), as on dense X. Sparse X is never centred, so 'auto' does not
-        average it.
+        O(n_features), as on dense X.
     n_jobs : int or None, default=None
         Threads that share the gradient of a batch of 2**20 values (rows × features) or more
         (full batches and large mini-batches of big data sets). None or -1: every core this process may use. The result depends on
