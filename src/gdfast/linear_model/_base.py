@@ -853,7 +853,9 @@ class BaseGD(BaseEstimator):
         if stop == "max_iter":
             warnings.warn(
                 f"Maximum number of epochs ({self.max_iter}) reached before convergence: the "
-                f"objective was still improving by more than tol={self.tol:g}. Increase "
+                f"objective was still falling, by more than tol={self.tol:g} over the last "
+                f"{self.n_iter_no_change} epochs or steadily at a pace that would gain more "
+                "than tol in all. Increase "
                 + ("max_iter." if self._scaled() else
                    "max_iter, or scale the features (scale=True), which speeds descent."),
                 ConvergenceWarning)
