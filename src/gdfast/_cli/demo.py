@@ -107,8 +107,8 @@ def batch_modes_table(n_samples):
     print("\n   'final loss' is the mean training loss over the last epoch (squared error or "
           "log loss);\n   'speed-up' is how many times faster the compiled kernel took the "
           "same steps\n   as the NumPy reference. At a constant rate the stochastic steps' "
-          "noise keeps the loss\n   above the optimum (such a fit warns of it); the default "
-          "schedule lowers the rate instead.")
+          "noise keeps the loss\n   above the optimum (the estimator warns of it; this table "
+          "leaves the warnings out);\n   the default schedule lowers the rate instead.")
 
 
 def optimizers_table(n_samples, epochs=10):
@@ -117,9 +117,10 @@ def optimizers_table(n_samples, epochs=10):
     Xb = np.column_stack([X, np.ones(n_samples)])
     best_mse = np.mean((Xb @ np.linalg.lstsq(Xb, y_reg, rcond=None)[0] - y_reg) ** 2)
     print(f"\n4. Every optimizer, {epochs} epochs of mini-batch 32 on the regression with its "
-          "features rescaled\n   from 0.1 to 10 (an ill-conditioned valley): the adaptive "
-          "rules at their standard\n   learning rates, the plain-gradient family at 1e-3 "
-          "(their steps must stay below 2/L here).")
+          "features rescaled\n   from 0.1 to 10, trained on them as they are (scale=False): "
+          "an ill-conditioned valley.\n   The adaptive rules at their standard learning "
+          "rates, the plain-gradient family at\n   1e-3 (their steps must stay below 2/L "
+          "here).")
     print(f"   Least-squares optimum: MSE {best_mse:.5f}.\n")
     print(f"   {'optimizer':<10} {'learning rate':>13} {'MSE after':>12} {'time (s)':>9}")
     for name in OPTIMIZER_CLASSES:
@@ -128,9 +129,15 @@ def optimizers_table(n_samples, epochs=10):
         rate = 1e-3 if name in ("sgd", "momentum", "nesterov") else "auto"
         model, seconds = timed_fit(GDRegressor(optimizer=name, learning_rate=rate,
                                                batch_size=32, max_iter=epochs, tol=None,
-                                               random_state=0), X, y_reg)
+                                               scale=False, random_state=0), X, y_reg)
         mse = np.mean((model.predict(X) - y_reg) ** 2)
         print(f"   {name:<10} {model.learning_rates_[0]:>13g} {mse:>12.5f} {seconds:>9.4f}")
+    print("\n   An adaptive rule moves each coefficient by about its learning rate per update,"
+          " whatever\n   the gradient (AdaGrad's steps also shrink as 1/√t): the features "
+          "rescaled to 0.1 need\n   coefficients ten times as large, further than 10 epochs "
+          "take AdaGrad and Adam at\n   their standard rates. The plain-gradient family's "
+          "rate is bounded by the steepest\n   direction instead, and crawls along the "
+          "flattest.")
 
 
 def run(n_samples=10_000):
