@@ -857,7 +857,11 @@ class BaseGD(BaseEstimator):
                 f"{self.n_iter_no_change} epochs or steadily at a pace that would gain more "
                 "than tol in all. Increase "
                 + ("max_iter." if self._scaled() else
-                   "max_iter, or scale the features (scale=True), which speeds descent."),
+                   "max_iter, or scale the features (scale=True), which speeds descent.")
+                + ("" if get_optimizer(self.optimizer).plain_gradient else
+                   " An adaptive optimizer moves each coefficient by about its learning_rate "
+                   "per update: a target on a large scale needs a larger learning_rate, or "
+                   "scaling."),
                 ConvergenceWarning)
 
     def _warn_if_short_of_optimum(self, certificate):
