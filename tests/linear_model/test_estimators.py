@@ -207,3 +207,19 @@ def test_threads_for_the_full_batch_are_deterministic_and_match_one_thread():
     assert relative_error(fits[2].coef_, fits[1].coef_) < 1e-12
     with pytest.raises(ValueError, match="'n_jobs' .* Got 0 instead"):
         GDRegressor(n_jobs=0).fit(X, y)
+
+
+def test_a_class_absent_from_the_first_chunk_starts_within_reach():
+    """partial_fit(classes=...) on a first chunk without class 2: its log prior starts as if
+    it held half a row, not at log(1e-12), and a larger rate learns it from the next chunk."""
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
+    y = np.repeat([0, 1, 2], 100)
+    X = centres[y] + rng.standard_normal((300, 2))
+    first = np.flatnonzero(y < 2)[::2]                 # classes 0 and 1 only
+    rest = np.setdiff1d(np.arange(300), first)
+    model = GDClassifier(learning_rate=0.1, random_state=0)
+    model.partial_fit(X[first], y[first], classes=[0, 1, 2])
+    assert model.intercept_[2] > np.log(0.5 / len(first)) - 1.0
+    model.partial_fit(X[rest], y[rest])
+    assert model.score(X[y == 2], y[y == 2]) > 0.7     # 0.0 from a start at -27.6

@@ -523,7 +523,8 @@ class GDClassifier(_DaskTraining, linear_model.GDClassifier):
                            minlength=len(self.classes_)).astype(np.float64)
 
     def _chunked_intercepts(self, X, y, sample_weight, prepare, sums):
-        return self._intercepts_from_shares(np.asarray(sums["target"]) / float(sums["weight"]))
+        return self._intercepts_from_shares(np.asarray(sums["target"]) / float(sums["weight"]),
+                                            int(sums["rows"]))
 
 
     def decision_function(self, X):

@@ -115,26 +115,31 @@ class GDClassifier(ClassifierMixin, BaseGD):
             # One indicator per row, not one per row and class: per-row temporaries count
             # against the fit's memory.
             positive = float(np.average(y > 0, weights=sample_weight))
-            return self._intercepts_from_shares(np.array([1.0 - positive, positive]))
+            return self._intercepts_from_shares(np.array([1.0 - positive, positive]), len(y))
         indicators = y[:, None] == np.arange(len(self.classes_))
         return self._intercepts_from_shares(np.average(indicators, axis=0,
-                                                       weights=sample_weight))
+                                                       weights=sample_weight), len(y))
 
-    def _intercepts_from_shares(self, shares):
-        """The best constant model per output given each class's weighted share of the rows:
-        log-odds (log_loss), the weighted balance of the labels (modified_huber) or its sign
-        (hinge); log class priors (multinomial)."""
+    def _intercepts_from_shares(self, shares, n_rows):
+        """The best constant model per output given each class's weighted share of the n_rows
+        rows: log-odds (log_loss), the weighted balance of the labels (modified_huber) or
+        its sign (hinge); log class priors (multinomial). A class with no weight among the
+        rows (partial_fit's first chunk may lack one of its classes) is given half a row's
+        share instead of none: its log-odds start near log(1/2n), not at -27, where a
+        stream's steps, about the rate each, would take thousands of rows to lift them."""
+        floor = 0.5 / max(n_rows, 1)
+        shares = np.clip(shares, floor, 1.0 - floor)
+
         def binary(share):
             share = float(share)
             if self.loss == "log_loss":
-                share = min(max(share, 1e-12), 1 - 1e-12)
                 return np.log(share / (1 - share))
             balance = 2 * share - 1                   # (W+ − W−) / (W+ + W−)
             return balance if self.loss == "modified_huber" else float(np.sign(balance))
         if len(self.classes_) == 2:
             return np.array([binary(shares[1])])
         if self._multiclass() == "multinomial":
-            return np.log(np.clip(shares, 1e-12, None))
+            return np.log(shares)
         return np.array([binary(share) for share in shares])
 
     def _encode(self, X, y):
