@@ -96,7 +96,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
     def _check_classes(classes):
         if classes.shape[0] < 2:
             raise ValueError("The number of classes has to be greater than one; got 1 class "
-                             f"({classes[0]!r}).")
+                             f"({classes[0].item() if hasattr(classes[0], 'item') else classes[0]!r}).")
 
     def _n_outputs(self):
         return 1 if len(self.classes_) == 2 else len(self.classes_)
