@@ -25,6 +25,13 @@ SHORT_FIT_EPOCHS = 2           # the fit cut short that should already be within
 SEARCH_SECONDS = 60.0
 SCALINGS = ("standard", "raw")
 REAL_DATA_TOLERANCE = 0.02     # held-out R² or accuracy, against the scaled exact solver
+# The fits that decide the comparison, the one cut after SHORT_FIT_EPOCHS and the first
+# within TOLERANCE, last tens of milliseconds on 200,000 rows: one timing of such a fit moves
+# by a factor of two with whatever else the machine does. Each is timed as the fastest of
+# up to TIMED_REPEATS fits (fewer once they have taken REPEAT_SECONDS), after the default
+# fit of the same estimator on the same data has run the code and touched the memory once.
+TIMED_REPEATS = 7
+REPEAT_SECONDS = 3.0
 REAL_DATA = ("diabetes", "wine", "breast_cancer", "iris", "digits")
 
 
@@ -97,12 +104,28 @@ def _timed_fit(make, X, y, **params):
         return model, perf_counter() - start
 
 
+def _fastest_fit(make, X, y, first_seconds=None, **params):
+    """_timed_fit's model and the least of its wall times over TIMED_REPEATS fits (the
+    first's given as first_seconds if it has run already), fewer once the fits have taken
+    REPEAT_SECONDS."""
+    model = None
+    if first_seconds is None:
+        model, first_seconds = _timed_fit(make, X, y, **params)
+    best, spent, repeats = first_seconds, first_seconds, 1
+    while repeats < TIMED_REPEATS and spent < REPEAT_SECONDS:
+        fitted, seconds = _timed_fit(make, X, y, **params)
+        model = model or fitted
+        best, spent, repeats = min(best, seconds), spent + seconds, repeats + 1
+    return model, best
+
+
 def time_to_quality(name, problem, scaling):
     """The default fit's end, the fit cut after SHORT_FIT_EPOCHS, and the fewest epochs k
     (on a grid growing by ~25% from 1 up to the default fit's epochs: the loss is not
     monotone in k) after which the training loss is within TOLERANCE of the optimum, with
-    that fit's wall time (the faster of two); the search gives up after SEARCH_SECONDS of
-    fits."""
+    that fit's wall time; the search gives up after SEARCH_SECONDS of fits. The short fit's
+    and the first within TOLERANCE's times are the fastest of repeats (_fastest_fit); the
+    default fit, the first of its estimator, is timed once."""
     loss, make = estimators()[name]
     X, y, optimum = problem.X[scaling], problem.y[loss], problem.optimum[loss]
     model, seconds = _timed_fit(make, X, y)
@@ -110,7 +133,7 @@ def time_to_quality(name, problem, scaling):
               "optimal_loss": optimum, "default_epochs": int(model.n_iter_),
               "default_seconds": seconds, "default_ratio": training_loss(model, X, y, loss) / optimum,
               "epochs": None, "seconds": None, "ratio": None}
-    short, short_seconds = _timed_fit(make, X, y, max_iter=SHORT_FIT_EPOCHS)
+    short, short_seconds = _fastest_fit(make, X, y, max_iter=SHORT_FIT_EPOCHS)
     result.update(short_epochs=SHORT_FIT_EPOCHS, short_seconds=short_seconds,
                   short_ratio=training_loss(short, X, y, loss) / optimum)
     k, searched = 1, 0.0
@@ -119,7 +142,7 @@ def time_to_quality(name, problem, scaling):
         searched += seconds
         ratio = training_loss(model, X, y, loss) / optimum
         if ratio <= 1 + TOLERANCE:
-            seconds = min(seconds, _timed_fit(make, X, y, max_iter=k)[1])
+            seconds = _fastest_fit(make, X, y, first_seconds=seconds, max_iter=k)[1]
             result.update(epochs=k, seconds=seconds, ratio=ratio)
             break
         k = max(k + 1, round(k * 1.25))
@@ -215,6 +238,8 @@ def format_table(results):
                   "LogisticRegression (mean log loss).",
                   "to 1%: the first fit with max_iter=k (k growing by ~25%) within 1% of it, "
                   "and its wall time. 2 epochs: the fit with max_iter=2.",
+                  f"Both times: the fastest of up to {TIMED_REPEATS} fits (fewer past "
+                  f"{REPEAT_SECONDS:g} s), after the default fit; the default fit's: one fit.",
                   f"never: not within 1% by the end of the default fit (or after {SEARCH_SECONDS:g} s "
                   "of fits with growing k).",
                   "Default fit: stopped by its own rule; loss/opt is where it ended."]
