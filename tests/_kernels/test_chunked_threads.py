@@ -107,3 +107,30 @@ def test_optimizer_steps_reject_what_would_overrun_memory():
     with pytest.raises(ValueError, match="n_steps must be at least 0"):
         _engine.kernel.optimizer_steps(coef, np.zeros(5), state, np.ones(4), config, 0, -1)
     assert np.all(coef == 0) and np.all(state == 0)
+
+
+def test_threads_verdict_compares_a_split_batch_with_one_thread():
+    """A split batch's threads lost when it took longer than one thread would have (its
+    median chunk's time per row times its rows), paid when it took at most 9/10 of that."""
+    verdict = _engine.kernel._threads_verdict
+    n_rows, n_chunks = 199_000, 64
+    chunk_rows = -(-n_rows // n_chunks)
+    rows = np.full(n_chunks, chunk_rows)
+    rows[-1] = n_rows - (n_chunks - 1) * chunk_rows
+    chunk_ns = rows * 32                                  # 32 ns a row
+    one_thread = 32 * n_rows
+    assert verdict(one_thread // 2, chunk_ns, n_rows) == 1
+    assert verdict(one_thread * 9 // 10, chunk_ns, n_rows) == 1
+    assert verdict(one_thread * 9 // 10 + 1000, chunk_ns, n_rows) == 0
+    assert verdict(one_thread, chunk_ns, n_rows) == 0
+    assert verdict(one_thread + 1000, chunk_ns, n_rows) == -1
+    # Chunks during which their thread was descheduled (here a 3 ms time slice in one
+    # chunk of five) do not count as one thread's time: the batch still lost.
+    held_up = chunk_ns.copy()
+    held_up[::5] += 3_000_000
+    assert verdict(one_thread + 1000, held_up, n_rows) == -1
+    # Per row: two chunks of 51 and 50 rows at 10 ns a row are a 1,010 ns one-thread time.
+    assert verdict(1010, np.array([510, 500]), 101) == 0
+    assert verdict(1011, np.array([510, 500]), 101) == -1
+    with pytest.raises(ValueError, match="are not cut into"):
+        verdict(one_thread, np.ones(63, dtype=np.int64), 64)

@@ -77,6 +77,10 @@ def optimizer_steps(
 def _split_batches_on_one_thread(seconds: float) -> None:
     """For tests: split batches run their chunks on one thread for the next `seconds`."""
 
+def _threads_verdict(batch_ns: int, chunk_ns: npt.NDArray[np.int64], n_rows: int) -> int:
+    """For tests: whether a split batch of n_rows rows whose chunks took chunk_ns and which
+    took batch_ns paid against one thread (1), lost (-1) or neither (0)."""
+
 def logistic_chain(scores: npt.NDArray[np.float64], coupling: float) -> float:
     """Σ a_i, a_i = sigmoid(scores[i] + coupling·a_(i-1)), each waiting on the last (the
     per-sample log loss's exp and division, timed alone as a benchmark bound)."""

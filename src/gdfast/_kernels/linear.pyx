@@ -402,18 +402,23 @@ cdef extern from "chunks.h":
     void gd_write(long long* value, long long new_value) noexcept nogil
 
 
-# When another process keeps a core busy, a thread working there can wait for it for a
-# scheduler time slice, milliseconds, while the others, out of chunks, wait for it: a split
-# batch then takes longer than on one thread. A split batch whose threads waited for the
-# last chunks more than 1/STRAGGLE_SHARE of its time, and more than two chunks' work (what
-# threads running freely may wait), is a sign of that. SLOW_BATCHES_TO_SWITCH such batches
-# in a row (one alone happens on a free machine too, and switching on it cost the next
-# batches twice their time) make the split batches of the next while
-# (SLOW_BATCHES_BEFORE_RETRY batch durations, doubled at each further such batch in a row,
-# at most MAX_ONE_THREAD_NS) run their chunks on one thread, then threads are tried again.
+# When another process keeps a core busy, a thread there shares it: it wakes late, runs in
+# turns with that process, and the others may wait for its last chunk for a scheduler time
+# slice, milliseconds. A split batch can then take longer than on one thread, and not only
+# through that last wait: a thread sharing its core with the caller's costs the caller's
+# time without a wait at the end. So a split batch is judged by its time against the time
+# one thread would have taken, its median chunk's time per row times its rows
+# (threads_verdict): longer, the threads lost; shorter by 1/PAID_SHARE or more, they paid.
+# SLOW_BATCHES_TO_SWITCH lost batches with none that paid in between (one alone happens on
+# a free machine too, and switching on it cost the next batches twice their time) make the
+# split batches of the next while (SLOW_BATCHES_BEFORE_RETRY batch durations, doubled at
+# each further lost batch, at most MAX_ONE_THREAD_NS) run their chunks on one thread, then
+# threads are tried again. A batch between the two (a saving under 1/PAID_SHARE) leaves
+# the count as it is: on a busy core the threads now and then come out just ahead, and
+# starting the count over on each such batch would keep them on while they lose on average.
 # The chunks and their summation order stay the same: only the speed changes.
 cdef enum:
-    STRAGGLE_SHARE = 8
+    PAID_SHARE = 10
     SLOW_BATCHES_TO_SWITCH = 2
     SLOW_BATCHES_BEFORE_RETRY = 16
     MAX_SLOW_STREAK = 10
@@ -443,13 +448,14 @@ cdef void work_on_chunks(
     double* chunk_scratch, Py_ssize_t scratch_stride, double* chunk_losses,
     const Py_ssize_t* rows, Py_ssize_t n_rows, Py_ssize_t chunk_rows, Py_ssize_t n_chunks,
     Py_ssize_t distance, double scale, Py_ssize_t* next_chunk, Py_ssize_t* chunks_done,
-    long long* out_of_chunks_ns,
+    long long* chunk_ns,
 ) noexcept nogil:
     """One thread's part of accumulate_batch_in_threads: take the next chunk not yet taken
-    until none is left, then wait, asleep, until every chunk is done. The first thread to
-    find none left writes the time in out_of_chunks_ns."""
+    until none is left, then wait, asleep, until every chunk is done. Chunk c's time goes
+    into chunk_ns[c] (the first MAX_CHUNKS chunks')."""
     cdef Py_ssize_t c = gd_claim(next_chunk), start, count
     cdef double* scratch
+    cdef long long begin = gd_now_ns(), end
     while c < n_chunks:
         start = c * chunk_rows
         count = min(chunk_rows, n_rows - start)
@@ -459,25 +465,51 @@ cdef void work_on_chunks(
                                            scratch, scratch + n_outputs,
                                            scratch + 2 * n_outputs, rows + start, count, count,
                                            distance, scale)
+        end = gd_now_ns()
+        if c < MAX_CHUNKS:
+            chunk_ns[c] = end - begin
+        begin = end
         gd_claim(chunks_done)
         c = gd_claim(next_chunk)
-    if c == n_chunks:
-        out_of_chunks_ns[0] = gd_now_ns()
     # OpenMP's own barrier would spin, holding its core, while the thread it waits for may
     # be queued behind another process: sleeping frees the core for that thread.
     while gd_count(chunks_done) < n_chunks:
         gd_nap()
 
 
-cdef void judge_threads(long long start_ns, long long out_of_chunks_ns, long long end_ns,
-                        Py_ssize_t n_chunks, int n_threads) noexcept nogil:
-    """After a split batch of n_chunks chunks on n_threads threads that ran from start_ns to
-    end_ns, its first thread out of chunks at out_of_chunks_ns: whether the next split
-    batches run on one thread, and how long."""
-    cdef long long streak, pause, waited = end_ns - out_of_chunks_ns
-    cdef long long batch_ns = end_ns - start_ns
-    if waited * STRAGGLE_SHARE <= batch_ns or waited * n_chunks <= 2 * batch_ns * n_threads:
+cdef int threads_verdict(long long batch_ns, const long long* chunk_ns, Py_ssize_t chunk_rows,
+                        Py_ssize_t n_rows, Py_ssize_t n_chunks) noexcept nogil:
+    """Whether the threads of a split batch that took batch_ns, its chunk c of chunk_rows
+    rows (the last one the rest) chunk_ns[c], paid against one thread: -1 lost (longer than
+    the median chunk's time per row times n_rows), 1 paid (shorter by 1/PAID_SHARE or more),
+    0 neither. The median of the chunks, because a chunk during which its thread was
+    descheduled takes a time slice longer, which one thread alone would not have waited."""
+    cdef double rates[MAX_CHUNKS]
+    cdef double rate, one_thread_ns
+    cdef Py_ssize_t c, i, n = min(n_chunks, MAX_CHUNKS)
+    for c in range(n):                                    # insertion sort: a few dozen
+        rate = chunk_ns[c] / <double>min(chunk_rows, n_rows - c * chunk_rows)
+        i = c
+        while i > 0 and rates[i - 1] > rate:
+            rates[i] = rates[i - 1]
+            i -= 1
+        rates[i] = rate
+    one_thread_ns = rates[n // 2] * n_rows
+    if batch_ns > one_thread_ns:
+        return -1
+    return 1 if batch_ns * PAID_SHARE <= one_thread_ns * (PAID_SHARE - 1) else 0
+
+
+cdef void judge_threads(long long start_ns, long long end_ns, const long long* chunk_ns,
+                        Py_ssize_t chunk_rows, Py_ssize_t n_rows,
+                        Py_ssize_t n_chunks) noexcept nogil:
+    """After a split batch that ran from start_ns to end_ns, its chunks' times in chunk_ns:
+    whether the next split batches run on one thread, and how long."""
+    cdef long long streak, pause, batch_ns = end_ns - start_ns
+    cdef int verdict = threads_verdict(batch_ns, chunk_ns, chunk_rows, n_rows, n_chunks)
+    if verdict == 1:
         gd_write(&slow_streak, 0)
+    if verdict >= 0:
         return
     streak = min(gd_read(&slow_streak) + 1, MAX_SLOW_STREAK)
     gd_write(&slow_streak, streak)
@@ -506,20 +538,21 @@ cdef double accumulate_batch_in_threads(
     cdef Py_ssize_t next_chunk = 0, chunks_done = 0, c, j
     cdef floating* g
     cdef double loss_sum = 0.0
-    cdef long long start_ns = gd_now_ns(), out_of_chunks_ns = 0
+    cdef long long start_ns = gd_now_ns()
+    cdef long long chunk_ns[MAX_CHUNKS]
     n_chunks = (n_rows + chunk_rows - 1) // chunk_rows       # none of them empty
     if start_ns < gd_read(&one_thread_until_ns):
         work_on_chunks(cfg, source, features, n_outputs, y, sample_weight, theta, chunk_grads,
                        grads_stride, chunk_scratch, scratch_stride, chunk_losses, rows, n_rows,
                        chunk_rows, n_chunks, distance, scale, &next_chunk, &chunks_done,
-                       &out_of_chunks_ns)
+                       chunk_ns)
     else:
         with parallel(num_threads=cfg.n_threads):
             work_on_chunks(cfg, source, features, n_outputs, y, sample_weight, theta,
                            chunk_grads, grads_stride, chunk_scratch, scratch_stride,
                            chunk_losses, rows, n_rows, chunk_rows, n_chunks, distance, scale,
-                           &next_chunk, &chunks_done, &out_of_chunks_ns)
-        judge_threads(start_ns, out_of_chunks_ns, gd_now_ns(), n_chunks, cfg.n_threads)
+                           &next_chunk, &chunks_done, chunk_ns)
+        judge_threads(start_ns, gd_now_ns(), chunk_ns, chunk_rows, n_rows, n_chunks)
     for j in range(n_params):
         grad[j] = chunk_grads[j]
     for c in range(1, n_chunks):
@@ -1667,3 +1700,15 @@ def _split_batches_on_one_thread(double seconds):
     gd_write(&slow_streak, 0)
     gd_write(&one_thread_until_ns, gd_now_ns() + <long long>(seconds * 1e9) if seconds > 0
              else 0)
+
+
+def _threads_verdict(long long batch_ns, long long[::1] chunk_ns, Py_ssize_t n_rows):
+    """For tests: threads_verdict of a split batch of n_rows rows in chunk_ns.shape[0] chunks
+    (at most MAX_CHUNKS) of equal rows but the last, which took batch_ns."""
+    cdef Py_ssize_t n_chunks = chunk_ns.shape[0]
+    if not 0 < n_chunks <= min(MAX_CHUNKS, n_rows):
+        raise ValueError(f"between 1 and {min(MAX_CHUNKS, n_rows)} chunks")
+    cdef Py_ssize_t chunk_rows = (n_rows + n_chunks - 1) // n_chunks
+    if (n_rows + chunk_rows - 1) // chunk_rows != n_chunks:
+        raise ValueError(f"{n_rows} rows are not cut into {n_chunks} chunks")
+    return threads_verdict(batch_ns, &chunk_ns[0], chunk_rows, n_rows, n_chunks)
