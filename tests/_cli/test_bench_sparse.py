@@ -3,6 +3,7 @@ it measured, writes it to the JSON. No timing is asserted."""
 import json
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from gdfast._cli import bench_sparse, main
@@ -56,3 +57,34 @@ def test_cli_sparse_runs_the_sparse_section_alone(tmp_path, monkeypatch, capsys)
     assert "Sparse X 2kx2^12" in printed.out and "--sparse" in printed.out
     kinds = {result["kind"] for result in json.loads(out.read_text())["results"]}
     assert kinds == {"sparse-floor", "sparse-epoch", "sparse-memory", "sparse-quality"}
+
+
+def test_only_patterns_narrow_to_the_sparse_section():
+    every = bench_sparse.names(("test",))
+    assert all(matches(name, bench_sparse.only_patterns([])) for name in every)
+    chosen = [name for name in every
+              if matches(name, bench_sparse.only_patterns(["mini-batch-32*adagrad"]))]
+    assert chosen == ["sparse-2kx2^12-mini-batch-32-log_loss-adagrad"]
+    assert not matches("200kx100-per-sample-log_loss-sgd",
+                       bench_sparse.only_patterns(["per-sample"]))
+
+
+def test_cli_sparse_only_runs_the_chosen_cases(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(bench_sparse.SIZES, "small", "2kx2^12")
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--sparse", "--only", "mini-batch-32*momentum",
+                 "--only", "per-sample-log_loss-adagrad", "--json", str(out)]) == 0
+    capsys.readouterr()
+    results = json.loads(out.read_text())["results"]
+    assert {result["kind"] for result in results} == {"sparse-floor", "sparse-epoch"}
+    assert sorted(result["name"] for result in results if result["kind"] == "sparse-epoch") \
+        == ["sparse-2kx2^12-mini-batch-32-log_loss-momentum",
+            "sparse-2kx2^12-per-sample-log_loss-adagrad"]
+
+
+def test_cli_sparse_only_that_matches_nothing_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit):
+        main(["bench", "--quick", "--sparse", "--only", "minibatch32", "--json",
+              "/tmp/unused.json"])
+    assert "no case matches --only minibatch32 in the sparse section" in \
+        capsys.readouterr().err

@@ -49,7 +49,8 @@ def main(argv=None):
                             "X (1,000,000 x 2^20, or 20,000 x 2^16 with --quick) against "
                             "X @ w, scikit-learn and the NumPy reference; the memory of a "
                             "fit; time to within 1%% of the optimal loss (same as --only "
-                            "sparse)")
+                            "sparse); with --only, those of its measurements whose name "
+                            "matches, e.g. 'mini-batch-32' or 'adagrad'")
     bench.add_argument("--busy-core", action="store_true",
                        help="instead: one epoch of every path and shape with one thread and "
                             "with every core (n_jobs=1 and n_jobs=-1), first with the cores "
@@ -230,11 +231,14 @@ def _run_bench(parser, args):
     sizes = ("small",) if args.quick else ("large",)
     if args.busy_core:
         return _run_bench_busy_core(parser, args, _bench, sizes)
+    given = args.only
     if args.sparse:
-        args.only = args.only + ["sparse"]
+        args.only = _bench.bench_sparse.only_patterns(args.only)
     if args.only and not any(_bench.matches(name, args.only) for name in _bench.names(sizes)):
-        parser.error(f"no case matches --only {' '.join(args.only)}; case names look like "
-                     f"{_bench.cases(sizes)[0].name}")
+        example = (_bench.bench_sparse.names(sizes) if args.sparse else _bench.names(sizes))[0]
+        parser.error(f"no case matches --only {' '.join(given)}"
+                     + (" in the sparse section" if args.sparse else "")
+                     + f"; case names look like {example}")
     _check_writable(parser, "--json", args.json)   # now, not after minutes of measuring
     machine = _bench.machine_info()
     results = _bench.run(sizes, args.only,

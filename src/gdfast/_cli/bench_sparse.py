@@ -75,6 +75,13 @@ def names(sizes):
             + [f"sparse-{SIZES[size]}-quality" for size in sizes])
 
 
+def only_patterns(only):
+    """--only's patterns for --sparse: each one narrowed to the sparse measurements (a name
+    matches if it contains 'sparse' and then the pattern), or every sparse one without any."""
+    return [pattern if "sparse" in pattern else f"sparse*{pattern}" for pattern in only] \
+        or ["sparse"]
+
+
 def make_data(shape, seed=5, block_rows=100_000):
     """(X, y_class, y_value): CSR float64 rows of Zipf-distributed columns (a random map of
     frequency rank to column, as a hash would give), each value the column's count in the

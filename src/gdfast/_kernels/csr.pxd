@@ -438,6 +438,10 @@ cdef inline double compact_batch_gradient(
     cdef floating* g
     for r in range(n_live):
         live[r] = work.live_rows[r]
+    # The common records: one output, one live state row (momentum, AdaGrad, RMSprop).
+    cdef bint single = n_outputs == 1 and n_live == 1
+    cdef floating* first_c = state_c + live[0] * cap if n_live > 0 else state_c
+    cdef floating d_first = d if scaled and n_idle > 0 else 1
     w.n = stride
     w.scale = 1.0
     for i in range(n_rows):
@@ -460,18 +464,25 @@ cdef inline double compact_batch_gradient(
                     catch_up_column(work, rec, 1, rec + n_outputs, n_outputs,
                                     <long long*>(records + j * record_size + stamp_offset), j,
                                     t - 1)
-                for k in range(n_outputs):
-                    g_c[k * stride + m] = 0
-                    for r in range(n_live):
-                        value = rec[n_outputs * (1 + r) + k]
-                        if scaled and r < n_idle:
-                            value = d * value
-                        state_c[live[r] * cap + k * stride + m] = value
-                    if drifting:
-                        th_c[k * stride + m] = rec[k] + offset * state_c[live[0] * cap
-                                                                         + k * stride + m]
-                    else:
-                        th_c[k * stride + m] = rec[k]
+                if single:
+                    # one output, one live state row: the loops below, unrolled
+                    g_c[m] = 0
+                    value = rec[1] * d_first
+                    first_c[m] = value
+                    th_c[m] = rec[0] + offset * value if drifting else rec[0]
+                else:
+                    for k in range(n_outputs):
+                        g_c[k * stride + m] = 0
+                        for r in range(n_live):
+                            value = rec[n_outputs * (1 + r) + k]
+                            if scaled and r < n_idle:
+                                value = d * value
+                            state_c[live[r] * cap + k * stride + m] = value
+                        if drifting:
+                            th_c[k * stride + m] = rec[k] + offset * state_c[live[0] * cap
+                                                                             + k * stride + m]
+                        else:
+                            th_c[k * stride + m] = rec[k]
                 touched[m] = j
                 record_mark(<char*>rec)[0] = <unsigned int>m
                 slots[p] = <int>m
@@ -553,7 +564,8 @@ cdef inline void compact_step(
     cdef bint stamped = work.record_stamps
     cdef bint scaled = work.scaled_idle, drifting = work.scaled_idle and work.idle_offset != 0.0
     cdef int n_idle = work.n_idle
-    cdef floating offset = <floating>work.idle_offset, inverse = 1, value
+    cdef floating offset = <floating>work.idle_offset, inverse = 1, value, first_inverse
+    cdef floating* first_c
     cdef int live_rows[MAX_STATE_ROWS]
     for r in range(n_live):
         live_rows[r] = live[r]
@@ -578,7 +590,22 @@ cdef inline void compact_step(
         if scaled:
             work.idle_scale *= work.idle_factor         # D after update t
             inverse = <floating>(1.0 / work.idle_scale)
-        for i in range(m):
+        if n_outputs == 1 and n_live == 1 and not stamped:
+            # one output, one live state row (momentum, AdaGrad, RMSprop): the loop below,
+            # unrolled, on locals
+            first_c = state_c + live_rows[0] * n
+            first_inverse = inverse if scaled and n_idle > 0 else 1
+            if drifting:
+                for i in range(m):
+                    rec = <floating*>(records + touched[i] * record_size)
+                    rec[0] = th_c[i] - offset * first_c[i]
+                    rec[1] = first_c[i] * first_inverse
+            else:
+                for i in range(m):
+                    rec = <floating*>(records + touched[i] * record_size)
+                    rec[0] = th_c[i]
+                    rec[1] = first_c[i] * first_inverse
+        for i in range(0 if n_outputs == 1 and n_live == 1 and not stamped else m):
             rec = <floating*>(records + touched[i] * record_size)
             for k in range(n_outputs):
                 rec[k] = th_c[k * length + i]
