@@ -270,16 +270,36 @@ static inline double gd_log_loss_unit(double p, double y, double* dloss, double*
 
 /* expm1(t) = exp(t) - 1 for |t| <= GD_SMALL_SHIFT (or NaN): t + t²·Q(t), Q the Taylor
  * series Σ t^(n-2)/n!, n = 2..7 (the first term left out, t^8/8!, is below 2^-64 of t),
- * t² underflowing harmlessly for tiny t. Three multiply-adds deep after t². */
+ * t² underflowing harmlessly for tiny t. Q is evaluated as its even and odd parts,
+ * Q(t) = E(t²) + t·O(t²), so that expm1(-t) = -t + t²·(E - t·O) shares all but its last
+ * two operations with expm1(t) (gd_expm1_small_pair): three multiply-adds deep after t². */
 #define GD_SMALL_SHIFT 0x1p-7
+
+static inline double gd_expm1_small_even(double t2)
+{
+    return 0.5 + t2 * (0x1.5555555555555p-5 + t2 * 0x1.6c16c16c16c17p-10);  /* 2!, 4!, 6! */
+}
+
+static inline double gd_expm1_small_odd(double t2)
+{
+    return 0x1.5555555555555p-3 + t2 * (0x1.1111111111111p-7 + t2 * 0x1.a01a01a01a01ap-13);
+}                                                                          /* 3!, 5!, 7! */
 
 static inline double gd_expm1_small(double t)
 {
     double t2 = t * t;
-    double high = (0x1.5555555555555p-5 + 0x1.1111111111111p-7 * t)      /* 1/4!, 1/5! */
-                  + t2 * (0x1.6c16c16c16c17p-10 + 0x1.a01a01a01a01ap-13 * t); /* 1/6!, 1/7! */
-    double q = (0.5 + 0x1.5555555555555p-3 * t) + t2 * high;           /* 1/2!, 1/3! */
-    return t + t2 * q;
+    return t + t2 * (gd_expm1_small_even(t2) + t * gd_expm1_small_odd(t2));
+}
+
+/* gd_expm1_small(t), and gd_expm1_small(-t) in *minus, the same numbers bit for bit as two
+ * calls ((-t)² = t² and (-t)·O = -(t·O) exactly), at little more than the cost of one. */
+static inline double gd_expm1_small_pair(double t, double* minus)
+{
+    double t2 = t * t;
+    double even = gd_expm1_small_even(t2);
+    double odd = t * gd_expm1_small_odd(t2);
+    *minus = -t + t2 * (even - odd);
+    return t + t2 * (even + odd);
 }
 
 /* sigmoid(q - t) for |t| <= GD_SMALL_SHIFT, given e = exp(-|q|) (computed before t is
@@ -297,27 +317,27 @@ static inline double gd_sigmoid_shifted(double q, double e, double t)
 }
 
 /* gd_log_loss_unit of the row whose score is p = q - t, with |t| <= GD_SMALL_SHIFT and
- * e = exp(-|q|): dloss from gd_sigmoid_shifted's sigmoid, the same as gd_log_loss_unit's to
- * a few ulps, and the loss split as gd_log_loss_unit splits it, with no exp of its own:
- * for q >= 0, L = log(u) + p - y·p with u = 1 + exp(-p) = 1 + e·exp(t), which is
- * gd_sigmoid_shifted's denominator; for q < 0, L = log(u) - y·p with u = 1 + exp(p)
- * = 1 + e·exp(-t), exp(-t) from a second gd_expm1_small (off the chain). Each u is in
- * [1, 2.02], and log(u) is corrected for u's rounding, c = (v - (u - 1))/u with v = u - 1
- * before rounding, as gd_log_loss_unit does, 1/u coming from the sigmoid's denominator
- * (q < 0: 1/u = exp(t)/(e + exp(t))). */
+ * e = exp(-|q|): dloss from gd_sigmoid_shifted's sigmoid, bit for bit, and the loss split
+ * as gd_log_loss_unit splits it, with no exp of its own: for q >= 0,
+ * L = log(u) + p - y·p with u = 1 + exp(-p) = 1 + e·exp(t), which is gd_sigmoid_shifted's
+ * denominator; for q < 0, L = log(u) - y·p with u = 1 + exp(p) = 1 + e·exp(-t), exp(-t)
+ * from the same gd_expm1_small_pair (off the chain). Each u is in [1, 2.02], and log(u) is
+ * corrected for u's rounding by c = δ/u, δ = v - (u - 1) with v = u - 1 before rounding,
+ * as gd_log_loss_unit does, but with 1/u taken as 2 - u (exact): |δ| is below an ulp of u,
+ * so the error, |δ|·(u - 1)²/u, stays below 2^-51 of the row's loss, at least
+ * log(u) >= (u - 1)/u, where a division would cost more than the rest of the loss. */
 static inline double gd_log_loss_unit_shifted(double p, double q, double e, double t,
                                               double y, double* dloss, double* product)
 {
     uint64_t positive = gd_mask(q >= 0);
-    double grow = gd_expm1_small(t);            /* exp(t) - 1 */
-    double shrink = gd_expm1_small(-t);         /* exp(-t) - 1 */
+    double shrink;                              /* exp(-t) - 1 */
+    double grow = gd_expm1_small_pair(t, &shrink);   /* exp(t) - 1 */
     double denominator = (1.0 + e) + gd_select(positive, e, 1.0) * grow;
     double v = e + e * gd_select(positive, grow, shrink);
     double u = 1.0 + v;
     *dloss = gd_select(positive, 1.0, e) / denominator - y;
     *product *= u;
-    return (gd_select(positive, p, 0.0) - y * p)
-           + (v - (u - 1.0)) * (gd_select(positive, 1.0, 1.0 + grow) / denominator);
+    return (gd_select(positive, p, 0.0) - y * p) + (v - (u - 1.0)) * (2.0 - u);
 }
 
 #endif
