@@ -13,10 +13,13 @@ EPOCHS = 12
 
 
 def full_batch_rates(schedule, **params):
-    """Rates of a full-batch fit: one update per epoch, so t = e + 1."""
+    """Rates of a full-batch fit: one update per epoch, so t = e + 1. The features are
+    small, unscaled and without an intercept, so that even 'optimal''s first rates (up to
+    10) do not diverge, which would stop the fit with an error."""
     X, y = make_regression(40, 2, seed=31)
     model = GDRegressor(learning_rate=GAMMA0, lr_schedule=schedule, batch_size=None,
-                        max_iter=EPOCHS, tol=None, **params).fit(X, y)
+                        max_iter=EPOCHS, tol=None, fit_intercept=False, center=False,
+                        **params).fit(X * 1e-2, y)
     return np.array(model.learning_rates_)
 
 
