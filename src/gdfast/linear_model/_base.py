@@ -840,7 +840,9 @@ class BaseGD(BaseEstimator):
         if len(losses) <= recent:
             return
         tail = losses[-recent - 1:]
-        if losses[-1] > DIVERGED_FACTOR * abs(losses[0]) and all(
+        # (Objectives within rounding of zero do not count: their roundings may rise.)
+        start = max(abs(losses[0]), np.finfo(np.float64).eps)
+        if losses[-1] > DIVERGED_FACTOR * start and all(
                 later > earlier for earlier, later in zip(tail, tail[1:])):
             raise ValueError(
                 f"The training diverged: its objective rose in each of the last {recent} "
@@ -878,9 +880,11 @@ class BaseGD(BaseEstimator):
         if self.loss == "log_loss" and self._penalty_strengths()[0] == 0:
             remedies.append("If the classes are separable, the log loss has no minimum and "
                             "falls for ever as the weights grow: penalty='l2' gives it one.")
-        defaults = {"optimizer": "sgd", "lr_schedule": "adaptive", "learning_rate": "auto"}
-        changed = [f"{name}='{value}'" for name, value in defaults.items()
-                   if self.get_params()[name] != value]
+        optimizer, schedule = self._options(partial=False)
+        changed = [setting for setting, default in (
+            ("optimizer='sgd'", optimizer.name == "sgd"),
+            ("lr_schedule='adaptive'", isinstance(schedule, Adaptive)),
+            ("learning_rate='auto'", self.learning_rate == "auto")) if not default]
         if changed:
             remedies.append(f"The defaults ({', '.join(changed)}) may get closer.")
         remedies.append("A smaller tol trains on.")
