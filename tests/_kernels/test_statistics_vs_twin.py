@@ -173,9 +173,11 @@ def test_first_nonfinite_matches_the_twin(kernel, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("unit", [True, False])
-def test_csr_moments_match_the_numpy_pass_over_blocks(kernel, dtype, unit):
-    """The compiled moments of a CSR X's columns (rows in any column order, some empty,
-    a column never stored) equal the NumPy pass's, and the dense moments of the same X."""
+@pytest.mark.parametrize("sorted_rows", [True, False])
+def test_csr_moments_match_the_numpy_pass_over_blocks(kernel, dtype, unit, sorted_rows):
+    """The compiled moments of a CSR X's columns (rows in increasing or any column order,
+    some empty, a column never stored; one whose offset dwarfs its spread) equal the NumPy
+    pass's, and the dense moments of the same X."""
     import scipy.sparse as sp
 
     from gdfast.linear_model import _sparse
@@ -185,12 +187,13 @@ def test_csr_moments_match_the_numpy_pass_over_blocks(kernel, dtype, unit):
     dense[:, 7] = 0.0
     dense[10:20] = 0.0
     X = sp.csr_matrix(dense.astype(dtype))
-    order = np.argsort(rng.random(X.nnz))                   # unsorted within rows
-    for row in range(X.shape[0]):
-        lo, hi = X.indptr[row], X.indptr[row + 1]
-        picked = lo + np.argsort(order[lo:hi])
-        X.indices[lo:hi], X.data[lo:hi] = X.indices[picked], X.data[picked]
-    X.has_sorted_indices = False
+    if not sorted_rows:
+        order = np.argsort(rng.random(X.nnz))
+        for row in range(X.shape[0]):
+            lo, hi = X.indptr[row], X.indptr[row + 1]
+            picked = lo + np.argsort(order[lo:hi])
+            X.indices[lo:hi], X.data[lo:hi] = X.indices[picked], X.data[picked]
+        X.has_sorted_indices = False
     weights = np.ones(300) if unit else rng.uniform(0, 3, 300)
     data, indices, indptr = _sparse.kernel_arrays(X)
     weight, mean, variance = kernel.csr_moments(data, indices, indptr, weights, X.shape[1])
@@ -204,6 +207,16 @@ def test_csr_moments_match_the_numpy_pass_over_blocks(kernel, dtype, unit):
     np.testing.assert_allclose(variance, weights @ (column - dense_mean) ** 2 / weights.sum(),
                                rtol=1e-10, atol=1e-14)
     assert mean[7] == 0.0 and variance[7] == 0.0
+    # A column stored in every row, whose offset is a million times its spread: a sum of
+    # squares around zero would leave about 1e-4 of its variance to rounding.
+    offset = sp.csr_matrix((1e6 + rng.standard_normal((300, 1))).astype(dtype))
+    _, offset_mean, offset_variance = kernel.csr_moments(*_sparse.kernel_arrays(offset),
+                                                         weights, 1)
+    values = offset.toarray()[:, 0].astype(np.float64)
+    centre = weights @ values / weights.sum()
+    np.testing.assert_allclose(offset_mean, [centre], rtol=1e-14)
+    np.testing.assert_allclose(offset_variance,
+                               [weights @ (values - centre) ** 2 / weights.sum()], rtol=1e-9)
     # The largest values, in the same pass, and the rows' norms, in one more.
     weights[3] = 0.0
     largest = np.zeros(X.shape[1])

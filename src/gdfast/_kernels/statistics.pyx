@@ -398,79 +398,123 @@ def first_nonfinite(const floating[:, ::1] X):
 
 cdef Py_ssize_t _checked_rows(Py_ssize_t n_values, const int[::1] indices,
                               const Py_ssize_t[::1] indptr, const double[::1] sample_weight,
-                              Py_ssize_t n_features) except -1:
+                              Py_ssize_t n_features, bint* increasing=NULL) except -1:
     """The CSR matrix's row count, once its arrays are known to describe one: the passes
-    below index by them without further checks."""
+    below index by them without further checks. *increasing: whether each row's column
+    indices strictly increase (then no row repeats a column)."""
     cdef Py_ssize_t n = indptr.shape[0] - 1, r, p
     if n < 0 or sample_weight.shape[0] != n:
         raise ValueError("sample_weight needs one value per row of the CSR matrix.")
     if indptr[0] != 0 or indptr[n] != n_values or indices.shape[0] != n_values:
         raise ValueError("the CSR indptr must run from 0 to the number of stored values.")
-    cdef bint ok = True
+    cdef bint ok = True, rising = True
     with nogil:
         for r in range(n):
             if indptr[r + 1] < indptr[r]:
                 ok = False
-        for p in range(indices.shape[0]):
-            if indices[p] < 0 or indices[p] >= n_features:
-                ok = False
+        if ok:
+            for r in range(n):
+                for p in range(indptr[r], indptr[r + 1]):
+                    if indices[p] < 0 or indices[p] >= n_features:
+                        ok = False
+                    if p > indptr[r] and indices[p] <= indices[p - 1]:
+                        rising = False
     if not ok:
         raise ValueError(f"the CSR indptr must not decrease and its column indices must lie "
                          f"in [0, {n_features}).")
+    if increasing != NULL:
+        increasing[0] = rising
     return n
+
+
+cdef enum:
+    # The passes over a CSR matrix's values below request the per-column line of the value
+    # this many places ahead: its column is known long before, and in a scattered order
+    # every such line is a cache miss the pass would otherwise wait on.
+    CSR_PREFETCH_VALUES = 16
+
+
+cdef struct ColumnSums:
+    # One column's sums in csr_moments, all on one cache line: each stored value reads and
+    # writes a single line wherever its column lies (four arrays would be four lines).
+    double stamp        # the last row (+ 1) that stored the column: finds repeats
+    double shift        # the column's first stored value: its sums are taken around it
+    double stored       # Σ s over the rows that store the column
+    double first        # Σ s·(x − shift)
+    double second       # Σ s·(x − shift)²
+    double largest      # max |x| over the rows of positive weight
+    double unused[2]
 
 
 def csr_moments(const floating[::1] data, const int[::1] indices, const Py_ssize_t[::1] indptr,
                 const double[::1] sample_weight, Py_ssize_t n_features,
                 double[::1] max_abs=None):
     """(Σ s, mean, variance) of the columns of a CSR matrix (its data, int32 indices and
-    intp indptr) under the row weights s, in float64: two passes over the stored values,
-    the means, then the squared deviations from them, each column's implicit zeros adding
-    (Σ s over the rows that do not store it)·mean². No temporary beyond the three
-    n_features vectors it returns or sums into. None if a row repeats a column (whose
-    values would have to be summed first): the first pass finds out, the variance vector
-    holding, until the second, the last row (+ 1) that stored each column. max_abs (zeros,
-    n_features values): also each column's largest |x| over the rows of positive weight,
-    in the first pass."""
+    intp indptr) under the row weights s, in float64: one pass over the stored values, each
+    column's sums taken around its first stored value (ColumnSums), then per column the
+    stored values' mean and squared deviations combined with the implicit zeros' (the
+    pairwise update of Chan, Golub and LeVeque: no term is subtracted from a larger one).
+    None if a row repeats a column (whose values would have to be summed first). max_abs
+    (zeros, n_features values): also each column's largest |x| over the rows of positive
+    weight."""
     cdef Py_ssize_t n = _checked_rows(data.shape[0], indices, indptr, sample_weight,
                                       n_features)
-    cdef Py_ssize_t r, p, j
-    cdef double weight = float(np.sum(sample_weight))
-    mean_array = np.zeros(n_features)
-    stored_array = np.zeros(n_features)
-    variance_array = np.zeros(n_features)
-    cdef double[::1] mean = mean_array, stored = stored_array, variance = variance_array
-    cdef double s, deviation
+    cdef Py_ssize_t r, p, j, n_values = data.shape[0]
+    # Summed row by row as each column's `stored` is: for a column stored in every row the
+    # two are then equal, and no rounding of their difference poses as implicit zeros
+    # (which, times the square of a large mean, would swamp a small variance).
+    cdef double weight = 0.0
     cdef bint repeats = False, largest = max_abs is not None
     if largest and max_abs.shape[0] != n_features:
         raise ValueError("max_abs needs one value per column.")
+    mean_array = np.zeros(n_features)
+    variance_array = np.zeros(n_features)
+    cdef double[::1] mean = mean_array, variance = variance_array
+    # One more record's bytes than needed, so that the records can start on a cache line.
+    block_array = np.zeros((n_features + 1) * sizeof(ColumnSums), dtype=np.uint8)
+    cdef unsigned char[::1] block = block_array
+    cdef ColumnSums* sums = <ColumnSums*>((<size_t>&block[0] + 63) & ~(<size_t>63))
+    cdef ColumnSums* c
+    cdef double s, x, d, group_mean, zeros
     with nogil:
         for r in range(n):
             s = sample_weight[r]
+            weight += s
             for p in range(indptr[r], indptr[r + 1]):
-                if variance[indices[p]] == <double>(r + 1):
+                if p + CSR_PREFETCH_VALUES < n_values:
+                    gd_prefetch(&sums[indices[p + CSR_PREFETCH_VALUES]])
+                c = &sums[indices[p]]
+                x = data[p]
+                if c.stamp == <double>(r + 1):
                     repeats = True
-                variance[indices[p]] = <double>(r + 1)
-                stored[indices[p]] += s
-                mean[indices[p]] += data[p] * s
-                if largest and s > 0 and fabs(data[p]) > max_abs[indices[p]]:
-                    max_abs[indices[p]] = fabs(data[p])
+                elif c.stamp == 0.0:
+                    c.shift = x
+                c.stamp = <double>(r + 1)
+                d = x - c.shift
+                c.stored += s
+                c.first += s * d
+                c.second += (s * d) * d
+                if s > 0 and fabs(x) > c.largest:
+                    c.largest = fabs(x)
+            if repeats:
+                break
+        if not repeats:
+            for j in range(n_features):
+                c = &sums[j]
+                if c.stored > 0:
+                    group_mean = c.first / c.stored
+                    zeros = max(weight - c.stored, 0.0)
+                    mean[j] = (c.shift + group_mean) * (c.stored / weight)
+                    # The stored values' squared deviations from their own mean: rounding
+                    # may leave them a hair below zero.
+                    variance[j] = (max(c.second - c.first * group_mean, 0.0)
+                                   + (c.stored * zeros / weight)
+                                   * (c.shift + group_mean) * (c.shift + group_mean)) / weight
+                if largest and c.largest > max_abs[j]:
+                    max_abs[j] = c.largest
     if repeats:
         return None
-    with nogil:
-        for j in range(n_features):
-            variance[j] = 0.0
-        for j in range(n_features):
-            mean[j] /= weight
-        for r in range(n):
-            s = sample_weight[r]
-            for p in range(indptr[r], indptr[r + 1]):
-                deviation = data[p] - mean[indices[p]]
-                variance[indices[p]] += (deviation * deviation) * s
-        for j in range(n_features):
-            variance[j] = (variance[j] + max(weight - stored[j], 0.0) * mean[j] * mean[j]) / weight
     return weight, mean_array, variance_array
-
 
 
 def csr_row_norm_sums(const floating[::1] data, const int[::1] indices,
@@ -478,12 +522,15 @@ def csr_row_norm_sums(const floating[::1] data, const int[::1] indices,
                       const double[::1] inv_scale, double intercept_term):
     """(Σ s·q, max s·q) over the rows of a CSR matrix of q = ‖x∘inv_scale‖² + intercept_term,
     one pass over the stored values; None if a row repeats a column (the column's value
-    would be the repeats' sum): found with a stamp per column, the last row that stored it."""
+    would be the repeats' sum). Rows whose indices strictly increase (scipy's canonical
+    format) cannot; otherwise repeats are found with a stamp per column, the last row that
+    stored it, one more scattered read per value."""
     cdef Py_ssize_t n_features = inv_scale.shape[0]
+    cdef bint increasing
     cdef Py_ssize_t n = _checked_rows(data.shape[0], indices, indptr, sample_weight,
-                                      n_features)
-    cdef Py_ssize_t r, p
-    stamps_array = np.zeros(n_features, dtype=np.intp)
+                                      n_features, &increasing)
+    cdef Py_ssize_t r, p, n_values = data.shape[0]
+    stamps_array = np.zeros(0 if increasing else n_features, dtype=np.intp)
     cdef Py_ssize_t[::1] stamps = stamps_array
     cdef double total = 0.0, largest = 0.0, q, value
     cdef bint repeats = False
@@ -491,9 +538,12 @@ def csr_row_norm_sums(const floating[::1] data, const int[::1] indices,
         for r in range(n):
             q = 0.0
             for p in range(indptr[r], indptr[r + 1]):
-                if stamps[indices[p]] == r + 1:
-                    repeats = True
-                stamps[indices[p]] = r + 1
+                if p + CSR_PREFETCH_VALUES < n_values:
+                    gd_prefetch(&inv_scale[indices[p + CSR_PREFETCH_VALUES]])
+                if not increasing:
+                    if stamps[indices[p]] == r + 1:
+                        repeats = True
+                    stamps[indices[p]] = r + 1
                 value = data[p] * inv_scale[indices[p]]
                 q += value * value
             q = sample_weight[r] * (q + intercept_term)
