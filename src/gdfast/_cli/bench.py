@@ -16,7 +16,7 @@ import platform
 import subprocess
 import sys
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from time import perf_counter, sleep
 
 import numpy as np
@@ -304,6 +304,19 @@ def sklearn_epoch_function(case, data):
     return epoch
 
 
+def paired_baseline(case):
+    """The case a log loss is compared with (squared error; with several classes, one-vs-rest
+    hinge over as many) and float32 with (float64), the rest of the case the same; None for
+    the others."""
+    if case.optimizer != "sgd":
+        return None
+    if case.loss == "log_loss" and case.dtype == "float64":
+        return replace(case, loss="squared_error" if case.classes == 1 else "hinge")
+    if case.dtype == "float32" and case.loss == "squared_error" and case.classes == 1:
+        return replace(case, dtype="float64")
+    return None
+
+
 def min_seconds(function, *, warmup=True, min_runs=3, budget=TIME_BUDGET, max_runs=200):
     """(fastest time, runs): at least min_runs, then more until `budget` seconds are spent.
     The minimum, because on a shared machine noise only ever adds time."""
@@ -530,6 +543,14 @@ def run(sizes=("small", "large"), only=(), progress=None):
                 result["sklearn_seconds"], _ = min_seconds(sklearn_epoch_function(case, data),
                                                            warmup=False)
                 samples.append(floor_seconds(data.X, 5))
+            baseline = paired_baseline(case)
+            if baseline is not None:
+                # Its ratio to the baseline from epochs taken in turn: the machine's speed
+                # drifts between cases timed one after the other.
+                _, _, result["paired_seconds"], result["paired_baseline_seconds"] = \
+                    paired_seconds(epoch_function(case, data), epoch_function(baseline, data))
+                result["paired_baseline"] = baseline.name
+                samples.append(floor_seconds(data.X, 5))
             key = (case.path, case.model, case.optimizer, case.n_threads)
             if case.dtype == "float64":
                 float64_seconds[key] = seconds
@@ -590,6 +611,8 @@ def _add_ratios(result, floor):
             result[f"x_{baseline}"] = result[f"{baseline}_seconds"] / result["seconds"]
     if "float64_seconds" in result:
         result["x_float64"] = result["seconds"] / result["float64_seconds"]
+    if result.get("dtype") == "float32" and "paired_seconds" in result:
+        result["x_float64"] = result["paired_seconds"] / result["paired_baseline_seconds"]
 
 
 def _progress_line(result):
@@ -715,7 +738,9 @@ def format_table(results, machine=None):
                   "NumPy ref, sklearn: their s/epoch ÷ gdfast's, i.e. how many times faster "
                   "gdfast is (scikit-learn: SGDRegressor or",
                   "SGDClassifier(log_loss), fit with max_iter=1 and the same constant step). "
-                  "f32/f64: float32 s/epoch ÷ float64 s/epoch."]
+                  "f32/f64: float32 s/epoch ÷ float64 s/epoch, from epochs of the two taken in turn.",
+                  "The log loss ratios below come from epochs taken in turn with their "
+                  "baseline's too (fastest of each)."]
         lines += _log_loss_lines(floors, epochs)
     lines += bench_network.format_table(results)
     lines += bench_sparse.format_table(results)
@@ -756,14 +781,14 @@ def _log_loss_lines(floors, epochs):
     per-sample path with one output, also squared error's epoch plus the chain of sigmoids
     alone, ÷ squared error's epoch: each row waits on the previous row's update and on its
     own sigmoid, though with rows out of cache part of that wait hides behind their reads."""
-    seconds = {(r["shape"], r["path"], r["n_threads"], r["classes"], r["loss"]): r["seconds"]
-               for r in epochs if r["optimizer"] == "sgd" and r["dtype"] == "float64"}
     lines = []
     for floor in floors:
-        for (shape, path, threads, classes, loss), log_seconds in seconds.items():
-            baseline = "squared_error" if classes == 1 else "hinge"
-            other = seconds.get((shape, path, threads, classes, baseline))
-            if shape != floor["shape"] or loss != "log_loss" or other is None:
+        for r in epochs:
+            if r["shape"] != floor["shape"] or "paired_seconds" not in r:
+                continue
+            shape, path, threads, classes = r["shape"], r["path"], r["n_threads"], r["classes"]
+            log_seconds, other = r["paired_seconds"], r["paired_baseline_seconds"]
+            if r["loss"] != "log_loss":
                 continue
             names = ("log loss ÷ squared error" if classes == 1
                      else f"softmax-{classes} ÷ hinge-ovr-{classes}")
