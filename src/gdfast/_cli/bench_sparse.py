@@ -105,6 +105,7 @@ def make_data(shape, seed=5, block_rows=100_000):
         block = sp.diags(1.0 / norms) @ block
         blocks.append(block.tocsr())
     X = sp.vstack(blocks, format="csr")
+    X.sort_indices()        # as a hashing vectorizer leaves its rows: canonical
     X.indices = X.indices.astype(np.int32)
     X.indptr = X.indptr.astype(np.int64 if X.nnz >= 2**31 else np.int32)
     w = np.where(rng.random(n_features) < 0.1, rng.standard_normal(n_features) * 3, 0.0)

@@ -447,7 +447,8 @@ cdef inline double compact_batch_gradient(
     for i in range(n_rows):
         prefetch_ahead(source, theta, y, sample_weight, not cfg.unit_weights, state,
                        work.live_rows, work.n_live, work.n_params, seen, work.records,
-                       work.record_size, order, position + i, n_samples)
+                       work.record_size, <const floating*>work.inv_scale, <floating*>NULL,
+                       order, position + i, n_samples)
         row = order[position + i]
         x = scaled_csr_row(source, work, row, theta, &columns, &nnz)
         if records != NULL:
@@ -671,14 +672,16 @@ cdef inline void prefetch_ahead(RowSource source, const floating* theta, const f
                                 const floating* state, const int* state_rows, int n_state,
                                 Py_ssize_t n_params, const long long* seen,
                                 const char* records, Py_ssize_t record_size,
+                                const floating* inv_scale, const floating* average,
                                 const Py_ssize_t* order, Py_ssize_t position,
                                 Py_ssize_t n_samples) noexcept nogil:
     """Request what the row PREFETCH_ROWS positions ahead will read, in three stages, each
     needing the previous one's data: its indptr entry (3 steps ahead), its values and
-    indices (2), then its target, weight and first output's weights, their state in the
-    n_state rows state_rows, and their `seen` stamps unless seen is NULL, or instead of all
-    three their column records (1). In a shuffled order every one of those is a cache miss,
-    and waiting on them one row at a time would cost more than the row's arithmetic."""
+    indices (2), then its target, weight, its columns' scales and running average (unless
+    NULL) and first output's weights, their state in the n_state rows state_rows, and their
+    `seen` stamps unless seen is NULL, or instead of the last three their column records
+    (1). In a shuffled order every one of those is a cache miss, and waiting on them one row
+    at a time would cost more than the row's arithmetic."""
     cdef Py_ssize_t row, p, start, stop, r
     cdef const int* columns
     if position + 3 * PREFETCH_ROWS < n_samples:
@@ -696,6 +699,12 @@ cdef inline void prefetch_ahead(RowSource source, const floating* theta, const f
         if weighted:
             gd_prefetch(sample_weight + row)
         columns = source.indices
+        if inv_scale != NULL:
+            for p in range(source.indptr[row], source.indptr[row + 1]):
+                gd_prefetch(inv_scale + columns[p])
+        if average != NULL:
+            for p in range(source.indptr[row], source.indptr[row + 1]):
+                gd_prefetch(average + columns[p])
         if records != NULL:
             for p in range(source.indptr[row], source.indptr[row + 1]):
                 gd_prefetch(records + columns[p] * record_size)
@@ -733,7 +742,9 @@ cdef inline double sgd_on_csr_rows(
     for i in range(n_rows):
         prefetch_ahead(source, theta, y, sample_weight, not cfg.unit_weights,
                        <floating*>NULL, <int*>NULL, 0, work.n_params, <long long*>NULL,
-                       <char*>NULL, 0, order, position + i, n_samples)
+                       <char*>NULL, 0, <const floating*>work.inv_scale,
+                       offsets if averaging else <floating*>NULL, order, position + i,
+                       n_samples)
         row = order[position + i]
         x = scaled_csr_row(source, work, row, theta, &columns, &nnz)
         if work.lazy_l1:
@@ -803,7 +814,8 @@ cdef inline double compact_on_one_csr_row(
     prefetch_ahead(source, theta, y, sample_weight, not cfg.unit_weights, state,
                    work.live_rows, work.n_live, work.n_params,
                    work.seen if work.lazy_l1 or work.n_idle > 0 else <long long*>NULL,
-                   <char*>NULL, 0, order, position, n_samples)
+                   <char*>NULL, 0, <const floating*>work.inv_scale, <floating*>NULL, order,
+                   position, n_samples)
     x = scaled_csr_row(source, work, row, theta, &columns, &nnz)
     for p in range(nnz):
         work.touched[p] = columns[p]

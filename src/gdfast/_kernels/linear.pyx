@@ -1342,7 +1342,8 @@ def read_csr_rows_in_order(CSRRows rows, const Py_ssize_t[::1] order, const doub
     with nogil:
         for i in range(n_rows):
             prefetch_ahead(source, &w[0], &w[0], &w[0], False, <double*>NULL, <int*>NULL, 0, 0,
-                           <long long*>NULL, <char*>NULL, 0, &order[0], i, n_rows)
+                           <long long*>NULL, <char*>NULL, 0, <double*>NULL, <double*>NULL,
+                           &order[0], i, n_rows)
             x = csr_row(source, order[i], &w[0], &columns, &nnz)
             total += scaled_dot(&v, x, columns, nnz)
     return total
@@ -1378,7 +1379,7 @@ def update_csr_records_in_order(CSRRows rows, const Py_ssize_t[::1] order,
         for i in range(n_rows):
             prefetch_ahead(source, &unused, &unused, &unused, False, <double*>NULL,
                            <int*>NULL, 0, 0, <long long*>NULL, records, record_bytes,
-                           &order[0], i, n_rows)
+                           <double*>NULL, <double*>NULL, &order[0], i, n_rows)
             x = csr_row(source, order[i], &unused, &columns, &nnz)
             for p in range(nnz):
                 (<double*>(records + columns[p] * record_bytes))[0] += x[p]
