@@ -226,7 +226,8 @@ def test_bench_log_loss_and_float32_ratios_come_from_paired_epochs(tmp_path, mon
                  "--only", "2kx100-per-sample-squared_error-sgd-float32-t1"]) == 0
     out = capsys.readouterr().out
     results = json.loads((tmp_path / "gdfast-bench.json").read_text())["results"]
-    log, single = [r for r in results if r["kind"] == "epoch"]
+    [log] = [r for r in results if r["kind"] == "epoch" and r["loss"] == "log_loss"]
+    [single] = [r for r in results if r["kind"] == "epoch" and r["dtype"] == "float32"]
     assert log["paired_baseline"] == "2kx100-full-batch-squared_error-sgd-float64-t1"
     assert single["paired_baseline"] == "2kx100-per-sample-squared_error-sgd-float64-t1"
     for result in (log, single):

@@ -16,6 +16,7 @@ import platform
 import subprocess
 import sys
 import warnings
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from time import perf_counter, sleep
 
@@ -873,36 +874,39 @@ def paired_seconds(first, second, *, budget=4 * TIME_BUDGET, min_runs=7, max_run
 
 def run_busy_core(sizes=("small", "large"), only=(), progress=None):
     """For each busy-core case, one epoch with one thread against one on every core
-    (n_jobs=1 against n_jobs=-1): first with the cores free, then with one of them kept busy
-    by a spinning process. A list of result dicts of kind "busy-core"; the ratios are the
-    time on every core ÷ the time on one."""
+    (n_jobs=1 against n_jobs=-1): first every case with the cores free, then every case
+    with one of them kept busy by a spinning process. A list of result dicts of kind
+    "busy-core"; the ratios are the time on every core ÷ the time on one."""
     progress = progress or (lambda text: None)
     selected = [case for case in busy_core_cases(sizes) if matches(busy_core_name(case), only)]
-    results = []
-    for shape in dict.fromkeys(case.shape for case in selected):
-        data = make_data(shape)
-        for case in (c for c in selected if c.shape == shape):
-            one = Case(case.shape, case.path, case.loss, case.optimizer, case.dtype, 1)
-            result = {"kind": "busy-core", "name": busy_core_name(case), **asdict(case),
-                      "n_samples": data.X.shape[0], "n_features": data.X.shape[1],
-                      "batch_size": PATHS[case.path] or data.X.shape[0],
-                      "limit": BUSY_CORE_LIMIT}
-            for state in ("free", "busy"):
-                functions = (epoch_function(one, data), epoch_function(case, data))
-                if state == "busy":
-                    with BusyCore():
-                        seconds = paired_seconds(*functions)
-                else:
-                    seconds = paired_seconds(*functions)
+    data = {shape: make_data(shape) for shape in dict.fromkeys(c.shape for c in selected)}
+    results = {}
+    for case in selected:
+        X = data[case.shape].X
+        results[case] = {"kind": "busy-core", "name": busy_core_name(case), **asdict(case),
+                         "n_samples": X.shape[0], "n_features": X.shape[1],
+                         "batch_size": PATHS[case.path] or X.shape[0],
+                         "limit": BUSY_CORE_LIMIT}
+    # Every free run before the busy ones: having seen threads lose, the kernel keeps split
+    # batches on one thread for up to a second, which would spill into a free run that
+    # followed a busy one.
+    for state in ("free", "busy"):
+        with BusyCore() if state == "busy" else nullcontext():
+            for case in selected:
+                result = results[case]
+                one = replace(case, n_threads=1)
+                seconds = paired_seconds(epoch_function(one, data[case.shape]),
+                                         epoch_function(case, data[case.shape]))
                 (result[f"{state}_one_thread_seconds"], result[f"{state}_seconds"],
                  result[f"{state}_one_thread_min_seconds"],
                  result[f"{state}_min_seconds"]) = seconds
                 result[f"{state}_ratio"] = seconds[1] / seconds[0]
-            result["within_limit"] = result["busy_ratio"] <= BUSY_CORE_LIMIT
-            results.append(result)
-            progress(f"{result['name']}: {case.n_threads} threads ÷ 1 thread, cores free "
-                     f"{result['free_ratio']:.2f}, one core busy {result['busy_ratio']:.2f}")
-    return results
+                where = "cores free" if state == "free" else "one core busy"
+                progress(f"{result['name']}: {case.n_threads} threads ÷ 1 thread, {where} "
+                         f"{result[f'{state}_ratio']:.2f}")
+    for result in results.values():
+        result["within_limit"] = result["busy_ratio"] <= BUSY_CORE_LIMIT
+    return list(results.values())
 
 
 def format_busy_core(results, machine=None):
