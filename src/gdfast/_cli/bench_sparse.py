@@ -21,7 +21,7 @@ from time import perf_counter, process_time
 import numpy as np
 import scipy.sparse as sp
 
-from gdfast.linear_model import _engine
+from gdfast.linear_model import _engine, _statistics
 
 # name -> (rows, features, mean non-zeros drawn per row).
 SHAPES = {"1Mx2^20": (1_000_000, 2**20, 50), "20kx2^16": (20_000, 2**16, 50),
@@ -373,10 +373,13 @@ def run(sizes, only, matches, progress):
                         if "x_sklearn" in result else ""))
         if matches(memory_name, only):
             peak = fit_memory(X, y_class)
-            # Vectors of n_features values a fit may hold at once: the weights, the
-            # epoch's checkpoint of them, the fitted coef_ and its copy, the distinct-column
-            # check's stamps (float64 or intp).
-            feature_state = 5 * 8 * (n_features + 1)
+            # Bytes per column a fit may hold at once: in its epochs five vectors of
+            # n_features values (the weights, the epoch's checkpoint of them, the fitted
+            # coef_ and its copy, the distinct-column check's stamps); before them, the
+            # columns' sums of the moments pass beside the means, variances and largest
+            # values it fills.
+            per_column = max(5 * 8, _statistics._kernel.COLUMN_SUMS_BYTES + 3 * 8)
+            feature_state = per_column * (n_features + 1)
             results.append({"kind": "sparse-memory", "name": memory_name, "shape": shape,
                             "peak_bytes": peak, "x_bytes": csr_bytes(X),
                             "x_fraction": peak / csr_bytes(X),

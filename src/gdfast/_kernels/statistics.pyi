@@ -36,6 +36,8 @@ def farthest_rows(
 
 def first_nonfinite(X: npt.NDArray[_Floating]) -> tuple[int, int] | None: ...
 
+COLUMN_SUMS_BYTES: int
+
 def csr_moments(
     data: npt.NDArray[_Floating],
     indices: npt.NDArray[np.int32],

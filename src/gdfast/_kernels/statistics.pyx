@@ -446,6 +446,11 @@ cdef struct ColumnSums:
     double unused[2]
 
 
+# What csr_moments holds per column while it runs, beside the three vectors it fills: for the
+# memory a sparse fit may take (python -m gdfast bench --sparse).
+COLUMN_SUMS_BYTES = sizeof(ColumnSums)
+
+
 def csr_moments(const floating[::1] data, const int[::1] indices, const Py_ssize_t[::1] indptr,
                 const double[::1] sample_weight, Py_ssize_t n_features,
                 double[::1] max_abs=None):
