@@ -778,19 +778,18 @@ def format_table(results, machine=None):
 
 def _log_loss_lines(floors, epochs):
     """Per shape, path and thread count, log loss's s/epoch ÷ squared error's (plain SGD,
-    float64), or with several classes the softmax's ÷ one-vs-rest hinge's; on the
-    per-sample path with one output, also squared error's epoch plus the chain of sigmoids
+    float64, the two timed in turn), or with several classes the softmax's ÷ one-vs-rest
+    hinge's; on the per-sample path with one output, also squared error's epoch plus the chain of sigmoids
     alone, ÷ squared error's epoch: each row waits on the previous row's update and on its
     own sigmoid, though with rows out of cache part of that wait hides behind their reads."""
     lines = []
     for floor in floors:
         for r in epochs:
-            if r["shape"] != floor["shape"] or "paired_seconds" not in r:
+            if (r["shape"] != floor["shape"] or r["loss"] != "log_loss"
+                    or "paired_seconds" not in r):
                 continue
             shape, path, threads, classes = r["shape"], r["path"], r["n_threads"], r["classes"]
             log_seconds, other = r["paired_seconds"], r["paired_baseline_seconds"]
-            if r["loss"] != "log_loss":
-                continue
             names = ("log loss ÷ squared error" if classes == 1
                      else f"softmax-{classes} ÷ hinge-ovr-{classes}")
             line = f"{names}, {shape} {path} t{threads}: {log_seconds / other:.2f}"
