@@ -1,15 +1,15 @@
-/* exp and log1p on the ranges the logistic losses need, inline and without branches.
+/* exp and log1p on the ranges the logistic losses need, inline.
  *
  * The binary log loss takes exp(-|p|) and log1p of it once per row, the softmax exp(s - max)
  * once per class: libm's exp and log1p are calls the compiler can neither inline nor
- * vectorise, and on the per-sample path exp sits on the chain from one update to the next.
- * These are straight-line code (selects, no branches), so a loop over rows or classes can
- * be vectorised, and the per-sample chain is shorter than a call.
+ * vectorise. The batched paths' functions are straight-line code (selects, no branches), so
+ * a loop over rows or classes vectorises; the per-sample path, one row at a time, has an exp
+ * of its own with fewer instructions (a table, and a branch for the subnormal range).
  *
  * Accuracy: within a couple of ulps of the exact value over the whole range, subnormal
  * results included (tests/_kernels/test_fastmath.py measures the error against NumPy's libm
  * and states the bound). NaN in gives NaN out.
- * Both are evaluated as Taylor series of the reduced argument, the coefficients 1/n! and
+ * The series are Taylor series of the reduced argument, the coefficients 1/n! and
  * 2/(2n+1) rounded to double, truncated where the next term is far below an ulp.
  */
 #ifndef GD_FASTMATH_H
@@ -18,6 +18,12 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "exp_table.h"
 
 static inline uint64_t gd_bits(double x) { uint64_t u; memcpy(&u, &x, sizeof u); return u; }
 static inline double gd_double(uint64_t u) { double x; memcpy(&x, &u, sizeof x); return x; }
@@ -29,6 +35,18 @@ static inline uint64_t gd_mask(int condition) { return (uint64_t)0 - (uint64_t)c
 static inline double gd_select(uint64_t mask, double a, double b)
 {
     return gd_double((gd_bits(a) & mask) | (gd_bits(b) & ~mask));
+}
+
+/* 1.0 where q < 0, 0.0 where q >= 0 (and for NaN): a compare and a mask, not a trip through
+ * the integer registers, where SSE2 has them. */
+static inline double gd_negative_indicator(double q)
+{
+#if defined(__SSE2__)
+    return _mm_cvtsd_f64(_mm_and_pd(_mm_cmplt_pd(_mm_set1_pd(q), _mm_setzero_pd()),
+                                    _mm_set1_pd(1.0)));
+#else
+    return q < 0.0 ? 1.0 : 0.0;
+#endif
 }
 
 /* exp(x) for x <= 0 (or NaN): every x the losses pass, which keeps it free of overflow.
@@ -66,35 +84,35 @@ static inline double gd_exp_nonpositive(double x)
     return (q * gd_double((1023 - half) << 52)) * gd_double((1023 - (minus_k - half)) << 52);
 }
 
-/* gd_exp_nonpositive for one value on its own, for the per-sample path, where exp sits on
- * the chain from one update to the next: the same arithmetic, hence the same result, but
- * with a branch (rarely taken, so well predicted) for results near or below the subnormal
- * range instead of the clamp, and 2^k applied in one multiplication, exact for the normal
- * results that remain (k >= -1021): a shorter chain than the selects a vector needs. */
+/* exp(x) for one x <= 0 (or NaN) at a time, for the per-sample path, where it is taken for
+ * every row's score and its instructions, not its latency, are what the row pays. The
+ * reduction is finer: x = (128·k + j)·ln2/128 + r with |r| <= ln2/256 ((128·k + j)·step_hi
+ * is exact below 2^17), so that scale = 2^k·2^(j/128) comes from a table (exp_table.h) with
+ * its rounding's remainder, and exp(r) - 1 from five terms of its series (the first left
+ * out is below 2^-60 of the result). Within 0.51 ulp of the exact value with FMA, 0.76
+ * without (the last multiply-add rounded twice). Results near or below the subnormal range
+ * (x < -708, and NaN) take gd_exp_nonpositive, through a branch that is rarely taken and
+ * so well predicted. */
 static inline double gd_exp_nonpositive_scalar(double x)
 {
     const double shifter = 0x1.8p52;
-    const double inv_ln2 = 0x1.71547652b82fep+0;
-    const double ln2_hi = 0x1.62e42fefa4000p-1;
-    const double ln2_lo = -0x1.8432a1b0e2634p-43;
-    double kd, r, r2, r4, q;
-    uint64_t minus_k;
-    if (!(x >= -708.0))                         /* NaN too */
+    const double inv_step = 0x1.71547652b82fep+7;   /* 128/ln2 */
+    const double step_hi = 0x1.62e42fefc0000p-8;    /* ln2/128 to 35 significant bits */
+    const double step_lo = -0x1.c610ca86c3899p-44;  /* ln2/128 - step_hi */
+    double kd, r, r2, series, scale;
+    uint64_t k, j;
+    if (!(x >= -708.0))
         return gd_exp_nonpositive(x);
-    kd = x * inv_ln2 + shifter;
-    minus_k = gd_bits(shifter) - gd_bits(kd);
+    kd = x * inv_step + shifter;
+    k = gd_bits(kd);                            /* 128·k + j in the low bits */
     kd -= shifter;
-    r = (x - kd * ln2_hi) - kd * ln2_lo;
-    r2 = r * r;
-    r4 = r2 * r2;
-    q = (0.5 + 0x1.5555555555555p-3 * r)
-        + (0x1.5555555555555p-5 + 0x1.1111111111111p-7 * r) * r2
-        + ((0x1.6c16c16c16c17p-10 + 0x1.a01a01a01a01ap-13 * r)
-           + (0x1.a01a01a01a01ap-16 + 0x1.71de3a556c734p-19 * r) * r2) * r4
-        + ((0x1.27e4fb7789f5cp-22 + 0x1.ae64567f544e4p-26 * r)
-           + (0x1.1eed8eff8d898p-29 + 0x1.6124613a86d09p-33 * r) * r2) * (r4 * r4);
-    q = 1.0 + (r + r2 * q);
-    return q * gd_double((1023 - minus_k) << 52);
+    r = (x - kd * step_hi) - kd * step_lo;
+    j = k & (GD_EXP_TABLE_SIZE - 1);
+    scale = gd_double(gd_exp_table_bits[j] + (k << (52 - GD_EXP_TABLE_BITS)));
+    r2 = r * r;                                 /* 1/2!, 1/3!, 1/4!, 1/5! */
+    series = (r + r2 * ((0.5 + r * 0x1.5555555555555p-3)
+                        + r2 * (0x1.5555555555555p-5 + r * 0x1.1111111111111p-7)));
+    return scale + scale * (gd_exp_table_tail[j] + series);
 }
 
 /* log1p(e) for 0 <= e <= 1 (or NaN): the binary log loss's log1p(exp(-|p|)).
@@ -270,74 +288,55 @@ static inline double gd_log_loss_unit(double p, double y, double* dloss, double*
 
 /* expm1(t) = exp(t) - 1 for |t| <= GD_SMALL_SHIFT (or NaN): t + t²·Q(t), Q the Taylor
  * series Σ t^(n-2)/n!, n = 2..7 (the first term left out, t^8/8!, is below 2^-64 of t),
- * t² underflowing harmlessly for tiny t. Q is evaluated as its even and odd parts,
- * Q(t) = E(t²) + t·O(t²), so that expm1(-t) = -t + t²·(E - t·O) shares all but its last
- * two operations with expm1(t) (gd_expm1_small_pair): three multiply-adds deep after t². */
+ * t² underflowing harmlessly for tiny t, Q evaluated as its even and odd parts,
+ * Q(t) = E(t²) + t·O(t²): three multiply-adds deep after t². */
 #define GD_SMALL_SHIFT 0x1p-7
-
-static inline double gd_expm1_small_even(double t2)
-{
-    return 0.5 + t2 * (0x1.5555555555555p-5 + t2 * 0x1.6c16c16c16c17p-10);  /* 2!, 4!, 6! */
-}
-
-static inline double gd_expm1_small_odd(double t2)
-{
-    return 0x1.5555555555555p-3 + t2 * (0x1.1111111111111p-7 + t2 * 0x1.a01a01a01a01ap-13);
-}                                                                          /* 3!, 5!, 7! */
 
 static inline double gd_expm1_small(double t)
 {
     double t2 = t * t;
-    return t + t2 * (gd_expm1_small_even(t2) + t * gd_expm1_small_odd(t2));
+    double even = 0.5 + t2 * (0x1.5555555555555p-5 + t2 * 0x1.6c16c16c16c17p-10); /* 2!,4!,6! */
+    double odd = 0x1.5555555555555p-3 + t2 * (0x1.1111111111111p-7 + t2 * 0x1.a01a01a01a01ap-13);
+    return t + t2 * (even + t * odd);                                           /* 3!,5!,7! */
 }
 
-/* gd_expm1_small(t), and gd_expm1_small(-t) in *minus, the same numbers bit for bit as two
- * calls ((-t)² = t² and (-t)·O = -(t·O) exactly), at little more than the cost of one. */
-static inline double gd_expm1_small_pair(double t, double* minus)
+/* exp(-|q - t|) as seen from q's side, for |t| <= GD_SMALL_SHIFT, given e = exp(-|q|)
+ * (computed before t is known) and n = gd_negative_indicator(q):
+ * x = e·exp(t) = exp(-(q - t)) where q >= 0 (n = 0), x = e·exp(-t) = exp(q - t) where q < 0
+ * (n = 1). Then sigmoid(q - t) = (n·x + (1 - n))/(1 + x), that is 1/(1 + x) or x/(1 + x),
+ * each term exact, and the row's log loss is log(1 + x) + (1 - n - y)·(q - t): one exp on
+ * either side, neither overflows, and the tails keep their relative accuracy. On the
+ * per-sample path q is the next row's score before the previous step (known early) and t
+ * that step's correction (known late): from t to the sigmoid there are the short expm1,
+ * one multiply-add and the division. */
+static inline double gd_exp_shifted(double e, double t, double n)
 {
-    double t2 = t * t;
-    double even = gd_expm1_small_even(t2);
-    double odd = t * gd_expm1_small_odd(t2);
-    *minus = -t + t2 * (even - odd);
-    return t + t2 * (even + odd);
+    return e + e * gd_expm1_small(t * (1.0 - 2.0 * n));
 }
 
-/* sigmoid(q - t) for |t| <= GD_SMALL_SHIFT, given e = exp(-|q|) (computed before t is
- * known): exp(-(q - t)) = exp(-q)·exp(t), so sigmoid = 1/(1 + e + e·expm1(t)) for q >= 0
- * and e/(e + 1 + expm1(t)) otherwise; neither overflows, and the tails keep their relative
- * accuracy. On the per-sample path q is the next row's score before the previous step
- * (known early) and t that step's correction (known late): from t to the sigmoid there
- * are the short expm1, one multiply-add and the division, where the exp of q - t and its
- * range reduction would take twice as long. */
 static inline double gd_sigmoid_shifted(double q, double e, double t)
 {
-    uint64_t positive = gd_mask(q >= 0);
-    double w = gd_select(positive, e, 1.0);
-    return gd_select(positive, 1.0, e) / ((1.0 + e) + w * gd_expm1_small(t));
+    double n = gd_negative_indicator(q);
+    double x = gd_exp_shifted(e, t, n);
+    return (n * x + (1.0 - n)) / (1.0 + x);
 }
 
-/* gd_log_loss_unit of the row whose score is p = q - t, with |t| <= GD_SMALL_SHIFT and
- * e = exp(-|q|): dloss from gd_sigmoid_shifted's sigmoid, bit for bit, and the loss split
- * as gd_log_loss_unit splits it, with no exp of its own: for q >= 0,
- * L = log(u) + p - y·p with u = 1 + exp(-p) = 1 + e·exp(t), which is gd_sigmoid_shifted's
- * denominator; for q < 0, L = log(u) - y·p with u = 1 + exp(p) = 1 + e·exp(-t), exp(-t)
- * from the same gd_expm1_small_pair (off the chain). Each u is in [1, 2.02], and log(u) is
- * corrected for u's rounding by c = δ/u, δ = v - (u - 1) with v = u - 1 before rounding,
- * as gd_log_loss_unit does, but with 1/u taken as 2 - u (exact): |δ| is below an ulp of u,
- * so the error, |δ|·(u - 1)²/u, stays below 2^-51 of the row's loss, at least
+/* gd_log_loss_unit of the row whose score is p = q - t (gd_exp_shifted's q, e and t):
+ * dloss from gd_sigmoid_shifted's sigmoid, bit for bit, and the loss split as
+ * gd_log_loss_unit splits it, u = 1 + x into *product and the rest returned. u is in
+ * [1, 2.02], and log(u) is corrected for u's rounding by c = δ/u, δ = x - (u - 1), as
+ * gd_log_loss_unit does, but with 1/u taken as 2 - u (exact): |δ| is below an ulp of u, so
+ * the error, |δ|·(u - 1)²/u, stays below 2^-51 of the row's loss, at least
  * log(u) >= (u - 1)/u, where a division would cost more than the rest of the loss. */
 static inline double gd_log_loss_unit_shifted(double p, double q, double e, double t,
                                               double y, double* dloss, double* product)
 {
-    uint64_t positive = gd_mask(q >= 0);
-    double shrink;                              /* exp(-t) - 1 */
-    double grow = gd_expm1_small_pair(t, &shrink);   /* exp(t) - 1 */
-    double denominator = (1.0 + e) + gd_select(positive, e, 1.0) * grow;
-    double v = e + e * gd_select(positive, grow, shrink);
-    double u = 1.0 + v;
-    *dloss = gd_select(positive, 1.0, e) / denominator - y;
+    double n = gd_negative_indicator(q);
+    double x = gd_exp_shifted(e, t, n);
+    double u = 1.0 + x;
+    *dloss = (n * x + (1.0 - n)) / u - y;
     *product *= u;
-    return (gd_select(positive, p, 0.0) - y * p) + (v - (u - 1.0)) * (2.0 - u);
+    return ((1.0 - n) - y) * p + (x - (u - 1.0)) * (2.0 - u);
 }
 
 #endif

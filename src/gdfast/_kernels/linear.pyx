@@ -572,13 +572,13 @@ cdef struct AheadScore:
 
 
 cdef inline AheadScore score_ahead(RowMap features, const floating* x, const floating* theta,
-                                   Py_ssize_t n_features, int loss,
-                                   bint unit_weights, bint look_ahead) noexcept nogil:
-    """Row x's score with the parameters theta, shift 0 until the step is known."""
+                                   Py_ssize_t n_features, bint log_ahead) noexcept nogil:
+    """Row x's score with the parameters theta, shift 0 until the step is known; with
+    log_ahead (OneRowRun), the exp the shifted log loss starts from."""
     cdef AheadScore score
     score.base = mapped_dot(features, x, theta, n_features) + theta[n_features]
     score.shift = 0.0
-    if loss == LOG_LOSS and unit_weights and look_ahead:
+    if log_ahead:
         score.base_exp = gd_exp_nonpositive_scalar(-fabs(score.base))
     return score
 
@@ -587,7 +587,7 @@ cdef inline double sgd_on_scored_row(
     RowMap features, const floating* x, AheadScore score, double target, double weight,
     floating* theta, Py_ssize_t n_features, int loss, double epsilon, bint fit_intercept,
     bint unit_weights, floating step, double* log_product, floating* slope,
-    bint look_ahead,
+    bint log_unit, bint log_ahead,
 ) noexcept nogil:
     """Plain SGD on one row x whose score is p = score.base - score.shift, in a single
     pass, θ -= lr·(a·z) (step = lr): the stochastic mode's common case, where materialising
@@ -597,18 +597,17 @@ cdef inline double sgd_on_scored_row(
     weight, exact, are left out; and the log loss multiplies its 1 + exp(-|p|) into
     log_product instead of taking its logarithm (gd_log_loss_unit), returning the rest of
     the loss: the caller adds log(log_product) to the sum every GD_LOG_PRODUCT_ROWS rows.
-    With look_ahead, its sigmoid comes from exp(-|base|) and the shift when the shift is
+    With log_ahead, its sigmoid comes from exp(-|base|) and the shift when the shift is
     small (gd_sigmoid_shifted): the exp is then off the chain from one row's slope to the
-    next."""
+    next. log_unit and log_ahead are OneRowRun's."""
     cdef double dloss, loss_value
     cdef double p = score.base - score.shift
     cdef floating a
-    if loss == LOG_LOSS and unit_weights:
-        if look_ahead and fabs(score.shift) <= GD_SMALL_SHIFT:
-            loss_value = gd_log_loss_unit_shifted(p, score.base, score.base_exp, score.shift,
-                                                  target, &dloss, log_product)
-        else:
-            loss_value = gd_log_loss_unit(p, target, &dloss, log_product)
+    if log_ahead and fabs(score.shift) <= GD_SMALL_SHIFT:
+        loss_value = gd_log_loss_unit_shifted(p, score.base, score.base_exp, score.shift,
+                                              target, &dloss, log_product)
+    elif log_unit:
+        loss_value = gd_log_loss_unit(p, target, &dloss, log_product)
     else:
         loss_value = loss_and_derivative(loss, p, target, epsilon, &dloss)
     if unit_weights:
@@ -627,7 +626,7 @@ cdef inline double sgd_on_row_ahead(
     RowMap features, const floating* x, const floating* x_next, AheadScore* score,
     double target, double weight, floating* theta, Py_ssize_t n_features, int loss,
     double epsilon, bint fit_intercept, bint unit_weights, floating step, double* log_product,
-    bint look_ahead,
+    bint look_ahead, bint log_unit, bint log_ahead,
 ) noexcept nogil:
     """sgd_on_scored_row for row x, whose score is *score, computed ahead; with look_ahead,
     *score becomes the next row x_next's score after this step, by the look-ahead of
@@ -638,13 +637,12 @@ cdef inline double sgd_on_row_ahead(
     cdef floating a
     cdef double row_loss
     if look_ahead:
-        next_score = score_ahead(features, x_next, theta, n_features, loss, unit_weights,
-                                 True)
+        next_score = score_ahead(features, x_next, theta, n_features, log_ahead)
         overlap = mapped_overlap(features, x_next, x, n_features) + (1.0 if fit_intercept
                                                                     else 0.0)
     row_loss = sgd_on_scored_row(features, x, score[0], target, weight, theta, n_features,
                                  loss, epsilon, fit_intercept, unit_weights, step,
-                                 log_product, &a, look_ahead)
+                                 log_product, &a, log_unit, log_ahead)
     if look_ahead:
         next_score.shift = (<double>step * <double>a) * overlap
         score[0] = next_score
@@ -666,18 +664,27 @@ cdef struct OneRowRun:
     double epsilon
     bint fit_intercept
     bint unit_weights
+    # The score look-ahead (rows of at most LOOK_AHEAD_MAX_FEATURES features), and the log
+    # loss's two one-row forms (weight 1, sgd_on_scored_row), each one test a row.
+    bint look_ahead
+    bint log_unit
+    bint log_ahead
     # The schedule's rate is the same for every update of the epoch (constant, warm-up
     # over): computed once, not per row.
     bint constant_rate
 
 
-cdef inline OneRowRun one_row_run(const EpochConfig* cfg, long long t) noexcept nogil:
+cdef inline OneRowRun one_row_run(const EpochConfig* cfg, long long t,
+                                  Py_ssize_t n_features) noexcept nogil:
     """The settings of an epoch of one-row updates that start after update t."""
     cdef OneRowRun run
     run.loss = cfg.loss
     run.epsilon = cfg.epsilon
     run.fit_intercept = cfg.fit_intercept
     run.unit_weights = cfg.unit_weights
+    run.look_ahead = n_features <= LOOK_AHEAD_MAX_FEATURES
+    run.log_unit = cfg.loss == LOG_LOSS and cfg.unit_weights
+    run.log_ahead = run.log_unit and run.look_ahead
     run.constant_rate = cfg.schedule == CONSTANT and t + 1 >= cfg.warmup_steps
     return run
 
@@ -705,7 +712,7 @@ cdef int sgd_rows(
     gd_sigmoid_shifted)."""
     cdef Py_ssize_t n_features = rows.n_features, i, row, ahead
     cdef Py_ssize_t n_params = output_len(n_features)
-    cdef OneRowRun run = one_row_run(cfg, t[0])
+    cdef OneRowRun run = one_row_run(cfg, t[0], n_features)
     cdef Py_ssize_t row_bytes = n_features * sizeof(floating)
     cdef bint row_tail = tail_line_needed(rows.values, row_bytes, row_bytes)
     cdef long long update = t[0]
@@ -713,14 +720,12 @@ cdef int sgd_rows(
     cdef double total = loss_sum[0], row_loss, weight, log_product = 1.0
     cdef AheadScore score
     cdef const floating* x = NULL
-    cdef bint look_ahead = n_features <= LOOK_AHEAD_MAX_FEATURES
     cdef const floating* x_next
     cdef floating step
     cdef int status = OK
     if n_samples > 0:
         x = dense_row(rows, order[0], theta)
-        score = score_ahead(row_features, x, theta, n_features, run.loss, run.unit_weights,
-                            look_ahead)
+        score = score_ahead(row_features, x, theta, n_features, run.log_ahead)
     for i in range(n_samples):
         if i + distance < n_samples:
             ahead = order[i + distance]
@@ -734,12 +739,12 @@ cdef int sgd_rows(
         step = <floating>rate
         # The last row looks ahead at itself: a score nobody uses, but no branch.
         x_next = dense_row(rows, order[i + 1 if i + 1 < n_samples else i], theta)
-        if not look_ahead:
-            score = score_ahead(row_features, x, theta, n_features, run.loss, run.unit_weights,
-                                False)
+        if not run.look_ahead:
+            score = score_ahead(row_features, x, theta, n_features, False)
         row_loss = sgd_on_row_ahead(row_features, x, x_next, &score, y[row], weight, theta,
                                     n_features, run.loss, run.epsilon, run.fit_intercept,
-                                    run.unit_weights, step, &log_product, look_ahead)
+                                    run.unit_weights, step, &log_product, run.look_ahead,
+                                    run.log_unit, run.log_ahead)
         x = x_next
         if Averaging is RunningAverage:
             if update > averaging.start:
