@@ -67,34 +67,10 @@ static inline gd_f32x8 gd_pairs_f32(gd_f32x8 a, gd_f32x8 b)
          + GD_SHUFFLE_F32(a, b, 1, 3, 9, 11, 5, 7, 13, 15);
 }
 
-/* The leftover entries j..n-1 (at most 7), added to partial sum 0 in order: in doubles,
- * their products in a vector of 4, then of 2, then alone (fused), in floats a vector of 4,
- * then one at a time (fused), each vector product rounded before it is added: the
- * operations GCC gives the plain loop (rows.pxd's, which the feature maps use), without the
- * set-up and checks of the in-order vector reduction it makes of it, which cost more than
- * the two or three products of a ten-feature row. In doubles the pieces are those the
- * one-row step (row_ops.h) stores the parameters in, so that the next row's dot product
- * loads each piece whole, straight from the store before it. */
-typedef float gd_f32x2 __attribute__((vector_size(8)));
-typedef double gd_f64x2 __attribute__((vector_size(16)));
-
-#define GD_VECTOR_IO(V, T, NAME)                                                      \
-    static inline V gd_load_##NAME(const T *p) { V v; memcpy(&v, p, sizeof v); return v; } \
-    static inline void gd_store_##NAME(T *p, V v) { memcpy(p, &v, sizeof v); }
-GD_VECTOR_IO(gd_f32x4, float, f32x4)
-GD_VECTOR_IO(gd_f32x2, float, f32x2)
-GD_VECTOR_IO(gd_f64x2, double, f64x2)
-#undef GD_VECTOR_IO
-
 static inline void gd_tail_f32(gd_f32x8 *s, const float *x, const float *w, ptrdiff_t j,
                                ptrdiff_t n)
 {
     float s0 = (*s)[0];
-    if (j + 4 <= n) {
-        gd_f32x4 p = gd_load_f32x4(x + j) * gd_load_f32x4(w + j);
-        s0 = (((s0 + p[0]) + p[1]) + p[2]) + p[3];
-        j += 4;
-    }
     for (; j < n; j++)
         s0 = s0 + x[j] * w[j];
     (*s)[0] = s0;
@@ -114,17 +90,7 @@ static inline void gd_tail_f64(gd_f64x4 *s, const double *x, const double *w, pt
                                ptrdiff_t n)
 {
     double s0 = (*s)[0];
-    if (j + 4 <= n) {
-        gd_f64x4 p = gd_load_f64x4(x + j) * gd_load_f64x4(w + j);
-        s0 = (((s0 + p[0]) + p[1]) + p[2]) + p[3];
-        j += 4;
-    }
-    if (j + 2 <= n) {
-        gd_f64x2 p = gd_load_f64x2(x + j) * gd_load_f64x2(w + j);
-        s0 = (s0 + p[0]) + p[1];
-        j += 2;
-    }
-    if (j < n)
+    for (; j < n; j++)
         s0 = s0 + x[j] * w[j];
     (*s)[0] = s0;
 }
@@ -155,7 +121,7 @@ static inline void gd_dot4_f32(const float *x0, const float *x1, const float *x2
                                const float *x3, const float *w, ptrdiff_t n, float *out)
 {
     gd_f32x8 a = {0}, b = {0}, c = {0}, d = {0};
-    ptrdiff_t j = 0, n8 = n & ~(ptrdiff_t)7;    /* n >= 0 */
+    ptrdiff_t j = 0, n8 = n - n % 8;
     for (; j < n8; j += 8) {
         gd_f32x8 v = gd_load_f32x8(w + j);
         a = a + gd_load_f32x8(x0 + j) * v;
@@ -183,7 +149,7 @@ static inline void gd_dot4_f64(const double *x0, const double *x1, const double 
                                const double *x3, const double *w, ptrdiff_t n, double *out)
 {
     gd_f64x4 a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, c0 = {0}, c1 = {0}, d0 = {0}, d1 = {0};
-    ptrdiff_t j = 0, n8 = n & ~(ptrdiff_t)7;    /* n >= 0 */
+    ptrdiff_t j = 0, n8 = n - n % 8;
     for (; j < n8; j += 8) {
         gd_f64x4 v0 = gd_load_f64x4(w + j), v1 = gd_load_f64x4(w + j + 4);
         a0 = a0 + gd_load_f64x4(x0 + j) * v0;

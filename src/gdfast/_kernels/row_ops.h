@@ -24,10 +24,21 @@
 static inline void gd_store_f32x8(float *p, gd_f32x8 v) { memcpy(p, &v, sizeof v); }
 static inline void gd_store_f64x4(double *p, gd_f64x4 v) { memcpy(p, &v, sizeof v); }
 
+typedef float gd_f32x2 __attribute__((vector_size(8)));
+typedef double gd_f64x2 __attribute__((vector_size(16)));
+
+#define GD_VECTOR_IO(V, T, NAME)                                                      \
+    static inline V gd_load_##NAME(const T *p) { V v; memcpy(&v, p, sizeof v); return v; } \
+    static inline void gd_store_##NAME(T *p, V v) { memcpy(p, &v, sizeof v); }
+GD_VECTOR_IO(gd_f32x4, float, f32x4)
+GD_VECTOR_IO(gd_f32x2, float, f32x2)
+GD_VECTOR_IO(gd_f64x2, double, f64x2)
+#undef GD_VECTOR_IO
+
 static inline float gd_dot_row_f32(const float *x, const float *w, ptrdiff_t n)
 {
     gd_f32x8 s = {0};
-    ptrdiff_t j = 0, n8 = n & ~(ptrdiff_t)7;    /* n >= 0 */
+    ptrdiff_t j = 0, n8 = n - n % 8;
     for (; j < n8; j += 8)
         s = s + gd_load_f32x8(x + j) * gd_load_f32x8(w + j);
     if (j < n)
@@ -38,7 +49,7 @@ static inline float gd_dot_row_f32(const float *x, const float *w, ptrdiff_t n)
 static inline double gd_dot_row_f64(const double *x, const double *w, ptrdiff_t n)
 {
     gd_f64x4 lo = {0}, hi = {0};
-    ptrdiff_t j = 0, n8 = n & ~(ptrdiff_t)7;    /* n >= 0 */
+    ptrdiff_t j = 0, n8 = n - n % 8;
     for (; j < n8; j += 8) {
         lo = lo + gd_load_f64x4(x + j) * gd_load_f64x4(w + j);
         hi = hi + gd_load_f64x4(x + j + 4) * gd_load_f64x4(w + j + 4);
