@@ -86,14 +86,16 @@ def test_per_sample_exp_table_holds_two_to_the_j_over_128():
     bits_array = re.findall(r"0x([0-9a-f]{16})ULL", text.split("gd_exp_table_tail")[0])
     tail_array = re.findall(r"(-?0x[0-9a-f.]+p[-+]\d+),", text.split("gd_exp_table_tail")[1])
     assert len(bits_array) == len(tail_array) == 128
-    decimal.getcontext().prec = 60
-    ln2 = decimal.Decimal(2).ln()
-    for j, (tail, bits) in enumerate(zip(tail_array, bits_array)):
-        exact = (ln2 * j / 128).exp()
-        rounded = float(exact)
-        assert int(bits, 16) + (j << 45) == struct.unpack("<Q", struct.pack("<d", rounded))[0]
-        remainder = float((exact - decimal.Decimal(rounded)) / decimal.Decimal(rounded))
-        assert float.fromhex(tail) == remainder, j
+    with decimal.localcontext() as context:
+        context.prec = 60
+        ln2 = decimal.Decimal(2).ln()
+        for j, (tail, bits) in enumerate(zip(tail_array, bits_array)):
+            exact = (ln2 * j / 128).exp()
+            rounded = float(exact)
+            assert (int(bits, 16) + (j << 45)
+                    == struct.unpack("<Q", struct.pack("<d", rounded))[0]), j
+            remainder = float((exact - decimal.Decimal(rounded)) / decimal.Decimal(rounded))
+            assert float.fromhex(tail) == remainder, j
 
 
 @pytest.mark.parametrize("one_at_a_time", [False, True])
