@@ -321,7 +321,7 @@ static inline double gd_sigmoid_shifted(double q, double e, double t)
     return (n * x + (1.0 - n)) / (1.0 + x);
 }
 
-/* gd_log_loss_unit of the row whose score is p = q - t (gd_exp_shifted's q, e and t):
+/* gd_log_loss_unit of the row whose score is p = q - t (q, e and t as for gd_exp_shifted):
  * dloss from gd_sigmoid_shifted's sigmoid, bit for bit, and the loss split as
  * gd_log_loss_unit splits it, u = 1 + x into *product and the rest returned. u is in
  * [1, 2.02], and log(u) is corrected for u's rounding by c = δ/u, δ = x - (u - 1), as
