@@ -17,6 +17,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <string.h>
 
 #if defined(__SSE2__)
@@ -233,7 +234,10 @@ static inline double gd_take_log_loss_sum(double* product, double* rest, int n, 
  * largest score, normaliser[r] = Σ_k exp(s - top) in [1, n_classes] and inverse[r] its
  * reciprocal (one division a row, not one a class), each the same as sample_loss computes
  * it for one row. The caller subtracts 1 at each row's class and
- * takes the loss, log(normaliser) + top - s[class] (gd_log_split). */
+ * takes the loss, log(normaliser) + top - s[class] (gd_log_split).
+ * Each class's rows are reached through a pointer of their own: Python's extensions are
+ * built with -fwrapv, under which an int index k·stride + r may wrap, and GCC then leaves
+ * the loops scalar. */
 static inline void gd_softmax_rows(const double* s, int n_classes, int stride, int n,
                                    double* d, double* top, double* normaliser,
                                    double* inverse)
@@ -243,22 +247,27 @@ static inline void gd_softmax_rows(const double* s, int n_classes, int stride, i
         top[r] = s[r];
         normaliser[r] = 0.0;
     }
-    for (k = 1; k < n_classes; k++)
+    for (k = 1; k < n_classes; k++) {
+        const double* sk = s + (ptrdiff_t)k * stride;
+        for (r = 0; r < n; r++)
+            top[r] = sk[r] > top[r] ? sk[r] : top[r];
+    }
+    for (k = 0; k < n_classes; k++) {
+        const double* sk = s + (ptrdiff_t)k * stride;
+        double* dk = d + (ptrdiff_t)k * stride;
         for (r = 0; r < n; r++) {
-            double v = s[k * stride + r];
-            top[r] = v > top[r] ? v : top[r];
-        }
-    for (k = 0; k < n_classes; k++)
-        for (r = 0; r < n; r++) {
-            double e = gd_exp_nonpositive(s[k * stride + r] - top[r]);
-            d[k * stride + r] = e;
+            double e = gd_exp_nonpositive(sk[r] - top[r]);
+            dk[r] = e;
             normaliser[r] += e;
         }
+    }
     for (r = 0; r < n; r++)
         inverse[r] = 1.0 / normaliser[r];
-    for (k = 0; k < n_classes; k++)
+    for (k = 0; k < n_classes; k++) {
+        double* dk = d + (ptrdiff_t)k * stride;
         for (r = 0; r < n; r++)
-            d[k * stride + r] *= inverse[r];
+            dk[r] *= inverse[r];
+    }
 }
 
 /* x = 2^k·m, m in [1, 2), for a positive normal x: stores m and returns k·ln2, so that
