@@ -66,6 +66,8 @@ OPTIMIZER_CASES = {
     "sgd-weight-decay": ("sgd", 0.05, {"weight_decay": 0.1}, 0.0),
     "momentum": ("momentum", 0.02, {"momentum": 0.9}, 0.0),
     "nesterov": ("nesterov", 0.02, {"momentum": 0.8, "weight_decay": 0.01}, 0.0),
+    # Without weight decay, one row at a time: the fused loop, not the batch of one.
+    "nesterov-plain": ("nesterov", 0.02, {"momentum": 0.8}, 0.0),
     "adagrad": ("adagrad", 0.1, {"lr_decay": 0.01, "eps": 1e-10}, 0.1),
     "rmsprop": ("rmsprop", 0.01, {"rmsprop_alpha": 0.99, "eps": 1e-8}, 0.0),
     "rmsprop-centered": ("rmsprop", 0.01, {"rmsprop_alpha": 0.9, "centered": True}, 0.0),

@@ -48,7 +48,8 @@ from gdfast._kernels.sparse_work cimport SparseWork
 from gdfast._kernels.column_records cimport choose_column_records
 from gdfast._kernels.features cimport (FeatureMap, IdentityMap, RowMap, feature_map,
                                        is_identity, mapped_weights, mapped_dot, mapped_step,
-                                       mapped_overlap, mapped_offset, map_gradient)
+                                       mapped_overlap, mapped_offset, map_gradient,
+                                       mapped_entry)
 from gdfast._kernels.layout cimport output_len, n_outputs_of, weights_start
 from gdfast._kernels.weights cimport (ScaledVector, scaled_vector, shrink, add_scaled,
                                       scaled_dot, materialise)
@@ -692,6 +693,96 @@ cdef inline OneRowRun one_row_run(const EpochConfig* cfg, long long t,
     return run
 
 
+cdef inline void momentum_row(RowMap features, const floating* x, floating a, floating* w,
+                              floating* v, Py_ssize_t n, floating step, floating mu,
+                              bint nesterov) noexcept nogil:
+    """One row's momentum (or Nesterov) update of the n weights w and their velocities v,
+    with gradient a·z: the arithmetic of momentum_step and nesterov_step, entry by entry,
+    g = a·z_j never stored."""
+    cdef const floating* mean = NULL
+    cdef const floating* s = NULL
+    cdef floating g
+    cdef Py_ssize_t j
+    if RowMap is FeatureMap:
+        mean = <const floating*>features.mean if features.center else NULL
+        s = <const floating*>features.inv_scale
+    if nesterov:
+        for j in range(n):
+            g = a * (x[j] if RowMap is IdentityMap else mapped_entry(x, mean, s, j))
+            v[j] = mu * v[j] + g
+            w[j] -= step * (g + mu * v[j])
+    else:
+        for j in range(n):
+            g = a * (x[j] if RowMap is IdentityMap else mapped_entry(x, mean, s, j))
+            v[j] = mu * v[j] + g
+            w[j] -= step * v[j]
+
+
+cdef int momentum_rows(
+    const EpochConfig* cfg, RowSource rows, RowMap row_features, const floating* y,
+    const floating* sample_weight, floating* theta, floating* velocity,
+    const Py_ssize_t* order, Py_ssize_t n_samples, Py_ssize_t distance, Py_ssize_t check_rows,
+    Py_ssize_t next_check, long long* t, double* loss_sum, double* lr, Averaging averaging,
+) noexcept nogil:
+    """sgd_rows for momentum and Nesterov: one update per row, the row's gradient a·(z, 1)
+    applied to the velocities and the parameters as the row is read (momentum_row), not
+    stored, summed into a zeroed gradient and read back, as a batch of one would be. A row
+    whose loss is not finite stops the epoch before its update, as in a batch."""
+    cdef Py_ssize_t n_features = rows.n_features, n_params = output_len(n_features)
+    cdef Py_ssize_t i, row, ahead
+    cdef OneRowRun run = one_row_run(cfg, t[0], n_features)
+    cdef Py_ssize_t row_bytes = n_features * sizeof(floating)
+    cdef bint row_tail = tail_line_needed(rows.values, row_bytes, row_bytes)
+    cdef bint nesterov = cfg.optimizer == NESTEROV
+    cdef floating mu = <floating>cfg.momentum
+    cdef floating intercept_feature = 1 if run.fit_intercept else 0
+    cdef long long update = t[0]
+    cdef double rate = step_learning_rate(cfg, update + 1) if run.constant_rate else lr[0]
+    cdef double total = loss_sum[0], row_loss, dloss, weight, p
+    cdef const floating* x
+    cdef floating a, step
+    cdef int status = OK
+    for i in range(n_samples):
+        if i + distance < n_samples:
+            ahead = order[i + distance]
+            prefetch_sample(dense_row(rows, ahead, theta), n_features, y, sample_weight,
+                            ahead, not run.unit_weights, row_tail)
+        row = order[i]
+        x = dense_row(rows, row, theta)
+        p = mapped_dot(row_features, x, theta, n_features) + theta[n_features]
+        row_loss = loss_and_derivative(run.loss, p, y[row], run.epsilon, &dloss)
+        if not run.unit_weights:
+            weight = sample_weight[row]
+            row_loss = weight * row_loss
+            dloss = weight * dloss
+        if not isfinite(row_loss):
+            status = NONFINITE
+            break
+        update += 1
+        if not run.constant_rate:
+            rate = step_learning_rate(cfg, update)
+        step = <floating>rate
+        a = <floating>dloss
+        momentum_row(row_features, x, a, theta, velocity, n_features, step, mu, nesterov)
+        # The intercept's feature is 1, or 0 without one (its velocity still decays).
+        momentum_row(IdentityMap(0), &intercept_feature, a, theta + n_features,
+                     velocity + n_features, 1, step, mu, nesterov)
+        if Averaging is RunningAverage:
+            if update > averaging.start:
+                update_average(<floating*>averaging.values, theta, n_params,
+                               update - averaging.start)
+        total += row_loss
+        if i + 1 >= next_check:
+            if signal_handler_raised():
+                status = INTERRUPTED
+                break
+            next_check = i + 1 + check_rows
+    t[0] = update
+    lr[0] = rate
+    loss_sum[0] = total
+    return status
+
+
 cdef int sgd_rows(
     const EpochConfig* cfg, RowSource rows, RowMap row_features, const floating* y,
     const floating* sample_weight, floating* theta, const Py_ssize_t* order,
@@ -796,9 +887,13 @@ cdef int epoch_loop(
     # Raw pointers from here on: passing memoryviews to the per-batch functions would copy
     # their descriptors (hundreds of bytes each) at every step.
     cdef floating* state_ptr = &state[0, 0] if state.shape[0] > 0 else NULL
-    # Plain SGD one row at a time, with nothing added to the gradient, takes the fused path.
-    cdef bint fused_sgd = (cfg.batch_size == 1 and cfg.optimizer == SGD and n_outputs == 1
+    # Plain SGD, momentum and Nesterov one row at a time, with nothing added to the gradient,
+    # take the fused path (sgd_rows), the last two with their buffer as the velocity.
+    cdef bint fused_sgd = (cfg.batch_size == 1 and n_outputs == 1
+                           and (cfg.optimizer == SGD or cfg.optimizer == MOMENTUM
+                                or cfg.optimizer == NESTEROV)
                            and cfg.l2 == 0 and cfg.l1 == 0 and cfg.weight_decay == 0)
+    cdef floating* velocity = state_ptr if cfg.optimizer != SGD else NULL
     # Signals are looked at after the batch that reaches row `next_check`.
     cdef Py_ssize_t check_rows = max(1, SIGNAL_CHECK_WORK // n_params)
     cdef Py_ssize_t next_check = check_rows if check_signals else n_samples + 1
@@ -808,8 +903,26 @@ cdef int epoch_loop(
     loss_sum[0] = 0.0
     start = 0
     if fused_sgd:
-        # One loop per feature map kind and per averaging, chosen here once per epoch.
-        if average != NULL and is_identity(row_features):
+        # One loop per optimizer, feature map kind and averaging, chosen here once per epoch.
+        if velocity != NULL and average != NULL and is_identity(row_features):
+            status = momentum_rows(cfg, rows, IdentityMap(0), &y[0], &sample_weight[0],
+                                   &theta[0], velocity, &order[0], n_samples, distance,
+                                   check_rows, next_check, t, loss_sum, lr,
+                                   RunningAverage(<void*>average, average_start))
+        elif velocity != NULL and average != NULL:
+            status = momentum_rows(cfg, rows, row_features, &y[0], &sample_weight[0],
+                                   &theta[0], velocity, &order[0], n_samples, distance,
+                                   check_rows, next_check, t, loss_sum, lr,
+                                   RunningAverage(<void*>average, average_start))
+        elif velocity != NULL and is_identity(row_features):
+            status = momentum_rows(cfg, rows, IdentityMap(0), &y[0], &sample_weight[0],
+                                   &theta[0], velocity, &order[0], n_samples, distance,
+                                   check_rows, next_check, t, loss_sum, lr, NoAverage(0))
+        elif velocity != NULL:
+            status = momentum_rows(cfg, rows, row_features, &y[0], &sample_weight[0],
+                                   &theta[0], velocity, &order[0], n_samples, distance,
+                                   check_rows, next_check, t, loss_sum, lr, NoAverage(0))
+        elif average != NULL and is_identity(row_features):
             status = sgd_rows(cfg, rows, IdentityMap(0), &y[0], &sample_weight[0], &theta[0],
                               &order[0], n_samples, distance, check_rows, next_check, t,
                               loss_sum, lr, RunningAverage(<void*>average, average_start))
