@@ -25,6 +25,16 @@ cdef inline bint signal_handler_raised() noexcept nogil:
         return PyErr_CheckSignals() != 0
 
 
+cdef inline bint interrupted(Py_ssize_t done, Py_ssize_t* next_check,
+                             Py_ssize_t check_rows) noexcept nogil:
+    """Whether a signal handler raised, looked at only once `done` rows reach *next_check,
+    which then moves check_rows on: an epoch loop's look at Ctrl-C between its updates."""
+    if done < next_check[0]:
+        return False
+    next_check[0] = done + check_rows
+    return signal_handler_raised()
+
+
 cdef inline int raise_pending() except -1:
     """Raise the exception a signal handler left pending."""
     return -1

@@ -37,7 +37,7 @@ from gdfast._kernels.step cimport (step_learning_rate, LinearLayout, RunList, de
                                    update_parameters)
 from gdfast._kernels.shuffle cimport random_permutation
 from gdfast._kernels.guards cimport (SIGNAL_CHECK_WORK, all_finite, indices_in_range,
-                                    raise_pending, signal_handler_raised)
+                                    raise_pending, interrupted)
 from gdfast._kernels.rows cimport (dot, dot4, axpy, axpy4, scale_into, prefetch_row,
                    prefetch_sample, tail_line_needed, gd_cpu_has_avx2_fma)
 from gdfast._kernels.rowsource cimport RowSource, dense_rows, dense_row, csr_rows, csr_row
@@ -772,11 +772,9 @@ cdef int momentum_rows(
                 update_average(<floating*>averaging.values, theta, n_params,
                                update - averaging.start)
         total += row_loss
-        if i + 1 >= next_check:
-            if signal_handler_raised():
-                status = INTERRUPTED
-                break
-            next_check = i + 1 + check_rows
+        if interrupted(i + 1, &next_check, check_rows):
+            status = INTERRUPTED
+            break
     t[0] = update
     lr[0] = rate
     loss_sum[0] = total
@@ -852,11 +850,9 @@ cdef int sgd_rows(
         if (i + 1) % GD_LOG_PRODUCT_ROWS == 0:
             total += log(log_product)
             log_product = 1.0
-        if i + 1 >= next_check:
-            if signal_handler_raised():
-                status = INTERRUPTED
-                break
-            next_check = i + 1 + check_rows
+        if interrupted(i + 1, &next_check, check_rows):
+            status = INTERRUPTED
+            break
     t[0] = update
     lr[0] = rate
     loss_sum[0] = total + log(log_product)
@@ -968,10 +964,8 @@ cdef int epoch_loop(
         if average != NULL and t[0] > average_start:
             update_average(average, &theta[0], n_params, t[0] - average_start)
         start += n_rows
-        if start >= next_check:
-            if signal_handler_raised():
-                return INTERRUPTED
-            next_check = start + check_rows
+        if interrupted(start, &next_check, check_rows):
+            return INTERRUPTED
     if not all_finite(&theta[0], n_params):
         return NONFINITE
     if average != NULL and t[0] > average_start and not all_finite(average, n_params):
