@@ -725,9 +725,9 @@ cdef int momentum_rows(
     Py_ssize_t next_check, long long* t, double* loss_sum, double* lr, Averaging averaging,
 ) noexcept nogil:
     """sgd_rows for momentum and Nesterov: one update per row, the row's gradient a·(z, 1)
-    applied to the velocities and the parameters as the row is read (momentum_row), not
-    stored, summed into a zeroed gradient and read back, as a batch of one would be. A row
-    whose loss is not finite stops the epoch before its update, as in a batch."""
+    applied to the velocities and the parameters as the row is read (momentum_row), where a
+    batch of one would sum it into a zeroed gradient and read it back. A row whose loss is
+    not finite stops the epoch before its update, as in a batch."""
     cdef Py_ssize_t n_features = rows.n_features, n_params = output_len(n_features)
     cdef Py_ssize_t i, row, ahead
     cdef OneRowRun run = one_row_run(cfg, t[0], n_features)
@@ -884,7 +884,7 @@ cdef int epoch_loop(
     # their descriptors (hundreds of bytes each) at every step.
     cdef floating* state_ptr = &state[0, 0] if state.shape[0] > 0 else NULL
     # Plain SGD, momentum and Nesterov one row at a time, with nothing added to the gradient,
-    # take the fused path (sgd_rows), the last two with their buffer as the velocity.
+    # take a fused loop: sgd_rows, or momentum_rows with their buffer as the velocity.
     cdef bint fused_sgd = (cfg.batch_size == 1 and n_outputs == 1
                            and (cfg.optimizer == SGD or cfg.optimizer == MOMENTUM
                                 or cfg.optimizer == NESTEROV)
