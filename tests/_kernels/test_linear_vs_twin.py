@@ -425,3 +425,65 @@ def test_blocks_of_rows_match_reference(loss, multiclass, n_outputs, batch_size,
     assert relative_error(results["cython"][0], results["numpy"][0]) < tolerance(dtype, loss)
     assert relative_error(results["cython"][1], results["numpy"][1]) < tolerance(dtype, loss)
     assert np.abs(results["cython"][1]).min() > 0
+
+
+def _per_sample_log_loss_epochs(X, y, fit_intercept, average, epochs=2):
+    """Plain-SGD per-sample log loss epochs (weight 1, constant rate) from zero; with
+    `average` (a buffer), averaging that starts only after them. Returns coef, the loss
+    sums, the update count and the last status."""
+    d = X.shape[1]
+    config = dict(_engine.NEUTRAL_CONFIG, loss="log_loss", optimizer="sgd", batch_size=1,
+                  shuffle=True, fit_intercept=fit_intercept, learning_rate=1e-3,
+                  unit_weights=True)
+    coef = np.zeros(d + 1, dtype=X.dtype)
+    state, scalars = np.zeros((0, d + 1), dtype=X.dtype), np.ones(_engine.SCALAR_STATE_SIZE)
+    order = np.arange(X.shape[0], dtype=np.intp)
+    t, rng, losses, status = 0, 9, [], _engine.STATUS_OK
+    for _ in range(epochs):
+        status, loss_sum, t, rng, _ = _engine.run_epoch(
+            "cython", X, y, None, coef, state, scalars, order, config, t, rng,
+            average=average, average_start=10**12)
+        losses.append(loss_sum)
+        if status != _engine.STATUS_OK:
+            break
+    return coef, np.array(losses), t, status
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("n_samples", [300, 900_000])    # the second: two looks at Ctrl-C
+def test_per_sample_log_loss_loop_of_its_own_equals_the_general_one(dtype, fit_intercept,
+                                                                     n_samples):
+    """Per-sample log loss on narrow rows, weight 1, one rate and nothing averaged runs a
+    loop of its own (log_rows.h); with an average buffer (averaging that starts after the
+    epochs, so the iterates are the same) the general loop (sgd_rows) runs instead. Same
+    arithmetic, also where the long epoch stops to look at Ctrl-C and resumes: the same
+    coefficients and loss sums to a few roundings (the compiler may fuse the intercept's
+    multiply-add in one loop and not in the other, a rounding apart each step)."""
+    rng = np.random.default_rng(5)
+    d = 10
+    X = rng.standard_normal((n_samples, d)).astype(dtype)
+    y = (X @ rng.standard_normal(d) + rng.standard_normal(n_samples) > 0).astype(dtype)
+    own = _per_sample_log_loss_epochs(X, y, fit_intercept, None)
+    general = _per_sample_log_loss_epochs(X, y, fit_intercept, np.zeros(d + 1, dtype=dtype))
+    assert own[3] == general[3] == _engine.STATUS_OK
+    assert own[2] == general[2] == 2 * n_samples
+    close = {np.float64: 1e-12, np.float32: 1e-5}[dtype]
+    assert relative_error(own[0], general[0]) < close
+    assert relative_error(own[1], general[1]) < close
+    assert np.all(np.isfinite(own[0])) and np.any(own[0][:d] != 0)
+    assert (own[0][d] != 0) == fit_intercept
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_per_sample_log_loss_loop_of_its_own_stops_where_the_general_one_does(dtype):
+    """A row whose score is infinite makes its loss non-finite: both loops stop the epoch
+    after that row's step, with the same status and update count."""
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((500, 6)).astype(dtype)
+    X[321, 2] = np.inf
+    y = (rng.uniform(size=500) < 0.5).astype(dtype)
+    own = _per_sample_log_loss_epochs(X, y, True, None)
+    general = _per_sample_log_loss_epochs(X, y, True, np.zeros(7, dtype=dtype))
+    assert own[3] == general[3] != _engine.STATUS_OK
+    assert own[2] == general[2] < 500                    # stopped within the first epoch

@@ -51,6 +51,7 @@ from gdfast._kernels.features cimport (FeatureMap, IdentityMap, RowMap, feature_
                                        mapped_overlap, mapped_offset, map_gradient,
                                        mapped_entry)
 from gdfast._kernels.layout cimport output_len, n_outputs_of, weights_start
+from gdfast._kernels.log_rows cimport gd_log_run, gd_log_rows_f32, gd_log_rows_f64
 from gdfast._kernels.weights cimport (ScaledVector, scaled_vector, shrink, add_scaled,
                                       scaled_dot, materialise)
 from gdfast._kernels.averaging cimport (update_average, Averaging, NoAverage,
@@ -781,6 +782,52 @@ cdef int momentum_rows(
     return status
 
 
+cdef int log_rows(
+    const EpochConfig* cfg, RowSource rows, const floating* y, floating* theta,
+    const Py_ssize_t* order, Py_ssize_t n_samples, Py_ssize_t distance, Py_ssize_t check_rows,
+    Py_ssize_t next_check, long long* t, double* loss_sum, double* lr, double rate,
+) noexcept nogil:
+    """sgd_rows for the log loss with its score look-ahead on rows of the identity map,
+    weight 1 and one rate for the whole epoch, without averaging: the same loop and
+    arithmetic, in C (log_rows.h), run from one look at Ctrl-C to the next."""
+    cdef Py_ssize_t n_features = rows.n_features, done = 0, stop
+    cdef Py_ssize_t row_bytes = n_features * sizeof(floating)
+    cdef bint tail = tail_line_needed(rows.values, row_bytes, row_bytes)
+    cdef gd_log_run run
+    cdef AheadScore score
+    cdef int status = OK
+    run.x = NULL
+    run.base = run.base_exp = run.shift = 0.0
+    run.total = loss_sum[0]
+    run.product = 1.0
+    run.stopped = 0
+    if n_samples > 0:
+        run.x = dense_row(rows, order[0], theta)
+        score = score_ahead(IdentityMap(0), <const floating*>run.x, theta, n_features, True)
+        run.base = score.base
+        run.base_exp = score.base_exp
+    while done < n_samples:
+        stop = min(n_samples, next_check)
+        if floating is float:
+            done = gd_log_rows_f32(<const float*>rows.values, n_features, y, order, n_samples,
+                                   done, stop, theta, cfg.fit_intercept, <float>rate, distance,
+                                   tail, &run)
+        else:
+            done = gd_log_rows_f64(<const double*>rows.values, n_features, y, order, n_samples,
+                                   done, stop, theta, cfg.fit_intercept, rate, distance, tail,
+                                   &run)
+        if run.stopped:
+            status = NONFINITE
+            break
+        if interrupted(done, &next_check, check_rows):
+            status = INTERRUPTED
+            break
+    t[0] += done
+    lr[0] = rate
+    loss_sum[0] = run.total + log(run.product)
+    return status
+
+
 cdef int sgd_rows(
     const EpochConfig* cfg, RowSource rows, RowMap row_features, const floating* y,
     const floating* sample_weight, floating* theta, const Py_ssize_t* order,
@@ -816,6 +863,12 @@ cdef int sgd_rows(
     cdef const floating* x_next
     cdef floating step
     cdef int status = OK
+    # The log loss's common case runs the same loop in C, where the shift stays in a
+    # register (log_rows.h).
+    if RowMap is IdentityMap and Averaging is NoAverage:
+        if run.log_ahead and run.constant_rate:
+            return log_rows(cfg, rows, y, theta, order, n_samples, distance, check_rows,
+                            next_check, t, loss_sum, lr, rate)
     if n_samples > 0:
         x = dense_row(rows, order[0], theta)
         score = score_ahead(row_features, x, theta, n_features, run.log_ahead)
