@@ -235,7 +235,8 @@ def test_shifted_sigmoid_is_within_four_ulps_from_zero_to_saturation(each_kernel
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("scale", [1.0, 30.0])                # scores near 0; saturated
-@pytest.mark.parametrize("d", [7, 24])          # with the look-ahead (narrow rows), without
+# with the look-ahead (narrow rows: 12 features, its loop in registers), without
+@pytest.mark.parametrize("d", [7, 12, 24])
 def test_per_sample_log_loss_with_small_shifts_matches_the_twin(dtype, fit_intercept, scale,
                                                                 d):
     """A step small enough that each row's shift s·a·(z·z_previous + 1) stays below 2^-7:

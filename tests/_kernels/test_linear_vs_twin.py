@@ -476,14 +476,40 @@ def test_per_sample_log_loss_loop_of_its_own_equals_the_general_one(dtype, fit_i
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_per_sample_log_loss_loop_of_its_own_stops_where_the_general_one_does(dtype):
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("d", [1, 4, 7, 8, 9, 15, 16, 17])
+def test_per_sample_log_loss_loop_of_its_own_equals_the_general_one_at_every_width(
+        dtype, fit_intercept, d):
+    """The same on rows of every width around the loop's cases: rows of 4 to 16 float64
+    or 8 to 16 float32 features keep the parameters in one to four vector registers, the
+    last holding the row's last entries with those the others already hold masked out;
+    narrower and wider rows keep them in memory. Without an intercept its entry, stored
+    just after the last vector's, stays zero."""
+    rng = np.random.default_rng(7)
+    n_samples = 3000
+    X = rng.standard_normal((n_samples, d)).astype(dtype)
+    y = (X @ rng.standard_normal(d) + rng.standard_normal(n_samples) > 0).astype(dtype)
+    own = _per_sample_log_loss_epochs(X, y, fit_intercept, None)
+    general = _per_sample_log_loss_epochs(X, y, fit_intercept, np.zeros(d + 1, dtype=dtype))
+    assert own[3] == general[3] == _engine.STATUS_OK
+    close = {np.float64: 1e-12, np.float32: 1e-5}[dtype]
+    assert relative_error(own[0], general[0]) < close
+    assert relative_error(own[1], general[1]) < close
+    assert np.all(own[0][:d] != 0)
+    assert (own[0][d] != 0) == fit_intercept
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("d", [6, 10])
+def test_per_sample_log_loss_loop_of_its_own_stops_where_the_general_one_does(dtype, d):
     """A row whose score is infinite makes its loss non-finite: both loops stop the epoch
-    after that row's step, with the same status and update count."""
+    after that row's step, with the same status and update count (10 float32 features:
+    the loop that keeps the parameters in registers)."""
     rng = np.random.default_rng(6)
-    X = rng.standard_normal((500, 6)).astype(dtype)
+    X = rng.standard_normal((500, d)).astype(dtype)
     X[321, 2] = np.inf
     y = (rng.uniform(size=500) < 0.5).astype(dtype)
     own = _per_sample_log_loss_epochs(X, y, True, None)
-    general = _per_sample_log_loss_epochs(X, y, True, np.zeros(7, dtype=dtype))
+    general = _per_sample_log_loss_epochs(X, y, True, np.zeros(d + 1, dtype=dtype))
     assert own[3] == general[3] != _engine.STATUS_OK
     assert own[2] == general[2] < 500                    # stopped within the first epoch
