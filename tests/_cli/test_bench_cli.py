@@ -219,20 +219,27 @@ def test_bench_busy_core_rejects_an_unknown_case(tmp_path, monkeypatch, capsys):
 
 def test_bench_log_loss_and_float32_ratios_come_from_paired_epochs(tmp_path, monkeypatch,
                                                                     capsys):
-    """A log loss case is timed in turn with squared error on the same path (its printed
-    ratio is theirs), and float32 with float64 (its f32/f64 column)."""
+    """A log loss case is timed in turn with squared error on the same path and in the same
+    dtype (its printed ratio is theirs), and float32 squared error with float64 (its
+    f32/f64 column)."""
     monkeypatch.chdir(tmp_path)
     assert main(["bench", "--quick", "--only", "2kx100-full-batch-log_loss-sgd-float64-t1",
-                 "--only", "2kx100-per-sample-squared_error-sgd-float32-t1"]) == 0
+                 "--only", "2kx100-per-sample-squared_error-sgd-float32-t1",
+                 "--only", "2kx100-per-sample-log_loss-sgd-float32-t1"]) == 0
     out = capsys.readouterr().out
     results = json.loads((tmp_path / "gdfast-bench.json").read_text())["results"]
-    [log] = [r for r in results if r["kind"] == "epoch" and r["loss"] == "log_loss"]
-    [single] = [r for r in results if r["kind"] == "epoch" and r["dtype"] == "float32"]
+    epochs = [r for r in results if r["kind"] == "epoch"]
+    [log] = [r for r in epochs if r["loss"] == "log_loss" and r["dtype"] == "float64"]
+    [log32] = [r for r in epochs if r["loss"] == "log_loss" and r["dtype"] == "float32"]
+    [single] = [r for r in epochs if r["loss"] == "squared_error" and r["dtype"] == "float32"]
     assert log["paired_baseline"] == "2kx100-full-batch-squared_error-sgd-float64-t1"
+    assert log32["paired_baseline"] == "2kx100-per-sample-squared_error-sgd-float32-t1"
     assert single["paired_baseline"] == "2kx100-per-sample-squared_error-sgd-float64-t1"
-    for result in (log, single):
+    for result in (log, log32, single):
         assert result["paired_seconds"] > 0 and result["paired_baseline_seconds"] > 0
     ratio = log["paired_seconds"] / log["paired_baseline_seconds"]
     assert f"log loss ÷ squared error, 2kx100 full-batch t1: {ratio:.2f}" in out
+    ratio32 = log32["paired_seconds"] / log32["paired_baseline_seconds"]
+    assert f"log loss ÷ squared error, 2kx100 per-sample t1 float32: {ratio32:.2f}" in out
     assert single["x_float64"] == pytest.approx(single["paired_seconds"]
                                                 / single["paired_baseline_seconds"])

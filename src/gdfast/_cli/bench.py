@@ -112,14 +112,16 @@ def cases(sizes=("small", "large")):
                 found += [Case(shape, path, "squared_error", optimizer)
                           for optimizer in _engine.OPTIMIZER_NAMES]
                 found += [Case(shape, path, "log_loss", "sgd"),
-                          Case(shape, path, "squared_error", "sgd", "float32")]
+                          Case(shape, path, "squared_error", "sgd", "float32"),
+                          Case(shape, path, "log_loss", "sgd", "float32")]
             found.append(Case(shape, "mini-batch-32", "squared_error", "adam", "float32"))
             # Only large batches are split over threads (see gdfast/_kernels/linear.pyx): the full batch.
             found += [Case(shape, "full-batch", "squared_error", "sgd", n_threads=n)
                       for n in threads]
             found += [Case(shape, "full-batch", "log_loss", "sgd", n_threads=n) for n in threads]
             found += [Case(shape, "full-batch", "squared_error", "adam", n_threads=threads[-1]),
-                      Case(shape, "full-batch", "squared_error", "sgd", "float32", threads[-1])]
+                      Case(shape, "full-batch", "squared_error", "sgd", "float32", threads[-1]),
+                      Case(shape, "full-batch", "log_loss", "sgd", "float32", threads[-1])]
             for path, n in ([("per-sample", 1), ("mini-batch-32", 1)]
                             + [("full-batch", n) for n in threads]):
                 found += [Case(shape, path, loss, "sgd", n_threads=n, classes=CLASSES)
@@ -306,12 +308,12 @@ def sklearn_epoch_function(case, data):
 
 
 def paired_baseline(case):
-    """The case a log loss is compared with (squared error; with several classes, one-vs-rest
-    hinge over as many) and float32 with (float64), the rest of the case the same; None for
-    the others."""
+    """The case a log loss is compared with (squared error in its dtype; with several classes,
+    one-vs-rest hinge over as many) and float32 squared error with (float64), the rest of the
+    case the same; None for the others."""
     if case.optimizer != "sgd":
         return None
-    if case.loss == "log_loss" and case.dtype == "float64":
+    if case.loss == "log_loss":
         return replace(case, loss="squared_error" if case.classes == 1 else "hinge")
     if case.dtype == "float32" and case.loss == "squared_error" and case.classes == 1:
         return replace(case, dtype="float64")
@@ -551,6 +553,7 @@ def run(sizes=("small", "large"), only=(), progress=None):
                 _, _, result["paired_seconds"], result["paired_baseline_seconds"] = \
                     paired_seconds(epoch_function(case, data), epoch_function(baseline, data))
                 result["paired_baseline"] = baseline.name
+                result["paired_dtype"] = baseline.dtype
                 samples.append(floor_seconds(data.X, 5))
             key = (case.path, case.model, case.optimizer, case.n_threads)
             if case.dtype == "float64":
@@ -612,7 +615,7 @@ def _add_ratios(result, floor):
             result[f"x_{baseline}"] = result[f"{baseline}_seconds"] / result["seconds"]
     if "float64_seconds" in result:
         result["x_float64"] = result["seconds"] / result["float64_seconds"]
-    if result.get("dtype") == "float32" and "paired_seconds" in result:
+    if result.get("paired_dtype") == "float64" and result.get("dtype") == "float32":
         result["x_float64"] = result["paired_seconds"] / result["paired_baseline_seconds"]
 
 
@@ -777,8 +780,8 @@ def format_table(results, machine=None):
 
 
 def _log_loss_lines(floors, epochs):
-    """Per shape, path and thread count, log loss's s/epoch ÷ squared error's (plain SGD,
-    float64, the two timed in turn), or with several classes the softmax's ÷ one-vs-rest
+    """Per shape, path, thread count and dtype, log loss's s/epoch ÷ squared error's (plain
+    SGD, the two timed in turn), or with several classes the softmax's ÷ one-vs-rest
     hinge's; on the per-sample path with one output, also squared error's epoch plus the chain of sigmoids
     alone, ÷ squared error's epoch: each row waits on the previous row's update and on its
     own sigmoid, though with rows out of cache part of that wait hides behind their reads."""
@@ -792,7 +795,8 @@ def _log_loss_lines(floors, epochs):
             log_seconds, other = r["paired_seconds"], r["paired_baseline_seconds"]
             names = ("log loss ÷ squared error" if classes == 1
                      else f"softmax-{classes} ÷ hinge-ovr-{classes}")
-            line = f"{names}, {shape} {path} t{threads}: {log_seconds / other:.2f}"
+            dtype = "" if r["dtype"] == "float64" else f" {r['dtype']}"
+            line = f"{names}, {shape} {path} t{threads}{dtype}: {log_seconds / other:.2f}"
             if path == "per-sample" and classes == 1 and "log_loss_chain_seconds" in floor:
                 line += (f" (squared error's epoch plus the chain of sigmoids alone: "
                          f"{(other + floor['log_loss_chain_seconds']) / other:.2f}; each row "
