@@ -789,8 +789,8 @@ cdef int log_rows(
 ) noexcept nogil:
     """sgd_rows for the log loss with its score look-ahead on rows of the identity map,
     weight 1 and one rate for the whole epoch, without averaging: the same loop and
-    arithmetic, in C (log_rows.h; on rows of up to 16 features with the parameters held in
-    vector registers), run from one look at Ctrl-C to the next."""
+    arithmetic, in C (log_rows.h; on rows of 4 to 16 float64 or 8 to 16 float32 features,
+    with the parameters held in vector registers), run from one look at Ctrl-C to the next."""
     cdef Py_ssize_t n_features = rows.n_features, done = 0, stop
     cdef Py_ssize_t row_bytes = n_features * sizeof(floating)
     cdef bint tail = tail_line_needed(rows.values, row_bytes, row_bytes)
